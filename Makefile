@@ -1,0 +1,23 @@
+# `make demo` and `make test` do all set-up themselves (tools/setup.sh), and only what is missing.
+SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
+# tools/setup.sh prints the bin dir of a Node >= 22.13 (the system one, or a project-local copy it installed).
+WITH_NODE = NODE_BIN=$$(bash tools/setup.sh) && export PATH="$$NODE_BIN:$$PWD/node_modules/.bin:$$PATH" &&
+
+.PHONY: setup test demo build zk clean
+
+setup:
+	@$(WITH_NODE) echo "[setup] ready: node $$(node --version), $$(.venv/bin/python -c 'import ezkl; print("ezkl", ezkl.__version__)'), $$(redis-server --version | cut -d' ' -f3)"
+
+## Build the zk artifacts (content-addressed cache) and the contracts, generated verifiers included.
+build:
+	@$(WITH_NODE) tsx zk/prepare.ts && hardhat build --quiet
+
+test:
+	@$(WITH_NODE) tsx zk/prepare.ts && hardhat test
+
+demo:
+	@$(WITH_NODE) tsx zk/prepare.ts && hardhat build --quiet && tsx demo/main.ts $(ARGS)
+
+clean:
+	rm -rf artifacts cache types .cache contracts/generated

@@ -1,0 +1,57 @@
+// Input vector -> ezkl proof for a built circuit: witness, proof and native verification, with the public
+// instances converted to uint256 and the outputs decoded from them (never taken from anywhere else).
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { z } from "zod";
+import { runBridge, timingsSchema } from "./bridge.js";
+import type { CircuitArtifacts } from "./circuit.js";
+import { feltFromLeHex, feltToFloat } from "./felt.js";
+
+export interface ProofResult {
+  /** Proof bytes as 0x-hex, as the generated Solidity verifier takes them. */
+  proof: string;
+  /** Public instances as uint256, in circuit order: inputs then outputs. */
+  instances: bigint[];
+  /** Outputs decoded from the output instances at the circuit's output scale. */
+  outputs: number[];
+  /** Seconds for witness, prove and verify. */
+  timings: Record<string, number>;
+}
+
+const proveResultSchema = z.object({
+  verified: z.boolean(),
+  hexProof: z.string().regex(/^0x[0-9a-fA-F]+$/),
+  instances: z.array(z.string()),
+  timings: timingsSchema,
+});
+
+export async function prove(circuit: CircuitArtifacts, input: readonly number[]): Promise<ProofResult> {
+  if (input.length !== circuit.inputs.count) {
+    throw new RangeError(`model ${circuit.spec.name} takes ${circuit.inputs.count} inputs, got ${input.length}`);
+  }
+  const work = await mkdtemp(path.join(tmpdir(), "verdict-prove-"));
+  try {
+    const inputFile = path.join(work, "input.json");
+    await writeFile(inputFile, JSON.stringify({ input_data: [input] }));
+    const result = await runBridge(
+      "prove",
+      {
+        dir: circuit.dir,
+        input: inputFile,
+        srs: circuit.srs,
+        witness: path.join(work, "witness.json"),
+        proof: path.join(work, "proof.json"),
+      },
+      proveResultSchema,
+    );
+    if (!result.verified) throw new Error(`ezkl produced a proof for ${circuit.spec.name} that it does not verify`);
+    const instances = result.instances.map(feltFromLeHex);
+    const expected = circuit.inputs.count + circuit.outputs.count;
+    if (instances.length !== expected) throw new Error(`expected ${expected} public instances, got ${instances.length}`);
+    const outputs = instances.slice(circuit.inputs.count).map((f) => feltToFloat(f, circuit.outputs.scale));
+    return { proof: result.hexProof, instances, outputs, timings: result.timings };
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
