@@ -3,10 +3,8 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { z } from "zod";
-
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+import { REPO_ROOT } from "../shared/paths.js";
 const BRIDGE = path.join(REPO_ROOT, "zk", "bridge.py");
 
 export class EzklError extends Error {

@@ -5,7 +5,8 @@ import { existsSync } from "node:fs";
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
-import { REPO_ROOT, runBridge, timingsSchema } from "./bridge.js";
+import { REPO_ROOT } from "../shared/paths.js";
+import { runBridge, timingsSchema } from "./bridge.js";
 import { ensureDevSrs } from "./srs.js";
 
 export const CACHE_DIR = path.join(REPO_ROOT, ".cache", "zk");

@@ -4,7 +4,7 @@
 import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { REPO_ROOT } from "./bridge.js";
+import { REPO_ROOT } from "../shared/paths.js";
 import { ensureCircuit, loadModelSpec } from "./circuit.js";
 
 const GENERATED = path.join(REPO_ROOT, "contracts", "generated");

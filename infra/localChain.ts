@@ -1,0 +1,27 @@
+// A local EDR chain served by `hardhat node` over JSON-RPC on a free loopback port.
+import getPort from "get-port";
+import path from "node:path";
+import { JsonRpcProvider } from "ethers";
+import { REPO_ROOT } from "../shared/paths.js";
+import { startService, type LocalService } from "./service.js";
+
+export async function startLocalChain(): Promise<LocalService> {
+  const port = await getPort({ host: "127.0.0.1" });
+  const url = `http://127.0.0.1:${port}`;
+  return startService({
+    name: "chain",
+    // The binary itself, not npx: killing npx would leave the node running.
+    command: path.join(REPO_ROOT, "node_modules", ".bin", "hardhat"),
+    args: ["node", "--hostname", "127.0.0.1", "--port", String(port)],
+    port,
+    url,
+    ready: async () => {
+      const provider = new JsonRpcProvider(url, undefined, { staticNetwork: true });
+      try {
+        await provider.send("eth_chainId", []);
+      } finally {
+        provider.destroy();
+      }
+    },
+  });
+}
