@@ -1,0 +1,406 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {IHalo2Verifier} from "./interfaces/IHalo2Verifier.sol";
+import {IInferenceConsumer} from "./interfaces/IInferenceConsumer.sol";
+import {IInferenceMarket} from "./interfaces/IInferenceMarket.sol";
+import {IModelRegistry} from "./interfaces/IModelRegistry.sol";
+import {IOperatorStaking} from "./interfaces/IOperatorStaking.sol";
+import {Felt} from "./libraries/Felt.sol";
+import {FulfilmentAuth, Job, JobRequest, JobStatus} from "./types/Job.sol";
+import {ModelStatus} from "./types/ModelVersion.sol";
+
+/// @title InferenceMarket
+/// @notice Requesters escrow payment for an inference of a registered model; a staked operator locks the job,
+/// proves the run with ezkl and settles it here. The proof is checked by the verifier the model registry names,
+/// the input instances must equal the job's input, and the outputs are decoded from the output instances.
+contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, ReentrancyGuardTransient, EIP712 {
+    using SafeERC20 for IERC20;
+
+    bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
+    bytes32 public constant LOCK_TYPEHASH = keccak256("Lock(uint256 jobId,address operator,uint64 validUntil)");
+    bytes32 public constant FULFIL_TYPEHASH =
+        keccak256("Fulfil(uint256 jobId,bytes proof,uint256[] instances,uint128 relayerFee,address relayer)");
+
+    /// @dev Half of a slashed collateral is burned so an operator cannot win it back by posting jobs to itself
+    /// from another address (sybil); the other half compensates the requester.
+    uint256 public constant SLASH_BURN_BPS = 5_000;
+    /// @dev Bounds a batch's gas so one call cannot exceed a block.
+    uint256 public constant MAX_BATCH = 32;
+    /// @dev Bounds what a requester can make a fulfiller pay for the callback.
+    uint256 public constant MAX_CALLBACK_GAS = 3_000_000;
+    /// @dev Gas kept back for the work after the callback returns (event, return) when checking the 63/64 rule.
+    uint256 private constant CALLBACK_RESERVE = 10_000;
+
+    IModelRegistry public immutable registry;
+    IOperatorStaking public immutable staking;
+    uint64 public override maxJobDuration;
+
+    mapping(uint256 jobId => Job) private _jobs;
+    mapping(uint256 jobId => int256[]) private _outputs;
+    mapping(address account => mapping(address token => uint256)) public override balanceOf;
+    mapping(address token => bool) public tokenAllowed;
+    /// Solvency counters per token (address(0) = ETH): the market's balance equals escrowed + owed.
+    mapping(address token => uint256) public escrowed;
+    mapping(address token => uint256) public owed;
+    uint256 public jobCount;
+
+    constructor(address admin, IModelRegistry registry_, IOperatorStaking staking_, uint64 maxJobDuration_)
+        EIP712("Verdict InferenceMarket", "1")
+    {
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _grantRole(PAUSER_ROLE, admin);
+        registry = registry_;
+        staking = staking_;
+        _setMaxJobDuration(maxJobDuration_);
+    }
+
+    // ----------------------------------------------------------------------------------------------- create
+
+    /// @inheritdoc IInferenceMarket
+    function createJob(JobRequest calldata r) external payable nonReentrant whenNotPaused returns (uint256 jobId) {
+        // checks
+        (, uint16 inputCount,,, ModelStatus status) = registry.layout(r.modelId);
+        if (status != ModelStatus.Active) revert ModelNotActive(r.modelId);
+        if (r.input.length != inputCount) revert InputLengthMismatch(inputCount, r.input.length);
+        uint256 bad = Felt.firstOutOfField(r.input);
+        if (bad != r.input.length) revert InstanceOutOfField(bad, r.input[bad]);
+        if (r.price == 0) revert ZeroPrice();
+        if (r.collateral == 0) revert ZeroCollateral();
+        if (r.lockTimeout == 0 || r.lockTimeout > r.timeout || r.timeout > maxJobDuration) {
+            revert InvalidTimeouts(r.lockTimeout, r.timeout, maxJobDuration);
+        }
+        if (r.callbackGasLimit > MAX_CALLBACK_GAS) revert CallbackGasTooHigh(r.callbackGasLimit, MAX_CALLBACK_GAS);
+
+        // effects
+        jobId = ++jobCount;
+        uint64 now_ = uint64(block.timestamp);
+        _jobs[jobId] = Job({
+            requester: msg.sender,
+            modelId: r.modelId,
+            lockDeadline: now_ + r.lockTimeout,
+            operator: address(0),
+            deadline: now_ + r.timeout,
+            status: JobStatus.Open,
+            callbackGasLimit: r.callbackGasLimit,
+            token: r.token,
+            finalizedAt: 0,
+            price: r.price,
+            collateral: r.collateral,
+            callback: r.callback,
+            inputHash: keccak256(abi.encodePacked(r.input))
+        });
+        escrowed[r.token] += r.price;
+
+        // interactions: escrow now, so no operator ever works for a job that is not paid for
+        if (r.token == address(0)) {
+            if (msg.value != r.price) revert WrongEthValue(r.price, msg.value);
+        } else {
+            if (msg.value != 0) revert WrongEthValue(0, msg.value);
+            if (!tokenAllowed[r.token]) revert TokenNotAllowed(r.token);
+            IERC20 token = IERC20(r.token);
+            uint256 before = token.balanceOf(address(this));
+            token.safeTransferFrom(msg.sender, address(this), r.price);
+            uint256 received = token.balanceOf(address(this)) - before;
+            if (received != r.price) revert FeeOnTransferToken(r.price, received);
+        }
+        emit JobCreated(
+            jobId, msg.sender, r.modelId, r.token, r.price, r.collateral, now_ + r.lockTimeout, now_ + r.timeout, r.input
+        );
+    }
+
+    // ----------------------------------------------------------------------------------------------- lock
+
+    /// @inheritdoc IInferenceMarket
+    function lock(uint256 jobId) external nonReentrant whenNotPaused {
+        _lock(jobId, msg.sender);
+    }
+
+    /// @inheritdoc IInferenceMarket
+    function lockWithSignature(uint256 jobId, address operator, uint64 validUntil, bytes calldata signature)
+        external
+        nonReentrant
+        whenNotPaused
+    {
+        if (block.timestamp > validUntil) revert SignatureExpired(validUntil);
+        bytes32 digest = _hashTypedDataV4(keccak256(abi.encode(LOCK_TYPEHASH, jobId, operator, validUntil)));
+        address signer = ECDSA.recover(digest, signature);
+        if (signer != operator) revert InvalidSignature(signer, operator);
+        // A lock signature cannot be replayed: a job is locked at most once.
+        _lock(jobId, operator);
+    }
+
+    function _lock(uint256 jobId, address operator) private {
+        Job storage job = _requireStatus(jobId, JobStatus.Open);
+        if (block.timestamp > job.lockDeadline) revert LockExpired(jobId, job.lockDeadline);
+        job.status = JobStatus.Locked;
+        job.operator = operator;
+        // The staking contract is trusted (set at deployment); it reverts if the stake cannot cover the collateral.
+        staking.reserve(operator, job.collateral);
+        emit JobLocked(jobId, operator, job.collateral);
+    }
+
+    // ----------------------------------------------------------------------------------------------- fulfil
+
+    /// @inheritdoc IInferenceMarket
+    function fulfil(uint256 jobId, bytes calldata proof, uint256[] calldata instances)
+        external
+        nonReentrant
+        whenNotPaused
+    {
+        _fulfil(jobId, msg.sender, proof, instances, address(0), 0);
+    }
+
+    /// @inheritdoc IInferenceMarket
+    function fulfilWithSignature(FulfilmentAuth calldata auth) external nonReentrant whenNotPaused {
+        _fulfilSigned(auth);
+    }
+
+    /// @inheritdoc IInferenceMarket
+    function fulfilBatch(FulfilmentAuth[] calldata auths) external nonReentrant whenNotPaused returns (bool[] memory ok) {
+        if (auths.length > MAX_BATCH) revert BatchTooLarge(auths.length, MAX_BATCH);
+        ok = new bool[](auths.length);
+        for (uint256 i; i < auths.length; ++i) {
+            // A self-call gives each item its own revert scope; the guard stays held by this outer call.
+            try this.fulfilBatchItem(auths[i], msg.sender) {
+                ok[i] = true;
+            } catch (bytes memory reason) {
+                emit FulfilmentFailed(auths[i].jobId, reason);
+            }
+        }
+    }
+
+    /// @notice One item of `fulfilBatch`. Callable only by this contract.
+    function fulfilBatchItem(FulfilmentAuth calldata auth, address sender) external {
+        if (msg.sender != address(this)) revert OnlySelf();
+        _fulfilSigned(auth, sender);
+    }
+
+    function _fulfilSigned(FulfilmentAuth calldata auth) private {
+        _fulfilSigned(auth, msg.sender);
+    }
+
+    function _fulfilSigned(FulfilmentAuth calldata a, address sender) private {
+        // A fee needs a named relayer, and only that relayer may collect it: a copied transaction earns nothing.
+        if (a.relayer != address(0) && sender != a.relayer) revert NotDesignatedRelayer(sender, a.relayer);
+        if (a.relayer == address(0) && a.relayerFee != 0) revert NotDesignatedRelayer(sender, address(0));
+        bytes32 structHash = keccak256(
+            abi.encode(
+                FULFIL_TYPEHASH,
+                a.jobId,
+                keccak256(a.proof),
+                keccak256(abi.encodePacked(a.instances)),
+                a.relayerFee,
+                a.relayer
+            )
+        );
+        address signer = ECDSA.recover(_hashTypedDataV4(structHash), a.signature);
+        _fulfil(a.jobId, signer, a.proof, a.instances, a.relayer, a.relayerFee);
+    }
+
+    /// @dev `operator` is who vouches for the fulfilment (the sender, or the signer of a relayed one); it must be
+    /// the operator that locked the job, and only it is paid.
+    function _fulfil(
+        uint256 jobId,
+        address operator,
+        bytes calldata proof,
+        uint256[] calldata instances,
+        address relayer,
+        uint128 relayerFee
+    ) private {
+        Job storage job = _requireStatus(jobId, JobStatus.Locked);
+        uint256 inputCount = _checkFulfilment(jobId, job, operator, proof, instances, relayerFee);
+        int256[] storage outputs = _outputs[jobId];
+        for (uint256 i = inputCount; i < instances.length; ++i) {
+            outputs.push(Felt.toSigned(instances[i]));
+        }
+        _settle(jobId, job, operator, relayer, relayerFee, outputs);
+    }
+
+    /// @return inputCount Number of leading input instances (the rest are outputs).
+    function _checkFulfilment(
+        uint256 jobId,
+        Job storage job,
+        address operator,
+        bytes calldata proof,
+        uint256[] calldata instances,
+        uint128 relayerFee
+    ) private returns (uint256 inputCount) {
+        // lifecycle: the lock owner, before the deadline
+        if (operator != job.operator) revert NotLockOperator(jobId, operator, job.operator);
+        if (block.timestamp > job.deadline) revert DeadlinePassed(jobId, job.deadline);
+        if (relayerFee > job.price) revert RelayerFeeTooHigh(relayerFee, job.price);
+        // statement binding: layout, canonical felts, this job's input; then the model's registered verifier
+        (address verifier, uint16 inputs, uint16 outputs,,) = registry.layout(job.modelId);
+        inputCount = inputs;
+        if (instances.length != inputCount + outputs) revert InstanceCountMismatch(inputCount + outputs, instances.length);
+        uint256 bad = Felt.firstOutOfField(instances);
+        if (bad != instances.length) revert InstanceOutOfField(bad, instances[bad]);
+        if (keccak256(abi.encodePacked(instances[:inputCount])) != job.inputHash) revert InputMismatch(jobId);
+        if (!_verifies(verifier, proof, instances)) revert ProofRejected(jobId);
+    }
+
+    function _settle(
+        uint256 jobId,
+        Job storage job,
+        address operator,
+        address relayer,
+        uint128 relayerFee,
+        int256[] storage outputs
+    ) private {
+        // effects: final status, payment credited (pulled later), fee to the named relayer
+        job.status = JobStatus.Fulfilled;
+        job.finalizedAt = uint64(block.timestamp);
+        address token = job.token;
+        uint256 payment = job.price - relayerFee;
+        escrowed[token] -= job.price;
+        _credit(operator, token, payment);
+        if (relayerFee != 0) _credit(relayer, token, relayerFee);
+        emit JobFulfilled(jobId, operator, relayer, payment, relayerFee, outputs);
+        // interactions: trusted staking first, then the untrusted callback last
+        staking.release(operator, job.collateral);
+        _notify(jobId, job.callback, job.callbackGasLimit, outputs);
+    }
+
+    function _verifies(address verifier, bytes calldata proof, uint256[] calldata instances) private returns (bool) {
+        // ezkl verifiers revert on some bad proofs and return false on others: both are a rejection.
+        try IHalo2Verifier(verifier).verifyProof(proof, instances) returns (bool ok) {
+            return ok;
+        } catch {
+            return false;
+        }
+    }
+
+    /// @dev Calls the requester's callback with its own gas limit. Settlement is already done and never depends
+    /// on the callee: no revert propagates and no return data is copied (a huge return cannot cost us gas).
+    function _notify(uint256 jobId, address callback, uint256 gasLimit, int256[] storage outputs) private {
+        if (callback == address(0)) return;
+        // 63/64 rule: a sender could otherwise pass just enough gas for settlement and starve the callback.
+        uint256 required = gasLimit * 64 / 63 + CALLBACK_RESERVE;
+        if (gasleft() < required) revert InsufficientGasForCallback(gasleft(), required);
+        bytes memory data = abi.encodeCall(IInferenceConsumer.onInferenceResult, (jobId, outputs));
+        bool success;
+        assembly ("memory-safe") {
+            success := call(gasLimit, callback, 0, add(data, 0x20), mload(data), 0, 0)
+        }
+        emit CallbackCalled(jobId, callback, success);
+    }
+
+    // ----------------------------------------------------------------------------------------------- slash, refund
+
+    /// @inheritdoc IInferenceMarket
+    function slash(uint256 jobId) external nonReentrant whenNotPaused {
+        // checks: locked and past its deadline
+        Job storage job = _requireStatus(jobId, JobStatus.Locked);
+        if (block.timestamp <= job.deadline) revert DeadlineNotReached(jobId, job.deadline);
+        // effects: final status, price back to the requester
+        job.status = JobStatus.Slashed;
+        job.finalizedAt = uint64(block.timestamp);
+        escrowed[job.token] -= job.price;
+        _credit(job.requester, job.token, job.price);
+        emit JobSlashed(jobId, job.operator, job.collateral, job.price);
+        // interactions: collateral burned in part, the rest to the requester (claimable from staking)
+        staking.slash(job.operator, job.collateral, SLASH_BURN_BPS, job.requester);
+    }
+
+    /// @inheritdoc IInferenceMarket
+    function refund(uint256 jobId) external nonReentrant {
+        Job storage job = _requireStatus(jobId, JobStatus.Open);
+        if (block.timestamp <= job.lockDeadline) revert LockNotExpired(jobId, job.lockDeadline);
+        job.status = JobStatus.Refunded;
+        job.finalizedAt = uint64(block.timestamp);
+        escrowed[job.token] -= job.price;
+        _credit(job.requester, job.token, job.price);
+        emit JobRefunded(jobId, job.requester, job.price);
+    }
+
+    // ----------------------------------------------------------------------------------------------- payments
+
+    /// @inheritdoc IInferenceMarket
+    function withdraw(address token) external nonReentrant {
+        uint256 amount = balanceOf[msg.sender][token];
+        if (amount == 0) revert NothingToWithdraw(msg.sender, token);
+        balanceOf[msg.sender][token] = 0;
+        owed[token] -= amount;
+        if (token == address(0)) {
+            (bool ok,) = msg.sender.call{value: amount}("");
+            if (!ok) revert EthTransferFailed(msg.sender, amount);
+        } else {
+            IERC20(token).safeTransfer(msg.sender, amount);
+        }
+        emit Withdrawal(msg.sender, token, amount);
+    }
+
+    function _credit(address account, address token, uint256 amount) private {
+        balanceOf[account][token] += amount;
+        owed[token] += amount;
+    }
+
+    // ----------------------------------------------------------------------------------------------- views
+
+    /// @inheritdoc IInferenceMarket
+    function jobOf(uint256 jobId) external view returns (Job memory) {
+        return _known(jobId);
+    }
+
+    /// @inheritdoc IInferenceMarket
+    function resultOf(uint256 jobId) external view returns (int256[] memory outputs, uint8 scale, uint64 finalizedAt) {
+        Job storage job = _requireStatus(jobId, JobStatus.Fulfilled);
+        (,,, scale,) = registry.layout(job.modelId);
+        return (_outputs[jobId], scale, job.finalizedAt);
+    }
+
+    /// @inheritdoc IInferenceMarket
+    function isFinal(uint256 jobId) external view returns (bool) {
+        JobStatus s = _jobs[jobId].status;
+        return s == JobStatus.Fulfilled || s == JobStatus.Slashed || s == JobStatus.Refunded;
+    }
+
+    function _known(uint256 jobId) private view returns (Job storage job) {
+        job = _jobs[jobId];
+        if (job.status == JobStatus.None) revert UnknownJob(jobId);
+    }
+
+    /// @dev The single lifecycle guard: every transition starts here.
+    function _requireStatus(uint256 jobId, JobStatus required) private view returns (Job storage job) {
+        job = _known(jobId);
+        if (job.status != required) revert JobNotInStatus(jobId, job.status, required);
+    }
+
+    // ----------------------------------------------------------------------------------------------- governance
+
+    /// @notice Allows or forbids an ERC20 for payment. Fee-on-transfer and rebasing tokens must not be allowed
+    /// (fee-on-transfer is also caught at deposit).
+    function setTokenAllowed(address token, bool allowed) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        tokenAllowed[token] = allowed;
+        emit TokenAllowed(token, allowed);
+    }
+
+    /// @notice Changes the longest job lifetime; it must stay shorter than the staking unbonding delay.
+    function setMaxJobDuration(uint64 maxJobDuration_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setMaxJobDuration(maxJobDuration_);
+    }
+
+    function _setMaxJobDuration(uint64 d) private {
+        uint64 unbonding = staking.unbondingDelay();
+        if (d >= unbonding) revert MaxJobDurationTooLong(d, unbonding);
+        maxJobDuration = d;
+        emit MaxJobDurationSet(d);
+    }
+
+    /// @notice Stops new jobs, locks, fulfilments and slashes in an emergency; refunds and withdrawals stay open.
+    function pause() external onlyRole(PAUSER_ROLE) {
+        _pause();
+    }
+
+    function unpause() external onlyRole(PAUSER_ROLE) {
+        _unpause();
+    }
+}

@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {IModelRegistry} from "./interfaces/IModelRegistry.sol";
+import {ModelStatus, ModelVersion} from "./types/ModelVersion.sol";
+
+/// @title ModelRegistry
+/// @notice Governed, append-only registry of model versions. A version binds an ONNX model, its ezkl circuit and
+/// verifying key (by content hash) to the verifier every job of that version is checked against: requesters and
+/// operators never choose a verifier. Versions are immutable; deprecation is the only change and is final.
+/// @dev Grant MODEL_ADMIN_ROLE (and DEFAULT_ADMIN_ROLE) to a TimelockController in production.
+contract ModelRegistry is IModelRegistry, AccessControl {
+    bytes32 public constant MODEL_ADMIN_ROLE = keccak256("MODEL_ADMIN_ROLE");
+    /// @dev Values are decoded as int / 2^scale; beyond 2^64 a felt's precision is meaningless for models.
+    uint8 public constant MAX_SCALE = 64;
+
+    mapping(uint32 modelId => ModelVersion) private _models;
+    uint32 public override modelCount;
+
+    constructor(address admin) {
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _grantRole(MODEL_ADMIN_ROLE, admin);
+    }
+
+    /// @inheritdoc IModelRegistry
+    function register(ModelVersion calldata v) external onlyRole(MODEL_ADMIN_ROLE) returns (uint32 modelId) {
+        if (v.verifier.code.length == 0) revert VerifierHasNoCode(v.verifier);
+        if (v.inputCount == 0 || v.outputCount == 0) revert EmptyLayout();
+        if (v.onnxHash == 0 || v.circuitHash == 0 || v.vkHash == 0) revert ZeroHash();
+        if (v.inputScale > MAX_SCALE) revert ScaleTooLarge(v.inputScale);
+        if (v.outputScale > MAX_SCALE) revert ScaleTooLarge(v.outputScale);
+        modelId = ++modelCount;
+        ModelVersion storage stored = _models[modelId];
+        stored.verifier = v.verifier;
+        stored.inputCount = v.inputCount;
+        stored.outputCount = v.outputCount;
+        stored.inputScale = v.inputScale;
+        stored.outputScale = v.outputScale;
+        stored.status = ModelStatus.Active;
+        stored.onnxHash = v.onnxHash;
+        stored.circuitHash = v.circuitHash;
+        stored.vkHash = v.vkHash;
+        stored.uri = v.uri;
+        emit ModelRegistered(modelId, v.verifier, v.onnxHash, v.circuitHash, v.vkHash, v.uri);
+    }
+
+    /// @inheritdoc IModelRegistry
+    function deprecate(uint32 modelId) external onlyRole(MODEL_ADMIN_ROLE) {
+        ModelVersion storage m = _known(modelId);
+        if (m.status != ModelStatus.Active) revert ModelNotActive(modelId);
+        m.status = ModelStatus.Deprecated;
+        emit ModelDeprecated(modelId);
+    }
+
+    /// @inheritdoc IModelRegistry
+    function model(uint32 modelId) external view returns (ModelVersion memory) {
+        return _known(modelId);
+    }
+
+    /// @inheritdoc IModelRegistry
+    function layout(uint32 modelId)
+        external
+        view
+        returns (address verifier, uint16 inputCount, uint16 outputCount, uint8 outputScale, ModelStatus status)
+    {
+        ModelVersion storage m = _known(modelId);
+        return (m.verifier, m.inputCount, m.outputCount, m.outputScale, m.status);
+    }
+
+    function _known(uint32 modelId) private view returns (ModelVersion storage m) {
+        m = _models[modelId];
+        if (m.status == ModelStatus.None) revert UnknownModel(modelId);
+    }
+}

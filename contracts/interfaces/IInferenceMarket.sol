@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {FulfilmentAuth, Job, JobRequest, JobStatus} from "../types/Job.sol";
+
+/// @notice The inference market: escrowed jobs, exclusive locks backed by operator stake, fulfilment by a proof
+/// checked by the model's registered verifier, slashing of missed deadlines, pull payments.
+interface IInferenceMarket {
+    event JobCreated(
+        uint256 indexed jobId,
+        address indexed requester,
+        uint32 indexed modelId,
+        address token,
+        uint256 price,
+        uint256 collateral,
+        uint64 lockDeadline,
+        uint64 deadline,
+        uint256[] input
+    );
+    event JobLocked(uint256 indexed jobId, address indexed operator, uint256 collateral);
+    event JobFulfilled(
+        uint256 indexed jobId, address indexed operator, address indexed relayer, uint256 payment, uint256 relayerFee, int256[] outputs
+    );
+    event FulfilmentFailed(uint256 indexed jobId, bytes reason);
+    event JobSlashed(uint256 indexed jobId, address indexed operator, uint256 collateral, uint256 refund);
+    event JobRefunded(uint256 indexed jobId, address indexed requester, uint256 amount);
+    event CallbackCalled(uint256 indexed jobId, address indexed callback, bool success);
+    event Withdrawal(address indexed account, address indexed token, uint256 amount);
+    event TokenAllowed(address indexed token, bool allowed);
+    event MaxJobDurationSet(uint64 maxJobDuration);
+
+    error UnknownJob(uint256 jobId);
+    error JobNotInStatus(uint256 jobId, JobStatus status, JobStatus required);
+    error ModelNotActive(uint32 modelId);
+    error InputLengthMismatch(uint256 expected, uint256 actual);
+    error InstanceCountMismatch(uint256 expected, uint256 actual);
+    error InstanceOutOfField(uint256 index, uint256 value);
+    error InputMismatch(uint256 jobId);
+    error ProofRejected(uint256 jobId);
+    error NotLockOperator(uint256 jobId, address account, address operator);
+    error LockExpired(uint256 jobId, uint64 lockDeadline);
+    error LockNotExpired(uint256 jobId, uint64 lockDeadline);
+    error DeadlinePassed(uint256 jobId, uint64 deadline);
+    error DeadlineNotReached(uint256 jobId, uint64 deadline);
+    error InvalidTimeouts(uint64 lockTimeout, uint64 timeout, uint64 maxJobDuration);
+    error ZeroPrice();
+    error ZeroCollateral();
+    error TokenNotAllowed(address token);
+    error WrongEthValue(uint256 expected, uint256 sent);
+    error FeeOnTransferToken(uint256 expected, uint256 received);
+    error CallbackGasTooHigh(uint256 limit, uint256 max);
+    error InsufficientGasForCallback(uint256 available, uint256 required);
+    error SignatureExpired(uint64 validUntil);
+    error InvalidSignature(address signer, address operator);
+    error RelayerFeeTooHigh(uint256 fee, uint256 price);
+    error NotDesignatedRelayer(address caller, address relayer);
+    error BatchTooLarge(uint256 size, uint256 max);
+    error NothingToWithdraw(address account, address token);
+    error EthTransferFailed(address to, uint256 amount);
+    error OnlySelf();
+    error MaxJobDurationTooLong(uint64 maxJobDuration, uint64 unbondingDelay);
+
+    /// @notice Posts a job and escrows its price now (ETH as msg.value, or an allow-listed ERC20 pulled with
+    /// transferFrom). The input must match the model's registered input layout.
+    /// @return jobId The new job's id (ids start at 1).
+    function createJob(JobRequest calldata request) external payable returns (uint256 jobId);
+
+    /// @notice Locks an open job for the caller until its deadline, reserving `collateral` of the caller's stake.
+    function lock(uint256 jobId) external;
+
+    /// @notice Locks a job for `operator` on the strength of its EIP-712 `Lock` signature (relayed lock).
+    function lockWithSignature(uint256 jobId, address operator, uint64 validUntil, bytes calldata signature) external;
+
+    /// @notice Settles a locked job: the caller must be the operator that locked it. The proof and instances are
+    /// checked against the model's registered verifier; outputs are decoded from the instances.
+    function fulfil(uint256 jobId, bytes calldata proof, uint256[] calldata instances) external;
+
+    /// @notice Settles a job with the locking operator's EIP-712 `Fulfil` signature; anyone (or the named
+    /// relayer) may send it. Payment still goes to the operator, less the signed relayer fee.
+    function fulfilWithSignature(FulfilmentAuth calldata auth) external;
+
+    /// @notice Settles up to MAX_BATCH signed fulfilments; a failing item emits FulfilmentFailed instead of
+    /// reverting the batch.
+    /// @return ok Per item, whether it settled.
+    function fulfilBatch(FulfilmentAuth[] calldata auths) external returns (bool[] memory ok);
+
+    /// @notice After the deadline of a locked, unfulfilled job: refunds the requester and slashes the
+    /// operator's collateral (part burned, the rest to the requester). Anyone may call.
+    function slash(uint256 jobId) external;
+
+    /// @notice Refunds a job nobody locked before its lock deadline. Anyone may call; funds go to the requester.
+    function refund(uint256 jobId) external;
+
+    /// @notice Pays out the caller's balance in `token` (address(0) for ETH).
+    function withdraw(address token) external;
+
+    /// @notice The job record.
+    function jobOf(uint256 jobId) external view returns (Job memory);
+
+    /// @notice Verified outputs of a fulfilled job (value = output / 2^scale); reverts unless Fulfilled.
+    function resultOf(uint256 jobId) external view returns (int256[] memory outputs, uint8 scale, uint64 finalizedAt);
+
+    /// @notice True once the job can no longer change: Fulfilled, Slashed or Refunded.
+    function isFinal(uint256 jobId) external view returns (bool);
+
+    /// @notice Withdrawable balance of `account` in `token`.
+    function balanceOf(address account, address token) external view returns (uint256);
+
+    /// @notice The longest lifetime (creation to deadline) a job may have.
+    function maxJobDuration() external view returns (uint64);
+}
