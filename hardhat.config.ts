@@ -26,5 +26,7 @@ export default defineConfig({
     // `hardhat node` serves this one over JSON-RPC (the demo and end-to-end tests start it on a free port).
     node: { type: "edr-simulated", chainType: "l1" },
   },
+  // test/contracts holds test-only contracts (a mock verifier for market unit tests, hostile tokens and callbacks).
+  paths: { sources: { solidity: ["contracts", "test/contracts"] } },
   test: { mocha: { timeout: 600_000 } },
 });
