@@ -1,0 +1,112 @@
+import { expect } from "chai";
+import { anyUint } from "@nomicfoundation/hardhat-ethers-chai-matchers/withArgs";
+import { HostileConsumer__factory } from "../../types/ethers-contracts/index.js";
+import { feltToSigned } from "../../zk/felt.js";
+import { deploySystem, ETH, ethers, FAKE_PROOF, instancesFor, lockedJob, networkHelpers, PRICE, SAMPLE_OUTPUT } from "../fixtures/system.js";
+
+const Behaviour = { Record: 0, Revert: 1, BurnAllGas: 2, ReturnBomb: 3, Reenter: 4 } as const;
+const FULFILLED = 3n;
+const OUTPUTS = SAMPLE_OUTPUT.map(feltToSigned);
+
+/** A locked job whose callback is a HostileConsumer with `behaviour`. */
+async function consumerJob(behaviour: number, callbackGasLimit = 200_000) {
+  const s = await networkHelpers.loadFixture(deploySystem);
+  const consumer = await new HostileConsumer__factory(s.admin).deploy(s.market);
+  await consumer.setBehaviour(behaviour);
+  const jobId = await lockedJob(s, { callback: await consumer.getAddress(), callbackGasLimit });
+  return { s, consumer, jobId };
+}
+
+interface CallFrame { from: string; to: string; input: string; output?: string; calls?: CallFrame[] }
+
+/** Every call `from` made to `to` during a mined transaction (EDR's callTracer). */
+async function callsBetween(txHash: string, from: string, to: string): Promise<CallFrame[]> {
+  const root: CallFrame = await ethers.provider.send("debug_traceTransaction", [txHash, { tracer: "callTracer" }]);
+  const all: CallFrame[] = [];
+  const walk = (f: CallFrame) => { all.push(f); f.calls?.forEach(walk); };
+  walk(root);
+  return all.filter((f) => f.from.toLowerCase() === from.toLowerCase() && f.to.toLowerCase() === to.toLowerCase());
+}
+
+describe("InferenceMarket callbacks", () => {
+  it("fulfil calls a consumer with the job id and the signed outputs and emits CallbackCalled(success)", async () => {
+    const { s, consumer, jobId } = await consumerJob(Behaviour.Record);
+    const tx = s.market.connect(s.operator).fulfil(jobId, FAKE_PROOF, instancesFor());
+    await expect(tx).to.emit(s.market, "JobFulfilled").withArgs(jobId, s.operator.address, ETH, PRICE, 0n, OUTPUTS);
+    await expect(tx).to.emit(s.market, "CallbackCalled").withArgs(jobId, await consumer.getAddress(), true);
+    expect(OUTPUTS).to.deep.equal([16n, -19n]); // 0.015625 and -0.0185546875 at scale 10
+    expect(await consumer.lastJobId()).to.equal(jobId);
+    expect(await consumer.lastOutputsLength()).to.equal(2n);
+    expect([await consumer.lastOutputs(0), await consumer.lastOutputs(1)]).to.deep.equal(OUTPUTS);
+  });
+
+  for (const [name, behaviour] of [["reverts", Behaviour.Revert], ["burns all its gas", Behaviour.BurnAllGas]] as const) {
+    it(`fulfil settles and credits the operator when the callback ${name}, emitting CallbackCalled(false)`, async () => {
+      const { s, consumer, jobId } = await consumerJob(behaviour);
+      await expect(s.market.connect(s.operator).fulfil(jobId, FAKE_PROOF, instancesFor()))
+        .to.emit(s.market, "CallbackCalled")
+        .withArgs(jobId, await consumer.getAddress(), false);
+      expect((await s.market.jobOf(jobId)).status).to.equal(FULFILLED);
+      expect(await s.market.balanceOf(s.operator, ETH)).to.equal(PRICE);
+      expect(await consumer.lastJobId()).to.equal(0n);
+    });
+  }
+
+  it("fulfil settles with bounded gas when the callback returns 1 MB of data (return data is never copied)", async () => {
+    const { s, consumer, jobId } = await consumerJob(Behaviour.ReturnBomb);
+    const tx = s.market.connect(s.operator).fulfil(jobId, FAKE_PROOF, instancesFor());
+    await expect(tx).to.emit(s.market, "CallbackCalled").withArgs(jobId, await consumer.getAddress(), false);
+    const receipt = await (await tx).wait();
+    expect(receipt!.gasUsed < 1_500_000n).to.equal(true, `gasUsed ${receipt!.gasUsed}`);
+    expect((await s.market.jobOf(jobId)).status).to.equal(FULFILLED);
+    expect(await s.market.balanceOf(s.operator, ETH)).to.equal(PRICE);
+  });
+
+  it("fulfil does not pay to copy 1 MB of return data even when the callback can afford to return it", async () => {
+    // With the maximum gas limit the consumer pays ~2M gas to expand its memory and returns successfully; a market
+    // that copied the return data would pay about as much again on its side.
+    const { s, consumer, jobId } = await consumerJob(Behaviour.ReturnBomb, 3_000_000);
+    const tx = s.market.connect(s.operator).fulfil(jobId, FAKE_PROOF, instancesFor());
+    await expect(tx).to.emit(s.market, "CallbackCalled").withArgs(jobId, await consumer.getAddress(), true);
+    const receipt = await (await tx).wait();
+    expect(receipt!.gasUsed < 3_000_000n).to.equal(true, `gasUsed ${receipt!.gasUsed}`);
+  });
+
+  it("a consumer cannot re-enter slash or withdraw from its callback; the settlement stands", async () => {
+    const { s, consumer, jobId } = await consumerJob(Behaviour.Reenter);
+    const tx = s.market.connect(s.operator).fulfil(jobId, FAKE_PROOF, instancesFor());
+    await expect(tx).to.emit(s.market, "CallbackCalled").withArgs(jobId, await consumer.getAddress(), true);
+    expect(await consumer.reentryFailed()).to.equal(true);
+    // Both attempts (slash, withdraw) are stopped by the guard itself, not by a later check.
+    const reentries = await callsBetween((await tx).hash, await consumer.getAddress(), await s.market.getAddress());
+    const guard = s.market.interface.getError("ReentrancyGuardReentrantCall")!.selector;
+    expect(reentries.map((c) => c.input.slice(0, 10))).to.deep.equal([s.market.interface.getFunction("slash")!.selector, s.market.interface.getFunction("withdraw")!.selector]);
+    expect(reentries.map((c) => c.output)).to.deep.equal([guard, guard]);
+    expect(await consumer.lastJobId()).to.equal(jobId);
+    expect((await s.market.jobOf(jobId)).status).to.equal(FULFILLED);
+    expect(await s.market.balanceOf(s.operator, ETH)).to.equal(PRICE);
+  });
+
+  it("fulfil reverts InsufficientGasForCallback when the tx gas cannot give the callback its full limit (63/64 rule)", async () => {
+    const callbackGasLimit = 2_000_000;
+    const { s, consumer, jobId } = await consumerJob(Behaviour.Record, callbackGasLimit);
+    const required = (BigInt(callbackGasLimit) * 64n) / 63n + 10_000n;
+    // 1M gas covers the whole settlement (the revert comes from the callback check, after it) but not the callback.
+    await expect(s.market.connect(s.operator).fulfil(jobId, FAKE_PROOF, instancesFor(), { gasLimit: 1_000_000 }))
+      .to.be.revertedWithCustomError(s.market, "InsufficientGasForCallback")
+      .withArgs(anyUint, required);
+    await expect(s.market.connect(s.operator).fulfil(jobId, FAKE_PROOF, instancesFor()))
+      .to.emit(s.market, "CallbackCalled")
+      .withArgs(jobId, await consumer.getAddress(), true);
+  });
+
+  it("fulfil settles normally when the callback is an EOA (a call to no code succeeds)", async () => {
+    const s = await networkHelpers.loadFixture(deploySystem);
+    const jobId = await lockedJob(s, { callback: s.stranger.address, callbackGasLimit: 100_000 });
+    await expect(s.market.connect(s.operator).fulfil(jobId, FAKE_PROOF, instancesFor()))
+      .to.emit(s.market, "CallbackCalled")
+      .withArgs(jobId, s.stranger.address, true);
+    expect((await s.market.jobOf(jobId)).status).to.equal(FULFILLED);
+    expect(await s.market.balanceOf(s.operator, ETH)).to.equal(PRICE);
+  });
+});

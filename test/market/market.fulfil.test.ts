@@ -1,0 +1,172 @@
+import { expect } from "chai";
+import { BN254_R, feltToSigned } from "../../zk/felt.js";
+import {
+  COLLATERAL,
+  deploySystem,
+  ETH,
+  FAKE_PROOF,
+  instancesFor,
+  lockedJob,
+  networkHelpers,
+  PRICE,
+  SAMPLE_INPUT,
+  SAMPLE_OUTPUT,
+  signedFulfilment,
+  STAKE,
+  TIMEOUT,
+  type System,
+} from "../fixtures/system.js";
+
+async function lockedFixture() {
+  const s = await deploySystem();
+  const jobId = await lockedJob(s);
+  return { ...s, jobId };
+}
+
+describe("InferenceMarket.fulfil", () => {
+  it("settles a locked job: pays the locking operator, releases collateral, records the decoded outputs", async () => {
+    const s = await networkHelpers.loadFixture(lockedFixture);
+    const outputs = SAMPLE_OUTPUT.map(feltToSigned);
+    await expect(s.market.connect(s.operator).fulfil(s.jobId, FAKE_PROOF, instancesFor()))
+      .to.emit(s.market, "JobFulfilled")
+      .withArgs(s.jobId, s.operator.address, ETH, PRICE, 0n, outputs)
+      .and.to.emit(s.staking, "CollateralReleased")
+      .withArgs(s.operator.address, COLLATERAL);
+    expect(await s.market.balanceOf(s.operator, ETH)).to.equal(PRICE);
+    expect(await s.staking.freeStake(s.operator)).to.equal(STAKE);
+    const [result, scale] = await s.market.resultOf(s.jobId);
+    expect(result).to.deep.equal(outputs);
+    expect(scale).to.equal(10n);
+    expect(await s.market.isFinal(s.jobId)).to.equal(true);
+  });
+
+  it("resultOf reverts JobNotInStatus before the job is fulfilled (only final results are readable)", async () => {
+    const s = await networkHelpers.loadFixture(lockedFixture);
+    await expect(s.market.resultOf(s.jobId)).to.be.revertedWithCustomError(s.market, "JobNotInStatus").withArgs(s.jobId, 2n, 3n);
+    expect(await s.market.isFinal(s.jobId)).to.equal(false);
+  });
+
+  it("reverts JobNotInStatus on a double fulfil", async () => {
+    const s = await networkHelpers.loadFixture(lockedFixture);
+    await s.market.connect(s.operator).fulfil(s.jobId, FAKE_PROOF, instancesFor());
+    await expect(s.market.connect(s.operator).fulfil(s.jobId, FAKE_PROOF, instancesFor()))
+      .to.be.revertedWithCustomError(s.market, "JobNotInStatus")
+      .withArgs(s.jobId, 3n, 2n);
+  });
+
+  it("reverts NotLockOperator when another operator sends the proof (copied proof earns nothing)", async () => {
+    const s = await networkHelpers.loadFixture(lockedFixture);
+    await expect(s.market.connect(s.operator2).fulfil(s.jobId, FAKE_PROOF, instancesFor()))
+      .to.be.revertedWithCustomError(s.market, "NotLockOperator")
+      .withArgs(s.jobId, s.operator2.address, s.operator.address);
+  });
+
+  it("reverts InputMismatch when the input instances are not the job's input (statement binding)", async () => {
+    const s = await networkHelpers.loadFixture(lockedFixture);
+    const otherInput = [SAMPLE_INPUT[0]! + 1n, SAMPLE_INPUT[1]!, SAMPLE_INPUT[2]!];
+    await expect(s.market.connect(s.operator).fulfil(s.jobId, FAKE_PROOF, instancesFor(otherInput)))
+      .to.be.revertedWithCustomError(s.market, "InputMismatch")
+      .withArgs(s.jobId);
+  });
+
+  it("reverts InputMismatch for a valid proof of another job with a different input", async () => {
+    const s = await networkHelpers.loadFixture(lockedFixture);
+    const otherInput = [1n, 2n, 3n];
+    const other = await lockedJob(s, { input: otherInput });
+    // The proof for `other` (its instances) is presented for the first job.
+    await expect(s.market.connect(s.operator).fulfil(s.jobId, FAKE_PROOF, instancesFor(otherInput)))
+      .to.be.revertedWithCustomError(s.market, "InputMismatch")
+      .withArgs(s.jobId);
+    await expect(s.market.connect(s.operator).fulfil(other, FAKE_PROOF, instancesFor(otherInput))).to.emit(s.market, "JobFulfilled");
+  });
+
+  it("reverts InstanceOutOfField for an output instance >= the BN254 modulus", async () => {
+    const s = await networkHelpers.loadFixture(lockedFixture);
+    const tampered = instancesFor(SAMPLE_INPUT, [SAMPLE_OUTPUT[0]! + BN254_R, SAMPLE_OUTPUT[1]!]);
+    await expect(s.market.connect(s.operator).fulfil(s.jobId, FAKE_PROOF, tampered))
+      .to.be.revertedWithCustomError(s.market, "InstanceOutOfField")
+      .withArgs(3n, SAMPLE_OUTPUT[0]! + BN254_R);
+  });
+
+  it("reverts InstanceCountMismatch when instances do not match the model layout", async () => {
+    const s = await networkHelpers.loadFixture(lockedFixture);
+    await expect(s.market.connect(s.operator).fulfil(s.jobId, FAKE_PROOF, [...instancesFor(), 0n]))
+      .to.be.revertedWithCustomError(s.market, "InstanceCountMismatch")
+      .withArgs(5n, 6n);
+  });
+
+  it("reverts ProofRejected when the registered verifier returns false or reverts", async () => {
+    const s = await networkHelpers.loadFixture(lockedFixture);
+    for (const mode of [1, 2]) {
+      await s.verifier.setMode(mode);
+      await expect(s.market.connect(s.operator).fulfil(s.jobId, FAKE_PROOF, instancesFor()))
+        .to.be.revertedWithCustomError(s.market, "ProofRejected")
+        .withArgs(s.jobId);
+    }
+  });
+
+  it("reverts DeadlinePassed after the job deadline", async () => {
+    const s = await networkHelpers.loadFixture(lockedFixture);
+    await networkHelpers.time.increase(TIMEOUT + 1n);
+    const job = await s.market.jobOf(s.jobId);
+    await expect(s.market.connect(s.operator).fulfil(s.jobId, FAKE_PROOF, instancesFor()))
+      .to.be.revertedWithCustomError(s.market, "DeadlinePassed")
+      .withArgs(s.jobId, job.deadline);
+  });
+});
+
+describe("InferenceMarket.fulfilWithSignature and fulfilBatch", () => {
+  it("fulfilWithSignature relayed by anyone pays the operator, not the sender", async () => {
+    const s = await networkHelpers.loadFixture(lockedFixture);
+    const auth = await signedFulfilment(s.market, s.operator, s.jobId);
+    await expect(s.market.connect(s.stranger).fulfilWithSignature(auth)).to.emit(s.market, "JobFulfilled");
+    expect(await s.market.balanceOf(s.operator, ETH)).to.equal(PRICE);
+    expect(await s.market.balanceOf(s.stranger, ETH)).to.equal(0n);
+  });
+
+  it("fulfilWithSignature reverts NotLockOperator when the signer is not the locking operator", async () => {
+    const s = await networkHelpers.loadFixture(lockedFixture);
+    const auth = await signedFulfilment(s.market, s.operator2, s.jobId);
+    await expect(s.market.connect(s.relayer).fulfilWithSignature(auth))
+      .to.be.revertedWithCustomError(s.market, "NotLockOperator")
+      .withArgs(s.jobId, s.operator2.address, s.operator.address);
+  });
+
+  it("fulfilWithSignature rejects instances other than the ones signed", async () => {
+    const s = await networkHelpers.loadFixture(lockedFixture);
+    const auth = await signedFulfilment(s.market, s.operator, s.jobId);
+    const forged = { ...auth, instances: instancesFor(SAMPLE_INPUT, [1n, 2n]) };
+    await expect(s.market.connect(s.relayer).fulfilWithSignature(forged)).to.be.revertedWithCustomError(s.market, "NotLockOperator");
+  });
+
+  it("fulfilBatch settles the good items and reports each failure with its reason instead of reverting", async () => {
+    const s = await networkHelpers.loadFixture(lockedFixture);
+    const second = await lockedJob(s);
+    const third = await lockedJob(s, {}, s.operator2);
+    const good1 = await signedFulfilment(s.market, s.operator, s.jobId);
+    const good2 = await signedFulfilment(s.market, s.operator, second);
+    const wrongSigner = await signedFulfilment(s.market, s.operator, third);
+    const ok = await s.market.connect(s.relayer).fulfilBatch.staticCall([good1, wrongSigner, good2]);
+    expect(ok).to.deep.equal([true, false, true]);
+    const reason = s.market.interface.encodeErrorResult("NotLockOperator", [third, s.operator.address, s.operator2.address]);
+    await expect(s.market.connect(s.relayer).fulfilBatch([good1, wrongSigner, good2]))
+      .to.emit(s.market, "FulfilmentFailed")
+      .withArgs(third, reason);
+    expect(await s.market.balanceOf(s.operator, ETH)).to.equal(2n * PRICE);
+    expect((await s.market.jobOf(third)).status).to.equal(2n);
+  });
+
+  it("fulfilBatch reverts BatchTooLarge over MAX_BATCH items (bounded loops)", async () => {
+    const s = await networkHelpers.loadFixture(lockedFixture);
+    const auth = await signedFulfilment(s.market, s.operator, s.jobId);
+    await expect(s.market.fulfilBatch(Array(33).fill(auth)))
+      .to.be.revertedWithCustomError(s.market, "BatchTooLarge")
+      .withArgs(33n, 32n);
+  });
+
+  it("fulfilBatchItem reverts OnlySelf when called from outside", async () => {
+    const s: System & { jobId: bigint } = await networkHelpers.loadFixture(lockedFixture);
+    const auth = await signedFulfilment(s.market, s.operator, s.jobId);
+    await expect(s.market.fulfilBatchItem(auth, s.operator.address)).to.be.revertedWithCustomError(s.market, "OnlySelf");
+  });
+});
