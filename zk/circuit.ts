@@ -52,6 +52,16 @@ export interface CircuitArtifacts {
   file(name: "settings.json" | "network.compiled" | "vk.key" | "pk.key" | "Verifier.sol"): string;
 }
 
+/** Content hashes the model registry records for a circuit (sha256, as bytes32 hex). */
+export async function registryHashes(c: CircuitArtifacts): Promise<{ onnxHash: string; circuitHash: string; vkHash: string }> {
+  const hex = async (...files: string[]) => `0x${await sha256(...(await Promise.all(files.map((f) => readFile(f)))))}`;
+  return {
+    onnxHash: await hex(path.join(c.spec.dir, c.spec.onnx)),
+    circuitHash: await hex(c.file("settings.json"), c.file("network.compiled")),
+    vkHash: await hex(c.file("vk.key")),
+  };
+}
+
 export async function loadModelSpec(name: string): Promise<ModelSpec> {
   const dir = path.join(REPO_ROOT, "models", name);
   const raw: unknown = JSON.parse(await readFile(path.join(dir, "model.json"), "utf8"));
