@@ -25,8 +25,10 @@ export default defineConfig({
     default: { type: "edr-simulated", chainType: "l1" },
     // `hardhat node` serves this one over JSON-RPC (the demo and end-to-end tests start it on a free port).
     node: { type: "edr-simulated", chainType: "l1" },
+    // Any running JSON-RPC chain (a `hardhat node`, a testnet): deploy with --network rpc.
+    rpc: { type: "http", chainType: "l1", url: process.env.VERDICT_RPC_URL ?? "http://127.0.0.1:8545" },
   },
   // test/contracts holds test-only contracts (a mock verifier for market unit tests, hostile tokens and callbacks).
-  paths: { sources: { solidity: ["contracts", "test/contracts"] } },
+  paths: { sources: { solidity: ["contracts", "test/contracts"] }, ignition: "deploy" },
   test: { mocha: { timeout: 600_000 } },
 });

@@ -39,7 +39,7 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
     /// @dev Gas kept back for the work after the callback returns (event, return) when checking the 63/64 rule.
     uint256 private constant CALLBACK_RESERVE = 10_000;
 
-    IModelRegistry public immutable registry;
+    IModelRegistry public immutable override registry;
     IOperatorStaking public immutable staking;
     uint64 public override maxJobDuration;
 
@@ -78,6 +78,8 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
             revert InvalidTimeouts(r.lockTimeout, r.timeout, maxJobDuration);
         }
         if (r.callbackGasLimit > MAX_CALLBACK_GAS) revert CallbackGasTooHigh(r.callbackGasLimit, MAX_CALLBACK_GAS);
+        // A call to an address without code "succeeds" without running anything; refuse it up front.
+        if (r.callback != address(0) && r.callback.code.length == 0) revert CallbackNotContract(r.callback);
 
         // effects
         jobId = ++jobCount;
@@ -95,6 +97,7 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
             price: r.price,
             collateral: r.collateral,
             callback: r.callback,
+            createdAt: now_,
             inputHash: keccak256(abi.encodePacked(r.input))
         });
         escrowed[r.token] += r.price;

@@ -21,7 +21,9 @@ contract OperatorStaking is IOperatorStaking, AccessControl, ReentrancyGuardTran
     using SafeERC20 for IERC20;
 
     bytes32 public constant GOVERNOR_ROLE = keccak256("GOVERNOR_ROLE");
-    /// @dev Slashed tokens are sent here rather than to address(0), which most ERC20s refuse.
+    /// @dev The burned part of a slash is credited to this keyless address and so never leaves the contract.
+    /// Crediting instead of transferring keeps slashing independent of the token's transfer rules: a token that
+    /// refused the transfer would otherwise block the slash and with it the requester's refund.
     address public constant BURN_ADDRESS = 0x000000000000000000000000000000000000dEaD;
     uint256 private constant BPS = 10_000;
 
@@ -124,18 +126,15 @@ contract OperatorStaking is IOperatorStaking, AccessControl, ReentrancyGuardTran
 
     /// @inheritdoc IOperatorStaking
     function slash(address operator, uint256 amount, uint256 burnBps, address beneficiary) external onlyMarket {
-        // checks: only reserved collateral can be slashed (the market reserved it at lock time)
+        // Only reserved collateral can be slashed (the market reserved it at lock time); no external call.
         Operator storage op = _operators[operator];
-        // effects
         op.locked -= uint128(amount);
         op.staked -= uint128(amount);
         totalStaked -= amount;
         uint256 burned = amount * burnBps / BPS;
-        uint256 credited = amount - burned;
-        slashCredits[beneficiary] += credited;
-        totalSlashCredits += credited;
-        // interactions: the stake token is set by governance at deployment
-        if (burned != 0) _token.safeTransfer(BURN_ADDRESS, burned);
+        slashCredits[beneficiary] += amount - burned;
+        slashCredits[BURN_ADDRESS] += burned;
+        totalSlashCredits += amount;
         emit Slashed(operator, amount, burned, beneficiary);
     }
 

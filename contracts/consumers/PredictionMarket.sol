@@ -9,6 +9,7 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 import {IInferenceConsumer} from "../interfaces/IInferenceConsumer.sol";
 import {IInferenceMarket} from "../interfaces/IInferenceMarket.sol";
 import {Job, JobStatus} from "../types/Job.sol";
+import {ModelStatus} from "../types/ModelVersion.sol";
 
 /// @title PredictionMarket
 /// @notice Binary markets settled by a verified inference: "will output[i] of model M on the input posted after
@@ -66,6 +67,10 @@ contract PredictionMarket is IInferenceConsumer, AccessControl, Pausable, Reentr
     error FeeOnTransferToken(uint256 expected, uint256 received);
     error OutputIndexOutOfRange(uint16 index, uint256 outputs);
     error InvalidOutcome();
+    error ModelNotActive(uint32 modelId);
+    error JobCreatedDuringBetting(uint256 jobId, uint64 createdAt, uint64 bettingEnds);
+    error JobFinal(uint256 jobId);
+    error JobCanStillSettle(uint256 jobId, uint64 deadline);
     error NotInferenceMarket(address caller);
 
     IInferenceMarket public immutable inference;
@@ -94,6 +99,10 @@ contract PredictionMarket is IInferenceConsumer, AccessControl, Pausable, Reentr
         returns (uint256 marketId)
     {
         if (bettingEnds <= block.timestamp) revert BettingClosed(0, bettingEnds);
+        // The question must be answerable: an active model version (immutable) with that output.
+        (,, uint16 outputCount,, ModelStatus status) = inference.registry().layout(modelId);
+        if (status != ModelStatus.Active) revert ModelNotActive(modelId);
+        if (outputIndex >= outputCount) revert OutputIndexOutOfRange(outputIndex, outputCount);
         marketId = ++marketCount;
         _markets[marketId] = Market({
             creator: msg.sender,
@@ -139,6 +148,8 @@ contract PredictionMarket is IInferenceConsumer, AccessControl, Pausable, Reentr
         Job memory job = inference.jobOf(jobId);
         if (job.modelId != m.modelId) revert WrongModel(m.modelId, job.modelId);
         if (job.status != JobStatus.Open && job.status != JobStatus.Locked) revert JobNotPending(jobId, job.status);
+        // A job posted while betting was open has a public input: bettors could have computed the answer.
+        if (job.createdAt < m.bettingEnds) revert JobCreatedDuringBetting(jobId, job.createdAt, m.bettingEnds);
         m.jobId = jobId;
         marketOfJob[jobId] = marketId;
         emit JobAttached(marketId, jobId);
@@ -186,9 +197,12 @@ contract PredictionMarket is IInferenceConsumer, AccessControl, Pausable, Reentr
         if (outcome == Outcome.Unresolved) revert InvalidOutcome();
         uint256 availableAt = uint256(m.bettingEnds) + safetyDelay;
         if (block.timestamp < availableAt) revert SafetyDelayNotOver(marketId, availableAt);
-        if (m.jobId != 0 && inference.isFinal(m.jobId)) {
-            // A final job either has a result (use resolve) or allows cancel: the admin never overrides it.
-            revert AlreadyResolved(marketId, m.outcome);
+        if (m.jobId != 0) {
+            // A final job either has a result (use resolve) or allows cancel: the admin never overrides it, nor
+            // pre-empts a job that can still be fulfilled.
+            Job memory job = inference.jobOf(m.jobId);
+            if (inference.isFinal(m.jobId)) revert JobFinal(m.jobId);
+            if (block.timestamp <= job.deadline) revert JobCanStillSettle(m.jobId, job.deadline);
         }
         m.outcome = outcome;
         if (outcome == Outcome.Cancelled) emit MarketCancelled(marketId);

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {FulfilmentAuth, Job, JobRequest, JobStatus} from "../types/Job.sol";
+import {IModelRegistry} from "./IModelRegistry.sol";
 
 /// @notice The inference market: escrowed jobs, exclusive locks backed by operator stake, fulfilment by a proof
 /// checked by the model's registered verifier, slashing of missed deadlines, pull payments.
@@ -49,6 +50,7 @@ interface IInferenceMarket {
     error WrongEthValue(uint256 expected, uint256 sent);
     error FeeOnTransferToken(uint256 expected, uint256 received);
     error CallbackGasTooHigh(uint256 limit, uint256 max);
+    error CallbackNotContract(address callback);
     error InsufficientGasForCallback(uint256 available, uint256 required);
     error SignatureExpired(uint64 validUntil);
     error InvalidSignature(address signer, address operator);
@@ -105,6 +107,9 @@ interface IInferenceMarket {
 
     /// @notice Withdrawable balance of `account` in `token`.
     function balanceOf(address account, address token) external view returns (uint256);
+
+    /// @notice The registry whose verifiers and layouts the market trusts.
+    function registry() external view returns (IModelRegistry);
 
     /// @notice The longest lifetime (creation to deadline) a job may have.
     function maxJobDuration() external view returns (uint64);

@@ -1,15 +1,16 @@
 // Hardhat Ignition modules for the whole on-chain system. `VerdictCore` takes an existing stake/payment token;
 // `VerdictLocal` deploys a DemoToken first (local chains, tests, the demo). Deploy with
-//   npx hardhat ignition deploy deploy/modules/Verdict.ts --network <name> --parameters <file.json>
+//   npx hardhat ignition deploy deploy/modules/Verdict.ts --network rpc [--parameters <file.json>]
+// (hardhat.config.ts sets Ignition's folder to deploy/, so deployments land in deploy/deployments/).
 import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
+import type { ContractFuture } from "@nomicfoundation/ignition-core";
 
 type ModuleBuilder = Parameters<Parameters<typeof buildModule>[1]>[0];
-type Future = ReturnType<ModuleBuilder["contract"]> | ReturnType<ModuleBuilder["contractAt"]>;
 
 const DAY = 24n * 3600n;
 
 /** Registry, staking, market and prediction market around `token`, wired together. */
-function buildSystem(m: ModuleBuilder, token: Future) {
+function buildSystem(m: ModuleBuilder, token: ContractFuture<string>) {
   const admin = m.getAccount(0);
   // Units: token base units and seconds. The unbonding delay must exceed the longest job (both enforced on-chain).
   const minStake = m.getParameter("minStake", 10n ** 18n);

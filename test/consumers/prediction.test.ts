@@ -121,21 +121,17 @@ describe("PredictionMarket", () => {
       await expect(pm.connect(s.stranger).claim(1n)).to.emit(pm, "Claimed").withArgs(1n, s.stranger.address, 20n);
     });
 
-    // BUG: createMarket accepts any outputIndex and nothing checks it against the model's output count. When the
-    // verified result is shorter, resolve reverts OutputIndexOutOfRange forever, cancel reverts ResultPending (the
-    // job is Fulfilled), adminResolve reverts AlreadyResolved (the job is final) and claim reverts NotResolved:
-    // every stake is locked in the contract for good.
-    it.skip("cancel lets claim refund the stakes when the verified result has no output at the market's index", async () => {
+    it("createMarket reverts OutputIndexOutOfRange for an output the model does not have, ModelNotActive for a deprecated model", async () => {
       const s = await networkHelpers.loadFixture(deploySystem);
       const pm = s.predictionMarket;
       const bettingEnds = BigInt(await networkHelpers.time.latest()) + BETTING;
-      await pm.connect(s.requester).createMarket(1n, 5, 0n, bettingEnds, QUESTION); // the model has 2 outputs
-      await bets(s, [[s.relayer, true, 30n]]);
-      const jobId = await attachedJob(s, bettingEnds);
-      await s.market.connect(s.operator).fulfil(jobId, FAKE_PROOF, instancesFor());
-      await expect(pm.resolve(1n)).to.be.revertedWithCustomError(pm, "OutputIndexOutOfRange").withArgs(5n, 2n);
-      await expect(pm.cancel(1n)).to.emit(pm, "MarketCancelled").withArgs(1n);
-      await expect(pm.connect(s.relayer).claim(1n)).to.changeTokenBalances(ethers, s.token, [s.relayer, pm], [30n, -30n]);
+      await expect(pm.connect(s.requester).createMarket(1n, 5, 0n, bettingEnds, QUESTION)) // the model has 2 outputs
+        .to.be.revertedWithCustomError(pm, "OutputIndexOutOfRange")
+        .withArgs(5n, 2n);
+      await s.registry.deprecate(1n);
+      await expect(pm.connect(s.requester).createMarket(1n, 0, 0n, bettingEnds, QUESTION))
+        .to.be.revertedWithCustomError(pm, "ModelNotActive")
+        .withArgs(1n);
     });
   });
 
@@ -167,9 +163,10 @@ describe("PredictionMarket", () => {
 
     it("attachJob reverts BettingOpen before betting ends, NotCreator for others, WrongModel and JobNotPending", async () => {
       const { s, pm, bettingEnds } = await openMarket();
-      const pending = await createJob(s.market, s.requester);
-      await expect(pm.connect(s.requester).attachJob(1n, pending)).to.be.revertedWithCustomError(pm, "BettingOpen").withArgs(1n, bettingEnds);
+      const early = await createJob(s.market, s.requester);
+      await expect(pm.connect(s.requester).attachJob(1n, early)).to.be.revertedWithCustomError(pm, "BettingOpen").withArgs(1n, bettingEnds);
       await networkHelpers.time.increaseTo(bettingEnds);
+      const pending = await createJob(s.market, s.requester);
       await expect(pm.connect(s.stranger).attachJob(1n, pending)).to.be.revertedWithCustomError(pm, "NotCreator").withArgs(s.stranger.address);
 
       await s.registry.register(modelVersion(await s.verifier.getAddress()));
@@ -185,15 +182,14 @@ describe("PredictionMarket", () => {
       await expect(pm.connect(s.requester).attachJob(1n, pending)).to.be.revertedWithCustomError(pm, "JobAlreadyAttached").withArgs(1n, pending);
     });
 
-    // BUG: attachJob only checks that the job is still pending, not that it was posted after betting closed. A job
-    // created while betting is open (lock timeout past bettingEnds) publishes its input in JobCreated, so anyone can
-    // run the public model and bet on the known answer; attaching it later succeeds. No error exists for this yet,
-    // hence the generic revert.
-    it.skip("attachJob refuses a job created while betting was open (its input was public during betting)", async () => {
+    it("attachJob reverts JobCreatedDuringBetting for a job posted while betting was open (its input was public)", async () => {
       const { s, pm, bettingEnds } = await openMarket();
       const early = await createJob(s.market, s.requester, { lockTimeout: 2n * BETTING, timeout: 2n * BETTING });
+      const { createdAt } = await s.market.jobOf(early);
       await networkHelpers.time.increaseTo(bettingEnds);
-      await expect(pm.connect(s.requester).attachJob(1n, early)).to.be.revert(ethers);
+      await expect(pm.connect(s.requester).attachJob(1n, early))
+        .to.be.revertedWithCustomError(pm, "JobCreatedDuringBetting")
+        .withArgs(early, createdAt, bettingEnds);
     });
   });
 
@@ -229,14 +225,23 @@ describe("PredictionMarket", () => {
       await expect(pm.connect(s.admin).adminResolve(1n, Outcome.No)).to.emit(pm, "MarketResolved").withArgs(1n, Outcome.No, 0n);
     });
 
-    it("adminResolve reverts AlreadyResolved when the job is final: the admin never overrides a verified result", async () => {
+    it("adminResolve reverts JobCanStillSettle while the attached job's deadline has not passed", async () => {
+      const { s, pm, bettingEnds } = await openMarket();
+      const jobId = await attachedJob(s, bettingEnds, { timeout: 6n * 24n * 3600n });
+      await networkHelpers.time.increaseTo(bettingEnds + SAFETY_DELAY);
+      await expect(pm.connect(s.admin).adminResolve(1n, Outcome.No))
+        .to.be.revertedWithCustomError(pm, "JobCanStillSettle")
+        .withArgs(jobId, (await s.market.jobOf(jobId)).deadline);
+    });
+
+    it("adminResolve reverts JobFinal when the job is final: the admin never overrides a verified result", async () => {
       const { s, pm, bettingEnds } = await openMarket();
       const jobId = await attachedJob(s, bettingEnds);
       await s.market.connect(s.operator).fulfil(jobId, FAKE_PROOF, instancesFor());
       await networkHelpers.time.increaseTo(bettingEnds + SAFETY_DELAY);
       await expect(pm.connect(s.admin).adminResolve(1n, Outcome.No))
-        .to.be.revertedWithCustomError(pm, "AlreadyResolved")
-        .withArgs(1n, Outcome.Unresolved);
+        .to.be.revertedWithCustomError(pm, "JobFinal")
+        .withArgs(jobId);
       await expect(pm.resolve(1n)).to.emit(pm, "MarketResolved").withArgs(1n, Outcome.Yes, OUTPUT);
     });
   });

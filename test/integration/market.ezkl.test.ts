@@ -9,7 +9,7 @@ import { SpikeVerifier__factory } from "../../types/ethers-contracts/index.js";
 import { ensureCircuit, loadModelSpec, registryHashes, type CircuitArtifacts } from "../../zk/circuit.js";
 import { BN254_R, feltToSigned } from "../../zk/felt.js";
 import { prove, type ProofResult } from "../../zk/prover.js";
-import { createJob, deploySystem, ethers, jobRequest, lockedJob, networkHelpers, PRICE, signedFulfilment, TIMEOUT, TOKEN_UNIT, type System } from "../fixtures/system.js";
+import { createJob, deploySystem, ethers, jobRequest, lockedJob, networkHelpers, PRICE, signedFulfilment, TIMEOUT, TOKEN_UNIT } from "../fixtures/system.js";
 
 let circuit: CircuitArtifacts;
 let proof: ProofResult;
@@ -17,9 +17,9 @@ let input: number[];
 
 async function realModelFixture() {
   const s = await deploySystem();
-  const verifier = await new SpikeVerifier__factory(s.admin).deploy();
+  const realVerifier = await new SpikeVerifier__factory(s.admin).deploy();
   await s.registry.register({
-    verifier: await verifier.getAddress(),
+    verifier: await realVerifier.getAddress(),
     inputCount: circuit.inputs.count,
     outputCount: circuit.outputs.count,
     inputScale: circuit.inputs.scale,
@@ -28,9 +28,9 @@ async function realModelFixture() {
     ...(await registryHashes(circuit)),
     uri: "models/spike",
   });
-  return { ...s, verifier, modelId: await s.registry.modelCount() };
+  return { ...s, realVerifier, modelId: await s.registry.modelCount() };
 }
-type RealSystem = System & Awaited<ReturnType<typeof realModelFixture>>;
+type RealSystem = Awaited<ReturnType<typeof realModelFixture>>;
 
 const spikeInput = () => proof.instances.slice(0, circuit.inputs.count);
 const gasOf = async (tx: Promise<ContractTransactionResponse>) => (await (await tx).wait())!.gasUsed;
@@ -90,7 +90,7 @@ describe("InferenceMarket with the real ezkl verifier (spike model)", function (
     const jobId = await m.jobCount();
     const lockGas = await gasOf(m.connect(s.operator).lock(jobId));
     const fulfilGas = await gasOf(m.connect(s.operator).fulfil(jobId, proof.proof, proof.instances));
-    const verifierGas = await gasOf(s.verifier.verifyProof(proof.proof, proof.instances));
+    const verifierGas = await gasOf(s.realVerifier.verifyProof(proof.proof, proof.instances));
     const slashed = await lockedJob(s, req);
     await networkHelpers.time.increase(TIMEOUT + 1n);
     const slashGas = await gasOf(m.connect(s.stranger).slash(slashed));

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { anyUint } from "@nomicfoundation/hardhat-ethers-chai-matchers/withArgs";
 import { HostileConsumer__factory } from "../../types/ethers-contracts/index.js";
 import { feltToSigned } from "../../zk/felt.js";
-import { deploySystem, ETH, ethers, FAKE_PROOF, instancesFor, lockedJob, networkHelpers, PRICE, SAMPLE_OUTPUT } from "../fixtures/system.js";
+import { deploySystem, ETH, ethers, FAKE_PROOF, instancesFor, jobRequest, lockedJob, networkHelpers, PRICE, SAMPLE_OUTPUT } from "../fixtures/system.js";
 
 const Behaviour = { Record: 0, Revert: 1, BurnAllGas: 2, ReturnBomb: 3, Reenter: 4 } as const;
 const FULFILLED = 3n;
@@ -100,13 +100,10 @@ describe("InferenceMarket callbacks", () => {
       .withArgs(jobId, await consumer.getAddress(), true);
   });
 
-  it("fulfil settles normally when the callback is an EOA (a call to no code succeeds)", async () => {
+  it("createJob reverts CallbackNotContract for an EOA callback (a call to no code would report success)", async () => {
     const s = await networkHelpers.loadFixture(deploySystem);
-    const jobId = await lockedJob(s, { callback: s.stranger.address, callbackGasLimit: 100_000 });
-    await expect(s.market.connect(s.operator).fulfil(jobId, FAKE_PROOF, instancesFor()))
-      .to.emit(s.market, "CallbackCalled")
-      .withArgs(jobId, s.stranger.address, true);
-    expect((await s.market.jobOf(jobId)).status).to.equal(FULFILLED);
-    expect(await s.market.balanceOf(s.operator, ETH)).to.equal(PRICE);
+    await expect(s.market.connect(s.requester).createJob(jobRequest({ callback: s.stranger.address, callbackGasLimit: 100_000 }), { value: PRICE }))
+      .to.be.revertedWithCustomError(s.market, "CallbackNotContract")
+      .withArgs(s.stranger.address);
   });
 });

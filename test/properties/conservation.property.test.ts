@@ -69,7 +69,7 @@ async function apply(s: System, actors: Signer[], a: Action): Promise<void> {
     case "claimSlashed":
       return void (await s.staking.connect(actor).claimSlashed());
     case "wait":
-      return networkHelpers.time.increase(a.seconds);
+      return void (await networkHelpers.time.increase(a.seconds));
   }
 }
 
@@ -102,6 +102,7 @@ async function assertConserved(s: System, actors: Signer[]): Promise<void> {
     unbonding += op.unbonding;
     credits += await s.staking.slashCredits(a);
   }
+  credits += await s.staking.slashCredits(await s.staking.BURN_ADDRESS());
   expect(await s.token.balanceOf(s.staking), "staking holds exactly stake + unbonding + slash credits").to.equal(staked + unbonding + credits);
 }
 

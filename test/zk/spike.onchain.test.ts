@@ -5,6 +5,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { network } from "hardhat";
 import * as ort from "onnxruntime-node";
+import { SpikeVerifier__factory, type SpikeVerifier } from "../../types/ethers-contracts/index.js";
 import { ensureCircuit, loadModelSpec, type CircuitArtifacts } from "../../zk/circuit.js";
 import { BN254_R, floatToFelt } from "../../zk/felt.js";
 import { prove, type ProofResult } from "../../zk/prover.js";
@@ -23,12 +24,12 @@ describe("zk spike: ezkl proof of the spike model verified on-chain", function (
   let circuit: CircuitArtifacts;
   let input: number[];
   let proof: ProofResult;
-  let verifier: Awaited<ReturnType<typeof ethers.deployContract>>;
+  let verifier: SpikeVerifier;
 
   /** True only when the verifier accepts; a revert and a `false` return both count as rejection. */
   async function accepts(proofHex: string, instances: bigint[]): Promise<boolean> {
     try {
-      return (await verifier.getFunction("verifyProof").staticCall(proofHex, instances)) as boolean;
+      return await verifier.verifyProof.staticCall(proofHex, instances);
     } catch {
       return false;
     }
@@ -40,7 +41,8 @@ describe("zk spike: ezkl proof of the spike model verified on-chain", function (
     const sample = JSON.parse(await readFile(path.join(spec.dir, spec.sample), "utf8")) as { input_data: number[][] };
     input = sample.input_data[0]!;
     proof = await prove(circuit, input);
-    verifier = await ethers.deployContract("SpikeVerifier");
+    const [deployer] = await ethers.getSigners();
+    verifier = await new SpikeVerifier__factory(deployer).deploy();
   });
 
   it("weights are fixed in the verifying key, not private witness values", async () => {
@@ -66,7 +68,7 @@ describe("zk spike: ezkl proof of the spike model verified on-chain", function (
 
   it("verifyProof accepts the real proof on-chain", async () => {
     expect(await accepts(proof.proof, proof.instances)).to.equal(true);
-    const tx = await verifier.getFunction("verifyProof")(proof.proof, proof.instances);
+    const tx = await verifier.verifyProof(proof.proof, proof.instances);
     const receipt = await tx.wait();
     expect(receipt?.status).to.equal(1);
     const proofBytes = (proof.proof.length - 2) / 2;
