@@ -30,5 +30,8 @@ export default defineConfig({
   },
   // test/contracts holds test-only contracts (a mock verifier for market unit tests, hostile tokens and callbacks).
   paths: { sources: { solidity: ["contracts", "test/contracts"] }, ignition: "deploy" },
+  // Local chains mine on demand, so waiting for more than one confirmation would stall deployments; set
+  // VERDICT_CONFIRMATIONS higher for a public network.
+  ignition: { requiredConfirmations: Number(process.env.VERDICT_CONFIRMATIONS ?? 1) },
   test: { mocha: { timeout: 600_000 } },
 });

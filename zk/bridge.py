@@ -33,26 +33,77 @@ def cmd_srs(a) -> dict:
     return {"srs": a.out, "timings": timings}
 
 
-def cmd_build(a) -> dict:
-    run_args = json.loads(a.run_args)
-    out = a.out
-    os.makedirs(out, exist_ok=True)
+# Ops Verdict onboards today: the MLP/CNN building blocks that ezkl proves efficiently. Others are refused up
+# front with a clear message rather than failing deep inside ezkl.
+SUPPORTED_OPS = {
+    "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Relu", "LeakyRelu", "Sigmoid", "Tanh", "Softmax", "Conv",
+    "MaxPool", "AveragePool", "GlobalAveragePool", "BatchNormalization", "Flatten", "Reshape", "Transpose",
+    "Concat", "Squeeze", "Unsqueeze", "Identity", "Constant", "Clip", "ReduceMean", "ReduceSum", "ArgMax",
+}
+
+
+def cmd_inspect(a) -> dict:
+    import numpy as np
+    import onnx
+
+    model = onnx.load(a.onnx)
+    onnx.checker.check_model(model)
+    initializers = {t.name for t in model.graph.initializer}
+
+    def tensor(v):
+        dims = v.type.tensor_type.shape.dim
+        return {
+            "name": v.name,
+            "shape": [d.dim_value if d.HasField("dim_value") else None for d in dims],
+            "dynamic": [d.dim_param or "?" for d in dims if not d.HasField("dim_value") or d.dim_value <= 0],
+        }
+
+    ops = [n.op_type for n in model.graph.node]
+    return {
+        "inputs": [tensor(v) for v in model.graph.input if v.name not in initializers],
+        "outputs": [tensor(v) for v in model.graph.output],
+        "ops": sorted(set(ops)),
+        "unsupported": sorted({op for op in ops if op not in SUPPORTED_OPS}),
+        "parameters": int(sum(int(np.prod(t.dims)) for t in model.graph.initializer)),
+    }
+
+
+def _run_args(params: dict) -> "ezkl.PyRunArgs":
     p = ezkl.PyRunArgs()
     # Weights are baked into the verifying key ("fixed"): a prover cannot swap them. Input and output are
     # public instances so the on-chain job input and the decoded output are bound to the proof.
     p.param_visibility = "fixed"
     p.input_visibility = "public"
     p.output_visibility = "public"
-    for key, value in run_args.items():
+    for key, value in params.items():
         setattr(p, key, value)
+    return p
+
+
+def cmd_settings(a) -> dict:
+    run_args = json.loads(a.run_args)
+    os.makedirs(a.out, exist_ok=True)
+    f = lambda name: os.path.join(a.out, name)  # noqa: E731
     timings: dict = {}
-    f = lambda name: os.path.join(out, name)  # noqa: E731
-    if not timed("gen_settings", timings, ezkl.gen_settings, a.onnx, f("settings.json"), py_run_args=p):
+    if not timed("gen_settings", timings, ezkl.gen_settings, a.onnx, f("settings.json"), py_run_args=_run_args(run_args)):
         raise RuntimeError("gen_settings failed")
+    if "logrows" not in run_args:
+        # No hand-picked run args: let ezkl choose scales and logrows from the calibration data.
+        if not a.calibration:
+            raise RuntimeError("run args without logrows need calibration data")
+        timed(
+            "calibrate_settings", timings, ezkl.calibrate_settings, a.calibration, a.onnx, f("settings.json"),
+            "resources", max_logrows=a.max_logrows,
+        )
     if not timed("compile_circuit", timings, ezkl.compile_circuit, a.onnx, f("network.compiled"), f("settings.json")):
         raise RuntimeError("compile_circuit failed")
     settings = json.load(open(f("settings.json")))
-    logrows = settings["run_args"]["logrows"]
+    return {"logrows": settings["run_args"]["logrows"], "numRows": settings["num_rows"], "timings": timings}
+
+
+def cmd_setup(a) -> dict:
+    f = lambda name: os.path.join(a.dir, name)  # noqa: E731
+    timings: dict = {}
     # Prove the circuit can be satisfied on the sample input before the (slower) key generation.
     timed("gen_witness", timings, ezkl.gen_witness, a.sample, f("network.compiled"), f("sample.witness.json"))
     if not timed("mock", timings, ezkl.mock, f("sample.witness.json"), f("network.compiled")):
@@ -71,7 +122,7 @@ def cmd_build(a) -> dict:
         if not os.path.exists(f("Verifier.sol")):
             raise
         log(f"verifier written; ezkl's own solc step skipped ({str(e)[:80]}...)")
-    return {"logrows": logrows, "numRows": settings["num_rows"], "settings": settings["run_args"], "timings": timings}
+    return {"timings": timings}
 
 
 def cmd_prove(a) -> dict:
@@ -103,12 +154,18 @@ def main() -> None:
     s = sub.add_parser("srs", help="generate a development SRS (random; never for production)")
     s.add_argument("--out", required=True)
     s.add_argument("--logrows", type=int, required=True)
-    b = sub.add_parser("build", help="settings, compiled circuit, keys and Solidity verifier for an ONNX model")
-    b.add_argument("--onnx", required=True)
+    i = sub.add_parser("inspect", help="inputs, outputs, ops and parameter count of an ONNX model")
+    i.add_argument("--onnx", required=True)
+    t = sub.add_parser("settings", help="ezkl settings (calibrated when no logrows is given) and compiled circuit")
+    t.add_argument("--onnx", required=True)
+    t.add_argument("--run-args", required=True, help="JSON object of PyRunArgs fields")
+    t.add_argument("--calibration", default="")
+    t.add_argument("--max-logrows", type=int, default=17)
+    t.add_argument("--out", required=True)
+    b = sub.add_parser("setup", help="keys and Solidity verifier for a compiled circuit")
+    b.add_argument("--dir", required=True)
     b.add_argument("--sample", required=True, help="ezkl input JSON used to check the circuit before setup")
-    b.add_argument("--run-args", required=True, help="JSON object of PyRunArgs fields")
     b.add_argument("--srs", required=True)
-    b.add_argument("--out", required=True)
     p = sub.add_parser("prove", help="witness, proof and local verification for one input")
     for name in ("dir", "input", "srs", "witness", "proof"):
         p.add_argument(f"--{name}", required=True)
@@ -117,7 +174,8 @@ def main() -> None:
         v.add_argument(f"--{name}", required=True)
     a = ap.parse_args()
     try:
-        result = {"srs": cmd_srs, "build": cmd_build, "prove": cmd_prove, "verify": cmd_verify}[a.cmd](a)
+        commands = {"srs": cmd_srs, "inspect": cmd_inspect, "settings": cmd_settings, "setup": cmd_setup, "prove": cmd_prove, "verify": cmd_verify}
+        result = commands[a.cmd](a)
     except Exception as e:  # noqa: BLE001 - every failure becomes one JSON error line for the caller
         print(json.dumps({"error": f"{type(e).__name__}: {e}"}), flush=True)
         os._exit(1)

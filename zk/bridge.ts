@@ -4,23 +4,24 @@ import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
+import { VerdictError } from "../shared/errors.js";
 import { REPO_ROOT } from "../shared/paths.js";
 const BRIDGE = path.join(REPO_ROOT, "zk", "bridge.py");
 
-export class EzklError extends Error {
+export class EzklError extends VerdictError {
   constructor(
     readonly command: string,
     message: string,
+    hint?: string,
   ) {
-    super(`ezkl ${command} failed: ${message}`);
-    this.name = "EzklError";
+    super("EZKL_FAILED", `ezkl ${command} failed: ${message}`, hint);
   }
 }
 
 function pythonPath(): string {
   const python = process.env.VERDICT_PYTHON ?? path.join(REPO_ROOT, ".venv", "bin", "python");
   if (!existsSync(python)) {
-    throw new EzklError("bridge", `no Python at ${python}. Try \`make setup\` (it creates .venv with the pinned ezkl).`);
+    throw new EzklError("bridge", `no Python at ${python}`, "`make setup` (it creates .venv with the pinned ezkl)");
   }
   return python;
 }

@@ -1,25 +1,30 @@
 // Model spec (models/<name>/model.json) -> ezkl circuit artifacts (settings, compiled circuit, keys, Solidity
 // verifier), built once and cached under .cache/zk by the content hash of everything that determines them.
+// Bad input (unsupported op, dynamic shape, data of the wrong shape, calibration that does not cover the data,
+// an SRS too small for the circuit) is refused before any ezkl work with a VerdictError saying what to do.
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, open, readFile, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
+import { VerdictError } from "../shared/errors.js";
 import { REPO_ROOT } from "../shared/paths.js";
 import { runBridge, timingsSchema } from "./bridge.js";
 import { ensureDevSrs } from "./srs.js";
 
 export const CACHE_DIR = path.join(REPO_ROOT, ".cache", "zk");
+const MAX_LOGROWS = 17;
 
 const runArgsSchema = z
   .object({
     input_scale: z.number().int().min(0).max(30),
     param_scale: z.number().int().min(0).max(30),
     logrows: z.number().int().min(6).max(26),
-    decomp_base: z.number().int().positive().optional(),
-    decomp_legs: z.number().int().positive().optional(),
-    num_inner_cols: z.number().int().positive().optional(),
+    decomp_base: z.number().int().positive(),
+    decomp_legs: z.number().int().positive(),
+    num_inner_cols: z.number().int().positive(),
   })
+  .partial()
   .strict();
 
 export const modelSpecSchema = z
@@ -27,8 +32,14 @@ export const modelSpecSchema = z
     name: z.string().regex(/^[a-z][a-z0-9-]*$/, "lower-case letters, digits and dashes"),
     description: z.string(),
     onnx: z.string(),
+    /** One input (ezkl format) checked by mock proving before key generation. */
     sample: z.string(),
-    runArgs: runArgsSchema,
+    /** Representative inputs: ezkl calibrates on them when runArgs has no logrows; they bound accepted inputs. */
+    calibration: z.string().optional(),
+    /** Held-out inputs, labels and float outputs, for reporting proven-vs-float agreement. */
+    heldout: z.string().optional(),
+    /** ezkl run arguments; without `logrows`, ezkl calibrates them on the calibration data. */
+    runArgs: runArgsSchema.default({}),
   })
   .strict();
 export type ModelSpec = z.infer<typeof modelSpecSchema> & { dir: string };
@@ -39,17 +50,40 @@ export interface InstanceLayout {
   scale: number;
 }
 
-export interface CircuitArtifacts {
+const manifestSchema = z.object({
+  hash: z.string(),
+  srsHash: z.string(),
+  logrows: z.number(),
+  numRows: z.number(),
+  parameters: z.number(),
+  inputs: z.object({ count: z.number(), scale: z.number() }),
+  outputs: z.object({ count: z.number(), scale: z.number() }),
+  /** Per input feature [min, max] seen in calibration (or the sample): inputs outside are refused before proving. */
+  inputRange: z.array(z.tuple([z.number(), z.number()])),
+  buildTimings: timingsSchema,
+});
+export type CircuitManifest = z.infer<typeof manifestSchema>;
+
+export type CircuitArtifacts = CircuitManifest & {
   spec: ModelSpec;
   dir: string;
-  hash: string;
   srs: string;
-  logrows: number;
-  inputs: InstanceLayout;
-  outputs: InstanceLayout;
-  /** Seconds per ezkl step when the circuit was built (absent steps were cached). */
-  buildTimings: Record<string, number>;
   file(name: "settings.json" | "network.compiled" | "vk.key" | "pk.key" | "Verifier.sol"): string;
+};
+
+export async function loadModelSpec(nameOrDir: string): Promise<ModelSpec> {
+  const dir = nameOrDir.includes("/") ? path.resolve(nameOrDir) : path.join(REPO_ROOT, "models", nameOrDir);
+  const file = path.join(dir, "model.json");
+  if (!existsSync(file)) throw new VerdictError("MODEL_NOT_FOUND", `no model.json in ${dir}`, "`verdict model build --help`");
+  const parsed = modelSpecSchema.safeParse(JSON.parse(await readFile(file, "utf8")));
+  if (!parsed.success) throw new VerdictError("BAD_MODEL_SPEC", `${file}: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+  return { ...parsed.data, dir };
+}
+
+async function sha256(...parts: (string | Buffer)[]): Promise<string> {
+  const h = createHash("sha256");
+  for (const p of parts) h.update(p).update("\0");
+  return h.digest("hex");
 }
 
 /** Content hashes the model registry records for a circuit (sha256, as bytes32 hex). */
@@ -62,83 +96,215 @@ export async function registryHashes(c: CircuitArtifacts): Promise<{ onnxHash: s
   };
 }
 
-export async function loadModelSpec(name: string): Promise<ModelSpec> {
-  const dir = path.join(REPO_ROOT, "models", name);
-  const raw: unknown = JSON.parse(await readFile(path.join(dir, "model.json"), "utf8"));
-  return { ...modelSpecSchema.parse(raw), dir };
+// ---------------------------------------------------------------------------------------------- validation
+
+const inspectSchema = z.object({
+  inputs: z.array(z.object({ name: z.string(), shape: z.array(z.number().nullable()), dynamic: z.array(z.string()) })),
+  outputs: z.array(z.object({ name: z.string(), shape: z.array(z.number().nullable()), dynamic: z.array(z.string()) })),
+  ops: z.array(z.string()),
+  unsupported: z.array(z.string()),
+  parameters: z.number(),
+});
+const ezklInputSchema = z.object({ input_data: z.array(z.array(z.number())).min(1) });
+
+/** Rows of an ezkl input file; one flattened list may hold several rows back to back. */
+export async function readInputRows(file: string, width: number, what: string): Promise<number[][]> {
+  const parsed = ezklInputSchema.safeParse(JSON.parse(await readFile(file, "utf8")));
+  if (!parsed.success) throw new VerdictError("BAD_DATA", `${what} ${file} is not ezkl input JSON ({"input_data": [[...]]})`);
+  const flat = parsed.data.input_data.flat();
+  if (flat.length === 0 || flat.length % width !== 0) {
+    throw new VerdictError(
+      "DATA_SHAPE_MISMATCH",
+      `${what} ${path.basename(file)} holds ${flat.length} values, not a multiple of the model's input size ${width}`,
+      "export rows with exactly as many features as the ONNX input has",
+    );
+  }
+  const bad = flat.findIndex((v) => !Number.isFinite(v));
+  if (bad >= 0) throw new VerdictError("BAD_DATA", `${what} value #${bad} is ${flat[bad]}`);
+  return Array.from({ length: flat.length / width }, (_, r) => flat.slice(r * width, (r + 1) * width));
 }
 
-const buildResultSchema = z.object({
-  logrows: z.number(),
-  numRows: z.number(),
-  timings: timingsSchema,
-});
+export function rangeOf(rows: number[][]): [number, number][] {
+  return rows[0]!.map((_, j) => [Math.min(...rows.map((r) => r[j]!)), Math.max(...rows.map((r) => r[j]!))]);
+}
 
-const settingsSchema = z.object({
+/** Refuses `row` when a feature lies outside the calibrated range (ezkl would fail or clip). */
+export function checkInRange(row: readonly number[], range: readonly [number, number][], what: string): void {
+  if (row.length !== range.length) throw new VerdictError("INPUT_SHAPE_MISMATCH", `${what} has ${row.length} values, the model takes ${range.length}`);
+  row.forEach((v, j) => {
+    if (!Number.isFinite(v)) throw new VerdictError("BAD_INPUT", `${what} feature ${j} is ${v}`);
+    const [lo, hi] = range[j]!;
+    if (v < lo || v > hi) {
+      throw new VerdictError(
+        "INPUT_OUT_OF_RANGE",
+        `${what} feature ${j} = ${v} is outside the calibrated range [${lo}, ${hi}]`,
+        "rebuild the model with calibration data that covers such inputs",
+      );
+    }
+  });
+}
+
+interface Validated {
+  width: number;
+  parameters: number;
+  inputRange: [number, number][];
+}
+
+async function validate(spec: ModelSpec, onnx: string): Promise<Validated> {
+  const info = await runBridge("inspect", { onnx }, inspectSchema);
+  if (info.unsupported.length) {
+    throw new VerdictError(
+      "UNSUPPORTED_OP",
+      `${spec.name}: unsupported ONNX op(s) ${info.unsupported.join(", ")} (model uses ${info.ops.join(", ")})`,
+      "export the model with MLP/CNN building blocks (Gemm, MatMul, Add, Relu, Conv, ...)",
+    );
+  }
+  if (info.inputs.length !== 1 || info.outputs.length !== 1) {
+    throw new VerdictError("UNSUPPORTED_GRAPH", `${spec.name}: ${info.inputs.length} inputs and ${info.outputs.length} outputs; Verdict proves models with exactly one of each`);
+  }
+  for (const t of [...info.inputs, ...info.outputs]) {
+    if (t.dynamic.length) {
+      throw new VerdictError(
+        "DYNAMIC_SHAPE",
+        `${spec.name}: tensor '${t.name}' has dynamic dimension(s) ${t.dynamic.join(", ")}`,
+        "export the ONNX file with fixed shapes (batch size 1), e.g. torch.onnx.export without dynamic_axes",
+      );
+    }
+  }
+  const width = info.inputs[0]!.shape.reduce<number>((a, b) => a * (b ?? 1), 1);
+  const sample = await readInputRows(path.join(spec.dir, spec.sample), width, "sample");
+  if (!spec.calibration) return { width, parameters: info.parameters, inputRange: rangeOf(sample) };
+  const calibration = await readInputRows(path.join(spec.dir, spec.calibration), width, "calibration data");
+  const inputRange = rangeOf(calibration);
+  sample.forEach((row, i) => {
+    try {
+      checkInRange(row, inputRange, `sample row ${i}`);
+    } catch (e) {
+      throw new VerdictError("CALIBRATION_DOES_NOT_COVER_DATA", `${spec.name}: calibration does not cover the data: ${(e as Error).message.split("\n")[0]}`, "add representative rows (including extremes) to the calibration data");
+    }
+  });
+  return { width, parameters: info.parameters, inputRange };
+}
+
+/** logrows (k) of a KZG SRS file: ezkl writes k as a little-endian u32 first. */
+export async function srsLogrows(file: string): Promise<number> {
+  const fh = await open(file, "r");
+  try {
+    const { buffer, bytesRead } = await fh.read(Buffer.alloc(4), 0, 4, 0);
+    if (bytesRead !== 4) throw new VerdictError("BAD_SRS", `${file} is not an SRS file`);
+    return buffer.readUInt32LE(0);
+  } finally {
+    await fh.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------- build
+
+const settingsResultSchema = z.object({ logrows: z.number(), numRows: z.number(), timings: timingsSchema });
+const settingsFileSchema = z.object({
   model_instance_shapes: z.array(z.array(z.number())),
   model_input_scales: z.array(z.number()),
   model_output_scales: z.array(z.number()),
 });
 
-const manifestSchema = z.object({
-  hash: z.string(),
-  logrows: z.number(),
-  inputs: z.object({ count: z.number(), scale: z.number() }),
-  outputs: z.object({ count: z.number(), scale: z.number() }),
-  buildTimings: timingsSchema,
-});
-
-async function sha256(...parts: (string | Buffer)[]): Promise<string> {
-  const h = createHash("sha256");
-  for (const p of parts) h.update(p).update("\0");
-  return h.digest("hex");
-}
-
-function layoutFrom(settings: z.infer<typeof settingsSchema>): { inputs: InstanceLayout; outputs: InstanceLayout } {
-  const [inShape, outShape, ...rest] = settings.model_instance_shapes;
+function layoutFrom(settings: z.infer<typeof settingsFileSchema>): { inputs: InstanceLayout; outputs: InstanceLayout } {
+  const [inShape, outShape] = settings.model_instance_shapes;
   const [inScale] = settings.model_input_scales;
   const [outScale] = settings.model_output_scales;
-  if (!inShape || !outShape || rest.length || inScale === undefined || outScale === undefined) {
-    throw new Error("only models with one input tensor and one output tensor are supported");
-  }
   const count = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
-  return { inputs: { count: count(inShape), scale: inScale }, outputs: { count: count(outShape), scale: outScale } };
+  return { inputs: { count: count(inShape!), scale: inScale! }, outputs: { count: count(outShape!), scale: outScale! } };
+}
+
+/** Runs `build` into a scratch folder and renames it into place, so an interrupted build is never taken for a done one. */
+async function atomically(dir: string, build: (scratch: string) => Promise<void>): Promise<void> {
+  const scratch = `${dir}.tmp-${process.pid}`;
+  await rm(scratch, { recursive: true, force: true });
+  await mkdir(path.dirname(scratch), { recursive: true });
+  if (existsSync(dir)) await rename(dir, scratch);
+  else await mkdir(scratch);
+  await build(scratch);
+  await rename(scratch, dir);
+}
+
+export interface EnsureOptions {
+  /** A ceremony SRS file; without it a development SRS is generated locally (insecure, cached). */
+  srs?: string;
+  /** Called with a line per step, for progress output. */
+  progress?: (line: string) => void;
 }
 
 /**
- * Returns the circuit artifacts for `spec`, building them only when no cached build has the same content hash
- * (ONNX bytes, sample, run args, SRS, ezkl bridge source and pinned requirements).
+ * Returns the circuit artifacts for `spec`, building only what no cached build already has: settings and the
+ * compiled circuit are keyed by the content hash of the ONNX file, calibration, run args, bridge and Python
+ * requirements; keys and verifier additionally by the SRS.
  */
-export async function ensureCircuit(spec: ModelSpec, srsPath?: string): Promise<CircuitArtifacts> {
-  const srs = srsPath ?? (await ensureDevSrs(spec.runArgs.logrows));
+export async function ensureCircuit(spec: ModelSpec, opts: EnsureOptions = {}): Promise<CircuitArtifacts> {
+  const say = opts.progress ?? (() => undefined);
   const onnx = path.join(spec.dir, spec.onnx);
-  const sample = path.join(spec.dir, spec.sample);
+  const t0 = performance.now();
+  const checked = await validate(spec, onnx);
   const hash = await sha256(
     await readFile(onnx),
-    await readFile(sample),
+    await readFile(path.join(spec.dir, spec.sample)),
+    spec.calibration ? await readFile(path.join(spec.dir, spec.calibration)) : "",
     JSON.stringify(spec.runArgs),
-    await readFile(srs),
     await readFile(path.join(REPO_ROOT, "zk", "bridge.py")),
     await readFile(path.join(REPO_ROOT, "requirements.txt")),
   );
   const dir = path.join(CACHE_DIR, `${spec.name}-${hash.slice(0, 16)}`);
-  const manifestPath = path.join(dir, "manifest.json");
-  if (!existsSync(manifestPath)) {
-    // Build into a scratch folder and rename it into place, so an interrupted build is never taken for a cached one.
-    const scratch = `${dir}.tmp-${process.pid}`;
-    await rm(scratch, { recursive: true, force: true });
-    await mkdir(scratch, { recursive: true });
-    const built = await runBridge(
-      "build",
-      { onnx, sample, "run-args": JSON.stringify(spec.runArgs), srs, out: scratch },
-      buildResultSchema,
-    );
-    const settings = settingsSchema.parse(JSON.parse(await readFile(path.join(scratch, "settings.json"), "utf8")));
-    const manifest: z.infer<typeof manifestSchema> = { hash, logrows: built.logrows, ...layoutFrom(settings), buildTimings: built.timings };
-    await writeFile(path.join(scratch, "manifest.json"), JSON.stringify(manifest, null, 2));
-    await rm(dir, { recursive: true, force: true });
-    await rename(scratch, dir);
+  const file = (name: string) => path.join(dir, name);
+  say(`${spec.name}: ONNX checked (${checked.parameters} parameters, ${checked.width} inputs) in ${secs(t0)}`);
+
+  if (!existsSync(file("network.compiled"))) {
+    const t = performance.now();
+    await atomically(dir, async (scratch) => {
+      await runBridge(
+        "settings",
+        {
+          onnx,
+          "run-args": JSON.stringify(spec.runArgs),
+          calibration: spec.calibration ? path.join(spec.dir, spec.calibration) : "",
+          "max-logrows": MAX_LOGROWS,
+          out: scratch,
+        },
+        settingsResultSchema,
+      );
+    });
+    say(`${spec.name}: settings and compiled circuit in ${secs(t)}`);
+  }
+  const settings = JSON.parse(await readFile(file("settings.json"), "utf8")) as { run_args: { logrows: number }; num_rows: number };
+  const logrows = settings.run_args.logrows;
+
+  const srs = opts.srs ? path.resolve(opts.srs) : await ensureDevSrs(logrows);
+  const srsK = await srsLogrows(srs);
+  if (srsK < logrows) {
+    throw new VerdictError("SRS_TOO_SMALL", `${spec.name}: the circuit needs an SRS of logrows >= ${logrows}, ${srs} has ${srsK}`, "pass a larger ceremony SRS file (--srs)");
+  }
+  const srsHash = await sha256(await readFile(srs));
+  const manifestPath = file("manifest.json");
+  const old = existsSync(manifestPath) ? manifestSchema.safeParse(JSON.parse(await readFile(manifestPath, "utf8"))) : undefined;
+  if (!old?.success || old.data.srsHash !== srsHash) {
+    const t = performance.now();
+    say(`${spec.name}: key generation at logrows ${logrows} (${settings.num_rows} rows) ...`);
+    const setup = await runBridge("setup", { dir, sample: path.join(spec.dir, spec.sample), srs }, z.object({ timings: timingsSchema }));
+    const manifest: CircuitManifest = {
+      hash,
+      srsHash,
+      logrows,
+      numRows: settings.num_rows,
+      parameters: checked.parameters,
+      ...layoutFrom(settingsFileSchema.parse(settings)),
+      inputRange: checked.inputRange,
+      buildTimings: setup.timings,
+    };
+    await writeFile(`${manifestPath}.tmp`, JSON.stringify(manifest, null, 2));
+    await rename(`${manifestPath}.tmp`, manifestPath);
+    say(`${spec.name}: keys and Solidity verifier in ${secs(t)}`);
   }
   const manifest = manifestSchema.parse(JSON.parse(await readFile(manifestPath, "utf8")));
-  return { spec, dir, srs, ...manifest, file: (name) => path.join(dir, name) };
+  return { ...manifest, spec, dir, srs, file };
+}
+
+function secs(t0: number): string {
+  return `${((performance.now() - t0) / 1000).toFixed(2)}s`;
 }

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { z } from "zod";
 import { runBridge, timingsSchema } from "./bridge.js";
-import type { CircuitArtifacts } from "./circuit.js";
+import { checkInRange, type CircuitArtifacts } from "./circuit.js";
 import { feltFromLeHex, feltToFloat } from "./felt.js";
 
 export interface ProofResult {
@@ -27,9 +27,8 @@ const proveResultSchema = z.object({
 });
 
 export async function prove(circuit: CircuitArtifacts, input: readonly number[]): Promise<ProofResult> {
-  if (input.length !== circuit.inputs.count) {
-    throw new RangeError(`model ${circuit.spec.name} takes ${circuit.inputs.count} inputs, got ${input.length}`);
-  }
+  // Refuse inputs ezkl cannot prove (wrong size, NaN, outside the calibrated range) before any proving work.
+  checkInRange(input, circuit.inputRange, `input to ${circuit.spec.name}`);
   const work = await mkdtemp(path.join(tmpdir(), "verdict-prove-"));
   try {
     const inputFile = path.join(work, "input.json");

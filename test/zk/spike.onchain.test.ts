@@ -4,21 +4,13 @@ import { expect } from "chai";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { network } from "hardhat";
-import * as ort from "onnxruntime-node";
 import { SpikeVerifier__factory, type SpikeVerifier } from "../../types/ethers-contracts/index.js";
 import { ensureCircuit, loadModelSpec, type CircuitArtifacts } from "../../zk/circuit.js";
 import { BN254_R, floatToFelt } from "../../zk/felt.js";
+import { infer } from "../../zk/inference.js";
 import { prove, type ProofResult } from "../../zk/prover.js";
 
 const { ethers } = await network.getOrCreate();
-
-async function onnxOutputs(onnxPath: string, input: number[]): Promise<number[]> {
-  const session = await ort.InferenceSession.create(onnxPath);
-  const [inputName] = session.inputNames;
-  const [outputName] = session.outputNames;
-  const result = await session.run({ [inputName!]: new ort.Tensor("float32", Float32Array.from(input), [1, input.length]) });
-  return Array.from(result[outputName!]!.data as Float32Array);
-}
 
 describe("zk spike: ezkl proof of the spike model verified on-chain", function () {
   let circuit: CircuitArtifacts;
@@ -58,7 +50,7 @@ describe("zk spike: ezkl proof of the spike model verified on-chain", function (
   });
 
   it("the decoded outputs equal onnxruntime-node's within the quantization tolerance", async () => {
-    const reference = await onnxOutputs(path.join(circuit.spec.dir, circuit.spec.onnx), input);
+    const reference = await infer(path.join(circuit.spec.dir, circuit.spec.onnx), input);
     // Inputs and weights are each rounded to 2^-scale; a two-layer net's error stays within a few quanta.
     const tolerance = 8 / 2 ** circuit.outputs.scale;
     expect(proof.outputs).to.have.length(reference.length);

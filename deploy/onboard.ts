@@ -1,0 +1,75 @@
+// Model onboarding on a chain, after the circuit is built (zk/circuit.ts) and its verifier compiled
+// (zk/verifier.ts): deploy the verifier and register the model version with its content hashes. Re-running with
+// the same artifacts reuses the registered version (content-addressed); changed artifacts register a new version
+// (versions are immutable on-chain).
+import { existsSync } from "node:fs";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { ContractFactory, type Signer } from "ethers";
+import { z } from "zod";
+import { VerdictError } from "../shared/errors.js";
+import { REPO_ROOT } from "../shared/paths.js";
+import { ModelRegistry__factory } from "../types/ethers-contracts/index.js";
+import { registryHashes, type CircuitArtifacts } from "../zk/circuit.js";
+import { MAX_CONTRACT_BYTES, verifierArtifact, verifierContractName } from "../zk/verifier.js";
+
+const registrationsSchema = z.record(
+  z.string(),
+  z.object({ registry: z.string(), modelId: z.number(), verifier: z.string(), vkHash: z.string(), circuitHash: z.string(), onnxHash: z.string() }),
+);
+export type Registration = z.infer<typeof registrationsSchema>[string];
+
+export interface RegisterResult extends Registration {
+  reused: boolean;
+  verifierBytes: number;
+}
+
+/**
+ * Deploys the circuit's verifier and registers the model version in `registry`, unless this chain already has
+ * a registration of the very same artifacts (recorded under deploy/deployments/models/ and checked on-chain).
+ */
+export async function deployAndRegister(circuit: CircuitArtifacts, signer: Signer, registryAddress: string): Promise<RegisterResult> {
+  const contract = verifierContractName(circuit.spec.name);
+  const artifact = await verifierArtifact(contract);
+  if (artifact.runtimeBytes > MAX_CONTRACT_BYTES) {
+    throw new VerdictError(
+      "VERIFIER_TOO_LARGE",
+      `${contract} is ${artifact.runtimeBytes} bytes, over the ${MAX_CONTRACT_BYTES}-byte contract limit`,
+      "lower logrows / num_inner_cols in the model's runArgs (the reusable-verifier path is not supported yet)",
+    );
+  }
+  const registry = ModelRegistry__factory.connect(registryAddress, signer);
+  const chainId = (await signer.provider!.getNetwork()).chainId.toString();
+  const hashes = await registryHashes(circuit);
+  // Beside Ignition's deployments (git-ignored): local chains come and go.
+  const file = path.join(REPO_ROOT, "deploy", "deployments", "models", `${circuit.spec.name}.json`);
+  const known = existsSync(file) ? registrationsSchema.parse(JSON.parse(await readFile(file, "utf8"))) : {};
+  const key = `${chainId}:${registryAddress.toLowerCase()}`;
+  const previous = known[key];
+  if (previous && previous.vkHash === hashes.vkHash && previous.circuitHash === hashes.circuitHash && previous.onnxHash === hashes.onnxHash) {
+    const onChain = await registry.model(previous.modelId).catch(() => undefined);
+    if (onChain && onChain.vkHash === hashes.vkHash && onChain.verifier.toLowerCase() === previous.verifier.toLowerCase()) {
+      return { ...previous, reused: true, verifierBytes: artifact.runtimeBytes };
+    }
+  }
+  const verifier = await new ContractFactory(artifact.abi as never, artifact.bytecode, signer).deploy();
+  await verifier.waitForDeployment();
+  const verifierAddress = await verifier.getAddress();
+  const version = {
+    verifier: verifierAddress,
+    inputCount: circuit.inputs.count,
+    outputCount: circuit.outputs.count,
+    inputScale: circuit.inputs.scale,
+    outputScale: circuit.outputs.scale,
+    status: 0,
+    ...hashes,
+    uri: `verdict:models/${circuit.spec.name}@${circuit.hash.slice(0, 16)}`,
+  };
+  const receipt = await (await registry.register(version)).wait();
+  const event = receipt!.logs.map((l) => registry.interface.parseLog(l)).find((l) => l?.name === "ModelRegistered");
+  const modelId = event!.args.modelId as bigint;
+  const registration: Registration = { registry: registryAddress, modelId: Number(modelId), verifier: verifierAddress, ...hashes };
+  await mkdir(path.dirname(file), { recursive: true });
+  await writeFile(file, `${JSON.stringify({ ...known, [key]: registration }, null, 2)}\n`);
+  return { ...registration, reused: false, verifierBytes: artifact.runtimeBytes };
+}

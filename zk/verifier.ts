@@ -1,0 +1,49 @@
+// The generated Solidity verifier of a circuit: its place in the Hardhat sources (contracts/generated/), its
+// compilation with the project's pinned solc, and its compiled artifact. Kept free of the generated typed
+// bindings so it can run before the first build.
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { z } from "zod";
+import { VerdictError } from "../shared/errors.js";
+import { REPO_ROOT } from "../shared/paths.js";
+import type { CircuitArtifacts } from "./circuit.js";
+
+export const GENERATED_DIR = path.join(REPO_ROOT, "contracts", "generated");
+/** EIP-170: runtime bytecode over this size cannot be deployed on Ethereum mainnet. */
+export const MAX_CONTRACT_BYTES = 24_576;
+
+export function verifierContractName(model: string): string {
+  return `${model.replace(/(^|-)([a-z0-9])/g, (_, __, c: string) => c.toUpperCase())}Verifier`;
+}
+
+/** Copies the circuit's verifier to contracts/generated/<Name>Verifier.sol (only when it changed). */
+export async function placeVerifier(circuit: CircuitArtifacts): Promise<string> {
+  const contract = verifierContractName(circuit.spec.name);
+  const source = (await readFile(circuit.file("Verifier.sol"), "utf8")).replace(/\bcontract Halo2Verifier\b/, `contract ${contract}`);
+  const target = path.join(GENERATED_DIR, `${contract}.sol`);
+  await mkdir(GENERATED_DIR, { recursive: true });
+  // Rewrite only on change so Hardhat's compile cache stays warm.
+  if (!existsSync(target) || (await readFile(target, "utf8")) !== source) await writeFile(target, source);
+  return contract;
+}
+
+/** `hardhat build` with the project's pinned solc (no compiler download). */
+export async function compileContracts(): Promise<void> {
+  const hardhat = path.join(REPO_ROOT, "node_modules", ".bin", "hardhat");
+  const child = spawn(hardhat, ["build", "--quiet"], { cwd: REPO_ROOT, stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+  if (code !== 0) throw new VerdictError("COMPILE_FAILED", `hardhat build failed:\n${stderr.slice(-2000)}`);
+}
+
+const artifactSchema = z.object({ abi: z.array(z.unknown()), bytecode: z.string(), deployedBytecode: z.string() });
+
+export async function verifierArtifact(contract: string) {
+  const file = path.join(REPO_ROOT, "artifacts", "contracts", "generated", `${contract}.sol`, `${contract}.json`);
+  if (!existsSync(file)) throw new VerdictError("NOT_COMPILED", `no compiled ${contract}`, "`make build`");
+  const artifact = artifactSchema.parse(JSON.parse(await readFile(file, "utf8")));
+  return { ...artifact, runtimeBytes: (artifact.deployedBytecode.length - 2) / 2 };
+}
