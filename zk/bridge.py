@@ -142,6 +142,20 @@ def cmd_prove(a) -> dict:
     }
 
 
+def cmd_outputs(a) -> dict:
+    # Quantized outputs for many rows in one process: exactly what proofs of those rows would carry.
+    d = a.dir
+    rows = json.load(open(a.rows))["rows"]
+    outputs = []
+    for i, row in enumerate(rows):
+        inp = os.path.join(a.work, f"row{i}.json")
+        with open(inp, "w") as fh:
+            json.dump({"input_data": [row]}, fh)
+        w = ezkl.gen_witness(inp, os.path.join(d, "network.compiled"), os.path.join(a.work, f"row{i}.witness.json"))
+        outputs.append([x for group in w["outputs"] for x in group])
+    return {"outputs": outputs}
+
+
 def cmd_verify(a) -> dict:
     timings: dict = {}
     ok = timed("verify", timings, ezkl.verify, a.proof, a.settings, a.vk, a.srs)
@@ -169,12 +183,15 @@ def main() -> None:
     p = sub.add_parser("prove", help="witness, proof and local verification for one input")
     for name in ("dir", "input", "srs", "witness", "proof"):
         p.add_argument(f"--{name}", required=True)
+    o = sub.add_parser("outputs", help="quantized outputs (witness only, no proof) for many input rows")
+    for name in ("dir", "rows", "work"):
+        o.add_argument(f"--{name}", required=True)
     v = sub.add_parser("verify", help="verify a proof file natively")
     for name in ("proof", "settings", "vk", "srs"):
         v.add_argument(f"--{name}", required=True)
     a = ap.parse_args()
     try:
-        commands = {"srs": cmd_srs, "inspect": cmd_inspect, "settings": cmd_settings, "setup": cmd_setup, "prove": cmd_prove, "verify": cmd_verify}
+        commands = {"srs": cmd_srs, "inspect": cmd_inspect, "settings": cmd_settings, "setup": cmd_setup, "prove": cmd_prove, "outputs": cmd_outputs, "verify": cmd_verify}
         result = commands[a.cmd](a)
     except Exception as e:  # noqa: BLE001 - every failure becomes one JSON error line for the caller
         print(json.dumps({"error": f"{type(e).__name__}: {e}"}), flush=True)

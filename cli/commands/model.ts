@@ -8,6 +8,7 @@ import { VerdictError } from "../../shared/errors.js";
 import { REPO_ROOT } from "../../shared/paths.js";
 import { IHalo2Verifier__factory } from "../../types/ethers-contracts/index.js";
 import { ensureCircuit, loadModelSpec, readInputRows, type ModelSpec } from "../../zk/circuit.js";
+import { heldoutAgreement } from "../../zk/agreement.js";
 import { prove } from "../../zk/prover.js";
 import { compileContracts, placeVerifier, verifierArtifact } from "../../zk/verifier.js";
 
@@ -62,6 +63,9 @@ async function build(dir: string | undefined, o: BuildOptions): Promise<void> {
   const proof = await prove(circuit, sample!);
   step(`sample proven in ${proof.timings.prove?.toFixed(2)}s (witness ${proof.timings.witness?.toFixed(2)}s, verify ${proof.timings.verify?.toFixed(3)}s), proof ${(proof.proof.length - 2) / 2} bytes`);
 
+  const agreement = await heldoutAgreement(circuit);
+  if (agreement) step(`held-out agreement over ${agreement.rows} rows: argmax ${(agreement.argmaxAgreement * 100).toFixed(1)}%, max |proven - float| ${agreement.maxAbsError.toFixed(4)}`);
+
   const summary: Record<string, unknown> = {
     model: spec.name,
     parameters: circuit.parameters,
@@ -75,6 +79,7 @@ async function build(dir: string | undefined, o: BuildOptions): Promise<void> {
     proofBytes: (proof.proof.length - 2) / 2,
     verifierBytes: artifact.runtimeBytes,
     artifacts: path.relative(REPO_ROOT, circuit.dir),
+    ...(agreement ? { heldout: agreement } : {}),
   };
   if (o.register) {
     const chain = await connect(o.rpc, process.env.VERDICT_PRIVATE_KEY);

@@ -1,4 +1,5 @@
-"""Writes the zk spike model: Gemm(3->4) + Relu + Gemm(4->2) with seeded weights, and its sample input.
+"""Writes the zk spike model: Gemm(3->4) + Relu + Gemm(4->2) with seeded weights, its sample input and
+calibration rows (inputs in [-1, 1], the range the prover then accepts).
 
 Small on purpose: it proves at logrows 11 in about a second on two cores. Run from the repo root:
     .venv/bin/python models/spike/make_model.py
@@ -35,4 +36,10 @@ onnx.checker.check_model(model)
 onnx.save(model, os.path.join(HERE, "network.onnx"))
 with open(os.path.join(HERE, "sample.json"), "w") as f:
     json.dump({"input_data": [[0.5, -1.0, 0.25]]}, f)
+    f.write("\n")
+# Corners of [-1, 1]^3 plus random rows: one flattened list, three values per row.
+corners = np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)], dtype=np.float64)
+rows = np.vstack([corners, np.round(rng.uniform(-1, 1, (24, 3)), 4)])
+with open(os.path.join(HERE, "calibration.json"), "w") as f:
+    json.dump({"input_data": [rows.flatten().tolist()]}, f)
     f.write("\n")

@@ -1,0 +1,96 @@
+// Onboarding refuses bad input with a clear, coded error before any ezkl key generation or chain interaction.
+import { expect } from "chai";
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { copyFile, mkdtemp, readdir, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { VerdictError } from "../../shared/errors.js";
+import { REPO_ROOT } from "../../shared/paths.js";
+import { CACHE_DIR, ensureCircuit, loadModelSpec, type CircuitArtifacts, type ModelSpec } from "../../zk/circuit.js";
+import { prove } from "../../zk/prover.js";
+import { ensureDevSrs } from "../../zk/srs.js";
+
+async function rejection(promise: Promise<unknown>): Promise<VerdictError> {
+  try {
+    await promise;
+  } catch (e) {
+    expect(e).to.be.instanceOf(VerdictError);
+    return e as VerdictError;
+  }
+  throw new Error("expected a VerdictError, got success");
+}
+
+/** A model folder in a temp dir: `onnx` copied in, data files as given, optional calibration. */
+async function modelDir(onnx: string, sample: number[][], calibration?: number[][]): Promise<ModelSpec> {
+  const dir = await mkdtemp(path.join(tmpdir(), "verdict-model-"));
+  await copyFile(onnx, path.join(dir, "network.onnx"));
+  await writeFile(path.join(dir, "sample.json"), JSON.stringify({ input_data: sample }));
+  if (calibration) await writeFile(path.join(dir, "calibration.json"), JSON.stringify({ input_data: calibration }));
+  const spec = { name: `bad-${path.basename(dir).slice(-6).toLowerCase()}`, description: "test", onnx: "network.onnx", sample: "sample.json", ...(calibration ? { calibration: "calibration.json" } : {}), runArgs: { input_scale: 10, param_scale: 10, logrows: 11, decomp_base: 1024, decomp_legs: 3 } };
+  await writeFile(path.join(dir, "model.json"), JSON.stringify(spec));
+  return loadModelSpec(dir);
+}
+
+describe("model onboarding: bad input is refused before any key generation", () => {
+  let bad: string;
+  const spikeOnnx = path.join(REPO_ROOT, "models", "spike", "network.onnx");
+  const buildsBefore = async () => (existsSync(CACHE_DIR) ? (await readdir(CACHE_DIR)).length : 0);
+
+  before(async () => {
+    bad = await mkdtemp(path.join(tmpdir(), "verdict-bad-"));
+    execFileSync(path.join(REPO_ROOT, ".venv", "bin", "python"), [path.join(REPO_ROOT, "test", "fixtures", "bad_models.py"), bad]);
+  });
+
+  it("ensureCircuit refuses an unsupported ONNX op with UNSUPPORTED_OP", async () => {
+    const n = await buildsBefore();
+    const err = await rejection(ensureCircuit(await modelDir(path.join(bad, "unsupported.onnx"), [[1, 2, 3, 4]])));
+    expect(err.code).to.equal("UNSUPPORTED_OP");
+    expect(err.message).to.match(/Det/);
+    expect(await buildsBefore()).to.equal(n);
+  });
+
+  it("ensureCircuit refuses dynamic shapes with DYNAMIC_SHAPE", async () => {
+    const err = await rejection(ensureCircuit(await modelDir(path.join(bad, "dynamic.onnx"), [[1, 2, 3]])));
+    expect(err.code).to.equal("DYNAMIC_SHAPE");
+    expect(err.message).to.match(/batch/);
+  });
+
+  it("ensureCircuit refuses data whose shape does not match the model input with DATA_SHAPE_MISMATCH", async () => {
+    const err = await rejection(ensureCircuit(await modelDir(spikeOnnx, [[1, 2, 3, 4]])));
+    expect(err.code).to.equal("DATA_SHAPE_MISMATCH");
+    expect(err.message).to.match(/input size 3/);
+  });
+
+  it("ensureCircuit refuses calibration that does not cover the data with CALIBRATION_DOES_NOT_COVER_DATA", async () => {
+    const err = await rejection(ensureCircuit(await modelDir(spikeOnnx, [[0.5, -1, 0.25]], [[0, 0, 0], [0.1, 0.1, 0.1]])));
+    expect(err.code).to.equal("CALIBRATION_DOES_NOT_COVER_DATA");
+    expect(err.message).to.match(/feature 0 = 0.5/);
+  });
+
+  it("ensureCircuit refuses an SRS smaller than the circuit with SRS_TOO_SMALL", async () => {
+    const small = await ensureDevSrs(8);
+    const err = await rejection(ensureCircuit(await loadModelSpec("spike"), { srs: small }));
+    expect(err.code).to.equal("SRS_TOO_SMALL");
+    expect(err.message).to.match(/logrows >= 11.*has 8/);
+  });
+});
+
+describe("prover: inputs ezkl cannot prove are refused before proving", () => {
+  let circuit: CircuitArtifacts;
+  before(async () => {
+    circuit = await ensureCircuit(await loadModelSpec("spike"));
+  });
+
+  for (const [what, input, code] of [
+    ["outside the calibrated range", [50, 0, 0], "INPUT_OUT_OF_RANGE"],
+    ["NaN", [Number.NaN, 0, 0], "BAD_INPUT"],
+    ["Infinity", [Number.POSITIVE_INFINITY, 0, 0], "BAD_INPUT"],
+    ["of the wrong length", [0.5, -1], "INPUT_SHAPE_MISMATCH"],
+  ] as const) {
+    it(`prove refuses an input ${what} with ${code}`, async () => {
+      const err = await rejection(prove(circuit, [...input]));
+      expect(err.code).to.equal(code);
+    });
+  }
+});

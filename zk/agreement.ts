@@ -1,0 +1,54 @@
+// How closely the proven (quantized) outputs follow onnxruntime's float outputs on a model's held-out split.
+// Witness generation gives exactly the outputs a proof would carry, without paying for the proofs.
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { z } from "zod";
+import { runBridge } from "./bridge.js";
+import type { CircuitArtifacts } from "./circuit.js";
+import { feltFromLeHex, feltToFloat } from "./felt.js";
+import { infer } from "./inference.js";
+
+const heldoutSchema = z.object({ inputs: z.array(z.array(z.number())).min(1), labels: z.array(z.number()) });
+
+export interface Agreement {
+  rows: number;
+  /** Share of rows whose proven argmax equals the float argmax (classifiers; 1 output → always 1). */
+  argmaxAgreement: number;
+  /** Largest |proven - float| over all outputs of all rows. */
+  maxAbsError: number;
+  meanAbsError: number;
+  /** Float model accuracy on the labels (argmax == label) when outputs > 1. */
+  floatAccuracy?: number;
+  provenAccuracy?: number;
+}
+
+const argmax = (v: number[]) => v.indexOf(Math.max(...v));
+
+export async function heldoutAgreement(circuit: CircuitArtifacts): Promise<Agreement | undefined> {
+  if (!circuit.spec.heldout) return undefined;
+  const held = heldoutSchema.parse(JSON.parse(await readFile(path.join(circuit.spec.dir, circuit.spec.heldout), "utf8")));
+  const onnx = path.join(circuit.spec.dir, circuit.spec.onnx);
+  const work = await mkdtemp(path.join(tmpdir(), "verdict-agree-"));
+  try {
+    const rowsFile = path.join(work, "rows.json");
+    await writeFile(rowsFile, JSON.stringify({ rows: held.inputs }));
+    const { outputs } = await runBridge("outputs", { dir: circuit.dir, rows: rowsFile, work }, z.object({ outputs: z.array(z.array(z.string())) }));
+    const proven = outputs.map((row) => row.map((h) => feltToFloat(feltFromLeHex(h), circuit.outputs.scale)));
+    const floats = await Promise.all(held.inputs.map((x) => infer(onnx, x)));
+    const errors = proven.flatMap((row, i) => row.map((v, j) => Math.abs(v - floats[i]![j]!)));
+    const classifier = circuit.outputs.count > 1;
+    const share = (pred: (i: number) => boolean) => held.inputs.filter((_, i) => pred(i)).length / held.inputs.length;
+    return {
+      rows: held.inputs.length,
+      argmaxAgreement: share((i) => argmax(proven[i]!) === argmax(floats[i]!)),
+      maxAbsError: Math.max(...errors),
+      meanAbsError: errors.reduce((a, b) => a + b, 0) / errors.length,
+      ...(classifier
+        ? { floatAccuracy: share((i) => argmax(floats[i]!) === held.labels[i]), provenAccuracy: share((i) => argmax(proven[i]!) === held.labels[i]) }
+        : {}),
+    };
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
