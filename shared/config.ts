@@ -1,0 +1,93 @@
+// The one configuration schema for the operator, relayer and CLI: a JSON file (optional) overlaid by VERDICT_*
+// environment variables, validated at start-up with messages that name the bad field. Secrets (keys) come from
+// the environment only and are never logged. Units are in the field names (Ms, Seconds, Wei, Gwei).
+import { existsSync, readFileSync } from "node:fs";
+import { z } from "zod";
+import { DEFAULT_RPC_URL } from "./chain.js";
+import { VerdictError } from "./errors.js";
+
+const privateKey = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "a 0x-prefixed 32-byte hex private key");
+
+export const configSchema = z
+  .object({
+    /** JSON-RPC endpoint of the chain. */
+    rpcUrl: z.string().url().default(DEFAULT_RPC_URL),
+    /** Redis for the BullMQ queues (AOF persistence recommended: a restart then loses no job). */
+    redisUrl: z.string().url().default("redis://127.0.0.1:6379"),
+    /** Prefix of every Redis key, so several deployments can share one Redis. */
+    queuePrefix: z.string().default("verdict"),
+    /** Folder with Ignition's deployed_addresses.json per chain (default deploy/deployments). */
+    deploymentsDir: z.string().optional(),
+    logLevel: z.enum(["trace", "debug", "info", "warn", "error"]).default("info"),
+    /** Port of /metrics, /healthz and /queues (bull-board); 0 disables the server. */
+    httpPort: z.number().int().min(0).max(65535).default(0),
+    operator: z
+      .object({
+        /** Signs locks and fulfilments; from VERDICT_OPERATOR_KEY. */
+        privateKey: privateKey.optional(),
+        /** Blocks a JobCreated event must be buried under before the operator acts on it (reorg safety). */
+        confirmations: z.number().int().min(0).default(1),
+        pollIntervalMs: z.number().int().positive().default(1000),
+        /** First block to scan when Redis holds no cursor yet. */
+        startBlock: z.number().int().min(0).default(0),
+        /** Model folders (models/<name>) this operator proves; their registered ids come from the chain. */
+        models: z.array(z.string()).default(["wine-classifier", "diabetes-regressor"]),
+        /** Lowest acceptable price after estimated gas, in wei of the payment token. */
+        minProfitWei: z.coerce.bigint().default(0n),
+        /** Seconds kept in hand between the estimated end of proving and the job's deadline. */
+        deadlineMarginSeconds: z.number().int().min(0).default(30),
+        /** Parallel proofs; bounded by cores (CPU) or GPUs. */
+        proveConcurrency: z.number().int().positive().default(1),
+        executionProvider: z.enum(["cpu", "cuda"]).default("cpu"),
+        /** Gas assumed for lock + fulfil when pricing a job (measured: ~60k + ~700k for small models). */
+        estimatedGas: z.number().int().positive().default(900_000),
+      })
+      .default({}),
+    relayer: z
+      .object({
+        /** Sends transactions; from VERDICT_RELAYER_KEY. */
+        privateKey: privateKey.optional(),
+        confirmations: z.number().int().min(1).default(1),
+        /** A transaction unmined after this long is replaced at the same nonce with a higher fee. */
+        stuckAfterMs: z.number().int().positive().default(30_000),
+        /** Fee bump for a replacement, in percent (nodes require >= 10). */
+        feeBumpPercent: z.number().int().min(10).default(15),
+        maxFeePerGasGwei: z.number().positive().default(500),
+        concurrency: z.number().int().positive().default(4),
+      })
+      .default({}),
+  })
+  .strict();
+export type Config = z.infer<typeof configSchema>;
+
+/** Reads `file` (if given) and the environment, and validates the result; throws a VerdictError listing every problem. */
+export function loadConfig(file?: string, env: NodeJS.ProcessEnv = process.env): Config {
+  let raw: Record<string, unknown> = {};
+  if (file) {
+    if (!existsSync(file)) throw new VerdictError("CONFIG_NOT_FOUND", `config file ${file} does not exist`);
+    raw = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
+  }
+  const section = (name: string) => ({ ...((raw[name] as object | undefined) ?? {}) }) as Record<string, unknown>;
+  const operator = section("operator");
+  const relayer = section("relayer");
+  if (env.VERDICT_OPERATOR_KEY) operator.privateKey = env.VERDICT_OPERATOR_KEY;
+  if (env.VERDICT_RELAYER_KEY) relayer.privateKey = env.VERDICT_RELAYER_KEY;
+  if (env.VERDICT_MODELS) operator.models = env.VERDICT_MODELS.split(",");
+  const merged = {
+    ...raw,
+    ...(env.VERDICT_RPC_URL ? { rpcUrl: env.VERDICT_RPC_URL } : {}),
+    ...(env.VERDICT_REDIS_URL ? { redisUrl: env.VERDICT_REDIS_URL } : {}),
+    ...(env.VERDICT_QUEUE_PREFIX ? { queuePrefix: env.VERDICT_QUEUE_PREFIX } : {}),
+    ...(env.VERDICT_DEPLOYMENTS_DIR ? { deploymentsDir: env.VERDICT_DEPLOYMENTS_DIR } : {}),
+    ...(env.VERDICT_LOG_LEVEL ? { logLevel: env.VERDICT_LOG_LEVEL } : {}),
+    ...(env.VERDICT_HTTP_PORT ? { httpPort: Number(env.VERDICT_HTTP_PORT) } : {}),
+    operator,
+    relayer,
+  };
+  const parsed = configSchema.safeParse(merged);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `  ${i.path.join(".") || "(root)"}: ${i.message}`).join("\n");
+    throw new VerdictError("BAD_CONFIG", `invalid configuration${file ? ` (${file})` : ""}:\n${problems}`, "see config/example.json for every option with its default");
+  }
+  return parsed.data;
+}

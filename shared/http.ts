@@ -1,0 +1,35 @@
+// The services' HTTP side: Prometheus /metrics, /healthz, and bull-board at /queues for the given queues.
+import { createBullBoard } from "@bull-board/api";
+import { BullMQAdapter } from "@bull-board/api/bullMQAdapter";
+import { ExpressAdapter } from "@bull-board/express";
+import type { Queue } from "bullmq";
+import express from "express";
+import type { Server } from "node:http";
+import { collectDefaultMetrics, Registry } from "prom-client";
+
+export function metricsRegistry(service: string): Registry {
+  const registry = new Registry();
+  registry.setDefaultLabels({ service });
+  collectDefaultMetrics({ register: registry });
+  return registry;
+}
+
+/** Starts the server on `port` (0 = none); `healthy` decides /healthz. */
+export async function serveHttp(port: number, registry: Registry, queues: Queue[], healthy: () => Promise<boolean>): Promise<Server | undefined> {
+  if (port === 0) return undefined;
+  const app = express();
+  const board = new ExpressAdapter();
+  board.setBasePath("/queues");
+  createBullBoard({ queues: queues.map((q) => new BullMQAdapter(q)), serverAdapter: board });
+  app.use("/queues", board.getRouter());
+  app.get("/metrics", async (_req, res) => {
+    res.type(registry.contentType).send(await registry.metrics());
+  });
+  app.get("/healthz", async (_req, res) => {
+    const ok = await healthy().catch(() => false);
+    res.status(ok ? 200 : 503).json({ ok });
+  });
+  return new Promise((resolve) => {
+    const server = app.listen(port, "127.0.0.1", () => resolve(server));
+  });
+}

@@ -1,0 +1,42 @@
+// BullMQ plumbing shared by the operator and the relayer: one Redis connection factory, queue names (= stage
+// names) and the job id convention `${chainId}-${onchainJobId}` (no ':'), which makes re-enqueueing a no-op.
+import { Queue, QueueEvents, Worker, type Processor, type WorkerOptions } from "bullmq";
+import { Redis } from "ioredis";
+
+export const STAGES = ["evaluate", "lock", "infer", "prove", "submit"] as const;
+export type Stage = (typeof STAGES)[number];
+export const RELAYER_QUEUE = "relay";
+
+export function redisConnection(url: string): Redis {
+  // BullMQ workers block on Redis: maxRetriesPerRequest must be null; ioredis reconnects by itself.
+  return new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true });
+}
+
+export function jobKey(chainId: bigint | number, jobId: bigint | number | string): string {
+  return `${chainId}-${jobId}`;
+}
+
+export interface QueueContext {
+  connection: Redis;
+  prefix: string;
+}
+
+export function queue<T>(ctx: QueueContext, name: string): Queue<T> {
+  return new Queue<T>(name, { connection: ctx.connection, prefix: ctx.prefix });
+}
+
+export function queueEvents(ctx: QueueContext, name: string): QueueEvents {
+  return new QueueEvents(name, { connection: ctx.connection.duplicate(), prefix: ctx.prefix });
+}
+
+export function worker<T, R>(ctx: QueueContext, name: string, processor: Processor<T, R>, opts: Partial<WorkerOptions> = {}): Worker<T, R> {
+  return new Worker<T, R>(name, processor, {
+    connection: ctx.connection.duplicate(),
+    prefix: ctx.prefix,
+    // A worker that dies mid-job loses its lock; the job is handed to another worker after this long.
+    lockDuration: 60_000,
+    stalledInterval: 30_000,
+    maxStalledCount: 2,
+    ...opts,
+  });
+}
