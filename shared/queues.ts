@@ -3,7 +3,7 @@
 import { Queue, QueueEvents, Worker, type Processor, type WorkerOptions } from "bullmq";
 import { Redis } from "ioredis";
 
-export const STAGES = ["evaluate", "lock", "infer", "prove", "submit"] as const;
+export const STAGES = ["evaluate", "lock", "infer", "prove", "verify", "submit"] as const;
 export type Stage = (typeof STAGES)[number];
 export const RELAYER_QUEUE = "relay";
 
@@ -12,7 +12,7 @@ export function redisConnection(url: string): Redis {
   return new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true });
 }
 
-export function jobKey(chainId: bigint | number, jobId: bigint | number | string): string {
+export function jobKey(chainId: bigint | number | string, jobId: bigint | number | string): string {
   return `${chainId}-${jobId}`;
 }
 

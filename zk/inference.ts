@@ -27,8 +27,8 @@ export function session(onnxPath: string, provider: ExecutionProvider = "cpu", l
 }
 
 /** Runs the model on one input row (batch 1) and returns its flattened float outputs. */
-export async function infer(onnxPath: string, input: readonly number[], provider?: ExecutionProvider): Promise<number[]> {
-  const { session: s } = await session(onnxPath, provider);
+export async function infer(onnxPath: string, input: readonly number[], provider?: ExecutionProvider, log?: (msg: string) => void): Promise<number[]> {
+  const { session: s } = await session(onnxPath, provider, log);
   const feeds = { [s.inputNames[0]!]: new ort.Tensor("float32", Float32Array.from(input), [1, input.length]) };
   const out = await s.run(feeds);
   return Array.from(out[s.outputNames[0]!]!.data as Float32Array);

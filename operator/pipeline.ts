@@ -1,0 +1,111 @@
+// The operator's pipeline state: what a job carries from stage to stage, the shared context every stage gets,
+// and how a job moves on (idempotent BullMQ job id, earliest-deadline-first priority).
+import type { Queue, QueueEvents } from "bullmq";
+import type { Redis } from "ioredis";
+import type { Logger } from "pino";
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import type { RelayRequest, RelayResult } from "../relayer/types.js";
+import type { Chain } from "../shared/chain.js";
+import type { Config } from "../shared/config.js";
+import { jobKey, type Stage } from "../shared/queues.js";
+import type { InferenceMarket, ModelRegistry, OperatorStaking } from "../types/ethers-contracts/index.js";
+import type { ModelCatalog } from "./catalog.js";
+
+/** BullMQ job data: small, JSON, and enough for any stage to reconcile with the chain on its own. */
+export interface JobData {
+  chainId: string;
+  jobId: string;
+  modelId: number;
+  /** Input felts as decimal strings, as posted on-chain. */
+  input: string[];
+  token: string;
+  price: string;
+  collateral: string;
+  lockDeadline: number;
+  deadline: number;
+  /** Set once this operator holds the lock. */
+  operator?: string;
+  floatOutputs?: number[];
+  proof?: string;
+  instances?: string[];
+  outputs?: number[];
+  proveSeconds?: number;
+}
+
+export interface OperatorMetrics {
+  jobs: Counter<"stage" | "outcome">;
+  stageSeconds: Histogram<"stage">;
+  proveSeconds: Histogram<"model">;
+  gasUsed: Counter<"kind">;
+  queueDepth: Gauge<"queue">;
+  balanceWei: Gauge;
+  freeStake: Gauge;
+}
+
+export function operatorMetrics(registry: Registry): OperatorMetrics {
+  const r = { registers: [registry] };
+  return {
+    jobs: new Counter({ name: "verdict_operator_jobs_total", help: "jobs leaving a stage, by outcome", labelNames: ["stage", "outcome"], ...r }),
+    stageSeconds: new Histogram({ name: "verdict_operator_stage_seconds", help: "time spent in each stage", labelNames: ["stage"], buckets: [0.01, 0.1, 0.5, 1, 2, 5, 10, 30, 60, 300], ...r }),
+    proveSeconds: new Histogram({ name: "verdict_operator_prove_seconds", help: "ezkl proving time", labelNames: ["model"], buckets: [0.5, 1, 2, 5, 10, 30, 60, 300], ...r }),
+    gasUsed: new Counter({ name: "verdict_operator_gas_used_total", help: "gas of this operator's mined locks and fulfilments", labelNames: ["kind"], ...r }),
+    queueDepth: new Gauge({ name: "verdict_operator_queue_depth", help: "waiting + active jobs per queue", labelNames: ["queue"], ...r }),
+    balanceWei: new Gauge({ name: "verdict_operator_balance_wei", help: "withdrawable market balance of the operator (ETH)", ...r }),
+    freeStake: new Gauge({ name: "verdict_operator_free_stake", help: "stake not reserved as collateral", ...r }),
+  };
+}
+
+export interface OperatorContext {
+  config: Config;
+  log: Logger;
+  chain: Chain;
+  /** The operator's address (signs locks and fulfilments). */
+  address: string;
+  market: InferenceMarket;
+  registry: ModelRegistry;
+  staking: OperatorStaking;
+  catalog: ModelCatalog;
+  redis: Redis;
+  queues: Record<Stage, Queue<JobData>>;
+  relay: Queue<RelayRequest, RelayResult>;
+  relayEvents: QueueEvents;
+  metrics: OperatorMetrics;
+}
+
+/**
+ * Queue name of a stage. Evaluate and lock are shared by every operator process on the same Redis (first come
+ * locks); from infer on, a job belongs to the operator that locked it, since only that key can sign its fulfilment.
+ */
+export function queueName(stage: Stage, operator: string): string {
+  return stage === "evaluate" || stage === "lock" ? stage : `${stage}-${operator.toLowerCase()}`;
+}
+
+/** BullMQ priority (lower runs first): seconds to the deadline, so locked jobs are worked earliest-deadline-first. */
+export function edfPriority(deadline: number): number {
+  const secondsLeft = deadline - Math.floor(Date.now() / 1000);
+  return Math.min(Math.max(secondsLeft, 1), 2_097_151);
+}
+
+/** Hands `data` to `stage`; the job id makes a repeated hand-over a no-op. */
+export async function advance(ctx: OperatorContext, stage: Stage, data: JobData): Promise<void> {
+  await ctx.queues[stage].add(stage, data, {
+    jobId: jobKey(data.chainId, data.jobId),
+    priority: stage === "evaluate" || stage === "lock" ? undefined : edfPriority(data.deadline),
+    attempts: 3,
+    backoff: { type: "exponential", delay: 1000 },
+    removeOnComplete: { age: 24 * 3600, count: 10_000 },
+    removeOnFail: { age: 7 * 24 * 3600 },
+  });
+}
+
+/** Sends a signed request to the relayer and waits until its transaction is mined (or the relayer gives up). */
+export async function relayAndWait(ctx: OperatorContext, request: RelayRequest, jobId: string, timeoutMs: number): Promise<RelayResult> {
+  const job = await ctx.relay.add(request.kind, request, {
+    jobId,
+    attempts: 5,
+    backoff: { type: "exponential", delay: 1000 },
+    removeOnComplete: { age: 24 * 3600 },
+    removeOnFail: { age: 7 * 24 * 3600 },
+  });
+  return (await job.waitUntilFinished(ctx.relayEvents, timeoutMs)) as RelayResult;
+}

@@ -1,0 +1,42 @@
+// EIP-712 messages the operator signs for the relayer to submit: Lock and Fulfil. Domain and types mirror
+// InferenceMarket (name "Verdict InferenceMarket", version "1").
+import { ZeroAddress, type TypedDataDomain } from "ethers";
+import type { FulfilRequest, LockRequest } from "../relayer/types.js";
+import type { OperatorContext } from "./pipeline.js";
+
+export const LOCK_TYPES = {
+  Lock: [
+    { name: "jobId", type: "uint256" },
+    { name: "operator", type: "address" },
+    { name: "validUntil", type: "uint64" },
+  ],
+};
+export const FULFIL_TYPES = {
+  Fulfil: [
+    { name: "jobId", type: "uint256" },
+    { name: "proof", type: "bytes" },
+    { name: "instances", type: "uint256[]" },
+    { name: "relayerFee", type: "uint128" },
+    { name: "relayer", type: "address" },
+  ],
+};
+
+export function marketDomain(chainId: bigint, market: string): TypedDataDomain {
+  return { name: "Verdict InferenceMarket", version: "1", chainId, verifyingContract: market };
+}
+
+async function domain(ctx: OperatorContext): Promise<TypedDataDomain> {
+  return marketDomain(ctx.chain.chainId, await ctx.market.getAddress());
+}
+
+export async function signLock(ctx: OperatorContext, jobId: string, validUntil: number): Promise<LockRequest> {
+  const signature = await ctx.chain.signer.signTypedData(await domain(ctx), LOCK_TYPES, { jobId, operator: ctx.address, validUntil });
+  return { kind: "lock", chainId: ctx.chain.chainId.toString(), market: await ctx.market.getAddress(), jobId, operator: ctx.address, validUntil: String(validUntil), signature };
+}
+
+/** Signs a fulfilment any relayer may submit, without a fee (the operator runs or trusts its relayer). */
+export async function signFulfil(ctx: OperatorContext, jobId: string, proof: string, instances: string[]): Promise<FulfilRequest> {
+  const auth = { jobId, proof, instances, relayerFee: "0", relayer: ZeroAddress };
+  const signature = await ctx.chain.signer.signTypedData(await domain(ctx), FULFIL_TYPES, auth);
+  return { kind: "fulfil", chainId: ctx.chain.chainId.toString(), market: await ctx.market.getAddress(), auth: { ...auth, signature } };
+}

@@ -1,0 +1,38 @@
+// Runs one pipeline stage as a BullMQ worker: a child logger per job ({stage, chainId, jobId}), timing and
+// outcome metrics, and the retry rule: a VerdictError that is not retryable fails the job for good
+// (UnrecoverableError); anything else is retried with backoff by BullMQ.
+import { UnrecoverableError, type Job, type Worker } from "bullmq";
+import type { Logger } from "pino";
+import { VerdictError } from "../shared/errors.js";
+import { worker, type Stage } from "../shared/queues.js";
+import { queueName, type JobData, type OperatorContext } from "./pipeline.js";
+
+/** What a stage did with a job: moved it on, skipped it (with why), or finished it. */
+export type Outcome = { outcome: "advanced" | "done" } | { outcome: "skipped"; reason: string };
+
+export type StageProcessor = (data: JobData, log: Logger, job: Job<JobData>) => Promise<Outcome>;
+
+export function runStage(ctx: OperatorContext, stage: Stage, process: StageProcessor, concurrency: number): Worker<JobData, Outcome> {
+  return worker<JobData, Outcome>(
+    { connection: ctx.redis, prefix: ctx.config.queuePrefix },
+    queueName(stage, ctx.address),
+    async (job) => {
+      const log = ctx.log.child({ stage, chainId: job.data.chainId, jobId: job.data.jobId });
+      const end = ctx.metrics.stageSeconds.startTimer({ stage });
+      try {
+        const result = await process(job.data, log, job);
+        if (result.outcome === "skipped") log.info({ reason: result.reason }, "skipped");
+        ctx.metrics.jobs.inc({ stage, outcome: result.outcome });
+        return result;
+      } catch (e) {
+        const retryable = !(e instanceof VerdictError) || e.retryable;
+        log.warn({ err: e, attempt: job.attemptsMade + 1, retryable }, "stage failed");
+        ctx.metrics.jobs.inc({ stage, outcome: retryable ? "retry" : "failed" });
+        throw retryable ? e : new UnrecoverableError((e as Error).message);
+      } finally {
+        end();
+      }
+    },
+    { concurrency },
+  );
+}

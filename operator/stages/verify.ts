@@ -1,0 +1,22 @@
+// verify — consumes: `verify` jobs with a proof. Produces: `submit` jobs.
+// Checks the proof against the model's registered on-chain verifier with eth_call before any gas is spent
+// (ezkl already verified it natively while proving).
+import type { Logger } from "pino";
+import { VerdictError } from "../../shared/errors.js";
+import { IHalo2Verifier__factory } from "../../types/ethers-contracts/index.js";
+import { advance, type JobData, type OperatorContext } from "../pipeline.js";
+import type { Outcome } from "../stage.js";
+
+export class ResultVerifier {
+  constructor(private readonly ctx: OperatorContext) {}
+
+  process = async (data: JobData, log: Logger): Promise<Outcome> => {
+    const [verifierAddress] = await this.ctx.registry.layout(data.modelId);
+    const verifier = IHalo2Verifier__factory.connect(verifierAddress, this.ctx.chain.provider);
+    const ok = await verifier.verifyProof.staticCall(data.proof!, data.instances!).catch(() => false);
+    if (!ok) throw new VerdictError("PROOF_REJECTED_ONCHAIN", `the registered verifier ${verifierAddress} rejects the proof`);
+    log.info({ verifier: verifierAddress }, "proof accepted by the on-chain verifier (eth_call)");
+    await advance(this.ctx, "submit", data);
+    return { outcome: "advanced" };
+  };
+}
