@@ -1,6 +1,7 @@
 // A child process that is a local service (chain, Redis): started on a free loopback port, polled until it
 // answers, and stopped with SIGTERM (SIGKILL after a grace period) so nothing is left running.
 import { spawn, type ChildProcess } from "node:child_process";
+import { createWriteStream } from "node:fs";
 import pRetry from "p-retry";
 
 export interface LocalService {
@@ -16,8 +17,11 @@ export interface ServiceSpec {
   args: string[];
   port: number;
   url: string;
-  /** Resolves once the service answers; throws while it does not. */
-  ready: () => Promise<void>;
+  /** Resolves once the service answers; throws while it does not. Gets the output so far. */
+  ready: (output: string) => Promise<void>;
+  env?: NodeJS.ProcessEnv;
+  /** Appends everything the process prints to this file (for post-mortems of test runs). */
+  logFile?: string;
   /** Hint printed when the command is missing. */
   installHint?: string;
 }
@@ -32,9 +36,13 @@ function exited(child: ChildProcess): Promise<void> {
 }
 
 export async function startService(spec: ServiceSpec): Promise<LocalService> {
-  const child = spawn(spec.command, spec.args, { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(spec.command, spec.args, { stdio: ["ignore", "pipe", "pipe"], env: spec.env ?? process.env });
   let output = "";
-  const keep = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000));
+  const file = spec.logFile ? createWriteStream(spec.logFile, { flags: "a" }) : undefined;
+  const keep = (chunk: Buffer) => {
+    file?.write(chunk);
+    output = (output + chunk.toString()).slice(-20_000);
+  };
   child.stdout?.on("data", keep);
   child.stderr?.on("data", keep);
   const spawnError = new Promise<never>((_, reject) =>
@@ -63,7 +71,7 @@ export async function startService(spec: ServiceSpec): Promise<LocalService> {
     await Promise.race([
       spawnError,
       earlyExit,
-      pRetry(spec.ready, { retries: 600, minTimeout: 100, maxTimeout: 250, maxRetryTime: READY_TIMEOUT_MS }),
+      pRetry(() => spec.ready(output), { retries: 600, minTimeout: 100, maxTimeout: 250, maxRetryTime: READY_TIMEOUT_MS }),
     ]);
   } catch (e) {
     await stop();

@@ -65,7 +65,8 @@ export function loadConfig(file?: string, env: NodeJS.ProcessEnv = process.env):
   let raw: Record<string, unknown> = {};
   if (file) {
     if (!existsSync(file)) throw new VerdictError("CONFIG_NOT_FOUND", `config file ${file} does not exist`);
-    raw = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
+    // Whole-line // comments are allowed, so the example config can explain each option and its risks.
+    raw = JSON.parse(readFileSync(file, "utf8").replace(/^\s*\/\/.*$/gm, "")) as Record<string, unknown>;
   }
   const section = (name: string) => ({ ...((raw[name] as object | undefined) ?? {}) }) as Record<string, unknown>;
   const operator = section("operator");

@@ -1,0 +1,19 @@
+// The operator or relayer as a real child process (as in production), ready once it logs "<kind> ready".
+import path from "node:path";
+import { REPO_ROOT } from "../shared/paths.js";
+import { startService, type LocalService } from "./service.js";
+
+export function startVerdictService(kind: "operator" | "relayer", env: Record<string, string>, logFile?: string): Promise<LocalService> {
+  return startService({
+    name: kind,
+    command: path.join(REPO_ROOT, "node_modules", ".bin", "tsx"),
+    args: [path.join(REPO_ROOT, kind, "main.ts")],
+    port: 0,
+    url: "",
+    env: { ...process.env, ...env },
+    logFile,
+    ready: async (output) => {
+      if (!output.includes(`"msg":"${kind} ready"`)) throw new Error(`${kind} not ready yet`);
+    },
+  });
+}
