@@ -4,7 +4,7 @@
 // callback invoked and the prediction market resolved; with two operators on one Redis, each job is locked and
 // fulfilled exactly once.
 import { expect } from "chai";
-import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { network } from "hardhat";
@@ -15,6 +15,7 @@ import { startLocalChain } from "../../infra/localChain.js";
 import { startLocalRedis } from "../../infra/localRedis.js";
 import type { LocalService } from "../../infra/service.js";
 import { startVerdictService } from "../../infra/verdictService.js";
+import { REPO_ROOT } from "../../shared/paths.js";
 import {
   DemoToken__factory,
   InferenceMarket__factory,
@@ -41,6 +42,7 @@ describe("e2e: operator and relayer processes settle real jobs on a JSON-RPC cha
   const modelIds: Record<string, number> = {};
   const rows: Record<string, bigint[][]> = {};
   let addresses: Record<string, string>;
+  let deploymentId: string;
 
   async function start(kind: "operator" | "relayer", extra: Record<string, string>, tag: string = kind) {
     const s = await startVerdictService(kind, { ...env, ...extra }, path.join(work, `${tag}.log`));
@@ -82,11 +84,15 @@ describe("e2e: operator and relayer processes settle real jobs on a JSON-RPC cha
     services.push(await startLocalRedis({ dataDir: path.join(work, "redis") }));
     services.push(await startLocalChain());
     const [redis, chain] = services as [LocalService, LocalService];
+    // connect(), not create(): with create() Ignition deployed to the in-process chain instead of this one.
     const conn = await network.connect({ network: "rpc", override: { url: chain.url } });
     signers = await conn.ethers.getSigners();
     provider = conn.ethers.provider;
     const admin = signers[0]!;
-    const deployed = await conn.ignition.deploy(VerdictLocal);
+    // Ignition journals deployments to JSON-RPC chains; a fresh id keeps a journal of an earlier run (same chain
+    // id, same addresses) from being taken for this chain's deployment.
+    deploymentId = `e2e-${Date.now()}`;
+    const deployed = await conn.ignition.deploy(VerdictLocal, { deploymentId });
     addresses = Object.fromEntries(await Promise.all(Object.entries(deployed).map(async ([k, c]) => [k, await c.getAddress()] as const)));
     const chainId = (await conn.ethers.provider.getNetwork()).chainId;
     const deployments = path.join(work, "deployments");
@@ -124,19 +130,20 @@ describe("e2e: operator and relayer processes settle real jobs on a JSON-RPC cha
 
   after(async () => {
     for (const s of services.reverse()) await s.stop();
+    await rm(path.join(REPO_ROOT, "deploy", "deployments", deploymentId), { recursive: true, force: true });
   });
 
   it("jobs for both demo models are locked, proven, verified on-chain and paid; the callback resolves a prediction market", async () => {
     const admin = signers[0]!;
     const pm = PredictionMarket__factory.connect(addresses.predictionMarket!, admin);
     const now = (await provider.getBlock("latest"))!.timestamp;
-    await (await pm.createMarket(modelIds["wine-classifier"]!, 2, 0n, now + 5, "Will the wine be class 2 (logit >= 0)?")).wait();
+    await (await pm.createMarket(modelIds["wine-classifier"]!, 2, 0n, now + 120, "Will the wine be class 2 (logit >= 0)?")).wait();
     const token = DemoToken__factory.connect(addresses.token!, admin);
     await (await token.mint(admin, 10n * UNIT)).wait();
     await (await token.approve(pm, 10n * UNIT)).wait();
     await (await pm.bet(1n, true, 3n * UNIT)).wait();
     await (await pm.bet(1n, false, 2n * UNIT)).wait();
-    await provider.send("evm_increaseTime", [10]);
+    await provider.send("evm_increaseTime", [180]);
     await provider.send("evm_mine", []);
 
     const jobs = [await post("wine-classifier", 0), await post("diabetes-regressor", 0), await post("wine-classifier", 0), await post("diabetes-regressor", 0)];
