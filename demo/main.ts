@@ -1,92 +1,201 @@
-// `make demo`: local Redis + local chain on free loopback ports, the spike model proven with ezkl and verified
-// on-chain over JSON-RPC, a summary, and a clean stop. (The full market demo builds on this skeleton.)
+// `make demo`: the whole product on a laptop. A local chain and Redis on free loopback ports, the contracts
+// deployed by Ignition, both demo models onboarded, two staked operators and a relayer as separate processes, a
+// prediction market settled by a verified inference, live progress, a summary table, and a clean stop.
+//   make demo                  run once and stop everything
+//   make demo ARGS=--keep      leave everything running (prints the URLs) until Ctrl-C
+import { mkdir, mkdtemp, readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { parseArgs } from "node:util";
-import { JsonRpcProvider } from "ethers";
+import ora from "ora";
 import { startLocalChain } from "../infra/localChain.js";
 import { startLocalRedis } from "../infra/localRedis.js";
+import { deployLocalStack, DEV_KEYS, type LocalStack } from "../infra/localStack.js";
 import type { LocalService } from "../infra/service.js";
-import { SpikeVerifier__factory } from "../types/ethers-contracts/index.js";
-import { ensureCircuit, loadModelSpec } from "../zk/circuit.js";
-import { prove } from "../zk/prover.js";
-import { readFile } from "node:fs/promises";
-import path from "node:path";
+import { startVerdictService } from "../infra/verdictService.js";
+import { DemoToken__factory, IHalo2Verifier__factory, InferenceMarket__factory, ModelRegistry__factory, PredictionMarket__factory } from "../types/ethers-contracts/index.js";
+import { readInputRows } from "../zk/circuit.js";
+import { floatToFelt } from "../zk/felt.js";
 
-const { values: flags } = parseArgs({
-  options: { keep: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false } },
-});
+const { values: flags } = parseArgs({ options: { keep: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false } } });
 if (flags.help) {
-  console.log("usage: make demo [ARGS=--keep]\n  --keep  leave the chain and Redis running until Ctrl-C");
+  console.log("usage: make demo [ARGS=--keep]\n  --keep  leave chain, Redis, operators and relayer running (dashboard URLs printed) until Ctrl-C");
   process.exit(0);
 }
 
+const ETH = "0x0000000000000000000000000000000000000000";
+const UNIT = 10n ** 18n;
+const PRICE = 10n ** 15n;
 const services: LocalService[] = [];
+let stack: LocalStack | undefined;
 let stopping: Promise<void> | undefined;
+
 function stopAll(): Promise<void> {
   stopping ??= (async () => {
-    for (const s of services.reverse()) {
-      await s.stop();
-      step(`stopped ${s.name}`);
-    }
+    for (const s of services.reverse()) await s.stop();
+    await stack?.cleanup();
+    step(`stopped ${services.map((s) => s.name).join(", ")}`);
   })();
   return stopping;
 }
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.once(signal, () => void stopAll().then(() => process.exit(130)));
-}
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => void stopAll().then(() => process.exit(130)));
 
 function step(msg: string): void {
   console.log(`\x1b[36m[demo]\x1b[0m ${msg}`);
 }
-async function timed<T>(label: string, fn: () => Promise<T>): Promise<[T, number]> {
-  const t0 = performance.now();
-  const value = await fn();
-  const secs = (performance.now() - t0) / 1000;
-  step(`${label} (${secs.toFixed(2)}s)`);
-  return [value, secs];
+
+interface LogLine {
+  msg: string;
+  time: number;
+  jobId?: string;
+  seconds?: number;
+  proofBytes?: number;
+  gasUsed?: string;
+}
+
+/** Pipeline events the operators logged, per job id (pino JSON lines). */
+async function operatorEvents(work: string): Promise<Map<string, LogLine[]>> {
+  const byJob = new Map<string, LogLine[]>();
+  for (const file of ["operator-a.log", "operator-b.log"]) {
+    const text = await readFile(path.join(work, file), "utf8").catch(() => "");
+    for (const line of text.split("\n")) {
+      if (!line.startsWith("{")) continue;
+      const e = JSON.parse(line) as LogLine;
+      if (e.jobId) byJob.set(e.jobId, [...(byJob.get(e.jobId) ?? []), e]);
+    }
+  }
+  return byJob;
 }
 
 async function main(): Promise<void> {
-  const [redis] = await timed("redis-server up", startLocalRedis);
+  const work = await mkdtemp(path.join(tmpdir(), "verdict-demo-"));
+  await mkdir(path.join(work, "redis"));
+  const redis = await startLocalRedis({ dataDir: path.join(work, "redis") });
   services.push(redis);
-  const [chain] = await timed("chain (hardhat node) up", startLocalChain);
+  const chain = await startLocalChain();
   services.push(chain);
-  step(`redis ${redis.url} · chain ${chain.url}`);
+  step(`redis ${redis.url} (AOF) · chain ${chain.url} · logs in ${work}`);
 
-  const provider = new JsonRpcProvider(chain.url, undefined, { staticNetwork: true, pollingInterval: 200 });
-  const signer = await provider.getSigner(0);
-  const spec = await loadModelSpec("spike");
-  const [circuit] = await timed(`circuit for model '${spec.name}' ready`, () => ensureCircuit(spec));
-  const [verifier] = await timed("SpikeVerifier deployed", async () => {
-    const c = await new SpikeVerifier__factory(signer).deploy();
-    return c.waitForDeployment();
-  });
+  stack = await deployLocalStack(chain.url, work, step);
+  const { ethers } = stack.connection;
+  const [admin, , , bettorA, bettorB] = await ethers.getSigners();
+  const market = InferenceMarket__factory.connect(stack.addresses.market, admin!);
+  const pm = PredictionMarket__factory.connect(stack.addresses.predictionMarket, admin!);
+  const token = DemoToken__factory.connect(stack.addresses.token, admin!);
+  const registry = ModelRegistry__factory.connect(stack.addresses.registry, admin!);
 
-  const sample = JSON.parse(await readFile(path.join(spec.dir, spec.sample), "utf8")) as { input_data: number[][] };
-  const input = sample.input_data[0]!;
-  const [proof, proveSecs] = await timed(`proved ${spec.name}(${input.join(", ")})`, () => prove(circuit, input));
-  const [receipt] = await timed("proof verified on-chain", async () => {
-    const tx = await verifier.verifyProof(proof.proof, proof.instances);
-    const r = await tx.wait();
-    if (r?.status !== 1) throw new Error("verification transaction failed");
-    return r;
-  });
-  const [, callSecs] = await timed("re-checked with eth_call", async () => {
-    if (!(await verifier.verifyProof.staticCall(proof.proof, proof.instances))) throw new Error("eth_call rejected");
-  });
+  const env = {
+    VERDICT_RPC_URL: chain.url,
+    VERDICT_REDIS_URL: redis.url,
+    VERDICT_DEPLOYMENTS_DIR: stack.deploymentsDir,
+    VERDICT_QUEUE_PREFIX: "demo",
+    VERDICT_RELAYER_KEY: DEV_KEYS.relayer,
+  };
+  const spinner = ora("starting relayer and two operators").start();
+  services.push(await startVerdictService("relayer", { ...env, VERDICT_HTTP_PORT: "0" }, path.join(work, "relayer.log")));
+  for (const [i, key] of DEV_KEYS.operators.entries()) {
+    services.push(await startVerdictService("operator", { ...env, VERDICT_OPERATOR_KEY: key }, path.join(work, `operator-${"ab"[i]}.log`)));
+  }
+  spinner.succeed("relayer and two operators running (separate processes)");
 
-  console.log("\nSummary (placeholder: the market demo comes with the contracts and services)");
-  console.table({
-    model: { value: `${spec.name} (logrows ${circuit.logrows})` },
-    outputs: { value: proof.outputs.join(", ") },
-    "prove time": { value: `${proveSecs.toFixed(2)} s` },
-    "proof size": { value: `${(proof.proof.length - 2) / 2} bytes` },
-    "verifier gas": { value: receipt.gasUsed.toString() },
-    "verification asymmetry": { value: `prove / eth_call verify = ${(proveSecs / callSecs).toFixed(0)}x` },
-  });
-  provider.destroy();
+  // A prediction market on the wine classifier: YES if the wine is cultivar 2 (its logit >= 0).
+  const wine = stack.models["wine-classifier"]!;
+  const now = (await ethers.provider.getBlock("latest"))!.timestamp;
+  await (await pm.createMarket(wine.modelId, 2, 0n, now + 60, "Is this wine cultivar 2?")).wait();
+  for (const [who, yes, amount] of [[bettorA!, true, 30n], [bettorB!, false, 20n]] as const) {
+    await (await token.mint(who, amount * UNIT)).wait();
+    await (await token.connect(who).approve(pm, amount * UNIT)).wait();
+    await (await pm.connect(who).bet(1n, yes, amount * UNIT)).wait();
+  }
+  step("prediction market #1 'Is this wine cultivar 2?': 30 VDT on YES, 20 VDT on NO; betting closes");
+  await ethers.provider.send("evm_increaseTime", [120]);
+  await ethers.provider.send("evm_mine", []);
+
+  // Jobs: the market's question, plus one job per demo model.
+  const post = async (model: string, callback = ETH): Promise<bigint> => {
+    const { modelId, circuit } = stack!.models[model]!;
+    const [row] = await readInputRows(path.join(circuit.spec.dir, circuit.spec.sample), circuit.inputs.count, "sample");
+    const req = { modelId, input: row!.map((v) => floatToFelt(v, circuit.inputs.scale)), token: ETH, price: PRICE, collateral: UNIT, lockTimeout: 600n, timeout: 1800n, callback, callbackGasLimit: callback === ETH ? 0 : 300_000 };
+    const receipt = await (await market.createJob(req, { value: PRICE })).wait();
+    return market.interface.parseLog(receipt!.logs.find((l) => l.address === stack!.addresses.market)!)!.args.jobId as bigint;
+  };
+  const posted = performance.now();
+  const marketJob = await post("wine-classifier", stack.addresses.predictionMarket);
+  await (await pm.attachJob(1n, marketJob)).wait();
+  const jobs = [marketJob, await post("diabetes-regressor"), await post("wine-classifier")];
+  step(`posted jobs ${jobs.join(", ")} (0.001 ETH each, escrowed)`);
+
+  const progress = ora("waiting for operators").start();
+  const seen = new Set<string>();
+  for (;;) {
+    const statuses = await Promise.all(jobs.map(async (id) => Number((await market.jobOf(id)).status)));
+    for (const [id, events] of await operatorEvents(work)) {
+      for (const e of events) {
+        const key = `${id}:${e.msg}`;
+        if (seen.has(key) || !["taking job", "locked", "proved", "fulfilled and paid"].includes(e.msg)) continue;
+        seen.add(key);
+        progress.text = `job ${id}: ${e.msg}${e.seconds ? ` in ${e.seconds}s` : ""}`;
+        progress.stopAndPersist({ symbol: "  ·", text: progress.text }).start("proving and settling");
+      }
+    }
+    if (statuses.every((s) => s === 3)) break;
+    if (performance.now() - posted > 180_000) throw new Error(`jobs not settled after 180 s (statuses ${statuses.join(",")}; logs in ${work})`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  progress.succeed(`all ${jobs.length} jobs verified on-chain and paid in ${((performance.now() - posted) / 1000).toFixed(1)} s`);
+
+  const m = await pm.marketOf(1n);
+  const [outputs, scale] = await market.resultOf(marketJob);
+  step(`market resolved by the callback: ${Number(m.outcome) === 1 ? "YES" : "NO"} (cultivar-2 logit ${(Number(outputs[2]) / 2 ** Number(scale)).toFixed(3)})`);
+  for (const who of [bettorA!, bettorB!]) {
+    const before = await token.balanceOf(who);
+    const claim = await pm.connect(who).claim(1n).then((tx) => tx.wait()).catch(() => undefined);
+    step(`  ${who.address.slice(0, 10)}… ${claim ? `claimed ${ethers.formatEther((await token.balanceOf(who)) - before)} VDT` : "lost its stake"}`);
+  }
+
+  // Summary: latency by stage from the operators' logs, gas from the receipts, verification asymmetry. An
+  // operator logs "fulfilled and paid" just after the chain shows it, so give the logs a moment to catch up.
+  let events = await operatorEvents(work);
+  for (let i = 0; i < 50 && !jobs.every((id) => events.get(id.toString())?.some((e) => e.msg === "fulfilled and paid")); i++) {
+    await new Promise((r) => setTimeout(r, 200));
+    events = await operatorEvents(work);
+  }
+  const fulfilled = await market.queryFilter(market.filters.JobFulfilled());
+  const locked = await market.queryFilter(market.filters.JobLocked());
+  const rows: Record<string, Record<string, string | number>> = {};
+  for (const id of jobs) {
+    const ev = events.get(id.toString()) ?? [];
+    const at = (msg: string) => ev.find((e) => e.msg === msg)?.time ?? Number.NaN;
+    const proved = ev.find((e) => e.msg === "proved");
+    const job = await market.jobOf(id);
+    const model = Object.entries(stack.models).find(([, v]) => BigInt(v.modelId) === job.modelId)![0];
+    const fulfilTx = fulfilled.find((e) => e.args.jobId === id)!;
+    const lockTx = locked.find((e) => e.args.jobId === id)!;
+    const [fulfilReceipt, lockReceipt, tx] = await Promise.all([fulfilTx.getTransactionReceipt(), lockTx.getTransactionReceipt(), fulfilTx.getTransaction()]);
+    const decoded = market.interface.decodeFunctionData("fulfilWithSignature", tx.data)[0] as { proof: string; instances: bigint[] };
+    const auth = { proof: decoded.proof, instances: [...decoded.instances] }; // ethers Results are read-only
+    const [verifierAddress] = await registry.layout(job.modelId);
+    const verifier = IHalo2Verifier__factory.connect(verifierAddress, ethers.provider);
+    const t0 = performance.now();
+    await verifier.verifyProof.staticCall(auth.proof, auth.instances);
+    const verifySeconds = (performance.now() - t0) / 1000;
+    const verifierGas = await verifier.verifyProof.estimateGas(auth.proof, auth.instances);
+    rows[`job ${id}`] = {
+      model,
+      "lock (s)": ((at("locked") - at("taking job")) / 1000).toFixed(2),
+      "infer+prove (s)": ((at("proved") - at("locked")) / 1000).toFixed(2),
+      "verify+submit (s)": ((at("fulfilled and paid") - at("proved")) / 1000).toFixed(2),
+      "proof (B)": proved?.proofBytes ?? "",
+      "verifier gas": Number(verifierGas),
+      "lock+fulfil gas": Number(lockReceipt!.gasUsed + fulfilReceipt!.gasUsed),
+      asymmetry: `${((proved?.seconds ?? 0) / verifySeconds).toFixed(0)}x`,
+    };
+  }
+  console.log("\nPer job (asymmetry = prove time / eth_call verification time of the same proof):");
+  console.table(rows);
 
   if (flags.keep) {
-    step(`running: chain ${chain.url}, redis ${redis.url}. Ctrl-C to stop.`);
+    step(`running until Ctrl-C: chain ${chain.url}, redis ${redis.url}, logs ${work}`);
     await new Promise(() => undefined);
   }
 }

@@ -4,31 +4,19 @@
 // callback invoked and the prediction market resolved; with two operators on one Redis, each job is locked and
 // fulfilled exactly once.
 import { expect } from "chai";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { network } from "hardhat";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
-import { VerdictLocal } from "../../deploy/modules/Verdict.js";
-import { deployAndRegister } from "../../deploy/onboard.js";
 import { startLocalChain } from "../../infra/localChain.js";
+import { deployLocalStack, DEV_KEYS, type LocalStack } from "../../infra/localStack.js";
 import { startLocalRedis } from "../../infra/localRedis.js";
 import type { LocalService } from "../../infra/service.js";
 import { startVerdictService } from "../../infra/verdictService.js";
-import { REPO_ROOT } from "../../shared/paths.js";
-import {
-  DemoToken__factory,
-  InferenceMarket__factory,
-  OperatorStaking__factory,
-  PredictionMarket__factory,
-  type InferenceMarket,
-} from "../../types/ethers-contracts/index.js";
-import { ensureCircuit, loadModelSpec, readInputRows } from "../../zk/circuit.js";
+import { DemoToken__factory, InferenceMarket__factory, PredictionMarket__factory, type InferenceMarket } from "../../types/ethers-contracts/index.js";
+import { readInputRows } from "../../zk/circuit.js";
 import { floatToFelt } from "../../zk/felt.js";
 
-// Well-known development keys of `hardhat node` accounts 1, 2 and 4 (public test mnemonic; never for real funds).
-const OPERATOR_KEYS = ["0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d", "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a"];
-const RELAYER_KEY = "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a";
 const UNIT = 10n ** 18n;
 
 describe("e2e: operator and relayer processes settle real jobs on a JSON-RPC chain", function () {
@@ -38,11 +26,11 @@ describe("e2e: operator and relayer processes settle real jobs on a JSON-RPC cha
   let env: Record<string, string>;
   let market: InferenceMarket;
   let signers: HardhatEthersSigner[];
-  let provider: Awaited<ReturnType<typeof network.connect>>["ethers"]["provider"];
+  let provider: LocalStack["connection"]["ethers"]["provider"];
   const modelIds: Record<string, number> = {};
   const rows: Record<string, bigint[][]> = {};
-  let addresses: Record<string, string>;
-  let deploymentId: string;
+  let addresses: LocalStack["addresses"];
+  let stack: LocalStack | undefined;
 
   async function start(kind: "operator" | "relayer", extra: Record<string, string>, tag: string = kind) {
     const s = await startVerdictService(kind, { ...env, ...extra }, path.join(work, `${tag}.log`));
@@ -84,53 +72,31 @@ describe("e2e: operator and relayer processes settle real jobs on a JSON-RPC cha
     services.push(await startLocalRedis({ dataDir: path.join(work, "redis") }));
     services.push(await startLocalChain());
     const [redis, chain] = services as [LocalService, LocalService];
-    // connect(), not create(): with create() Ignition deployed to the in-process chain instead of this one.
-    const conn = await network.connect({ network: "rpc", override: { url: chain.url } });
-    signers = await conn.ethers.getSigners();
-    provider = conn.ethers.provider;
-    const admin = signers[0]!;
-    // Ignition journals deployments to JSON-RPC chains; a fresh id keeps a journal of an earlier run (same chain
-    // id, same addresses) from being taken for this chain's deployment.
-    deploymentId = `e2e-${Date.now()}`;
-    const deployed = await conn.ignition.deploy(VerdictLocal, { deploymentId });
-    addresses = Object.fromEntries(await Promise.all(Object.entries(deployed).map(async ([k, c]) => [k, await c.getAddress()] as const)));
-    const chainId = (await conn.ethers.provider.getNetwork()).chainId;
-    const deployments = path.join(work, "deployments");
-    await mkdir(path.join(deployments, `chain-${chainId}`), { recursive: true });
-    const names: Record<string, string> = { token: "DemoToken", registry: "ModelRegistry", staking: "OperatorStaking", market: "InferenceMarket", predictionMarket: "PredictionMarket" };
-    await writeFile(
-      path.join(deployments, `chain-${chainId}`, "deployed_addresses.json"),
-      JSON.stringify(Object.fromEntries(Object.entries(addresses).map(([k, v]) => [`VerdictLocal#${names[k]}`, v]))),
-    );
-    market = InferenceMarket__factory.connect(addresses.market!, admin);
-    for (const name of ["wine-classifier", "diabetes-regressor"]) {
-      const circuit = await ensureCircuit(await loadModelSpec(name));
-      modelIds[name] = (await deployAndRegister(circuit, admin, addresses.registry!)).modelId;
+    stack = await deployLocalStack(chain.url, work);
+    signers = await stack.connection.ethers.getSigners();
+    provider = stack.connection.ethers.provider;
+    addresses = stack.addresses;
+    market = InferenceMarket__factory.connect(addresses.market, signers[0]!);
+    for (const [name, { modelId, circuit }] of Object.entries(stack.models)) {
+      modelIds[name] = modelId;
       const held = await readInputRows(path.join(circuit.spec.dir, circuit.spec.sample), circuit.inputs.count, "sample");
       rows[name] = held.map((r) => r.map((v) => floatToFelt(v, circuit.inputs.scale)));
-    }
-    const token = DemoToken__factory.connect(addresses.token!, admin);
-    const staking = OperatorStaking__factory.connect(addresses.staking!, admin);
-    for (const op of [signers[1]!, signers[2]!]) {
-      await (await token.mint(op, 100n * UNIT)).wait();
-      await (await token.connect(op).approve(staking, 100n * UNIT)).wait();
-      await (await staking.connect(op).stake(100n * UNIT)).wait();
     }
     env = {
       VERDICT_RPC_URL: chain.url,
       VERDICT_REDIS_URL: redis.url,
-      VERDICT_DEPLOYMENTS_DIR: deployments,
+      VERDICT_DEPLOYMENTS_DIR: stack.deploymentsDir,
       VERDICT_QUEUE_PREFIX: "e2e",
       VERDICT_LOG_LEVEL: "info",
-      VERDICT_RELAYER_KEY: RELAYER_KEY,
+      VERDICT_RELAYER_KEY: DEV_KEYS.relayer,
     };
     await start("relayer", {});
-    await start("operator", { VERDICT_OPERATOR_KEY: OPERATOR_KEYS[0]! }, "operator-a");
+    await start("operator", { VERDICT_OPERATOR_KEY: DEV_KEYS.operators[0]! }, "operator-a");
   });
 
   after(async () => {
     for (const s of services.reverse()) await s.stop();
-    await rm(path.join(REPO_ROOT, "deploy", "deployments", deploymentId), { recursive: true, force: true });
+    await stack?.cleanup();
   });
 
   it("jobs for both demo models are locked, proven, verified on-chain and paid; the callback resolves a prediction market", async () => {
@@ -162,7 +128,7 @@ describe("e2e: operator and relayer processes settle real jobs on a JSON-RPC cha
   });
 
   it("with two operators on one Redis, each job is locked and fulfilled exactly once", async () => {
-    await start("operator", { VERDICT_OPERATOR_KEY: OPERATOR_KEYS[1]! }, "operator-b");
+    await start("operator", { VERDICT_OPERATOR_KEY: DEV_KEYS.operators[1]! }, "operator-b");
     const from = await provider.getBlockNumber();
     const ids: bigint[] = [];
     for (let i = 0; i < 6; i++) ids.push(await post(i % 2 ? "diabetes-regressor" : "wine-classifier", 0));

@@ -1,0 +1,71 @@
+// A whole local Verdict stack for the demo and end-to-end tests: contracts deployed by the Ignition module to
+// a JSON-RPC chain, the demo models onboarded (verifiers deployed and registered), operators funded and staked,
+// and the deployment written where the services look for it.
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { network } from "hardhat";
+import { VerdictLocal } from "../deploy/modules/Verdict.js";
+import { deployAndRegister } from "../deploy/onboard.js";
+import { REPO_ROOT } from "../shared/paths.js";
+import { DemoToken__factory, OperatorStaking__factory } from "../types/ethers-contracts/index.js";
+import { ensureCircuit, loadModelSpec, type CircuitArtifacts } from "../zk/circuit.js";
+
+/** Development keys of `hardhat node` accounts 1, 2 (operators) and 4 (relayer): public test mnemonic, never for real funds. */
+export const DEV_KEYS = {
+  operators: ["0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d", "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a"],
+  relayer: "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a",
+};
+export const DEMO_MODELS = ["wine-classifier", "diabetes-regressor"];
+const UNIT = 10n ** 18n;
+const NAMES = { token: "DemoToken", registry: "ModelRegistry", staking: "OperatorStaking", market: "InferenceMarket", predictionMarket: "PredictionMarket" } as const;
+
+export interface LocalStack {
+  connection: Awaited<ReturnType<typeof network.connect>>;
+  addresses: Record<keyof typeof NAMES, string>;
+  /** Folder with chain-<id>/deployed_addresses.json, for VERDICT_DEPLOYMENTS_DIR. */
+  deploymentsDir: string;
+  models: Record<string, { modelId: number; circuit: CircuitArtifacts }>;
+  /** Removes Ignition's journal of this deployment. */
+  cleanup(): Promise<void>;
+}
+
+export async function deployLocalStack(chainUrl: string, workDir: string, log: (line: string) => void = () => undefined): Promise<LocalStack> {
+  // connect(), not create(): with create() Ignition deployed to the in-process chain instead of this one.
+  const connection = await network.connect({ network: "rpc", override: { url: chainUrl } });
+  const [admin, ...others] = await connection.ethers.getSigners();
+  // Ignition journals deployments to JSON-RPC chains; a fresh id keeps an earlier run's journal (same chain id,
+  // same addresses) from being taken for this chain's deployment.
+  const deploymentId = `local-${Date.now()}`;
+  const deployed = await connection.ignition.deploy(VerdictLocal, { deploymentId, displayUi: false });
+  const addresses = Object.fromEntries(await Promise.all(Object.entries(deployed).map(async ([k, c]) => [k, await c.getAddress()] as const))) as LocalStack["addresses"];
+  log(`contracts deployed by Ignition: market ${addresses.market}`);
+  const chainId = (await connection.ethers.provider.getNetwork()).chainId;
+  const deploymentsDir = path.join(workDir, "deployments");
+  await mkdir(path.join(deploymentsDir, `chain-${chainId}`), { recursive: true });
+  await writeFile(
+    path.join(deploymentsDir, `chain-${chainId}`, "deployed_addresses.json"),
+    JSON.stringify(Object.fromEntries(Object.entries(addresses).map(([k, v]) => [`VerdictLocal#${NAMES[k as keyof typeof NAMES]}`, v]))),
+  );
+  const models: LocalStack["models"] = {};
+  for (const name of DEMO_MODELS) {
+    const circuit = await ensureCircuit(await loadModelSpec(name));
+    const reg = await deployAndRegister(circuit, admin!, addresses.registry);
+    models[name] = { modelId: reg.modelId, circuit };
+    log(`model ${name} registered as #${reg.modelId} (verifier ${reg.verifierBytes} bytes, logrows ${circuit.logrows})`);
+  }
+  const token = DemoToken__factory.connect(addresses.token, admin!);
+  const staking = OperatorStaking__factory.connect(addresses.staking, admin!);
+  for (const op of others.slice(0, DEV_KEYS.operators.length)) {
+    await (await token.mint(op, 100n * UNIT)).wait();
+    await (await token.connect(op).approve(staking, 100n * UNIT)).wait();
+    await (await staking.connect(op).stake(100n * UNIT)).wait();
+  }
+  log(`${DEV_KEYS.operators.length} operators funded and staked (100 VDT each)`);
+  return {
+    connection,
+    addresses,
+    deploymentsDir,
+    models,
+    cleanup: () => rm(path.join(REPO_ROOT, "deploy", "deployments", deploymentId), { recursive: true, force: true }),
+  };
+}
