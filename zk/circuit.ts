@@ -150,8 +150,14 @@ interface Validated {
   inputRange: [number, number][];
 }
 
-async function validate(spec: ModelSpec, onnx: string): Promise<Validated> {
+/** Inputs, outputs, ops and parameter count of an ONNX file, plus the flattened size of its (first) input. */
+export async function inspectOnnx(onnx: string): Promise<z.infer<typeof inspectSchema> & { width: number }> {
   const info = await runBridge("inspect", { onnx }, inspectSchema);
+  return { ...info, width: (info.inputs[0]?.shape ?? []).reduce<number>((a, b) => a * (b ?? 1), 1) };
+}
+
+async function validate(spec: ModelSpec, onnx: string): Promise<Validated> {
+  const info = await inspectOnnx(onnx);
   if (info.unsupported.length) {
     throw new VerdictError(
       "UNSUPPORTED_OP",
@@ -171,7 +177,7 @@ async function validate(spec: ModelSpec, onnx: string): Promise<Validated> {
       );
     }
   }
-  const width = info.inputs[0]!.shape.reduce<number>((a, b) => a * (b ?? 1), 1);
+  const { width } = info;
   const sample = await readInputRows(path.join(spec.dir, spec.sample), width, "sample");
   if (!spec.calibration) return { width, parameters: info.parameters, inputRange: rangeOf(sample) };
   const calibration = await readInputRows(path.join(spec.dir, spec.calibration), width, "calibration data");

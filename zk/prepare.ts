@@ -2,19 +2,25 @@
 // Solidity verifier under contracts/generated/ as `<Name>Verifier`, so `hardhat build` compiles it with the
 // project's pinned solc. Run by `make test`, `make build` and `make demo` before Hardhat.
 import { existsSync } from "node:fs";
-import { readdir } from "node:fs/promises";
+import { readdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { REPO_ROOT } from "../shared/paths.js";
 import { ensureCircuit, loadModelSpec } from "./circuit.js";
-import { placeVerifier } from "./verifier.js";
+import { GENERATED_DIR, placeVerifier } from "./verifier.js";
 
 const models = (await readdir(path.join(REPO_ROOT, "models"), { withFileTypes: true }))
   .filter((d) => d.isDirectory() && existsSync(path.join(REPO_ROOT, "models", d.name, "model.json")))
   .map((d) => d.name);
+const placed = new Set<string>();
 for (const name of models) {
   const t0 = performance.now();
   const circuit = await ensureCircuit(await loadModelSpec(name), { progress: (line) => console.error(`[zk] ${line}`) });
   const contract = await placeVerifier(circuit);
+  placed.add(`${contract}.sol`);
   const secs = ((performance.now() - t0) / 1000).toFixed(1);
   console.error(`[zk] ${name}: logrows ${circuit.logrows}, artifacts ${path.relative(REPO_ROOT, circuit.dir)} (${secs}s) -> ${contract}`);
+}
+// Verifiers of models that are gone would otherwise still be compiled (and deployable by mistake).
+for (const file of existsSync(GENERATED_DIR) ? await readdir(GENERATED_DIR) : []) {
+  if (!placed.has(file)) await rm(path.join(GENERATED_DIR, file));
 }

@@ -1,5 +1,5 @@
 // `verdict model ...`: onboarding (build) of an ONNX model into a registered, verifiable model version.
-import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { Command } from "commander";
 import { deployAndRegister } from "../../deploy/onboard.js";
@@ -7,7 +7,7 @@ import { connect, DEFAULT_RPC_URL, deployment } from "../../shared/chain.js";
 import { VerdictError } from "../../shared/errors.js";
 import { REPO_ROOT } from "../../shared/paths.js";
 import { IHalo2Verifier__factory } from "../../types/ethers-contracts/index.js";
-import { ensureCircuit, loadModelSpec, readInputRows, type ModelSpec } from "../../zk/circuit.js";
+import { ensureCircuit, inspectOnnx, loadModelSpec, readInputRows, type ModelSpec } from "../../zk/circuit.js";
 import { heldoutAgreement } from "../../zk/agreement.js";
 import { prove } from "../../zk/prover.js";
 import { compileContracts, placeVerifier, verifierArtifact } from "../../zk/verifier.js";
@@ -29,11 +29,9 @@ async function scaffold(onnx: string, data: string, name: string): Promise<Model
   await mkdir(dir, { recursive: true });
   await copyFile(onnx, path.join(dir, "network.onnx"));
   await copyFile(data, path.join(dir, "calibration.json"));
-  const raw = JSON.parse(await readFile(data, "utf8")) as { input_data: number[][] };
-  // The first calibration row doubles as the sample that is mock-proven before key generation; its width is
-  // checked against the ONNX input during the build.
-  const width = raw.input_data[0]?.length ?? 0;
-  const [first] = await readInputRows(data, width || 1, "data");
+  // The first calibration row doubles as the sample that is mock-proven before key generation.
+  const { width } = await inspectOnnx(onnx);
+  const [first] = await readInputRows(data, width, "data");
   await writeFile(path.join(dir, "sample.json"), JSON.stringify({ input_data: [first] }));
   const spec = { name, description: `Onboarded from ${path.basename(onnx)}; run args calibrated by ezkl.`, onnx: "network.onnx", sample: "sample.json", calibration: "calibration.json", runArgs: {} };
   await writeFile(path.join(dir, "model.json"), `${JSON.stringify(spec, null, 2)}\n`);
