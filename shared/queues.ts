@@ -25,13 +25,16 @@ export function queue<T>(ctx: QueueContext, name: string): Queue<T> {
   return new Queue<T>(name, { connection: ctx.connection, prefix: ctx.prefix });
 }
 
+// BullMQ duplicates the connection it is given for its blocking reads and never closes the one passed in, so
+// workers and queue events get the shared connection itself (a duplicate made here would leak and keep the
+// process alive); the owner closes it once, at shutdown.
 export function queueEvents(ctx: QueueContext, name: string): QueueEvents {
-  return new QueueEvents(name, { connection: ctx.connection.duplicate(), prefix: ctx.prefix });
+  return new QueueEvents(name, { connection: ctx.connection, prefix: ctx.prefix });
 }
 
 export function worker<T, R>(ctx: QueueContext, name: string, processor: Processor<T, R>, opts: Partial<WorkerOptions> = {}): Worker<T, R> {
   return new Worker<T, R>(name, processor, {
-    connection: ctx.connection.duplicate(),
+    connection: ctx.connection,
     prefix: ctx.prefix,
     // A worker that dies mid-job loses its lock; the job is handed to another worker after this long.
     lockDuration: 60_000,

@@ -1,0 +1,121 @@
+#!/usr/bin/env -S node --import tsx
+// The relayer service: a BullMQ worker on the relay queue that turns the operator's signed locks and fulfilments
+// into transactions, with /metrics, /healthz and /queues. `tsx relayer/main.ts [--config file]`.
+//
+// Retries are the producer's choice (the operator, when it adds a job). Recommended:
+//   { jobId: relayJobId(request), attempts: 5, backoff: { type: "exponential", delay: 1000 } }
+// Transient failures (RPC down, an empty relayer wallet, a nonce clash) are then retried over ~15 s (1+2+4+8); requests
+// that cannot succeed fail at once (UnrecoverableError) and, like those out of attempts, go to the dead letters.
+import { UnrecoverableError, type Job, type Queue, type Worker } from "bullmq";
+import { Command } from "commander";
+import { pathToFileURL } from "node:url";
+import { connect } from "../shared/chain.js";
+import { loadConfig } from "../shared/config.js";
+import { VerdictError } from "../shared/errors.js";
+import { metricsRegistry, serveHttp } from "../shared/http.js";
+import { createLogger, type Logger } from "../shared/logger.js";
+import { queue, RELAYER_QUEUE, redisConnection, worker, type QueueContext } from "../shared/queues.js";
+import { onShutdown } from "../shared/shutdown.js";
+import { jobLogger, Relayer } from "./relay.js";
+import { DEAD_LETTER_QUEUE, type DeadLetter, type RelayRequest, type RelayResult } from "./types.js";
+
+/** Chains where running without VERDICT_RELAYER_KEY (on the node's unlocked account 0) is allowed: Hardhat/Anvil, Ganache/geth --dev. */
+const LOCAL_CHAIN_IDS = new Set([31337n, 1337n]);
+
+export interface RelayWorker {
+  worker: Worker<RelayRequest, RelayResult>;
+  deadLetters: Queue<DeadLetter>;
+  /** Waits for in-flight relays, then closes the worker's and the dead-letter queue's connections. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the worker on RELAYER_QUEUE. A job that fails for good (UnrecoverableError, or its last attempt) is
+ * copied to DEAD_LETTER_QUEUE with the reason before BullMQ marks it failed, so a crash in between leaves the job
+ * to be retried rather than lost from the dead letters (the dead letter's job id is the relay job's: no duplicate).
+ */
+export function startRelayWorker(ctx: QueueContext, relayer: Relayer, log: Logger, concurrency: number): RelayWorker {
+  const deadLetters = queue<DeadLetter>(ctx, DEAD_LETTER_QUEUE);
+  const processor = async (job: Job<RelayRequest, RelayResult>): Promise<RelayResult> => {
+    const jobLog = jobLogger(log, job.data).child({ queueJobId: job.id, attempt: job.attemptsMade + 1 });
+    try {
+      return await relayer.relay(job.data, jobLog);
+    } catch (e) {
+      const reason = e instanceof Error ? e.message : String(e);
+      const final = e instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      if (final) {
+        await deadLetters.add(job.name, { request: job.data, reason, at: new Date().toISOString() }, { jobId: job.id });
+        jobLog.error({ reason }, "relay failed for good: dead-lettered");
+      } else {
+        jobLog.warn({ reason }, "relay failed: BullMQ will retry");
+      }
+      throw e;
+    }
+  };
+  const w = worker<RelayRequest, RelayResult>(ctx, RELAYER_QUEUE, processor, { concurrency });
+  // Without a listener BullMQ prints connection errors itself; ioredis reconnects on its own.
+  w.on("error", (err) => log.error({ err }, "relay worker error"));
+  const close = async () => {
+    await w.close();
+    await deadLetters.close();
+  };
+  return { worker: w, deadLetters, close };
+}
+
+async function main(): Promise<void> {
+  const opts = new Command("relayer")
+    .description("Verdict relayer: sends the operator's signed locks and fulfilments")
+    .option("--config <file>", "JSON configuration (VERDICT_* environment variables override it)")
+    .parse()
+    .opts<{ config?: string }>();
+  const config = loadConfig(opts.config);
+  const log = createLogger("relayer", config.logLevel);
+  const key = config.relayer.privateKey;
+  const noKey = (chainId?: bigint) =>
+    new VerdictError("NO_RELAYER_KEY", `no relayer key${chainId === undefined ? "" : ` for chain ${chainId}`}`, "set VERDICT_RELAYER_KEY to the relayer account's private key");
+  // Without a key connect() signs with the node's account 0, which a public node does not have.
+  const chain = await connect(config.rpcUrl, key).catch((e: unknown) => {
+    throw !key && !(e instanceof VerdictError) ? noKey() : e;
+  });
+  if (!key) {
+    if (!LOCAL_CHAIN_IDS.has(chain.chainId)) {
+      chain.provider.destroy();
+      throw noKey(chain.chainId);
+    }
+    log.warn({ chainId: chain.chainId.toString() }, "VERDICT_RELAYER_KEY not set: relaying from the local node's account 0");
+  }
+
+  const registry = metricsRegistry("relayer");
+  const relayer = new Relayer({ signer: chain.signer, config: config.relayer, logger: log, registry });
+  const connection = redisConnection(config.redisUrl);
+  const ctx = { connection, prefix: config.queuePrefix };
+  const relayWorker = startRelayWorker(ctx, relayer, log, config.relayer.concurrency);
+  const relayQueue = queue<RelayRequest>(ctx, RELAYER_QUEUE);
+  const healthy = async () => (await connection.ping()) === "PONG" && (await chain.provider.getBlockNumber()) >= 0;
+  const server = await serveHttp(config.httpPort, registry, [relayQueue, relayWorker.deadLetters], healthy);
+
+  onShutdown(log, async () => {
+    // Stops taking jobs and waits for the in-flight ones (a relay waiting for its receipt finishes).
+    await relayWorker.close();
+    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    await relayQueue.close();
+    await connection.quit();
+    chain.provider.destroy();
+  });
+
+  await relayWorker.worker.waitUntilReady();
+  log.info(
+    { address: await chain.signer.getAddress(), chainId: chain.chainId.toString(), queuePrefix: config.queuePrefix, queue: RELAYER_QUEUE, httpPort: config.httpPort },
+    "relayer ready",
+  );
+}
+
+// Run only as the entry point: the tests import startRelayWorker.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((e: unknown) => {
+    const err = e instanceof VerdictError ? e : new VerdictError("UNEXPECTED", e instanceof Error ? (e.stack ?? e.message) : String(e));
+    console.error(`error [${err.code}] ${err.message}`);
+    // exit() rather than exitCode: a Redis or RPC connection opened before the failure would keep the process up.
+    process.exit(1);
+  });
+}

@@ -1,0 +1,35 @@
+// Nonces for one key, handed out locally: concurrent relays reading the chain's pending count would all get the
+// same nonce. Create one per key and process (the Relayer owns one); two processes sharing a key will collide
+// and recover through the re-sync below, at the cost of a failed send.
+import type { Signer } from "ethers";
+
+export class NonceManager {
+  /** The next nonce to hand out; undefined: read the chain's pending count first. */
+  #next: number | undefined;
+  /** Tail of the send chain: a promise-chain mutex, so nonce assignment and broadcast happen one send at a time. */
+  #tail: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly signer: Signer) {}
+
+  /**
+   * Runs `send` with the next nonce, after every earlier send has settled. The nonce counts as used only when
+   * `send` resolves. After a failure (nonce too low, already known, or a network error that leaves unknown
+   * whether the node got the tx) the next send re-reads the chain's pending nonce, which counts every tx the node
+   * holds: a nonce the node has seen is never handed to a different tx.
+   */
+  send<T>(send: (nonce: number) => Promise<T>): Promise<T> {
+    const run = this.#tail.then(async () => {
+      const nonce = this.#next ?? (await this.signer.getNonce("pending"));
+      try {
+        const result = await send(nonce);
+        this.#next = nonce + 1;
+        return result;
+      } catch (e) {
+        this.#next = undefined;
+        throw e;
+      }
+    });
+    this.#tail = run.catch(() => undefined);
+    return run;
+  }
+}

@@ -1,0 +1,259 @@
+// Turns an operator-signed request into a mined transaction: encode, simulate (a request that would revert is
+// dropped before it costs gas), estimate, send at the key's next nonce with EIP-1559 fees, wait for confirmations,
+// and replace the transaction with higher fees at the same nonce while it is stuck.
+import { UnrecoverableError } from "bullmq";
+import { isAddress, type Provider, type Signer, type TransactionReceipt } from "ethers";
+import { setTimeout as sleep } from "node:timers/promises";
+import { Counter, Gauge, type Registry } from "prom-client";
+import type { Config } from "../shared/config.js";
+import { VerdictError } from "../shared/errors.js";
+import type { Logger } from "../shared/logger.js";
+import { InferenceMarket__factory } from "../types/ethers-contracts/index.js";
+import { classifySendError, describeRevert, shortMessage } from "./errors.js";
+import { bumpFees, currentFees, isBump, type Fees } from "./fees.js";
+import { NonceManager } from "./nonceManager.js";
+import type { RelayRequest, RelayResult } from "./types.js";
+
+/** Gas limit = estimate + 20%: the estimate is taken on the latest state, which can change before mining. */
+const GAS_LIMIT_PERCENT = 120n;
+/** Fresh sends tried after nonce errors (re-syncing in between) before the job fails and is retried by BullMQ. */
+const NONCE_ATTEMPTS = 3;
+/** Fee bumps per transaction: at the default 15% ten of them raise the fee ~4x, unless the cap stops them first. */
+const MAX_REPLACEMENTS = 10;
+
+export interface RelayerOptions {
+  /** Sends the transactions; must have a provider. */
+  signer: Signer;
+  config: Config["relayer"];
+  logger: Logger;
+  registry: Registry;
+}
+
+interface Tx {
+  from: string;
+  to: string;
+  data: string;
+  chainId: bigint;
+}
+
+interface Sent {
+  nonce: number;
+  hash: string;
+  fees: Fees;
+}
+
+/** The per-request logger: every line names the on-chain job, the request kind and the chain. */
+export function jobLogger(log: Logger, r: RelayRequest): Logger {
+  // Job data arrives from Redis unvalidated: read the id defensively so a malformed request is still logged.
+  return log.child({ jobId: r.kind === "lock" ? r.jobId : r.auth?.jobId, kind: r.kind, chainId: r.chainId });
+}
+
+function relayerMetrics(registry: Registry, balance: () => Promise<bigint>) {
+  const registers = [registry];
+  new Gauge({
+    name: "relayer_balance_wei",
+    help: "ETH balance of the relayer account, read at scrape time",
+    registers,
+    async collect() {
+      try {
+        this.set(Number(await balance()));
+      } catch {
+        // Keep the last value: a scrape should not fail because the RPC did.
+      }
+    },
+  });
+  return {
+    sent: new Counter({ name: "relayer_tx_sent_total", help: "Relay transactions broadcast (first sends; replacements are counted apart)", labelNames: ["kind"] as const, registers }),
+    mined: new Counter({ name: "relayer_tx_mined_total", help: "Relay transactions mined successfully and confirmed", labelNames: ["kind"] as const, registers }),
+    dropped: new Counter({
+      name: "relayer_tx_dropped_total",
+      help: "Requests given up on: simulation-reverted, reverted-onchain, bad-request, wrong-chain, or a send error that cannot succeed",
+      labelNames: ["kind", "reason"] as const,
+      registers,
+    }),
+    replaced: new Counter({ name: "relayer_tx_replaced_total", help: "Stuck transactions replaced with higher fees at the same nonce", registers }),
+    gasUsed: new Counter({ name: "relayer_gas_used_total", help: "Gas used by mined relay transactions, reverted ones included", labelNames: ["kind"] as const, registers }),
+    nonceErrors: new Counter({ name: "relayer_nonce_errors_total", help: "Sends refused for a stale nonce (too low, too high, already known)", registers }),
+  };
+}
+
+const feeFields = (f: Fees) => ({ maxFeePerGas: f.maxFeePerGas.toString(), maxPriorityFeePerGas: f.maxPriorityFeePerGas.toString() });
+
+/** Relays requests from one key. Create one per key and process: it owns that key's nonces. */
+export class Relayer {
+  readonly #signer: Signer;
+  readonly #provider: Provider;
+  readonly #config: Config["relayer"];
+  readonly #log: Logger;
+  readonly #nonces: NonceManager;
+  readonly #metrics: ReturnType<typeof relayerMetrics>;
+  readonly #market = InferenceMarket__factory.createInterface();
+
+  constructor(o: RelayerOptions) {
+    if (!o.signer.provider) throw new VerdictError("NO_PROVIDER", "the relayer's signer is not connected to a provider");
+    this.#signer = o.signer;
+    this.#provider = o.signer.provider;
+    this.#config = o.config;
+    this.#log = o.logger;
+    this.#nonces = new NonceManager(o.signer);
+    this.#metrics = relayerMetrics(o.registry, async () => this.#provider.getBalance(await this.#signer.getAddress()));
+  }
+
+  /**
+   * Sends `request` and resolves once its transaction has `confirmations`. Throws UnrecoverableError when the
+   * request can never succeed (it would revert, is malformed or for another chain); any other error is
+   * transient and the job should be retried.
+   */
+  async relay(request: RelayRequest, log: Logger = jobLogger(this.#log, request)): Promise<RelayResult> {
+    const kind = request.kind;
+    const [from, network] = await Promise.all([this.#signer.getAddress(), this.#provider.getNetwork()]);
+    if (request.chainId !== network.chainId.toString()) {
+      this.#drop(log, kind, "wrong-chain", `request is for chain ${request.chainId} but the relayer is on chain ${network.chainId}`);
+    }
+    const tx: Tx = { from, to: request.market, data: this.#calldata(request, log), chainId: network.chainId };
+    const gasLimit = await this.#preflight(tx, kind, log);
+    const first = await this.#sendFresh(tx, gasLimit, await currentFees(this.#provider, this.#config), kind, log);
+    const { receipt, replacements } = await this.#confirm(tx, gasLimit, first, log);
+    this.#metrics.gasUsed.inc({ kind }, Number(receipt.gasUsed));
+    if (receipt.status !== 1) {
+      this.#drop(log, kind, "reverted-onchain", `transaction ${receipt.hash} reverted on chain in block ${receipt.blockNumber}`);
+    }
+    this.#metrics.mined.inc({ kind });
+    const result: RelayResult = {
+      txHash: receipt.hash,
+      blockNumber: receipt.blockNumber,
+      gasUsed: receipt.gasUsed.toString(),
+      effectiveGasPrice: receipt.gasPrice.toString(),
+      replacements,
+    };
+    log.info(result, "relayed");
+    return result;
+  }
+
+  /** Counts and logs a request given up on, and throws the error that tells BullMQ not to retry it. */
+  #drop(log: Logger, kind: string, reason: string, message: string): never {
+    this.#metrics.dropped.inc({ kind, reason });
+    log.warn({ reason }, message);
+    throw new UnrecoverableError(message);
+  }
+
+  #calldata(r: RelayRequest, log: Logger): string {
+    try {
+      if (!isAddress(r.market)) throw new Error(`market ${String(r.market)} is not an address`);
+      switch (r.kind) {
+        case "lock":
+          return this.#market.encodeFunctionData("lockWithSignature", [r.jobId, r.operator, r.validUntil, r.signature]);
+        case "fulfil":
+          return this.#market.encodeFunctionData("fulfilWithSignature", [r.auth]);
+        default:
+          throw new Error(`unknown request kind ${String((r as { kind: unknown }).kind)}`);
+      }
+    } catch (e) {
+      return this.#drop(log, r.kind, "bad-request", `malformed ${r.kind} request: ${shortMessage(e)}`);
+    }
+  }
+
+  /** eth_call then eth_estimateGas from the relayer's address; returns the gas limit. */
+  async #preflight(tx: Tx, kind: string, log: Logger): Promise<bigint> {
+    try {
+      await this.#provider.call(tx);
+      return ((await this.#provider.estimateGas(tx)) * GAS_LIMIT_PERCENT) / 100n;
+    } catch (e) {
+      if (classifySendError(e).reason === "reverted") {
+        this.#drop(log, kind, "simulation-reverted", `simulation reverted: ${describeRevert(e, this.#market)}`);
+      }
+      throw e;
+    }
+  }
+
+  /** Sends at a new nonce; after a nonce error the nonce manager re-syncs and the send is tried again. */
+  async #sendFresh(tx: Tx, gasLimit: bigint, fees: Fees, kind: string, log: Logger): Promise<Sent> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const sent = await this.#nonces.send(async (nonce) => {
+          const response = await this.#signer.sendTransaction({ ...tx, gasLimit, nonce, type: 2, ...fees });
+          return { nonce, hash: response.hash, fees };
+        });
+        this.#metrics.sent.inc({ kind });
+        log.info({ txHash: sent.hash, nonce: sent.nonce, gasLimit: gasLimit.toString(), ...feeFields(fees) }, "transaction sent");
+        return sent;
+      } catch (e) {
+        const c = classifySendError(e);
+        if (c.action === "resync-nonce") {
+          this.#metrics.nonceErrors.inc();
+          if (attempt < NONCE_ATTEMPTS) {
+            log.warn({ reason: c.reason }, "nonce out of step with the chain: re-syncing and sending again");
+            continue;
+          }
+        }
+        if (c.action === "drop") {
+          // EDR executes a tx when it is sent with automine on, so a revert can surface here.
+          const detail = c.reason === "reverted" ? describeRevert(e, this.#market) : shortMessage(e);
+          this.#drop(log, kind, c.reason, `send rejected: ${detail}`);
+        }
+        throw e;
+      }
+    }
+  }
+
+  /**
+   * Polls for a receipt of any transaction sent at `first.nonce` (a replacement or the original may be the one
+   * mined) until it has enough confirmations. Each `stuckAfterMs` without a receipt the transaction is sent again
+   * at the same nonce, with bumped fees while bumps are left and the cap allows one, else unchanged (a no-op if
+   * the node still holds it, a re-broadcast if the node dropped it). It never gives up on a pending nonce: every
+   * later transaction from the key waits behind it anyway.
+   */
+  async #confirm(tx: Tx, gasLimit: bigint, first: Sent, log: Logger): Promise<{ receipt: TransactionReceipt; replacements: number }> {
+    const { stuckAfterMs, confirmations } = this.#config;
+    // A few polls per stuck window, at most 20 a second and at least one.
+    const pollMs = Math.min(1000, Math.max(50, Math.floor(stuckAfterMs / 5)));
+    const hashes = [first.hash];
+    let fees = first.fees;
+    let replacements = 0;
+    let nonceTaken = false;
+    let stuckAt = Date.now() + stuckAfterMs;
+    for (;;) {
+      const receipt = await this.#receiptOf(hashes, log);
+      if (receipt) {
+        if ((await receipt.confirmations()) >= confirmations) return { receipt, replacements };
+      } else if (Date.now() >= stuckAt) {
+        if (nonceTaken) {
+          throw new VerdictError("NONCE_TAKEN", `nonce ${first.nonce} was used by a transaction this relayer did not send`, "check that no other process sends from the relayer key", true);
+        }
+        let next = fees;
+        try {
+          const bumped = bumpFees(fees, await currentFees(this.#provider, this.#config), this.#config);
+          if (replacements < MAX_REPLACEMENTS && isBump(fees, bumped)) next = bumped;
+          const { hash } = await this.#signer.sendTransaction({ ...tx, gasLimit, nonce: first.nonce, type: 2, ...next });
+          if (hash !== hashes.at(-1)) {
+            hashes.push(hash);
+            replacements++;
+            this.#metrics.replaced.inc();
+            log.warn({ txHash: hash, nonce: first.nonce, replacements, ...feeFields(next) }, `transaction unmined after ${stuckAfterMs} ms: replaced with higher fees`);
+          }
+          fees = next;
+        } catch (e) {
+          const c = classifySendError(e);
+          // Nonce too low: one of ours was mined since the last poll (the next poll finds it) or a foreign tx took
+          // the nonce (the next stuck round gives up). Underpriced: bump from the refused fees next time.
+          if (c.reason === "nonce-too-low") nonceTaken = true;
+          if (c.action === "bump") fees = next;
+          log[c.reason === "already-known" ? "debug" : "warn"]({ reason: c.reason, err: shortMessage(e) }, "re-send at the same nonce not accepted; still waiting");
+        }
+        stuckAt = Date.now() + stuckAfterMs;
+      }
+      await sleep(pollMs);
+    }
+  }
+
+  /** The receipt of whichever of `hashes` was mined, if any; a failed poll counts as none (polling has no effects). */
+  async #receiptOf(hashes: string[], log: Logger): Promise<TransactionReceipt | null> {
+    try {
+      const receipts = await Promise.all(hashes.map((h) => this.#provider.getTransactionReceipt(h)));
+      return receipts.find((r) => r !== null) ?? null;
+    } catch (e) {
+      log.warn({ err: shortMessage(e) }, "receipt poll failed; polling again");
+      return null;
+    }
+  }
+}
