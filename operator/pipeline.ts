@@ -9,6 +9,8 @@ import type { Chain } from "../shared/chain.js";
 import type { Config } from "../shared/config.js";
 import { jobKey, type Stage } from "../shared/queues.js";
 import type { InferenceMarket, ModelRegistry, OperatorStaking } from "../types/ethers-contracts/index.js";
+import type { CircuitArtifacts } from "../zk/circuit.js";
+import { feltToFloat } from "../zk/felt.js";
 import type { ModelCatalog } from "./catalog.js";
 
 /** BullMQ job data: small, JSON, and enough for any stage to reconcile with the chain on its own. */
@@ -84,6 +86,12 @@ export function queueName(stage: Stage, operator: string): string {
 export function edfPriority(deadline: number): number {
   const secondsLeft = deadline - Math.floor(Date.now() / 1000);
   return Math.min(Math.max(secondsLeft, 1), 2_097_151);
+}
+
+/** The job's model circuit and its input as floats (the on-chain felts decoded at the model's input scale). */
+export function jobInput(ctx: OperatorContext, data: JobData): { circuit: CircuitArtifacts; input: number[] } {
+  const { circuit } = ctx.catalog.get(data.modelId)!;
+  return { circuit, input: data.input.map((f) => feltToFloat(BigInt(f), circuit.inputs.scale)) };
 }
 
 /** Hands `data` to `stage`; the job id makes a repeated hand-over a no-op. */

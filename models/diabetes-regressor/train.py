@@ -10,17 +10,18 @@ Deterministic (fixed split and init seeds, full-batch L-BFGS). Run from the repo
     .venv/bin/python models/diabetes-regressor/train.py
 """
 
-import json
 import os
+import sys
 
 import numpy as np
-import onnx
-import onnxruntime as ort
-from onnx import TensorProto, helper, numpy_helper
 from sklearn.datasets import load_diabetes
 from sklearn.metrics import mean_absolute_error, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPRegressor
+
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from mlp_export import export_mlp, onnx_outputs, write_json  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -34,38 +35,15 @@ X_train, X_test = (X_train - mean) / std, (X_test - mean) / std
 reg = MLPRegressor(hidden_layer_sizes=(8,), solver="lbfgs", alpha=10.0, max_iter=5000, random_state=0)
 reg.fit(X_train, y_train)
 
-# sklearn stores weights as (in, out); Gemm with transB=1 takes (out, in).
-(w1, w2), (b1, b2) = reg.coefs_, reg.intercepts_
-params = {"W1": w1.T, "b1": b1, "W2": w2.T, "b2": b2}
-n_in, n_out = w1.shape[0], w2.shape[1]
-graph = helper.make_graph(
-    [
-        helper.make_node("Gemm", ["x", "W1", "b1"], ["h"], transB=1),
-        helper.make_node("Relu", ["h"], ["r"]),
-        helper.make_node("Gemm", ["r", "W2", "b2"], ["y"], transB=1),
-    ],
-    "diabetes_regressor",
-    [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, n_in])],
-    [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, n_out])],
-    [numpy_helper.from_array(a.astype(np.float32), n) for n, a in params.items()],
-)
-model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-model.ir_version = 8
-onnx.checker.check_model(model)
-onnx.save(model, os.path.join(HERE, "network.onnx"))
+n_params = export_mlp(reg, "diabetes_regressor", os.path.join(HERE, "network.onnx"))
 
-session = ort.InferenceSession(os.path.join(HERE, "network.onnx"))
 # Six decimals keep the JSON short and are far finer than ezkl's fixed-point step (2^-input_scale).
 rows = np.round(X_test, 6).tolist()
-preds = [np.round(session.run(None, {"x": np.array([r], dtype=np.float32)})[0][0], 6).tolist() for r in rows]
+preds = onnx_outputs(os.path.join(HERE, "network.onnx"), rows)
 flat_preds = np.array(preds)[:, 0]
 assert np.allclose(flat_preds, reg.predict(X_test), atol=1e-4), "ONNX export disagrees with sklearn"
 
 
-def dump(name, obj):
-    with open(os.path.join(HERE, name), "w") as f:
-        json.dump(obj, f)
-        f.write("\n")
 
 
 # ezkl 23 reads "input_data" as one flat list per model input. calibrate_settings splits that list into
@@ -74,14 +52,14 @@ def dump(name, obj):
 # not rejected, but every list after the first is silently ignored (taken as inputs this model lacks), and
 # gen_witness, unlike calibrate_settings, accepts exactly one sample (a longer list fails to reshape to [1, 10]).
 calibration = np.round(X_train, 6)
-dump("calibration.json", {"input_data": [calibration.ravel().tolist()]})
+write_json(HERE, "calibration.json", {"input_data": [calibration.ravel().tolist()]})
 # Verdict refuses inputs outside the calibration rows' per-feature [min, max], so the sample (mock-proven at
 # build time) is the first held-out row inside that box; the held-out rows outside it are counted below.
 inside = [bool(((calibration.min(axis=0) <= r) & (r <= calibration.max(axis=0))).all()) for r in rows]
-dump("sample.json", {"input_data": [rows[inside.index(True)]]})
-dump("heldout.json", {"inputs": rows, "labels": np.round(y_test, 6).tolist(), "float_outputs": preds})
+write_json(HERE, "sample.json", {"input_data": [rows[inside.index(True)]]})
+write_json(HERE, "heldout.json", {"inputs": rows, "labels": np.round(y_test, 6).tolist(), "float_outputs": preds})
 
-print(f"train {len(X_train)} / held-out {len(X_test)} rows; params {sum(a.size for a in params.values())}")
+print(f"train {len(X_train)} / held-out {len(X_test)} rows; params {n_params}")
 print(f"held-out (onnxruntime float): R^2 {r2_score(y_test, flat_preds):.4f}, "
       f"MAE {mean_absolute_error(y_test, flat_preds):.4f} (x100 = {100 * mean_absolute_error(y_test, flat_preds):.1f})")
 print(f"held-out rows outside the calibrated input range: {inside.count(False)}")

@@ -9,16 +9,17 @@ Deterministic (fixed split and init seeds, full-batch L-BFGS). Run from the repo
     .venv/bin/python models/wine-classifier/train.py
 """
 
-import json
 import os
+import sys
 
 import numpy as np
-import onnx
-import onnxruntime as ort
-from onnx import TensorProto, helper, numpy_helper
 from sklearn.datasets import load_wine
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
+
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from mlp_export import export_mlp, onnx_outputs, write_json  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -31,38 +32,15 @@ X_train, X_test = (X_train - mean) / std, (X_test - mean) / std
 clf = MLPClassifier(hidden_layer_sizes=(8,), solver="lbfgs", alpha=1.0, max_iter=5000, random_state=0)
 clf.fit(X_train, y_train)
 
-# sklearn stores weights as (in, out); Gemm with transB=1 takes (out, in).
-(w1, w2), (b1, b2) = clf.coefs_, clf.intercepts_
-params = {"W1": w1.T, "b1": b1, "W2": w2.T, "b2": b2}
-n_in, n_out = w1.shape[0], w2.shape[1]
-graph = helper.make_graph(
-    [
-        helper.make_node("Gemm", ["x", "W1", "b1"], ["h"], transB=1),
-        helper.make_node("Relu", ["h"], ["r"]),
-        helper.make_node("Gemm", ["r", "W2", "b2"], ["y"], transB=1),
-    ],
-    "wine_classifier",
-    [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, n_in])],
-    [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, n_out])],
-    [numpy_helper.from_array(a.astype(np.float32), n) for n, a in params.items()],
-)
-model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-model.ir_version = 8
-onnx.checker.check_model(model)
-onnx.save(model, os.path.join(HERE, "network.onnx"))
+n_params = export_mlp(clf, "wine_classifier", os.path.join(HERE, "network.onnx"))
 
-session = ort.InferenceSession(os.path.join(HERE, "network.onnx"))
 # Six decimals keep the JSON short and are far finer than ezkl's fixed-point step (2^-input_scale).
 rows = np.round(X_test, 6).tolist()
-logits = [np.round(session.run(None, {"x": np.array([r], dtype=np.float32)})[0][0], 6).tolist() for r in rows]
+logits = onnx_outputs(os.path.join(HERE, "network.onnx"), rows)
 onnx_pred = np.argmax(logits, axis=1)
 assert (onnx_pred == clf.predict(X_test)).all(), "ONNX export disagrees with sklearn"
 
 
-def dump(name, obj):
-    with open(os.path.join(HERE, name), "w") as f:
-        json.dump(obj, f)
-        f.write("\n")
 
 
 # ezkl 23 reads "input_data" as one flat list per model input. calibrate_settings splits that list into
@@ -71,14 +49,14 @@ def dump(name, obj):
 # not rejected, but every list after the first is silently ignored (taken as inputs this model lacks), and
 # gen_witness, unlike calibrate_settings, accepts exactly one sample (65 values fail to reshape to [1, 13]).
 calibration = np.round(X_train, 6)
-dump("calibration.json", {"input_data": [calibration.ravel().tolist()]})
+write_json(HERE, "calibration.json", {"input_data": [calibration.ravel().tolist()]})
 # Verdict refuses inputs outside the calibration rows' per-feature [min, max], so the sample (mock-proven at
 # build time) is the first held-out row inside that box; the held-out rows outside it are counted below.
 inside = [bool(((calibration.min(axis=0) <= r) & (r <= calibration.max(axis=0))).all()) for r in rows]
-dump("sample.json", {"input_data": [rows[inside.index(True)]]})
-dump("heldout.json", {"inputs": rows, "labels": y_test.tolist(), "float_outputs": logits})
+write_json(HERE, "sample.json", {"input_data": [rows[inside.index(True)]]})
+write_json(HERE, "heldout.json", {"inputs": rows, "labels": y_test.tolist(), "float_outputs": logits})
 
-print(f"train {len(X_train)} / held-out {len(X_test)} rows; params {sum(a.size for a in params.values())}")
+print(f"train {len(X_train)} / held-out {len(X_test)} rows; params {n_params}")
 print(f"held-out accuracy (onnxruntime float): {(onnx_pred == y_test).mean():.4f}")
 print(f"held-out rows outside the calibrated input range: {inside.count(False)}")
 print("feature mean:", np.round(mean, 4).tolist())

@@ -2,9 +2,8 @@
 // Runs the model with onnxruntime-node on the configured execution provider (CUDA falls back to CPU, logged).
 import path from "node:path";
 import type { Logger } from "pino";
-import { feltToFloat } from "../../zk/felt.js";
 import { infer } from "../../zk/inference.js";
-import { advance, type JobData, type OperatorContext } from "../pipeline.js";
+import { advance, jobInput, type JobData, type OperatorContext } from "../pipeline.js";
 import { stillMine } from "../reconcile.js";
 import type { Outcome } from "../stage.js";
 
@@ -14,8 +13,7 @@ export class InferenceRunner {
   process = async (data: JobData, log: Logger): Promise<Outcome> => {
     const mine = await stillMine(this.ctx, data);
     if (!mine.ok) return { outcome: "skipped", reason: mine.reason };
-    const { circuit } = this.ctx.catalog.get(data.modelId)!;
-    const input = data.input.map((f) => feltToFloat(BigInt(f), circuit.inputs.scale));
+    const { circuit, input } = jobInput(this.ctx, data);
     const onnx = path.join(circuit.spec.dir, circuit.spec.onnx);
     const floatOutputs = await infer(onnx, input, this.ctx.config.operator.executionProvider, (msg) => log.warn(msg));
     log.info({ floatOutputs }, "inferred");

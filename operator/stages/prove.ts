@@ -3,9 +3,8 @@
 // or the market would refuse the fulfilment (InputMismatch) after we paid its gas.
 import type { Logger } from "pino";
 import { VerdictError } from "../../shared/errors.js";
-import { feltToFloat } from "../../zk/felt.js";
 import { prove } from "../../zk/prover.js";
-import { advance, type JobData, type OperatorContext } from "../pipeline.js";
+import { advance, jobInput, type JobData, type OperatorContext } from "../pipeline.js";
 import { stillMine } from "../reconcile.js";
 import type { Outcome } from "../stage.js";
 
@@ -15,8 +14,7 @@ export class ProofBuilder {
   process = async (data: JobData, log: Logger): Promise<Outcome> => {
     const mine = await stillMine(this.ctx, data);
     if (!mine.ok) return { outcome: "skipped", reason: mine.reason };
-    const { circuit } = this.ctx.catalog.get(data.modelId)!;
-    const input = data.input.map((f) => feltToFloat(BigInt(f), circuit.inputs.scale));
+    const { circuit, input } = jobInput(this.ctx, data);
     const t0 = performance.now();
     const result = await prove(circuit, input);
     const seconds = (performance.now() - t0) / 1000;
