@@ -38,11 +38,12 @@ contract ModelRegistry is IModelRegistry, AccessControl {
         stored.inputScale = v.inputScale;
         stored.outputScale = v.outputScale;
         stored.status = ModelStatus.Active;
+        stored.verifierKind = v.verifierKind;
         stored.onnxHash = v.onnxHash;
         stored.circuitHash = v.circuitHash;
         stored.vkHash = v.vkHash;
         stored.uri = v.uri;
-        emit ModelRegistered(modelId, v.verifier, v.onnxHash, v.circuitHash, v.vkHash, v.uri);
+        emit ModelRegistered(modelId, v.verifier, v.verifierKind, v.onnxHash, v.circuitHash, v.vkHash, v.uri);
     }
 
     /// @inheritdoc IModelRegistry

@@ -9,9 +9,12 @@ import { ContractFactory, type Signer } from "ethers";
 import { z } from "zod";
 import { VerdictError } from "../shared/errors.js";
 import { REPO_ROOT } from "../shared/paths.js";
-import { ModelRegistry__factory } from "../types/ethers-contracts/index.js";
+import { ModelRegistry__factory, VkaVerifier__factory } from "../types/ethers-contracts/index.js";
 import { registryHashes, type CircuitArtifacts } from "../zk/circuit.js";
-import { MAX_CONTRACT_BYTES, verifierArtifact, verifierContractName } from "../zk/verifier.js";
+import { MAX_CONTRACT_BYTES, REUSABLE_VERIFIER, verifierArtifact, verifierContractName, vkaWords } from "../zk/verifier.js";
+
+// Beside Ignition's deployments (git-ignored): local chains come and go.
+const DEPLOYMENTS = path.join(REPO_ROOT, "deploy", "deployments", "models");
 
 const registrationsSchema = z.record(
   z.string(),
@@ -29,20 +32,20 @@ export interface RegisterResult extends Registration {
  * a registration of the very same artifacts (recorded under deploy/deployments/models/ and checked on-chain).
  */
 export async function deployAndRegister(circuit: CircuitArtifacts, signer: Signer, registryAddress: string): Promise<RegisterResult> {
-  const contract = verifierContractName(circuit.spec.name);
+  const reusable = circuit.spec.verifier === "reusable";
+  const contract = reusable ? REUSABLE_VERIFIER : verifierContractName(circuit.spec.name);
   const artifact = await verifierArtifact(contract);
   if (artifact.runtimeBytes > MAX_CONTRACT_BYTES) {
     throw new VerdictError(
       "VERIFIER_TOO_LARGE",
       `${contract} is ${artifact.runtimeBytes} bytes, over the ${MAX_CONTRACT_BYTES}-byte contract limit`,
-      "lower logrows / num_inner_cols in the model's runArgs (the reusable-verifier path is not supported yet)",
+      'set "verifier": "reusable" in the model\'s model.json (ezkl\'s shared verifier + a verifying-key artifact)',
     );
   }
   const registry = ModelRegistry__factory.connect(registryAddress, signer);
   const chainId = (await signer.provider!.getNetwork()).chainId.toString();
   const hashes = await registryHashes(circuit);
-  // Beside Ignition's deployments (git-ignored): local chains come and go.
-  const file = path.join(REPO_ROOT, "deploy", "deployments", "models", `${circuit.spec.name}.json`);
+  const file = path.join(DEPLOYMENTS, `${circuit.spec.name}.json`);
   const known = existsSync(file) ? registrationsSchema.parse(JSON.parse(await readFile(file, "utf8"))) : {};
   const key = `${chainId}:${registryAddress.toLowerCase()}`;
   const previous = known[key];
@@ -52,9 +55,9 @@ export async function deployAndRegister(circuit: CircuitArtifacts, signer: Signe
       return { ...previous, reused: true, verifierBytes: artifact.runtimeBytes };
     }
   }
-  const verifier = await new ContractFactory(artifact.abi as never, artifact.bytecode, signer).deploy();
-  await verifier.waitForDeployment();
-  const verifierAddress = await verifier.getAddress();
+  const verifierAddress = reusable
+    ? await (await new VkaVerifier__factory(signer).deploy(await sharedReusableVerifier(signer, chainId, artifact), await vkaWords(circuit))).getAddress()
+    : await deployArtifact(artifact, signer);
   const version = {
     verifier: verifierAddress,
     inputCount: circuit.inputs.count,
@@ -62,6 +65,7 @@ export async function deployAndRegister(circuit: CircuitArtifacts, signer: Signe
     inputScale: circuit.inputs.scale,
     outputScale: circuit.outputs.scale,
     status: 0,
+    verifierKind: reusable ? 1 : 0,
     ...hashes,
     uri: `verdict:models/${circuit.spec.name}@${circuit.hash.slice(0, 16)}`,
   };
@@ -72,4 +76,22 @@ export async function deployAndRegister(circuit: CircuitArtifacts, signer: Signe
   await mkdir(path.dirname(file), { recursive: true });
   await writeFile(file, `${JSON.stringify({ ...known, [key]: registration }, null, 2)}\n`);
   return { ...registration, reused: false, verifierBytes: artifact.runtimeBytes };
+}
+
+async function deployArtifact(artifact: Awaited<ReturnType<typeof verifierArtifact>>, signer: Signer): Promise<string> {
+  const contract = await new ContractFactory(artifact.abi as never, artifact.bytecode, signer).deploy();
+  await contract.waitForDeployment();
+  return contract.getAddress();
+}
+
+/** ezkl's reusable verifier is the same for every circuit: deployed once per chain and shared by all VkaVerifiers. */
+async function sharedReusableVerifier(signer: Signer, chainId: string, artifact: Awaited<ReturnType<typeof verifierArtifact>>): Promise<string> {
+  const file = path.join(DEPLOYMENTS, `${REUSABLE_VERIFIER}.json`);
+  const known = existsSync(file) ? z.record(z.string(), z.string()).parse(JSON.parse(await readFile(file, "utf8"))) : {};
+  const recorded = known[chainId];
+  if (recorded && (await signer.provider!.getCode(recorded)) === artifact.deployedBytecode) return recorded;
+  const address = await deployArtifact(artifact, signer);
+  await mkdir(DEPLOYMENTS, { recursive: true });
+  await writeFile(file, `${JSON.stringify({ ...known, [chainId]: address }, null, 2)}\n`);
+  return address;
 }

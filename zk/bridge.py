@@ -111,17 +111,22 @@ def cmd_setup(a) -> dict:
     if not timed("setup", timings, ezkl.setup, f("network.compiled"), f("vk.key"), f("pk.key"), srs_path=a.srs):
         raise RuntimeError("setup failed")
 
-    async def verifier():
-        return await ezkl.create_evm_verifier(f("vk.key"), f("settings.json"), f("Verifier.sol"), f("Verifier.abi"), a.srs)
+    # Both verifier flavours: a single-model verifier with the key baked in, and ezkl's reusable verifier (one
+    # contract for all circuits) plus this circuit's verifying-key artifact (vka), for circuits whose single
+    # verifier would exceed the 24 KB contract limit. The model spec picks which one is registered.
+    async def verifiers():
+        for name, reusable in (("Verifier", False), ("Reusable", True)):
+            try:
+                await ezkl.create_evm_verifier(f("vk.key"), f("settings.json"), f(f"{name}.sol"), f(f"{name}.abi"), a.srs, reusable)
+            except Exception as e:  # noqa: BLE001
+                # ezkl writes the .sol and then tries to download solc to compile it, which fails offline; the
+                # project's Hardhat compiles it instead, so only a missing .sol is an error.
+                if not os.path.exists(f(f"{name}.sol")):
+                    raise
+                log(f"{name}.sol written; ezkl's own solc step skipped ({str(e)[:60]}...)")
+        await ezkl.create_evm_vka(f("vk.key"), f("settings.json"), f("vka.bin"), a.srs)
 
-    # create_evm_verifier writes the .sol and then tries to download solc to compile it, which fails offline;
-    # the project's Hardhat compiles it instead, so only a missing .sol is an error.
-    try:
-        timed("create_evm_verifier", timings, asyncio.run, verifier())
-    except Exception as e:  # noqa: BLE001
-        if not os.path.exists(f("Verifier.sol")):
-            raise
-        log(f"verifier written; ezkl's own solc step skipped ({str(e)[:80]}...)")
+    timed("create_evm_verifiers", timings, asyncio.run, verifiers())
     return {"timings": timings}
 
 

@@ -40,6 +40,11 @@ export const modelSpecSchema = z
     heldout: z.string().optional(),
     /** ezkl run arguments; without `logrows`, ezkl calibrates them on the calibration data. */
     runArgs: runArgsSchema.default({}),
+    /**
+     * "single": an ezkl verifier with the key baked in (cheapest per proof, but over 24 KB for big circuits);
+     * "reusable": ezkl's shared reusable verifier plus this model's verifying-key artifact (VkaVerifier).
+     */
+    verifier: z.enum(["single", "reusable"]).default("single"),
   })
   .strict();
 export type ModelSpec = z.infer<typeof modelSpecSchema> & { dir: string };
@@ -68,7 +73,7 @@ export type CircuitArtifacts = CircuitManifest & {
   spec: ModelSpec;
   dir: string;
   srs: string;
-  file(name: "settings.json" | "network.compiled" | "vk.key" | "pk.key" | "Verifier.sol"): string;
+  file(name: "settings.json" | "network.compiled" | "vk.key" | "pk.key" | "Verifier.sol" | "Reusable.sol" | "vka.bin"): string;
 };
 
 export async function loadModelSpec(nameOrDir: string): Promise<ModelSpec> {

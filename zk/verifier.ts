@@ -18,15 +18,31 @@ export function verifierContractName(model: string): string {
   return `${model.replace(/(^|-)([a-z0-9])/g, (_, __, c: string) => c.toUpperCase())}Verifier`;
 }
 
-/** Copies the circuit's verifier to contracts/generated/<Name>Verifier.sol (only when it changed). */
+/** ezkl's reusable verifier: the same contract for every circuit, deployed once per chain. */
+export const REUSABLE_VERIFIER = "Halo2VerifierReusable";
+
+/**
+ * Copies the circuit's verifier to contracts/generated/ (only when it changed): `<Name>Verifier.sol` for a
+ * single-model verifier, or ezkl's shared `Halo2VerifierReusable.sol`. Returns the contract name.
+ */
 export async function placeVerifier(circuit: CircuitArtifacts): Promise<string> {
-  const contract = verifierContractName(circuit.spec.name);
-  const source = (await readFile(circuit.file("Verifier.sol"), "utf8")).replace(/\bcontract Halo2Verifier\b/, `contract ${contract}`);
+  const reusable = circuit.spec.verifier === "reusable";
+  const contract = reusable ? REUSABLE_VERIFIER : verifierContractName(circuit.spec.name);
+  const generated = await readFile(circuit.file(reusable ? "Reusable.sol" : "Verifier.sol"), "utf8");
+  const source = reusable ? generated : generated.replace(/\bcontract Halo2Verifier\b/, `contract ${contract}`);
   const target = path.join(GENERATED_DIR, `${contract}.sol`);
   await mkdir(GENERATED_DIR, { recursive: true });
   // Rewrite only on change so Hardhat's compile cache stays warm.
   if (!existsSync(target) || (await readFile(target, "utf8")) !== source) await writeFile(target, source);
   return contract;
+}
+
+/** The circuit's verifying-key artifact as bytes32 words (ezkl writes a u64 little-endian count, then the words). */
+export async function vkaWords(circuit: CircuitArtifacts): Promise<string[]> {
+  const bin = await readFile(circuit.file("vka.bin"));
+  const count = Number(bin.readBigUInt64LE(0));
+  if (bin.length !== 8 + 32 * count) throw new VerdictError("BAD_VKA", `${circuit.file("vka.bin")} is not a vka file`);
+  return Array.from({ length: count }, (_, i) => `0x${bin.subarray(8 + 32 * i, 40 + 32 * i).toString("hex")}`);
 }
 
 /** `hardhat build` with the project's pinned solc (no compiler download). */
@@ -41,8 +57,9 @@ export async function compileContracts(): Promise<void> {
 
 const artifactSchema = z.object({ abi: z.array(z.unknown()), bytecode: z.string(), deployedBytecode: z.string() });
 
-export async function verifierArtifact(contract: string) {
-  const file = path.join(REPO_ROOT, "artifacts", "contracts", "generated", `${contract}.sol`, `${contract}.json`);
+/** A compiled contract's artifact: a generated verifier by default, or any project contract by its source path. */
+export async function verifierArtifact(contract: string, source = path.join("generated", `${contract}.sol`)) {
+  const file = path.join(REPO_ROOT, "artifacts", "contracts", source, `${contract}.json`);
   if (!existsSync(file)) throw new VerdictError("NOT_COMPILED", `no compiled ${contract}`, "`make build`");
   const artifact = artifactSchema.parse(JSON.parse(await readFile(file, "utf8")));
   return { ...artifact, runtimeBytes: (artifact.deployedBytecode.length - 2) / 2 };

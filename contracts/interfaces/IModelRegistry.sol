@@ -1,12 +1,18 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {ModelStatus, ModelVersion} from "../types/ModelVersion.sol";
+import {ModelStatus, ModelVersion, VerifierKind} from "../types/ModelVersion.sol";
 
 /// @notice Governed registry of immutable model versions and the verifier each must be proven against.
 interface IModelRegistry {
     event ModelRegistered(
-        uint32 indexed modelId, address indexed verifier, bytes32 onnxHash, bytes32 circuitHash, bytes32 vkHash, string uri
+        uint32 indexed modelId,
+        address indexed verifier,
+        VerifierKind verifierKind,
+        bytes32 onnxHash,
+        bytes32 circuitHash,
+        bytes32 vkHash,
+        string uri
     );
     event ModelDeprecated(uint32 indexed modelId);
 

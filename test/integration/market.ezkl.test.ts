@@ -25,6 +25,7 @@ async function realModelFixture() {
     inputScale: circuit.inputs.scale,
     outputScale: circuit.outputs.scale,
     status: 0,
+    verifierKind: 0,
     ...(await registryHashes(circuit)),
     uri: "models/spike",
   });

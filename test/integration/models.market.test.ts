@@ -8,6 +8,7 @@ import { ensureCircuit, loadModelSpec, readInputRows, type CircuitArtifacts } fr
 import { feltToSigned, floatToFelt } from "../../zk/felt.js";
 import { infer } from "../../zk/inference.js";
 import { prove } from "../../zk/prover.js";
+import { VkaVerifier__factory } from "../../types/ethers-contracts/index.js";
 import { deploySystem, lockedJob, networkHelpers, signedFulfilment } from "../fixtures/system.js";
 
 const argmax = (v: number[]) => v.indexOf(Math.max(...v));
@@ -51,6 +52,23 @@ for (const name of ["wine-classifier", "diabetes-regressor"]) {
         `      ${name}: logrows ${circuit.logrows}, ${circuit.parameters} params, proof ${(proof.proof.length - 2) / 2} B, prove ${proof.timings.prove?.toFixed(2)}s, ` +
           `fulfil gas ${receipt!.gasUsed}, outputs ${decoded.map((v) => v.toFixed(4)).join(", ")} vs float ${reference.map((v) => v.toFixed(4)).join(", ")}`,
       );
+    });
+
+    it("the same circuit registered with ezkl's reusable verifier (VkaVerifier) settles a job too", async () => {
+      const s = await networkHelpers.loadFixture(deploySystem);
+      const reusable = { ...circuit, spec: { ...circuit.spec, verifier: "reusable" as const } };
+      const { modelId, verifier } = await deployAndRegister(reusable, s.admin, await s.registry.getAddress());
+      expect((await s.registry.model(modelId)).verifierKind).to.equal(1n);
+      const [row] = await readInputRows(path.join(circuit.spec.dir, circuit.spec.sample), circuit.inputs.count, "sample");
+      const jobId = await lockedJob(s, { modelId: BigInt(modelId), input: row!.map((v) => floatToFelt(v, circuit.inputs.scale)) });
+      const proof = await prove(circuit, row!);
+      const receipt = await (await s.market.connect(s.operator).fulfil(jobId, proof.proof, proof.instances)).wait();
+      expect((await s.market.jobOf(jobId)).status).to.equal(3n);
+      const tampered = [...proof.instances];
+      tampered[tampered.length - 1] = tampered.at(-1)! + 1n;
+      const adapter = VkaVerifier__factory.connect(verifier, s.admin);
+      expect(await adapter.verifyProof.staticCall(proof.proof, tampered).catch(() => false)).to.equal(false);
+      console.log(`      ${name} via the reusable verifier: fulfil gas ${receipt!.gasUsed}`);
     });
 
     it("proven (quantized) outputs agree with onnxruntime on the whole held-out split", async () => {

@@ -25,8 +25,8 @@ async function registerMockModel(s: System, mode = 0n, overrides: Partial<Record
 
 /** The model version as a plain record, for deep comparison. */
 async function modelRecord(s: System, modelId: bigint) {
-  const { verifier, inputCount, outputCount, inputScale, outputScale, status, onnxHash, circuitHash, vkHash, uri } = await s.registry.model(modelId);
-  return { verifier, inputCount, outputCount, inputScale, outputScale, status, onnxHash, circuitHash, vkHash, uri };
+  const { verifier, inputCount, outputCount, inputScale, outputScale, status, verifierKind, onnxHash, circuitHash, vkHash, uri } = await s.registry.model(modelId);
+  return { verifier, inputCount, outputCount, inputScale, outputScale, status, verifierKind, onnxHash, circuitHash, vkHash, uri };
 }
 
 describe("ModelRegistry", () => {
@@ -72,9 +72,9 @@ describe("ModelRegistry", () => {
     const v = modelVersion(verifier, { status: 2, onnxHash: ethers.id("onnx2"), uri: "models/v2" });
     await expect(s.registry.register(v))
       .to.emit(s.registry, "ModelRegistered")
-      .withArgs(2n, verifier, v.onnxHash, v.circuitHash, v.vkHash, "models/v2");
+      .withArgs(2n, verifier, 0n, v.onnxHash, v.circuitHash, v.vkHash, "models/v2");
     expect(await s.registry.modelCount()).to.equal(2n);
-    expect(await modelRecord(s, 2n)).to.deep.equal({ ...v, inputCount: 3n, outputCount: 2n, inputScale: 10n, outputScale: 10n, status: 1n });
+    expect(await modelRecord(s, 2n)).to.deep.equal({ ...v, inputCount: 3n, outputCount: 2n, inputScale: 10n, outputScale: 10n, status: 1n, verifierKind: 0n });
     const [lVerifier, inputCount, outputCount, outputScale, status] = await s.registry.layout(2n);
     expect([lVerifier, inputCount, outputCount, outputScale, status]).to.deep.equal([verifier, 3n, 2n, 10n, 1n]);
   });

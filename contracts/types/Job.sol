@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+/// @notice Lifecycle of an inference job. Fulfilled, Slashed and Refunded are final.
+enum JobStatus {
+    None,
+    Open,
+    Locked,
+    Fulfilled,
+    Slashed,
+    Refunded
+}
+
+/// @notice An escrowed inference request and its lock.
+/// @dev Slot layout (hot fields first):
+///   0: requester(20) modelId(4) lockDeadline(8)
+///   1: operator(20) deadline(8) status(1) callbackGasLimit(3)
+///   2: token(20) finalizedAt(8)
+///   3: price(16) collateral(16)
+///   4: callback(20) createdAt(8)
+///   5: inputHash(32)
+struct Job {
+    address requester;
+    uint32 modelId;
+    uint64 lockDeadline;
+    address operator;
+    uint64 deadline;
+    JobStatus status;
+    uint24 callbackGasLimit;
+    address token;
+    uint64 finalizedAt;
+    uint128 price;
+    uint128 collateral;
+    address callback;
+    uint64 createdAt;
+    bytes32 inputHash;
+}
+
+/// @notice What a requester supplies to `createJob`. Durations are seconds from creation.
+struct JobRequest {
+    uint32 modelId;
+    /// Input felts in the model's registered input layout (each < the BN254 modulus).
+    uint256[] input;
+    /// address(0) for ETH, else an allow-listed ERC20.
+    address token;
+    uint128 price;
+    /// Operator stake reserved while the job is locked; slashed if the job is not fulfilled by its deadline.
+    uint128 collateral;
+    uint64 lockTimeout;
+    uint64 timeout;
+    /// Contract told of the result (IInferenceConsumer), or address(0).
+    address callback;
+    uint24 callbackGasLimit;
+}
+
+/// @notice An operator's signed consent to a fulfilment relayed by someone else (EIP-712).
+struct FulfilmentAuth {
+    uint256 jobId;
+    bytes proof;
+    uint256[] instances;
+    /// Paid to the relayer out of the job price; the rest goes to the operator.
+    uint128 relayerFee;
+    /// The only account that may submit this fulfilment and collect the fee; address(0) lets anyone submit it
+    /// without a fee.
+    address relayer;
+    bytes signature;
+}

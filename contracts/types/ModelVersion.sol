@@ -1,0 +1,35 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+/// @notice Lifecycle of a registered model version. Versions are never edited; deprecation is final.
+enum ModelStatus {
+    None,
+    Active,
+    Deprecated
+}
+
+/// @notice Which kind of verifier a version names: an ezkl single-model verifier (key baked in), or a
+/// VkaVerifier over ezkl's shared reusable verifier (for circuits whose single verifier exceeds 24 KB). Both
+/// expose `verifyProof(bytes, uint256[])`.
+enum VerifierKind {
+    Single,
+    Reusable
+}
+
+/// @notice One immutable model version: what was proven (content hashes), who verifies it, and how its public
+/// instances are laid out: `inputCount` input felts at index 0, then `outputCount` output felts.
+/// @dev Slot layout: [verifier(20) inputCount(2) outputCount(2) inputScale(1) outputScale(1) status(1) kind(1)] then the
+/// three hashes; the URI is a hint to fetch artifacts, the hashes are what bind them.
+struct ModelVersion {
+    address verifier;
+    uint16 inputCount;
+    uint16 outputCount;
+    uint8 inputScale;
+    uint8 outputScale;
+    ModelStatus status;
+    VerifierKind verifierKind;
+    bytes32 onnxHash;
+    bytes32 circuitHash;
+    bytes32 vkHash;
+    string uri;
+}
