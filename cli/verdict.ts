@@ -2,10 +2,12 @@
 // `verdict`: the command-line interface to Verdict.
 import { Command } from "commander";
 import { VerdictError } from "../shared/errors.js";
+import { jobCommands } from "./commands/job.js";
 import { modelCommands } from "./commands/model.js";
 
 const program = new Command("verdict").description("Verifiable AI inference for Ethereum").showHelpAfterError();
 modelCommands(program);
+jobCommands(program);
 
 try {
   await program.parseAsync();

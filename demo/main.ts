@@ -196,6 +196,7 @@ async function main(): Promise<void> {
 
   if (flags.keep) {
     step(`running until Ctrl-C: chain ${chain.url}, redis ${redis.url}, logs ${work}`);
+    step(`try: VERDICT_RPC_URL=${chain.url} VERDICT_DEPLOYMENTS_DIR=${stack.deploymentsDir} npx verdict job result ${marketJob}`);
     await new Promise(() => undefined);
   }
 }

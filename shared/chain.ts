@@ -39,8 +39,9 @@ export interface Deployment {
   predictionMarket: string;
 }
 
-/** Addresses from deploy/deployments/chain-<id>/deployed_addresses.json (either Ignition module). */
-export async function deployment(chainId: bigint, dir = path.join(REPO_ROOT, "deploy", "deployments")): Promise<Deployment> {
+/** Addresses from <dir>/chain-<id>/deployed_addresses.json (either Ignition module); dir defaults to
+ * VERDICT_DEPLOYMENTS_DIR, else deploy/deployments. */
+export async function deployment(chainId: bigint, dir = process.env.VERDICT_DEPLOYMENTS_DIR ?? path.join(REPO_ROOT, "deploy", "deployments")): Promise<Deployment> {
   const file = path.join(dir, `chain-${chainId}`, "deployed_addresses.json");
   if (!existsSync(file)) {
     throw new VerdictError("NOT_DEPLOYED", `no Verdict deployment for chain ${chainId} (${path.relative(REPO_ROOT, file)})`, "npx hardhat ignition deploy deploy/modules/Verdict.ts --network rpc");
