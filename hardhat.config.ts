@@ -24,7 +24,9 @@ export default defineConfig({
     // In-process EDR chain used by `hardhat test` and scripts.
     default: { type: "edr-simulated", chainType: "l1" },
     // `hardhat node` serves this one over JSON-RPC (the demo and end-to-end tests start it on a free port).
-    node: { type: "edr-simulated", chainType: "l1" },
+    // Automine plus a block every second: transactions still mine at once, and an idle chain keeps producing
+    // blocks, as a real one does (watchers waiting for confirmations would otherwise stall).
+    node: { type: "edr-simulated", chainType: "l1", mining: { auto: true, interval: 1000 } },
     // Any running JSON-RPC chain (a `hardhat node`, a testnet): deploy with --network rpc.
     rpc: { type: "http", chainType: "l1", url: process.env.VERDICT_RPC_URL ?? "http://127.0.0.1:8545" },
   },

@@ -1,7 +1,10 @@
 #!/usr/bin/env -S node --import tsx
 // `verdict`: the command-line interface to Verdict.
 import { Command } from "commander";
+import { Interface } from "ethers";
 import { VerdictError } from "../shared/errors.js";
+import { describeRevert } from "../shared/rpcErrors.js";
+import { InferenceMarket__factory, ModelRegistry__factory, OperatorStaking__factory, PredictionMarket__factory } from "../types/ethers-contracts/index.js";
 import { jobCommands } from "./commands/job.js";
 import { modelCommands } from "./commands/model.js";
 
@@ -12,7 +15,19 @@ jobCommands(program);
 try {
   await program.parseAsync();
 } catch (e) {
-  const err = e instanceof VerdictError ? e : new VerdictError("UNEXPECTED", e instanceof Error ? e.stack ?? e.message : String(e));
+  // A contract revert is shown as its decoded custom error, e.g. JobNotInStatus(4, 3, 1).
+  const errors = new Interface(
+    [InferenceMarket__factory, ModelRegistry__factory, OperatorStaking__factory, PredictionMarket__factory]
+      .flatMap((f) => f.abi.filter((x) => x.type === "error"))
+      .filter((x, i, all) => all.findIndex((y) => JSON.stringify(y) === JSON.stringify(x)) === i),
+  );
+  const revert = describeRevert(e, errors);
+  const err =
+    e instanceof VerdictError
+      ? e
+      : revert !== "no revert reason"
+        ? new VerdictError("REVERTED", `the contract refused: ${revert}`, "check the arguments against the error (see contracts/interfaces)")
+        : new VerdictError("UNEXPECTED", e instanceof Error ? e.stack ?? e.message : String(e));
   console.error(`\x1b[31merror\x1b[0m [${err.code}] ${err.message}`);
   process.exitCode = 1;
 }

@@ -9,7 +9,7 @@ import type { Config } from "../shared/config.js";
 import { VerdictError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
 import { InferenceMarket__factory } from "../types/ethers-contracts/index.js";
-import { classifySendError, describeRevert, shortMessage } from "./errors.js";
+import { classifySendError, describeRevert, shortMessage } from "../shared/rpcErrors.js";
 import { bumpFees, currentFees, isBump, type Fees } from "./fees.js";
 import { NonceManager } from "./nonceManager.js";
 import type { RelayRequest, RelayResult } from "./types.js";

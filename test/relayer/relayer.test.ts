@@ -5,7 +5,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { Registry } from "prom-client";
 import { startLocalRedis } from "../../infra/localRedis.js";
 import type { LocalService } from "../../infra/service.js";
-import { classifySendError, describeRevert } from "../../relayer/errors.js";
+import { classifySendError, describeRevert } from "../../shared/rpcErrors.js";
 import { bumpFees, isBump, type Fees } from "../../relayer/fees.js";
 import { startRelayWorker } from "../../relayer/main.js";
 import { Relayer } from "../../relayer/relay.js";
