@@ -304,10 +304,7 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
         Job storage job = _requireStatus(jobId, JobStatus.Locked);
         if (block.timestamp <= job.deadline) revert DeadlineNotReached(jobId, job.deadline);
         // effects: final status, price back to the requester
-        job.status = JobStatus.Slashed;
-        job.finalizedAt = uint64(block.timestamp);
-        escrowed[job.token] -= job.price;
-        _credit(job.requester, job.token, job.price);
+        _closeWithRefund(job, JobStatus.Slashed);
         emit JobSlashed(jobId, job.operator, job.collateral, job.price);
         // interactions: collateral burned in part, the rest to the requester (claimable from staking)
         staking.slash(job.operator, job.collateral, SLASH_BURN_BPS, job.requester);
@@ -317,11 +314,16 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
     function refund(uint256 jobId) external nonReentrant {
         Job storage job = _requireStatus(jobId, JobStatus.Open);
         if (block.timestamp <= job.lockDeadline) revert LockNotExpired(jobId, job.lockDeadline);
-        job.status = JobStatus.Refunded;
+        _closeWithRefund(job, JobStatus.Refunded);
+        emit JobRefunded(jobId, job.requester, job.price);
+    }
+
+    /// @dev Ends a job without a result: final status, and its escrowed price credited back to the requester.
+    function _closeWithRefund(Job storage job, JobStatus status) private {
+        job.status = status;
         job.finalizedAt = uint64(block.timestamp);
         escrowed[job.token] -= job.price;
         _credit(job.requester, job.token, job.price);
-        emit JobRefunded(jobId, job.requester, job.price);
     }
 
     // ----------------------------------------------------------------------------------------------- payments
