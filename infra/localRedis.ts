@@ -3,8 +3,9 @@ import getPort from "get-port";
 import { Redis } from "ioredis";
 import { startService, type LocalService } from "./service.js";
 
-export async function startLocalRedis(opts: { dataDir?: string } = {}): Promise<LocalService> {
-  const port = await getPort({ host: "127.0.0.1" });
+export async function startLocalRedis(opts: { dataDir?: string; port?: number } = {}): Promise<LocalService> {
+  // A fixed port lets a test restart Redis where the services expect it.
+  const port = opts.port ?? (await getPort({ host: "127.0.0.1" }));
   const persistence = opts.dataDir ? ["--appendonly", "yes", "--dir", opts.dataDir] : ["--appendonly", "no"];
   return startService({
     name: "redis",

@@ -5,6 +5,7 @@
 // fulfilled exactly once.
 import { expect } from "chai";
 import { mkdir, mkdtemp } from "node:fs/promises";
+import { Redis } from "ioredis";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
@@ -125,6 +126,23 @@ describe("e2e: operator and relayer processes settle real jobs on a JSON-RPC cha
     expect(Number(m.outcome)).to.be.oneOf([1, 2]);
     const [outputs] = await market.resultOf(attached);
     expect(Number(m.outcome)).to.equal(outputs[2]! >= 0n ? 1 : 2);
+  });
+
+  it("a Redis restart (AOF) loses no job: the services reconnect and settle a job posted while Redis was down", async () => {
+    const redis = services[0]!;
+    await redis.stop();
+    const id = await post("diabetes-regressor", 0);
+    const restarted = await startLocalRedis({ dataDir: path.join(work, "redis"), port: redis.port });
+    services[0] = restarted;
+    // Durability: the watcher's cursor and the queues' history came back from the append-only file.
+    const client = new Redis(restarted.url);
+    try {
+      expect(await client.get(`e2e:watch:${(await provider.getNetwork()).chainId}:cursor`)).to.not.equal(null);
+      expect(await client.zcard("e2e:evaluate:completed")).to.be.at.least(5);
+    } finally {
+      client.disconnect();
+    }
+    await waitFulfilled([id]);
   });
 
   it("with two operators on one Redis, each job is locked and fulfilled exactly once", async () => {
