@@ -6,11 +6,17 @@ import { VerdictError } from "../shared/errors.js";
 import { describeRevert } from "../shared/rpcErrors.js";
 import { InferenceMarket__factory, ModelRegistry__factory, OperatorStaking__factory, PredictionMarket__factory } from "../types/ethers-contracts/index.js";
 import { jobCommands } from "./commands/job.js";
+import { marketCommands } from "./commands/market.js";
 import { modelCommands } from "./commands/model.js";
+import { operatorCommands } from "./commands/operator.js";
+import { registryCommands } from "./commands/registry.js";
 
 const program = new Command("verdict").description("Verifiable AI inference for Ethereum").showHelpAfterError();
 modelCommands(program);
+registryCommands(program); // adds list/show/deprecate to the `model` group: after modelCommands
 jobCommands(program);
+operatorCommands(program);
+marketCommands(program);
 
 try {
   await program.parseAsync();

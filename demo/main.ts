@@ -7,7 +7,9 @@ import { mkdir, mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import getPort from "get-port";
 import ora from "ora";
+import { startDashboard } from "../dashboard/server.js";
 import { startLocalChain } from "../infra/localChain.js";
 import { startLocalRedis } from "../infra/localRedis.js";
 import { deployLocalStack, DEV_KEYS, type LocalStack } from "../infra/localStack.js";
@@ -92,7 +94,10 @@ async function main(): Promise<void> {
     VERDICT_RELAYER_KEY: DEV_KEYS.relayer,
   };
   const spinner = ora("starting relayer and two operators").start();
-  services.push(await startVerdictService("relayer", { ...env, VERDICT_HTTP_PORT: "0" }, path.join(work, "relayer.log")));
+  // The relayer serves /metrics, /healthz and bull-board (/queues) for the demo's queues.
+  const relayerPort = await getPort({ host: "127.0.0.1" });
+  const relayerBoard = `http://127.0.0.1:${relayerPort}`;
+  services.push(await startVerdictService("relayer", { ...env, VERDICT_HTTP_PORT: String(relayerPort) }, path.join(work, "relayer.log")));
   for (const [i, key] of DEV_KEYS.operators.entries()) {
     services.push(await startVerdictService("operator", { ...env, VERDICT_OPERATOR_KEY: key }, path.join(work, `operator-${"ab"[i]}.log`)));
   }
@@ -195,6 +200,10 @@ async function main(): Promise<void> {
   console.table(rows);
 
   if (flags.keep) {
+    const port = await getPort({ host: "127.0.0.1" });
+    const dashboard = await startDashboard({ rpcUrl: chain.url, deploymentsDir: stack.deploymentsDir, port });
+    services.push({ name: "dashboard", port, url: dashboard.url, stop: dashboard.close });
+    step(`dashboard ${dashboard.url} · bull-board ${relayerBoard}/queues`);
     step(`running until Ctrl-C: chain ${chain.url}, redis ${redis.url}, logs ${work}`);
     step(`try: VERDICT_RPC_URL=${chain.url} VERDICT_DEPLOYMENTS_DIR=${stack.deploymentsDir} npx verdict job result ${marketJob}`);
     await new Promise(() => undefined);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Idempotent set-up for a fresh machine: Node >= 22.13, npm deps, the Python venv with ezkl, redis-server.
+# Idempotent set-up for a fresh machine: Node >= 22.13, npm deps, the Python venv with ezkl, redis-server, chromium.
 # Each step runs only when what it provides is missing or out of date, so the second run takes about a second.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -59,6 +59,16 @@ if ! command -v redis-server >/dev/null; then
     say "    sudo apt-get install -y redis-server     (Debian/Ubuntu)"
     say "    brew install redis                       (macOS)"
     exit 1
+  fi
+fi
+
+# 5. Chromium for the dashboard's browser test (playwright-core drives Debian's chromium; it never downloads one).
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    say "installing chromium from Debian (dashboard browser test)"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >&2
+  else
+    say "chromium is not installed; the dashboard browser test needs it: sudo apt-get install -y chromium"
   fi
 fi
 

@@ -8,35 +8,14 @@ import type { Command } from "commander";
 import { formatEther, parseEther, ZeroAddress, type TransactionResponse } from "ethers";
 import { z } from "zod";
 import { JobStatus } from "../../operator/status.js";
-import { connect, DEFAULT_RPC_URL, deployment, type Chain } from "../../shared/chain.js";
 import { VerdictError } from "../../shared/errors.js";
-import { IHalo2Verifier__factory, InferenceMarket__factory, ModelRegistry__factory, type InferenceMarket } from "../../types/ethers-contracts/index.js";
+import { IHalo2Verifier__factory, type InferenceMarket } from "../../types/ethers-contracts/index.js";
 import { runBridge, timingsSchema } from "../../zk/bridge.js";
 import { ensureCircuit, loadModelSpec, registryHashes } from "../../zk/circuit.js";
 import { floatToFelt } from "../../zk/felt.js";
+import { chainOpts, print, sent, withVerdict, type ChainOptions } from "./common.js";
 
 const STATUS = Object.fromEntries(Object.entries(JobStatus).map(([k, v]) => [v, k]));
-
-interface ChainOptions {
-  rpc: string;
-  json?: boolean;
-}
-
-async function withMarket<T>(o: ChainOptions, fn: (market: InferenceMarket, chain: Chain) => Promise<T>): Promise<T> {
-  const chain = await connect(o.rpc, process.env.VERDICT_PRIVATE_KEY);
-  try {
-    return await fn(InferenceMarket__factory.connect((await deployment(chain.chainId)).market, chain.signer), chain);
-  } finally {
-    chain.provider.destroy();
-  }
-}
-
-function print(o: ChainOptions, value: Record<string, unknown>): void {
-  const plain = (v: unknown): unknown => (typeof v === "bigint" ? v.toString() : Array.isArray(v) ? v.map(plain) : v);
-  const rows = Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
-  if (o.json) console.log(JSON.stringify(rows, null, 2));
-  else for (const [k, v] of Object.entries(rows)) console.log(`${k.padEnd(16)} ${Array.isArray(v) ? v.join(", ") : String(v)}`);
-}
 
 async function parseInput(raw: string): Promise<number[]> {
   const text = existsSync(raw) ? await readFile(raw, "utf8") : raw;
@@ -65,8 +44,6 @@ async function fulfilment(market: InferenceMarket, jobId: bigint): Promise<{ tx:
 }
 
 export function jobCommands(program: Command): void {
-  const chainOpts = (c: Command) =>
-    c.option("--rpc <url>", "JSON-RPC URL of the chain", process.env.VERDICT_RPC_URL ?? DEFAULT_RPC_URL).option("--json", "machine-readable output");
   const job = program.command("job").description("post inference jobs and read their verified results");
 
   chainOpts(
@@ -84,8 +61,7 @@ export function jobCommands(program: Command): void {
       .addHelpText("after", "\nExample:\n  verdict job create --model 1 --input '[0.1, -0.3, 1.2, ...]' --price 0.002"),
   ).action(async (o: ChainOptions & { model: number; input: string; price: string; collateral: string; lockTimeout: string; timeout: string; callback?: string; callbackGas: string }) => {
     const values = await parseInput(o.input);
-    await withMarket(o, async (market, chain) => {
-      const registry = ModelRegistry__factory.connect(await market.registry(), chain.provider);
+    await withVerdict(o, async ({ market, registry }) => {
       const version = await registry.model(o.model);
       const input = values.map((v) => floatToFelt(v, Number(version.inputScale)));
       const price = parseEther(o.price);
@@ -101,14 +77,13 @@ export function jobCommands(program: Command): void {
         callbackGasLimit: o.callback ? Number(o.callbackGas) : 0,
       };
       await market.createJob.staticCall(request, { value: price }); // a clear custom error before paying gas
-      const receipt = await (await market.createJob(request, { value: price })).wait();
-      const ev = receipt!.logs.map((l) => market.interface.parseLog(l)).find((l) => l?.name === "JobCreated")!;
-      print(o, { jobId: ev.args.jobId, model: o.model, price: `${formatEther(price)} ETH (escrowed)`, deadline: new Date(Number(ev.args.deadline) * 1000).toISOString(), tx: receipt!.hash });
+      const { receipt, event } = await sent(market.createJob(request, { value: price }), market.interface, "JobCreated");
+      print(o, { jobId: event!.args.jobId, model: o.model, price: `${formatEther(price)} ETH (escrowed)`, deadline: new Date(Number(event!.args.deadline) * 1000).toISOString(), tx: receipt.hash });
     });
   });
 
   chainOpts(job.command("status").description("a job's state").argument("<jobId>")).action(async (id: string, o: ChainOptions) => {
-    await withMarket(o, async (market) => {
+    await withVerdict(o, async ({ market }) => {
       const j = await market.jobOf(BigInt(id));
       print(o, { jobId: id, status: STATUS[Number(j.status)], model: j.modelId, requester: j.requester, operator: j.operator === ZeroAddress ? "-" : j.operator, price: j.price, lockDeadline: j.lockDeadline, deadline: j.deadline });
     });
@@ -116,7 +91,7 @@ export function jobCommands(program: Command): void {
 
   chainOpts(job.command("wait").description("wait until the job is final").argument("<jobId>").option("--timeout <seconds>", "give up after", "600")).action(
     async (id: string, o: ChainOptions & { timeout: string }) => {
-      await withMarket(o, async (market) => {
+      await withVerdict(o, async ({ market }) => {
         const until = Date.now() + Number(o.timeout) * 1000;
         while (!(await market.isFinal(BigInt(id)))) {
           if (Date.now() > until) throw new VerdictError("TIMEOUT", `job ${id} not final after ${o.timeout} s`, `verdict job status ${id}`, true);
@@ -128,7 +103,7 @@ export function jobCommands(program: Command): void {
   );
 
   chainOpts(job.command("result").description("the verified outputs and proof facts of a fulfilled job").argument("<jobId>")).action(async (id: string, o: ChainOptions) => {
-    await withMarket(o, async (market) => {
+    await withVerdict(o, async ({ market }) => {
       const [outputs, scale, finalizedAt] = await market.resultOf(BigInt(id));
       const f = await fulfilment(market, BigInt(id));
       print(o, {
@@ -151,10 +126,9 @@ export function jobCommands(program: Command): void {
       .argument("<jobId>")
       .option("--model-dir <dir>", "model folder whose artifacts match the registered verifying key (for native verification)"),
   ).action(async (id: string, o: ChainOptions & { modelDir?: string }) => {
-    await withMarket(o, async (market, chain) => {
+    await withVerdict(o, async ({ market, registry, chain }) => {
       const jobId = BigInt(id);
       const job = await market.jobOf(jobId);
-      const registry = ModelRegistry__factory.connect(await market.registry(), chain.provider);
       const version = await registry.model(job.modelId);
       const f = await fulfilment(market, jobId);
       const verifier = IHalo2Verifier__factory.connect(version.verifier, chain.provider);

@@ -1,0 +1,128 @@
+// Shared plumbing of the chain-facing `verdict` command groups (operator, market, model list/show/deprecate):
+// the --rpc/--json options, one connection with every deployed contract bound to the signer, output as aligned
+// rows or JSON, token amounts, and the approve-then-spend step that staking and betting share.
+// (cli/commands/job.ts has its own private copies of withMarket/print; it could reuse these.)
+import type { Command } from "commander";
+import { formatEther, NonceManager, parseEther, type ContractTransactionReceipt, type ContractTransactionResponse, type Interface, type LogDescription } from "ethers";
+import { connect, DEFAULT_RPC_URL, deployment, type Chain, type Deployment } from "../../shared/chain.js";
+import { VerdictError } from "../../shared/errors.js";
+import {
+  DemoToken__factory,
+  InferenceMarket__factory,
+  ModelRegistry__factory,
+  OperatorStaking__factory,
+  PredictionMarket__factory,
+  type InferenceMarket,
+  type ModelRegistry,
+  type OperatorStaking,
+  type PredictionMarket,
+} from "../../types/ethers-contracts/index.js";
+
+export interface ChainOptions {
+  rpc: string;
+  json?: boolean;
+}
+
+/** Adds --rpc (default VERDICT_RPC_URL, else the local node) and --json to a command. */
+export function chainOpts(c: Command): Command {
+  return c.option("--rpc <url>", "JSON-RPC URL of the chain", process.env.VERDICT_RPC_URL ?? DEFAULT_RPC_URL).option("--json", "machine-readable output");
+}
+
+export interface Verdict {
+  chain: Chain;
+  /** The signer every contract below sends with. */
+  signer: NonceManager;
+  addresses: Deployment;
+  registry: ModelRegistry;
+  staking: OperatorStaking;
+  market: InferenceMarket;
+  prediction: PredictionMarket;
+}
+
+/** Connects (signing with VERDICT_PRIVATE_KEY, else the node's account 0), runs `fn` with the deployed contracts,
+ * and always closes the provider so the process can exit. */
+export async function withVerdict<T>(o: ChainOptions, fn: (v: Verdict) => Promise<T>): Promise<T> {
+  const chain = await connect(o.rpc, process.env.VERDICT_PRIVATE_KEY);
+  try {
+    const addresses = await deployment(chain.chainId);
+    // Counts nonces locally: back-to-back sends (approve, then stake) would otherwise both read the same
+    // "pending" nonce, since ethers' provider answers an identical request within 250 ms from its cache.
+    const signer = new NonceManager(chain.signer);
+    return await fn({
+      chain,
+      signer,
+      addresses,
+      registry: ModelRegistry__factory.connect(addresses.registry, signer),
+      staking: OperatorStaking__factory.connect(addresses.staking, signer),
+      market: InferenceMarket__factory.connect(addresses.market, signer),
+      prediction: PredictionMarket__factory.connect(addresses.predictionMarket, signer),
+    });
+  } finally {
+    chain.provider.destroy();
+  }
+}
+
+const plain = (v: unknown): unknown => (typeof v === "bigint" ? v.toString() : Array.isArray(v) ? v.map(plain) : v);
+
+/** One record: aligned `key value` rows, or a JSON object with --json (bigints as decimal strings). */
+export function print(o: ChainOptions, value: Record<string, unknown>): void {
+  const rows = Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
+  if (o.json) console.log(JSON.stringify(rows, null, 2));
+  else for (const [k, v] of Object.entries(rows)) console.log(`${k.padEnd(16)} ${Array.isArray(v) ? v.join(", ") : String(v)}`);
+}
+
+/** Many records: a table, or a JSON array with --json. */
+export function printTable(o: ChainOptions, records: Record<string, unknown>[]): void {
+  const rows = records.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, plain(v)])));
+  if (o.json) console.log(JSON.stringify(rows, null, 2));
+  else if (rows.length === 0) console.log("(none)");
+  else console.table(rows);
+}
+
+/** A token amount given in whole tokens ("5", "0.25") as base units (18 decimals, like the stake token). */
+export function parseTokens(amount: string, what = "amount"): bigint {
+  let value: bigint;
+  try {
+    value = parseEther(amount);
+  } catch {
+    throw new VerdictError("BAD_AMOUNT", `${what} '${amount}' is not a token amount`, "give a decimal number of tokens, e.g. 5 or 0.25");
+  }
+  if (value <= 0n) throw new VerdictError("BAD_AMOUNT", `${what} must be positive, got '${amount}'`);
+  return value;
+}
+
+export const tokens = (amount: bigint): string => `${formatEther(amount)} tokens`;
+
+/** A non-negative integer argument (market, job or model id). */
+export function parseId(raw: string, what: string): bigint {
+  if (!/^\d+$/.test(raw)) throw new VerdictError("BAD_ID", `${what} must be a non-negative integer, got '${raw}'`);
+  return BigInt(raw);
+}
+
+/** Lets `spender` pull `amount` of `token` from the signer, approving only when the allowance is short (an
+ * approve costs a transaction). The token is any ERC20: DemoToken's binding is used for its ERC20 subset only. */
+export async function ensureAllowance(v: Verdict, token: string, spender: string, amount: bigint): Promise<void> {
+  const erc20 = DemoToken__factory.connect(token, v.signer);
+  const owner = await v.signer.getAddress();
+  const balance = await erc20.balanceOf(owner);
+  if (balance < amount) {
+    throw new VerdictError("INSUFFICIENT_TOKENS", `${owner} holds ${tokens(balance)}, needs ${tokens(amount)}`, `fund it with the token at ${token}`);
+  }
+  if ((await erc20.allowance(owner, spender)) < amount) await (await erc20.approve(spender, amount)).wait();
+}
+
+/** Sends, waits for the receipt, and returns it with the named event the transaction emitted (if any). */
+export async function sent(tx: Promise<ContractTransactionResponse>, iface: Interface, event?: string): Promise<{ receipt: ContractTransactionReceipt; event?: LogDescription }> {
+  const receipt = (await (await tx).wait())!;
+  const parsed = event ? receipt.logs.map((l) => iface.parseLog(l)).find((l) => l?.name === event) : undefined;
+  return { receipt, event: parsed ?? undefined };
+}
+
+/** The chain's clock (not the wall clock: a local chain may have been moved forward). */
+export async function chainNow(v: Verdict): Promise<bigint> {
+  const block = await v.chain.provider.getBlock("latest");
+  if (!block) throw new VerdictError("RPC_ERROR", "the node returned no latest block", undefined, true);
+  return BigInt(block.timestamp);
+}
+
+export const isoTime = (seconds: bigint | number): string => new Date(Number(seconds) * 1000).toISOString();

@@ -1,0 +1,128 @@
+// The `verdict` CLI as users run it: real subprocesses (tsx cli/verdict.ts ...) against a `hardhat node` with the
+// whole system deployed by Ignition and the demo models onboarded. Covers the operator, market and model
+// registry command groups, their --json output, a decoded revert, and the help text of every group.
+import { expect } from "chai";
+import { execFile } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { Wallet } from "ethers";
+import { startLocalChain } from "../../infra/localChain.js";
+import { deployLocalStack, type LocalStack } from "../../infra/localStack.js";
+import type { LocalService } from "../../infra/service.js";
+import { REPO_ROOT } from "../../shared/paths.js";
+import { DemoToken__factory } from "../../types/ethers-contracts/index.js";
+
+const run = promisify(execFile);
+const TSX = path.join(REPO_ROOT, "node_modules", ".bin", "tsx");
+const CLI = path.join(REPO_ROOT, "cli", "verdict.ts");
+// Well-known `hardhat node` dev accounts (public test mnemonic). Account 1 is staked by deployLocalStack;
+// account 3 starts with ETH but no tokens and holds no role.
+const ACCOUNT1 = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
+const ACCOUNT3_KEY = "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6";
+const ACCOUNT3 = { address: new Wallet(ACCOUNT3_KEY).address, key: ACCOUNT3_KEY };
+const UNIT = 10n ** 18n;
+
+interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+describe("verdict CLI: operator, market and model registry commands", function () {
+  this.timeout(180_000);
+  let chain: LocalService | undefined;
+  let stack: LocalStack | undefined;
+  let work: string;
+
+  /** Runs `verdict <args>` signing with `key` (default: the node's account 0); never throws on a non-zero exit. */
+  async function verdict(args: string[], key?: string): Promise<CliResult> {
+    const env: NodeJS.ProcessEnv = { ...process.env, VERDICT_RPC_URL: chain!.url, VERDICT_DEPLOYMENTS_DIR: stack!.deploymentsDir, NO_COLOR: "1" };
+    if (key) env.VERDICT_PRIVATE_KEY = key;
+    else delete env.VERDICT_PRIVATE_KEY;
+    try {
+      const { stdout, stderr } = await run(TSX, [CLI, ...args], { cwd: REPO_ROOT, env });
+      return { code: 0, stdout, stderr };
+    } catch (e) {
+      const err = e as { code?: number; stdout?: string; stderr?: string };
+      return { code: typeof err.code === "number" ? err.code : -1, stdout: err.stdout ?? "", stderr: err.stderr ?? "" };
+    }
+  }
+
+  /** `verdict <args> --json`, expected to succeed, parsed. */
+  async function json<T>(args: string[], key?: string): Promise<T> {
+    const r = await verdict([...args, "--json"], key);
+    expect(r.code, `verdict ${args.join(" ")} failed:\n${r.stderr}`).to.equal(0);
+    return JSON.parse(r.stdout) as T;
+  }
+
+  before(async () => {
+    work = await mkdtemp(path.join(tmpdir(), "verdict-cli-"));
+    chain = await startLocalChain();
+    stack = await deployLocalStack(chain.url, work);
+    // Account 3 needs tokens to stake and bet; the deployer (account 0) owns the demo token.
+    const [admin] = await stack.connection.ethers.getSigners();
+    await (await DemoToken__factory.connect(stack.addresses.token, admin!).mint(ACCOUNT3.address, 50n * UNIT)).wait();
+  });
+
+  after(async () => {
+    await stack?.cleanup();
+    await chain?.stop();
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  it("model list --json lists both demo models, active, with their layouts", async () => {
+    const models = await json<{ id: string; status: string; verifierKind: string; inputs: string; outputs: string; uri: string }[]>(["model", "list"]);
+    expect(models.map((m) => Number(m.id)).sort()).to.deep.equal(Object.values(stack!.models).map((m) => m.modelId).sort());
+    for (const m of models) {
+      expect(m.status).to.equal("Active");
+      expect(Number(m.inputs)).to.be.greaterThan(0);
+      expect(Number(m.outputs)).to.be.greaterThan(0);
+      expect(m.uri).to.match(/^verdict:models\//);
+    }
+    const one = await json<{ id: string; outputScale: string; vkHash: string }>(["model", "show", models[0]!.id]);
+    expect(one.vkHash).to.match(/^0x[0-9a-f]{64}$/);
+  });
+
+  it("operator status shows the stake deployLocalStack put up for account 1", async () => {
+    const s = await json<{ operator: string; staked: string; freeStake: string; registered: boolean; jobsLocked: number }>(["operator", "status", ACCOUNT1]);
+    expect(s.operator).to.equal(ACCOUNT1);
+    expect(s.staked).to.equal("100.0 tokens");
+    expect(s.freeStake).to.equal("100.0 tokens");
+    expect(s.registered).to.equal(true);
+    expect(s.jobsLocked).to.equal(0);
+  });
+
+  it("operator stake approves and stakes from a fresh account; status (default: the signer) shows it", async () => {
+    const staked = await json<{ staked: string }>(["operator", "stake", "5"], ACCOUNT3.key);
+    expect(staked.staked).to.equal("5.0 tokens");
+    const s = await json<{ operator: string; staked: string }>(["operator", "status"], ACCOUNT3.key);
+    expect(s).to.include({ operator: ACCOUNT3.address, staked: "5.0 tokens" });
+  });
+
+  it("market create, bet and show round-trip (question from the event, threshold back as a float)", async () => {
+    const model = String(stack!.models["wine-classifier"]!.modelId);
+    const created = await json<{ marketId: string; threshold: number }>(["market", "create", "--model", model, "--output", "0", "--threshold", "0.5", "--betting-ends", "600", "--question", "Is it class 0?"]);
+    expect(created.threshold).to.equal(0.5);
+    await json(["market", "bet", created.marketId, "yes", "2"], ACCOUNT3.key);
+    const shown = await json<Record<string, unknown>>(["market", "show", created.marketId]);
+    expect(shown).to.include({ marketId: created.marketId, question: "Is it class 0?", model, output: "0", threshold: 0.5, outcome: "Unresolved", bettingOpen: true, yesPool: "2.0 tokens", noPool: "0.0 tokens", job: "-" });
+  });
+
+  it("model deprecate by an account without MODEL_ADMIN_ROLE exits non-zero with the decoded revert", async () => {
+    const r = await verdict(["model", "deprecate", String(stack!.models["wine-classifier"]!.modelId)], ACCOUNT3.key);
+    expect(r.code).to.not.equal(0);
+    expect(r.stderr).to.match(/REVERTED/).and.match(/AccessControlUnauthorizedAccount/);
+    const [m] = (await json<{ id: string; status: string }[]>(["model", "list"])).filter((x) => Number(x.id) === stack!.models["wine-classifier"]!.modelId);
+    expect(m!.status).to.equal("Active");
+  });
+
+  it("--help of each group exits 0 and shows an example", async () => {
+    const results = await Promise.all(["operator", "relayer", "market", "model"].map((group) => verdict([group, "--help"])));
+    for (const r of results) {
+      expect(r.code).to.equal(0);
+      expect(r.stdout).to.match(/Examples?:\n\s+verdict /);
+    }
+  });
+});
