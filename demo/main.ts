@@ -40,7 +40,9 @@ function stopAll(): Promise<void> {
   })();
   return stopping;
 }
-for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => void stopAll().then(() => process.exit(130)));
+// `on`, not `once`: Ctrl-C reaches us twice (from the terminal and forwarded by tsx); a second, unhandled signal
+// would kill the demo halfway through stopping its children.
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => void stopAll().then(() => process.exit(130)));
 
 function step(msg: string): void {
   console.log(`\x1b[36m[demo]\x1b[0m ${msg}`);
