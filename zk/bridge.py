@@ -162,9 +162,12 @@ def cmd_outputs(a) -> dict:
 
 
 def cmd_verify(a) -> dict:
+    import resource
+
     timings: dict = {}
     ok = timed("verify", timings, ezkl.verify, a.proof, a.settings, a.vk, a.srs)
-    return {"verified": bool(ok), "timings": timings}
+    # Peak memory of this verifying process (Linux reports KiB), to show what re-verification costs.
+    return {"verified": bool(ok), "timings": timings, "maxRssMb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
 
 
 def main() -> None:

@@ -156,8 +156,8 @@ async function nativeVerify(model: string | undefined, vkHash: string, proof: st
     const le = (x: bigint) => Buffer.from(x.toString(16).padStart(64, "0"), "hex").reverse().toString("hex");
     const proofFile = path.join(work, "proof.json");
     await writeFile(proofFile, JSON.stringify({ protocol: null, instances: [instances.map(le)], proof: [...bytes], hex_proof: proof, split: null, pretty_public_inputs: null, timestamp: null, version: null }));
-    const r = await runBridge("verify", { proof: proofFile, settings: circuit.file("settings.json"), vk: circuit.file("vk.key"), srs: circuit.srs }, z.object({ verified: z.boolean(), timings: timingsSchema }));
-    return { native: r.verified ? "valid" : "INVALID", nativeSeconds: r.timings.verify?.toFixed(3) ?? "" };
+    const r = await runBridge("verify", { proof: proofFile, settings: circuit.file("settings.json"), vk: circuit.file("vk.key"), srs: circuit.srs }, z.object({ verified: z.boolean(), timings: timingsSchema, maxRssMb: z.number() }));
+    return { native: r.verified ? "valid" : "INVALID", nativeSeconds: r.timings.verify?.toFixed(3) ?? "", nativeMaxRssMb: r.maxRssMb.toFixed(1) };
   } catch (e) {
     return { native: `error: ${(e as Error).message.split("\n")[0]}` };
   } finally {

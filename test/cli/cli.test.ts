@@ -12,7 +12,9 @@ import { startLocalChain } from "../../infra/localChain.js";
 import { deployLocalStack, type LocalStack } from "../../infra/localStack.js";
 import type { LocalService } from "../../infra/service.js";
 import { REPO_ROOT } from "../../shared/paths.js";
-import { DemoToken__factory } from "../../types/ethers-contracts/index.js";
+import { DemoToken__factory, InferenceMarket__factory } from "../../types/ethers-contracts/index.js";
+import { readInputRows } from "../../zk/circuit.js";
+import { prove } from "../../zk/prover.js";
 
 const run = promisify(execFile);
 const TSX = path.join(REPO_ROOT, "node_modules", ".bin", "tsx");
@@ -30,7 +32,7 @@ interface CliResult {
   stderr: string;
 }
 
-describe("verdict CLI: operator, market and model registry commands", function () {
+describe("verdict CLI: operator, market, job, verify and model registry commands", function () {
   this.timeout(180_000);
   let chain: LocalService | undefined;
   let stack: LocalStack | undefined;
@@ -116,6 +118,31 @@ describe("verdict CLI: operator, market and model registry commands", function (
     expect(r.stderr).to.match(/REVERTED/).and.match(/AccessControlUnauthorizedAccount/);
     const [m] = (await json<{ id: string; status: string }[]>(["model", "list"])).filter((x) => Number(x.id) === stack!.models["wine-classifier"]!.modelId);
     expect(m!.status).to.equal("Active");
+  });
+
+  it("job create, status, result and verify: a job proven and fulfilled outside the CLI is re-verified by eth_call and natively", async () => {
+    const { modelId, circuit } = stack!.models["diabetes-regressor"]!;
+    const [row] = await readInputRows(path.join(circuit.spec.dir, circuit.spec.sample), circuit.inputs.count, "sample");
+    const created = await json<{ jobId: string }>(["job", "create", "--model", String(modelId), "--input", JSON.stringify(row)]);
+    expect((await json<{ status: string }>(["job", "status", created.jobId])).status).to.equal("Open");
+    // Account 1 (staked) locks and fulfils with a real proof, as its operator service would.
+    const [, operator] = await stack!.connection.ethers.getSigners();
+    const market = InferenceMarket__factory.connect(stack!.addresses.market, operator!);
+    await (await market.lock(created.jobId)).wait();
+    const proof = await prove(circuit, row!);
+    await (await market.fulfil(created.jobId, proof.proof, proof.instances)).wait();
+    const result = await json<{ outputs: number[]; proofBytes: number }>(["job", "result", created.jobId]);
+    expect(result.outputs).to.deep.equal(proof.outputs);
+    expect(result.proofBytes).to.equal(3072);
+    const verified = await json<{ ethCall: string; native: string; nativeMaxRssMb: string }>(["verify", created.jobId]);
+    expect(verified).to.include({ ethCall: "valid", native: "valid" });
+    expect(Number(verified.nativeMaxRssMb)).to.be.greaterThan(0);
+  });
+
+  it("job create with an input of the wrong length exits non-zero with the decoded InputLengthMismatch", async () => {
+    const r = await verdict(["job", "create", "--model", String(stack!.models["wine-classifier"]!.modelId), "--input", "[1, 2]"]);
+    expect(r.code).to.not.equal(0);
+    expect(r.stderr).to.match(/InputLengthMismatch\(13, 2\)/);
   });
 
   it("--help of each group exits 0 and shows an example", async () => {
