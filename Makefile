@@ -4,7 +4,7 @@ SHELL := /bin/bash
 # tools/setup.sh prints the bin dir of a Node >= 22.13 (the system one, or a project-local copy it installed).
 WITH_NODE = NODE_BIN=$$(bash tools/setup.sh) && export PATH="$$NODE_BIN:$$PWD/node_modules/.bin:$$PATH" &&
 
-.PHONY: setup test demo build zk clean
+.PHONY: setup test demo bench build zk clean
 
 setup:
 	@$(WITH_NODE) echo "[setup] ready: node $$(node --version), $$(.venv/bin/python -c 'import ezkl; print("ezkl", ezkl.__version__)'), $$(redis-server --version | cut -d' ' -f3)"
@@ -18,6 +18,11 @@ test:
 
 demo:
 	@$(WITH_NODE) tsx zk/prepare.ts && hardhat build --quiet && tsx demo/main.ts $(ARGS)
+
+## Proving, verification, inference, gas and end-to-end latency per demo model -> bench/results/latest.{json,md}.
+## make bench ARGS="--runs 3" (default 5 runs; every figure is the median).
+bench:
+	@$(WITH_NODE) tsx zk/prepare.ts && hardhat build --quiet && tsx bench/main.ts $(ARGS)
 
 clean:
 	rm -rf artifacts cache types .cache contracts/generated

@@ -9,6 +9,8 @@ export interface LocalService {
   port: number;
   url: string;
   stop(): Promise<void>;
+  /** Sends a signal without waiting (fault injection: SIGKILL a service mid-work). */
+  kill?(signal: NodeJS.Signals): void;
 }
 
 export interface ServiceSpec {
@@ -20,6 +22,7 @@ export interface ServiceSpec {
   /** Resolves once the service answers; throws while it does not. Gets the output so far. */
   ready: (output: string) => Promise<void>;
   env?: NodeJS.ProcessEnv;
+  cwd?: string;
   /** Appends everything the process prints to this file (for post-mortems of test runs). */
   logFile?: string;
   /** Hint printed when the command is missing. */
@@ -36,7 +39,7 @@ function exited(child: ChildProcess): Promise<void> {
 }
 
 export async function startService(spec: ServiceSpec): Promise<LocalService> {
-  const child = spawn(spec.command, spec.args, { stdio: ["ignore", "pipe", "pipe"], env: spec.env ?? process.env });
+  const child = spawn(spec.command, spec.args, { stdio: ["ignore", "pipe", "pipe"], env: spec.env ?? process.env, cwd: spec.cwd });
   let output = "";
   const file = spec.logFile ? createWriteStream(spec.logFile, { flags: "a" }) : undefined;
   const keep = (chunk: Buffer) => {
@@ -78,5 +81,5 @@ export async function startService(spec: ServiceSpec): Promise<LocalService> {
     throw Date.now() > deadline ? new Error(`${spec.name} did not answer within ${READY_TIMEOUT_MS / 1000}s:\n${output}`) : e;
   }
   earlyExit.catch(() => undefined);
-  return { name: spec.name, port: spec.port, url: spec.url, stop };
+  return { name: spec.name, port: spec.port, url: spec.url, stop, kill: (signal) => child.kill(signal) };
 }

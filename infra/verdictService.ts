@@ -6,8 +6,11 @@ import { startService, type LocalService } from "./service.js";
 export function startVerdictService(kind: "operator" | "relayer", env: Record<string, string>, logFile?: string): Promise<LocalService> {
   return startService({
     name: kind,
-    command: path.join(REPO_ROOT, "node_modules", ".bin", "tsx"),
-    args: [path.join(REPO_ROOT, kind, "main.ts")],
+    // One process (node with tsx's loader), not the tsx wrapper: a signal then reaches the service itself, so a
+    // SIGKILL in a fault test really kills it instead of orphaning the wrapper's child.
+    command: process.execPath,
+    args: ["--import", "tsx", path.join(REPO_ROOT, kind, "main.ts")],
+    cwd: REPO_ROOT,
     port: 0,
     url: "",
     env: { ...process.env, ...env },

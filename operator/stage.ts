@@ -33,6 +33,6 @@ export function runStage(ctx: OperatorContext, stage: Stage, process: StageProce
         end();
       }
     },
-    { concurrency },
+    { concurrency, lockDuration: ctx.config.operator.jobLockMs, stalledInterval: Math.ceil(ctx.config.operator.jobLockMs / 2) },
   );
 }

@@ -39,6 +39,9 @@ export const configSchema = z
         /** Parallel proofs; bounded by cores (CPU) or GPUs. */
         proveConcurrency: z.number().int().positive().default(1),
         executionProvider: z.enum(["cpu", "cuda"]).default("cpu"),
+        /** A worker that dies mid-job (crash, SIGKILL) loses its BullMQ lock after this long; the job is then
+         * handed to another worker (or the restarted one). Longer than any single stage takes. */
+        jobLockMs: z.number().int().min(1000).default(60_000),
         /** Gas assumed for lock + fulfil when pricing a job (measured: ~60k + ~700k for small models). */
         estimatedGas: z.number().int().positive().default(900_000),
       })
@@ -60,8 +63,9 @@ export const configSchema = z
   .strict();
 export type Config = z.infer<typeof configSchema>;
 
-/** Reads `file` (if given) and the environment, and validates the result; throws a VerdictError listing every problem. */
-export function loadConfig(file?: string, env: NodeJS.ProcessEnv = process.env): Config {
+/** Reads `file` (if given, else VERDICT_CONFIG) and the environment, and validates the result; throws a VerdictError listing every problem. */
+export function loadConfig(fileArg?: string, env: NodeJS.ProcessEnv = process.env): Config {
+  const file = fileArg ?? env.VERDICT_CONFIG;
   let raw: Record<string, unknown> = {};
   if (file) {
     if (!existsSync(file)) throw new VerdictError("CONFIG_NOT_FOUND", `config file ${file} does not exist`);

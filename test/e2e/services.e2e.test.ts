@@ -4,7 +4,7 @@
 // callback invoked and the prediction market resolved; with two operators on one Redis, each job is locked and
 // fulfilled exactly once.
 import { expect } from "chai";
-import { mkdir, mkdtemp } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { Redis } from "ioredis";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -91,6 +91,10 @@ describe("e2e: operator and relayer processes settle real jobs on a JSON-RPC cha
       VERDICT_LOG_LEVEL: "info",
       VERDICT_RELAYER_KEY: DEV_KEYS.relayer,
     };
+    // Operators hand a dead worker's job back after 3 s (default 60 s), so the crash test stays short.
+    const config = path.join(work, "operator.json");
+    await writeFile(config, JSON.stringify({ operator: { jobLockMs: 3000 } }));
+    env.VERDICT_CONFIG = config;
     await start("relayer", {});
     await start("operator", { VERDICT_OPERATOR_KEY: DEV_KEYS.operators[0]! }, "operator-a");
   });
@@ -143,6 +147,28 @@ describe("e2e: operator and relayer processes settle real jobs on a JSON-RPC cha
       client.disconnect();
     }
     await waitFulfilled([id]);
+  });
+
+  it("an operator SIGKILLed after locking is restarted and completes the job before its deadline, without a second fulfilment", async () => {
+    const operatorA = services.find((s) => s.name === "operator")!;
+    const id = await post("wine-classifier", 0);
+    const log = path.join(work, "operator-a.log");
+    // Kill as soon as the lock is logged: the job is then mid-pipeline (infer/prove) in this process.
+    for (let i = 0; ; i++) {
+      const text = await readFile(log, "utf8");
+      if (text.split("\n").some((l) => l.includes('"msg":"locked"') && l.includes(`"jobId":"${id}"`))) break;
+      if (i > 300) throw new Error("operator never locked the job");
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    operatorA.kill!("SIGKILL");
+    console.log(`      injected: SIGKILL operator after it locked job ${id}`);
+    services.splice(services.indexOf(operatorA), 1);
+    await start("operator", { VERDICT_OPERATOR_KEY: DEV_KEYS.operators[0]! }, "operator-a2");
+    await waitFulfilled([id], 120_000);
+    const job = await market.jobOf(id);
+    expect(Number(job.finalizedAt)).to.be.at.most(Number(job.deadline));
+    expect(await market.queryFilter(market.filters.JobFulfilled(id))).to.have.length(1);
+    expect(await market.queryFilter(market.filters.JobLocked(id))).to.have.length(1);
   });
 
   it("with two operators on one Redis, each job is locked and fulfilled exactly once", async () => {
