@@ -252,8 +252,16 @@ export interface EnsureOptions {
 export async function ensureCircuit(spec: ModelSpec, opts: EnsureOptions = {}): Promise<CircuitArtifacts> {
   const say = opts.progress ?? (() => undefined);
   const onnx = path.join(spec.dir, spec.onnx);
-  const t0 = performance.now();
-  const checked = await validate(spec, onnx);
+  // Validation spawns Python; a cached build of the same content hash was validated when it was made.
+  let checked: Validated | undefined;
+  const check = async (): Promise<Validated> => {
+    if (!checked) {
+      const t0 = performance.now();
+      checked = await validate(spec, onnx);
+      say(`${spec.name}: ONNX checked (${checked.parameters} parameters, ${checked.width} inputs) in ${secs(t0)}`);
+    }
+    return checked;
+  };
   const hash = await sha256(
     await readFile(onnx),
     await readFile(path.join(spec.dir, spec.sample)),
@@ -264,9 +272,9 @@ export async function ensureCircuit(spec: ModelSpec, opts: EnsureOptions = {}): 
   );
   const dir = path.join(CACHE_DIR, `${spec.name}-${hash.slice(0, 16)}`);
   const file = (name: string) => path.join(dir, name);
-  say(`${spec.name}: ONNX checked (${checked.parameters} parameters, ${checked.width} inputs) in ${secs(t0)}`);
 
   if (!existsSync(file("network.compiled"))) {
+    await check();
     const t = performance.now();
     await atomically(dir, async (scratch) => {
       await runBridge(
@@ -295,6 +303,7 @@ export async function ensureCircuit(spec: ModelSpec, opts: EnsureOptions = {}): 
   const manifestPath = file("manifest.json");
   const old = existsSync(manifestPath) ? manifestSchema.safeParse(JSON.parse(await readFile(manifestPath, "utf8"))) : undefined;
   if (!old?.success || old.data.srsHash !== srsHash) {
+    const { parameters, inputRange } = await check();
     const t = performance.now();
     say(`${spec.name}: key generation at logrows ${logrows} (${settings.num_rows} rows) ...`);
     const setup = await runBridge("setup", { dir, sample: path.join(spec.dir, spec.sample), srs }, z.object({ timings: timingsSchema }));
@@ -303,9 +312,9 @@ export async function ensureCircuit(spec: ModelSpec, opts: EnsureOptions = {}): 
       srsHash,
       logrows,
       numRows: settings.num_rows,
-      parameters: checked.parameters,
+      parameters,
       ...layoutFrom(settingsFileSchema.parse(settings)),
-      inputRange: checked.inputRange,
+      inputRange,
       buildTimings: setup.timings,
     };
     await writeFile(`${manifestPath}.tmp`, JSON.stringify(manifest, null, 2));
