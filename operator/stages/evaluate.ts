@@ -1,10 +1,12 @@
 // evaluate — consumes: `evaluate` jobs (a job seen on-chain). Produces: `lock` jobs for the ones worth taking.
-// Skips, saying why with numbers: models this operator cannot prove or that are not active, jobs whose proof
-// cannot finish before the deadline (measured proving time + margin), prices below gas cost + minimum profit,
-// and collateral above the free stake.
+// Skips, saying why with numbers: models this operator cannot prove or that are not active, inputs outside the
+// circuit's calibrated range (locking one would end in a failed proof and a slash), jobs whose proof cannot
+// finish before the deadline (measured proving time + margin), prices below gas cost + minimum profit, and
+// collateral above the free stake.
 import { ZeroAddress } from "ethers";
 import type { Logger } from "pino";
-import { advance, type JobData, type OperatorContext } from "../pipeline.js";
+import { checkInRange } from "../../zk/circuit.js";
+import { advance, jobInput, type JobData, type OperatorContext } from "../pipeline.js";
 import { chainTime, stillOpen } from "../reconcile.js";
 import type { Outcome } from "../stage.js";
 import { ModelStatus } from "../status.js";
@@ -16,6 +18,12 @@ export class JobEvaluator {
     const { ctx } = this;
     const cfg = ctx.config.operator;
     if (!ctx.catalog.get(data.modelId)) return { outcome: "skipped", reason: `model ${data.modelId} is not one this operator proves` };
+    const { circuit, input } = jobInput(ctx, data);
+    try {
+      checkInRange(input, circuit.inputRange, `job ${data.jobId} input`);
+    } catch (e) {
+      return { outcome: "skipped", reason: (e as Error).message };
+    }
     const [, , , , status] = await ctx.registry.layout(data.modelId);
     if (Number(status) !== ModelStatus.Active) return { outcome: "skipped", reason: `model ${data.modelId} is deprecated` };
     const open = await stillOpen(ctx, data);

@@ -5,21 +5,11 @@ import { existsSync } from "node:fs";
 import { copyFile, mkdtemp, readdir, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { VerdictError } from "../../shared/errors.js";
 import { REPO_ROOT } from "../../shared/paths.js";
 import { CACHE_DIR, ensureCircuit, loadModelSpec, type CircuitArtifacts, type ModelSpec } from "../../zk/circuit.js";
 import { prove } from "../../zk/prover.js";
 import { ensureDevSrs } from "../../zk/srs.js";
-
-async function rejection(promise: Promise<unknown>): Promise<VerdictError> {
-  try {
-    await promise;
-  } catch (e) {
-    expect(e).to.be.instanceOf(VerdictError);
-    return e as VerdictError;
-  }
-  throw new Error("expected a VerdictError, got success");
-}
+import { rejection } from "../fixtures/errors.js";
 
 /** A model folder in a temp dir: `onnx` copied in, data files as given, optional calibration. */
 async function modelDir(onnx: string, sample: number[][], calibration?: number[][]): Promise<ModelSpec> {
