@@ -4,7 +4,7 @@ SHELL := /bin/bash
 # tools/setup.sh prints the bin dir of a Node >= 22.13 (the system one, or a project-local copy it installed).
 WITH_NODE = NODE_BIN=$$(bash tools/setup.sh) && export PATH="$$NODE_BIN:$$PWD/node_modules/.bin:$$PATH" &&
 
-.PHONY: setup test demo bench build zk clean
+.PHONY: setup test demo bench build zk clean slither
 
 setup:
 	@$(WITH_NODE) echo "[setup] ready: node $$(node --version), $$(.venv/bin/python -c 'import ezkl; print("ezkl", ezkl.__version__)'), $$(redis-server --version | cut -d' ' -f3)"
@@ -23,6 +23,11 @@ demo:
 ## make bench ARGS="--runs 3" (default 5 runs; every figure is the median).
 bench:
 	@$(WITH_NODE) tsx zk/prepare.ts && hardhat build --quiet && tsx bench/main.ts $(ARGS)
+
+## Static analysis of contracts/ (not contracts/generated/): slither, offline, on Hardhat's build output. Full report;
+## fails on a High/Medium finding not explained in contracts/slither.triage.json (make test checks the same).
+slither:
+	@$(WITH_NODE) hardhat build --quiet && tsx tools/slither.ts
 
 clean:
 	rm -rf artifacts cache types .cache contracts/generated
