@@ -8,6 +8,8 @@ ezkl argument by keyword: positional orders differ between the two (v21's prove 
 srs_path). Bench-only: never imported by the services.
 """
 
+import asyncio
+import inspect
 import json
 import os
 import resource
@@ -33,9 +35,22 @@ def run_args(params: dict) -> "ezkl.PyRunArgs":
     return p
 
 
+# Some calls are coroutines in one release and plain functions in the other (gen_witness is async in ezkl 21 and
+# needs a running loop); every call runs inside this one loop so both releases pay the same (tiny) wrapper.
+LOOP = asyncio.new_event_loop()
+
+
+def call(fn, *args, **kwargs):
+    async def go():
+        out = fn(*args, **kwargs)
+        return await out if inspect.isawaitable(out) else out
+
+    return LOOP.run_until_complete(go())
+
+
 def timed(timings: dict, label: str, fn, *args, **kwargs):
     t0 = time.perf_counter()
-    out = fn(*args, **kwargs)
+    out = call(fn, *args, **kwargs)
     timings[label] = round(time.perf_counter() - t0, 5)
     return out
 
@@ -80,14 +95,14 @@ def cmd_mlp(r: dict) -> dict:
 def cmd_rows(r: dict) -> dict:
     """Rows the circuit needs (settings at a generous logrows), so the caller can pick the smallest logrows."""
     out = r["settings"]
-    if not ezkl.gen_settings(model=r["onnx"], output=out, py_run_args=run_args({**r["run_args"], "logrows": 20})):
+    if not call(ezkl.gen_settings, model=r["onnx"], output=out, py_run_args=run_args({**r["run_args"], "logrows": 20})):
         raise RuntimeError("gen_settings failed")
     s = json.load(open(out))
     return {"numRows": s["num_rows"], "rangeChecks": s.get("required_range_checks", [])}
 
 
 def cmd_srs(r: dict) -> dict:
-    ezkl.gen_srs(r["out"], r["logrows"])
+    call(ezkl.gen_srs, r["out"], r["logrows"])
     return {}
 
 
@@ -130,7 +145,7 @@ def cmd_prove(r: dict) -> dict:
 
 def cmd_verify(r: dict) -> dict:
     """Native verification of a proof file (e.g. one the WASM engine wrote), for cross-checking provers."""
-    ok = ezkl.verify(proof_path=r["proof"], settings_path=os.path.join(r["dir"], "settings.json"), vk_path=os.path.join(r["dir"], "vk.key"), srs_path=r["srs"])
+    ok = call(ezkl.verify, proof_path=r["proof"], settings_path=os.path.join(r["dir"], "settings.json"), vk_path=os.path.join(r["dir"], "vk.key"), srs_path=r["srs"])
     return {"verified": bool(ok)}
 
 
