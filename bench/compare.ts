@@ -97,8 +97,19 @@ export interface CompareResult {
   native_vs_wasm: NativeVsWasm;
   /** Per model: warm vs cold for the project's prover (ezkl 23, the bridge), and for ezkl 21 and WASM where they ran. */
   warm_vs_cold: Record<string, { native_v23: WarmCold; native_v21?: WarmCold; wasm_v21?: WarmCold }>;
+  /** The headline ratios per model, for merging into bench/results/latest.json. */
+  summary: Record<string, CompareSummary>;
   wall_s: number;
   notes: Record<string, string>;
+}
+
+export interface CompareSummary {
+  /** Production prover (ezkl 23): fresh bridge process per job ÷ long-lived process, wall per proof. */
+  cold_over_warm_native: number;
+  /** Seconds a fresh bridge process adds per job. */
+  cold_overhead_native_s: number;
+  /** @ezkljs/engine 21 ÷ native ezkl 21 proving time, same artifacts (null where WASM was not measured). */
+  wasm_over_native_prove: number | null;
 }
 
 interface Sample {
@@ -379,6 +390,16 @@ export async function benchCompare(opts: CompareOptions = {}): Promise<CompareRe
     versions,
     native_vs_wasm: nativeVsWasm,
     warm_vs_cold: warmVsCold,
+    summary: Object.fromEntries(
+      names.map((n) => [
+        n,
+        {
+          cold_over_warm_native: warmVsCold[n]!.native_v23.cold_over_warm_wall,
+          cold_overhead_native_s: warmVsCold[n]!.native_v23.cold_overhead_s,
+          wasm_over_native_prove: nativeVsWasm.supported ? (nativeVsWasm.models[n]?.ratios.wasm_over_native_prove ?? null) : null,
+        },
+      ]),
+    ),
     wall_s: round(since(t0), 1),
     notes: {
       units: "*_s in seconds (medians of `runs` proofs; raw values under samples), proof_bytes in bytes",
@@ -389,6 +410,7 @@ export async function benchCompare(opts: CompareOptions = {}): Promise<CompareRe
       "warm_vs_cold.native_v21": "the same with ezkl 21 (bench worker in both modes: cold = a fresh worker per proof)",
       "warm_vs_cold.wasm_v21": "@ezkljs/engine: warm = engine instantiated once in this process with pk, compiled circuit and SRS held in memory as bytes (its API takes bytes, so nothing is re-read); cold = a fresh `node --experimental-strip-types bench/wasm_prover.ts` per proof (Node start, engine instantiation, reading the files); WASM verification of each warm proof happens outside the timing",
       cold_over_warm_wall: "cold.wall_s / warm.wall_s",
+      summary: "per model: native_v23 cold_over_warm_wall and cold_overhead_s, and native_vs_wasm ratios.wasm_over_native_prove",
       cold_overhead_s: "cold.wall_s − warm.wall_s: the per-job price of starting a process",
       native_vs_wasm: `@ezkljs/engine on npm stops at 21.0.0; the project's ezkl is ${versions.ezkl ?? "23"}. v23_artifacts_in_wasm records what the engine does with the project's own artifacts (compiled circuit, pk, SRS). The comparison uses ezkl ${EZKL_V21} from PyPI (a venv under .cache/bench, created by this bench only) to build artifacts of the same ONNX with the same run args and the project's dev SRS, and proves them natively and with the engine`,
       wasm_over_native_prove: "WASM prove_s ÷ native ezkl 21 prove_s, both warm, same artifacts and input. The Node build of @ezkljs/engine runs on one thread (no thread pool in its Node bindings), native ezkl uses every core, so on this 2-core machine part of the ratio is parallelism",
