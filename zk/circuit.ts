@@ -149,6 +149,16 @@ export function checkInRange(row: readonly number[], range: readonly [number, nu
   });
 }
 
+/**
+ * Refuses an input the circuit cannot prove. A feature may lie up to one quantization step (2^-scale) outside
+ * the calibrated range: on-chain inputs are rounded to that step, so a calibration row's own extreme value can
+ * come back from its felt just beyond the float bound.
+ */
+export function checkCircuitInput(circuit: Pick<CircuitArtifacts, "inputRange" | "inputs">, row: readonly number[], what: string): void {
+  const step = 2 ** -circuit.inputs.scale;
+  checkInRange(row, circuit.inputRange.map(([lo, hi]) => [lo - step, hi + step] as [number, number]), what);
+}
+
 interface Validated {
   width: number;
   parameters: number;

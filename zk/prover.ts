@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { z } from "zod";
 import { runBridge, timingsSchema } from "./bridge.js";
-import { checkInRange, type CircuitArtifacts } from "./circuit.js";
+import { checkCircuitInput, type CircuitArtifacts } from "./circuit.js";
 import { feltFromLeHex, feltToFloat } from "./felt.js";
 
 export interface ProofResult {
@@ -28,7 +28,7 @@ const proveResultSchema = z.object({
 
 export async function prove(circuit: CircuitArtifacts, input: readonly number[]): Promise<ProofResult> {
   // Refuse inputs ezkl cannot prove (wrong size, NaN, outside the calibrated range) before any proving work.
-  checkInRange(input, circuit.inputRange, `input to ${circuit.spec.name}`);
+  checkCircuitInput(circuit, input, `input to ${circuit.spec.name}`);
   const work = await mkdtemp(path.join(tmpdir(), "verdict-prove-"));
   try {
     const inputFile = path.join(work, "input.json");

@@ -5,7 +5,7 @@
 // collateral above the free stake.
 import { ZeroAddress } from "ethers";
 import type { Logger } from "pino";
-import { checkInRange } from "../../zk/circuit.js";
+import { checkCircuitInput } from "../../zk/circuit.js";
 import { advance, jobInput, type JobData, type OperatorContext } from "../pipeline.js";
 import { chainTime, stillOpen } from "../reconcile.js";
 import type { Outcome } from "../stage.js";
@@ -20,7 +20,7 @@ export class JobEvaluator {
     if (!ctx.catalog.get(data.modelId)) return { outcome: "skipped", reason: `model ${data.modelId} is not one this operator proves` };
     const { circuit, input } = jobInput(ctx, data);
     try {
-      checkInRange(input, circuit.inputRange, `job ${data.jobId} input`);
+      checkCircuitInput(circuit, input, `job ${data.jobId} input`);
     } catch (e) {
       return { outcome: "skipped", reason: (e as Error).message };
     }

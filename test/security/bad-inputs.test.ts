@@ -9,8 +9,8 @@ import { deployAndRegister } from "../../deploy/onboard.js";
 import type { JobData, OperatorContext } from "../../operator/pipeline.js";
 import { JobEvaluator } from "../../operator/stages/evaluate.js";
 import { HostileConsumer__factory } from "../../types/ethers-contracts/index.js";
-import { ensureCircuit, loadModelSpec, readInputRows, type CircuitArtifacts } from "../../zk/circuit.js";
-import { BN254_R, floatToFelt } from "../../zk/felt.js";
+import { checkCircuitInput, ensureCircuit, loadModelSpec, readInputRows, type CircuitArtifacts } from "../../zk/circuit.js";
+import { BN254_R, feltToFloat, floatToFelt } from "../../zk/felt.js";
 import { prove, type ProofResult } from "../../zk/prover.js";
 import { rejection } from "../fixtures/errors.js";
 import { createJob, deploySystem, ETH, ethers, jobRequest, networkHelpers, PRICE, signedFulfilment, type System } from "../fixtures/system.js";
@@ -189,6 +189,19 @@ describe("bad inputs: each refused with a clear error, no funds moved (real veri
       expect(() => floatToFelt(Number.NaN, 10)).to.throw(/NaN/);
       expect(() => floatToFelt(Number.NEGATIVE_INFINITY, 10)).to.throw(/Infinity/);
       expect((await rejection(prove(circuit, rows[0]!.slice(1)))).message).to.match(/12 values, the model takes 13/);
+    });
+
+    it("an input at the calibrated bounds, rounded to felts as posted on-chain, passes the check and is proven", async () => {
+      for (const name of MODELS) {
+        const { circuit } = models[name];
+        const scale = circuit.inputs.scale;
+        for (const side of [0, 1] as const) {
+          const row = circuit.inputRange.map((r) => feltToFloat(floatToFelt(r[side], scale), scale));
+          expect(() => checkCircuitInput(circuit, row, "bound")).to.not.throw();
+        }
+        const lows = circuit.inputRange.map(([lo]) => feltToFloat(floatToFelt(lo, scale), scale));
+        expect((await prove(circuit, lows)).proof).to.match(/^0x/);
+      }
     });
 
     it("an on-chain job whose input lies outside the calibrated range is skipped by the operator before it locks (no slash risk)", async () => {
