@@ -4,7 +4,7 @@ SHELL := /bin/bash
 # tools/setup.sh prints the bin dir of a Node >= 22.13 (the system one, or a project-local copy it installed).
 WITH_NODE = NODE_BIN=$$(bash tools/setup.sh) && export PATH="$$NODE_BIN:$$PWD/node_modules/.bin:$$PATH" &&
 
-.PHONY: setup test demo bench build zk clean slither
+.PHONY: setup test demo bench load build zk clean slither
 
 setup:
 	@$(WITH_NODE) echo "[setup] ready: node $$(node --version), $$(.venv/bin/python -c 'import ezkl; print("ezkl", ezkl.__version__)'), $$(redis-server --version | cut -d' ' -f3)"
@@ -28,6 +28,10 @@ bench:
 ## fails on a High/Medium finding not explained in contracts/slither.triage.json (make test checks the same).
 slither:
 	@$(WITH_NODE) hardhat build --quiet && tsx tools/slither.ts
+
+## 1,000 jobs in a burst against one relayer and two operators -> bench/results/load.json (make load ARGS="--jobs N").
+load:
+	@$(WITH_NODE) tsx zk/prepare.ts && hardhat build --quiet && tsx bench/load.ts $(ARGS)
 
 clean:
 	rm -rf artifacts cache types .cache contracts/generated

@@ -11,7 +11,7 @@ import { VerdictError } from "../shared/errors.js";
 import { REPO_ROOT } from "../shared/paths.js";
 import { ModelRegistry__factory, VkaVerifier__factory } from "../types/ethers-contracts/index.js";
 import { registryHashes, type CircuitArtifacts } from "../zk/circuit.js";
-import { MAX_CONTRACT_BYTES, REUSABLE_VERIFIER, verifierArtifact, verifierContractName, vkaWords } from "../zk/verifier.js";
+import { checkVerifierCurrent, MAX_CONTRACT_BYTES, REUSABLE_VERIFIER, verifierArtifact, vkaWords } from "../zk/verifier.js";
 
 // Beside Ignition's deployments (git-ignored): local chains come and go.
 const DEPLOYMENTS = path.join(REPO_ROOT, "deploy", "deployments", "models");
@@ -33,7 +33,7 @@ export interface RegisterResult extends Registration {
  */
 export async function deployAndRegister(circuit: CircuitArtifacts, signer: Signer, registryAddress: string): Promise<RegisterResult> {
   const reusable = circuit.spec.verifier === "reusable";
-  const contract = reusable ? REUSABLE_VERIFIER : verifierContractName(circuit.spec.name);
+  const contract = await checkVerifierCurrent(circuit);
   const artifact = await verifierArtifact(contract);
   if (artifact.runtimeBytes > MAX_CONTRACT_BYTES) {
     throw new VerdictError(

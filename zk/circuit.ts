@@ -254,10 +254,17 @@ export interface EnsureOptions {
   progress?: (line: string) => void;
 }
 
+/** The `ezkl==…` line of requirements.txt: other Python packages (training, static analysis) do not change circuits. */
+async function ezklPin(): Promise<string> {
+  const pin = (await readFile(path.join(REPO_ROOT, "requirements.txt"), "utf8")).split("\n").find((l) => /^ezkl==/.test(l.trim()));
+  if (!pin) throw new VerdictError("NO_EZKL_PIN", "requirements.txt does not pin ezkl (ezkl==<version>)");
+  return pin.trim();
+}
+
 /**
  * Returns the circuit artifacts for `spec`, building only what no cached build already has: settings and the
- * compiled circuit are keyed by the content hash of the ONNX file, calibration, run args, bridge and Python
- * requirements; keys and verifier additionally by the SRS.
+ * compiled circuit are keyed by the content hash of the ONNX file, calibration, run args, bridge and the pinned
+ * ezkl version; keys and verifier additionally by the SRS.
  */
 export async function ensureCircuit(spec: ModelSpec, opts: EnsureOptions = {}): Promise<CircuitArtifacts> {
   const say = opts.progress ?? (() => undefined);
@@ -278,7 +285,7 @@ export async function ensureCircuit(spec: ModelSpec, opts: EnsureOptions = {}): 
     spec.calibration ? await readFile(path.join(spec.dir, spec.calibration)) : "",
     JSON.stringify(spec.runArgs),
     await readFile(path.join(REPO_ROOT, "zk", "bridge.py")),
-    await readFile(path.join(REPO_ROOT, "requirements.txt")),
+    await ezklPin(),
   );
   const dir = path.join(CACHE_DIR, `${spec.name}-${hash.slice(0, 16)}`);
   const file = (name: string) => path.join(dir, name);

@@ -3,7 +3,7 @@
 // bindings so it can run before the first build.
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
 import { VerdictError } from "../shared/errors.js";
@@ -21,19 +21,39 @@ export function verifierContractName(model: string): string {
 /** ezkl's reusable verifier: the same contract for every circuit, deployed once per chain. */
 export const REUSABLE_VERIFIER = "Halo2VerifierReusable";
 
+/** The contract name and Solidity source a circuit's verifier has in contracts/generated/. */
+async function verifierSource(circuit: CircuitArtifacts): Promise<{ contract: string; source: string; target: string }> {
+  const reusable = circuit.spec.verifier === "reusable";
+  const contract = reusable ? REUSABLE_VERIFIER : verifierContractName(circuit.spec.name);
+  const generated = await readFile(circuit.file(reusable ? "Reusable.sol" : "Verifier.sol"), "utf8");
+  const source = reusable ? generated : generated.replace(/\bcontract Halo2Verifier\b/, `contract ${contract}`);
+  return { contract, source, target: path.join(GENERATED_DIR, `${contract}.sol`) };
+}
+
 /**
  * Copies the circuit's verifier to contracts/generated/ (only when it changed): `<Name>Verifier.sol` for a
  * single-model verifier, or ezkl's shared `Halo2VerifierReusable.sol`. Returns the contract name.
  */
 export async function placeVerifier(circuit: CircuitArtifacts): Promise<string> {
-  const reusable = circuit.spec.verifier === "reusable";
-  const contract = reusable ? REUSABLE_VERIFIER : verifierContractName(circuit.spec.name);
-  const generated = await readFile(circuit.file(reusable ? "Reusable.sol" : "Verifier.sol"), "utf8");
-  const source = reusable ? generated : generated.replace(/\bcontract Halo2Verifier\b/, `contract ${contract}`);
-  const target = path.join(GENERATED_DIR, `${contract}.sol`);
+  const { contract, source, target } = await verifierSource(circuit);
   await mkdir(GENERATED_DIR, { recursive: true });
   // Rewrite only on change so Hardhat's compile cache stays warm.
   if (!existsSync(target) || (await readFile(target, "utf8")) !== source) await writeFile(target, source);
+  return contract;
+}
+
+/**
+ * Refuses to deploy a verifier compiled from another build of the circuit (its keys were rebuilt, e.g. after an
+ * ezkl upgrade, but not placed and compiled): such a verifier rejects every proof, and operators locking jobs
+ * for it would be slashed. Returns the contract name.
+ */
+export async function checkVerifierCurrent(circuit: CircuitArtifacts): Promise<string> {
+  const { contract, source, target } = await verifierSource(circuit);
+  const compiled = path.join(REPO_ROOT, "artifacts", "contracts", "generated", `${contract}.sol`, `${contract}.json`);
+  const placed = existsSync(target) && (await readFile(target, "utf8")) === source;
+  if (!placed || !existsSync(compiled) || (await stat(compiled)).mtimeMs < (await stat(target)).mtimeMs) {
+    throw new VerdictError("STALE_VERIFIER", `the compiled ${contract} is not the verifier of ${circuit.spec.name}'s current build (${circuit.dir})`, "`make build` (places and compiles the current verifiers)");
+  }
   return contract;
 }
 

@@ -1,0 +1,262 @@
+// Load: N jobs of the smallest demo model posted in a burst against one relayer and two operators, all real
+// processes on a `hardhat node` and a real Redis, as in production. Every job must end fulfilled, or refunded
+// when no operator could take it (its input is outside the model's calibrated range: operators skip it, so its
+// lock deadline passes and the requester gets the price back). Records throughput (jobs, relayer transactions,
+// the evaluate queue), latency and the relayer's nonce errors.
+//   make load [ARGS="--jobs 1000"]      (CI runs the same scenario with 50 jobs: test/load/load.test.ts)
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { Queue } from "bullmq";
+import getPort from "get-port";
+import { Redis } from "ioredis";
+import { startLocalChain } from "../infra/localChain.js";
+import { startLocalRedis } from "../infra/localRedis.js";
+import { deployLocalStack, DEV_KEYS, type LocalStack } from "../infra/localStack.js";
+import type { LocalService } from "../infra/service.js";
+import { startVerdictService } from "../infra/verdictService.js";
+import { REPO_ROOT } from "../shared/paths.js";
+import { RELAYER_QUEUE } from "../shared/queues.js";
+import { InferenceMarket__factory } from "../types/ethers-contracts/index.js";
+import { readInputRows } from "../zk/circuit.js";
+import { floatToFelt } from "../zk/felt.js";
+import { median, round } from "./stats.js";
+
+export interface LoadOptions {
+  /** Jobs posted in the burst. */
+  jobs: number;
+  /** Of those, how many carry an input outside the calibrated range (must end refunded, not fulfilled). */
+  outOfRange?: number;
+  /** Smallest demo model by default. */
+  model?: string;
+  log?: (line: string) => void;
+  /** Gives up (and throws) when the jobs have not all ended by then. */
+  timeoutMs?: number;
+}
+
+export interface LoadResult {
+  jobs: number;
+  fulfilled: number;
+  refunded: number;
+  /** Jobs neither fulfilled nor refunded at the end (must be 0). */
+  lost: number;
+  /** Jobs fulfilled more than once or by more than one lock (must be 0; the contract forbids it). */
+  duplicated: number;
+  /** Slashes of the two (honest) operators (must be 0). */
+  honest_slashed: number;
+  /** Wall time of the burst: every createJob sent, one account, consecutive nonces. */
+  post_s: number;
+  /** First job posted -> last job fulfilled. */
+  drain_s: number;
+  jobs_per_s: number;
+  /** Relay transactions mined (locks + fulfilments) / the span from the first relay started to the last mined. */
+  relayer_txs: number;
+  relayer_tx_per_s: number;
+  relayer_nonce_errors: number;
+  relayer_dropped: number;
+  /** Jobs through the shared evaluate queue / its busy span (first taken -> last finished), both operators. */
+  queue_jobs_per_s: number;
+  /** createJob sent -> JobFulfilled first seen (events read every 250 ms), wall clock. */
+  latency_s: { p50: number; p95: number; max: number };
+  per_operator: Record<string, number>;
+}
+
+const ETH = "0x0000000000000000000000000000000000000000";
+const PRICE = 10n ** 15n;
+const COLLATERAL = 10n ** 16n; // 0.01 VDT: 1,000 locks fit in one operator's 100 VDT stake
+const SMALLEST_MODEL = "diabetes-regressor";
+const RANGE_LOCK_TIMEOUT = 120;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? Number.NaN;
+
+/** Sum of a Prometheus counter over all its label sets, from the service's /metrics text. */
+export function counterValue(metricsText: string, name: string): number {
+  let sum = 0;
+  for (const line of metricsText.split("\n")) {
+    const m = line.match(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+]+)$`));
+    if (m) sum += Number(m[1]);
+  }
+  return sum;
+}
+
+/** Jobs taken / busy span of a queue, from BullMQ's processedOn/finishedOn of its completed jobs. */
+async function queueRate(q: Queue): Promise<{ count: number; perSecond: number; span: number }> {
+  const jobs = await q.getJobs(["completed"], 0, -1);
+  const starts = jobs.map((j) => j.processedOn ?? Number.NaN).filter(Number.isFinite);
+  const ends = jobs.map((j) => j.finishedOn ?? Number.NaN).filter(Number.isFinite);
+  const span = (Math.max(...ends) - Math.min(...starts)) / 1000;
+  return { count: jobs.length, span, perSecond: jobs.length / span };
+}
+
+export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
+  const log = opts.log ?? (() => undefined);
+  const model = opts.model ?? SMALLEST_MODEL;
+  const outOfRange = opts.outOfRange ?? 0;
+  const timeoutMs = opts.timeoutMs ?? 3_600_000;
+  const work = await mkdtemp(path.join(os.tmpdir(), "verdict-load-"));
+  const services: LocalService[] = [];
+  let stack: LocalStack | undefined;
+  let ok = false;
+  try {
+    const redis = await startLocalRedis();
+    services.push(redis);
+    const chain = await startLocalChain();
+    services.push(chain);
+    stack = await deployLocalStack(chain.url, work, log);
+    const prefix = "load";
+    const relayerPort = await getPort({ host: "127.0.0.1" });
+    const env = {
+      VERDICT_RPC_URL: chain.url,
+      VERDICT_REDIS_URL: redis.url,
+      VERDICT_DEPLOYMENTS_DIR: stack.deploymentsDir,
+      VERDICT_QUEUE_PREFIX: prefix,
+      VERDICT_RELAYER_KEY: DEV_KEYS.relayer,
+    };
+    services.push(await startVerdictService("relayer", { ...env, VERDICT_HTTP_PORT: String(relayerPort) }, path.join(work, "relayer.log")));
+    for (const [i, key] of DEV_KEYS.operators.entries()) {
+      services.push(await startVerdictService("operator", { ...env, VERDICT_OPERATOR_KEY: key }, path.join(work, `operator-${i}.log`)));
+    }
+    log(`relayer and ${DEV_KEYS.operators.length} operators running (logs in ${work})`);
+
+    const { ethers } = stack.connection;
+    const signers = await ethers.getSigners();
+    const requester = signers[3]!;
+    const market = InferenceMarket__factory.connect(stack.addresses.market, requester);
+    const { modelId, circuit } = stack.models[model]!;
+    const rows = await readInputRows(path.join(circuit.spec.dir, circuit.spec.calibration ?? circuit.spec.sample), circuit.inputs.count, "rows");
+    const felts = (row: number[]) => row.map((v) => floatToFelt(v, circuit.inputs.scale));
+    const tooBig = circuit.inputRange.map(([, hi]) => hi + 1);
+    const from = await ethers.provider.getBlockNumber();
+
+    // The burst: consecutive nonces from one account, receipts awaited only afterwards.
+    const t0 = performance.now();
+    let nonce = await ethers.provider.getTransactionCount(requester, "pending");
+    const sent = [];
+    const sentAt: number[] = [];
+    for (let i = 0; i < opts.jobs; i++) {
+      const bad = i < outOfRange;
+      const req = {
+        modelId,
+        input: felts(bad ? tooBig : rows[i % rows.length]!),
+        token: ETH,
+        price: PRICE,
+        collateral: COLLATERAL,
+        lockTimeout: BigInt(bad ? RANGE_LOCK_TIMEOUT : 3600),
+        timeout: 7200n,
+        callback: ETH,
+        callbackGasLimit: 0,
+      };
+      sent.push(await market.createJob(req, { value: PRICE, nonce: nonce++, gasLimit: 500_000 }));
+      sentAt.push(performance.now());
+    }
+    const receipts = await Promise.all(sent.map((tx) => tx.wait()));
+    const post_s = (performance.now() - t0) / 1000;
+    const created = receipts.map((r) => market.interface.parseLog(r!.logs.find((l) => l.address === stack!.addresses.market)!)!.args.jobId as bigint);
+    const postedAt = new Map(created.map((id, i) => [id, sentAt[i]!]));
+    const badIds = new Set(created.slice(0, outOfRange));
+    log(`posted ${opts.jobs} jobs in ${post_s.toFixed(1)} s (${outOfRange} with an out-of-range input)`);
+
+    // Wait until every in-range job is fulfilled, reporting progress; new JobFulfilled events are read every
+    // 250 ms, and the wall time a job is first seen fulfilled gives its latency.
+    const goodCount = opts.jobs - outOfRange;
+    const seenAt = new Map<bigint, number>();
+    const fulfilledEvents: Awaited<ReturnType<typeof market.queryFilter<typeof market.filters.JobFulfilled>>> = [];
+    let scanFrom = from + 1;
+    let lastReport = performance.now();
+    while (seenAt.size < goodCount) {
+      const head = await ethers.provider.getBlockNumber();
+      if (head >= scanFrom) {
+        for (const e of await market.queryFilter(market.filters.JobFulfilled(), scanFrom, head)) {
+          fulfilledEvents.push(e);
+          if (!seenAt.has(e.args.jobId)) seenAt.set(e.args.jobId, performance.now());
+        }
+        scanFrom = head + 1;
+      }
+      if (performance.now() - t0 > timeoutMs) throw new Error(`only ${seenAt.size}/${goodCount} jobs fulfilled after ${timeoutMs / 1000} s (logs in ${work})`);
+      if (performance.now() - lastReport > 10_000) {
+        lastReport = performance.now();
+        log(`fulfilled ${seenAt.size}/${goodCount} after ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+      }
+      await sleep(250);
+    }
+    const drain_s = (performance.now() - t0) / 1000;
+
+    // Jobs nobody could take: past their lock deadline anyone may refund them to the requester.
+    if (outOfRange > 0) {
+      await ethers.provider.send("evm_increaseTime", [RANGE_LOCK_TIMEOUT + 1]);
+      await ethers.provider.send("evm_mine", []);
+      for (const id of badIds) await (await market.refund(id)).wait();
+      log(`refunded the ${outOfRange} out-of-range job(s) after their lock deadline`);
+    }
+
+    const statuses = await Promise.all(created.map(async (id) => Number((await market.jobOf(id)).status)));
+    const fulfilled = statuses.filter((s) => s === 3).length;
+    const refunded = statuses.filter((s) => s === 5).length;
+    const locks = await market.queryFilter(market.filters.JobLocked(), from);
+    const slashes = await market.queryFilter(market.filters.JobSlashed(), from);
+    const countBy = <T>(xs: T[]) => xs.reduce((m, x) => m.set(x, (m.get(x) ?? 0) + 1), new Map<T, number>());
+    const duplicated =
+      [...countBy(fulfilledEvents.map((e) => e.args.jobId)).values()].filter((n) => n > 1).length +
+      [...countBy(locks.map((e) => e.args.jobId)).values()].filter((n) => n > 1).length;
+    const perOperator: Record<string, number> = {};
+    const lockedBy = new Map(locks.map((e) => [e.args.jobId, e.args.operator]));
+    for (const e of fulfilledEvents) {
+      const op = lockedBy.get(e.args.jobId) ?? "unknown";
+      perOperator[op] = (perOperator[op] ?? 0) + 1;
+    }
+
+    const latencies = [...seenAt].map(([id, at]) => (at - postedAt.get(id)!) / 1000);
+
+    const metrics = await (await fetch(`http://127.0.0.1:${relayerPort}/metrics`)).text();
+    const client = new Redis(redis.url, { maxRetriesPerRequest: null });
+    const relayQueue = new Queue(RELAYER_QUEUE, { connection: client, prefix });
+    const evaluateQueue = new Queue("evaluate", { connection: client, prefix });
+    const relay = await queueRate(relayQueue);
+    const evaluate = await queueRate(evaluateQueue);
+    await relayQueue.close();
+    await evaluateQueue.close();
+    client.disconnect();
+
+    ok = true;
+    return {
+      jobs: opts.jobs,
+      fulfilled,
+      refunded,
+      lost: opts.jobs - fulfilled - refunded,
+      duplicated,
+      honest_slashed: slashes.length,
+      post_s: round(post_s, 2),
+      drain_s: round(drain_s, 1),
+      jobs_per_s: round(goodCount / drain_s, 3),
+      relayer_txs: counterValue(metrics, "relayer_tx_mined_total"),
+      relayer_tx_per_s: round(counterValue(metrics, "relayer_tx_mined_total") / relay.span, 2),
+      relayer_nonce_errors: counterValue(metrics, "relayer_nonce_errors_total"),
+      relayer_dropped: counterValue(metrics, "relayer_tx_dropped_total"),
+      queue_jobs_per_s: round(evaluate.perSecond, 2),
+      latency_s: { p50: round(median(latencies), 2), p95: round(percentile(latencies, 95), 2), max: round(Math.max(...latencies), 2) },
+      per_operator: perOperator,
+    };
+  } finally {
+    for (const s of services.reverse()) await s.stop().catch(() => undefined);
+    await stack?.cleanup().catch(() => undefined);
+    // Service logs stay for the post-mortem when the run failed.
+    if (ok) await rm(work, { recursive: true, force: true });
+    else log(`service logs kept in ${work}`);
+  }
+}
+
+// `tsx bench/load.ts --jobs N`: the full load run, written to bench/results/load.json.
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const { values } = parseArgs({ options: { jobs: { type: "string", default: "1000" }, "out-of-range": { type: "string", default: "10" } } });
+  const say = (l: string) => console.log(`\x1b[36m[load]\x1b[0m ${l}`);
+  const result = await runLoad({ jobs: Number(values.jobs), outOfRange: Number(values["out-of-range"]), log: say });
+  const dir = path.join(REPO_ROOT, "bench", "results");
+  await mkdir(dir, { recursive: true });
+  await writeFile(path.join(dir, "load.json"), `${JSON.stringify({ generatedAt: new Date().toISOString(), ...result }, null, 2)}\n`);
+  console.log(JSON.stringify(result, null, 2));
+  say("wrote bench/results/load.json");
+  process.exit(result.lost === 0 && result.duplicated === 0 && result.honest_slashed === 0 && result.relayer_nonce_errors === 0 ? 0 : 1);
+}

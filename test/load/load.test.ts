@@ -1,0 +1,23 @@
+// Load, scaled down for CI: the `make load` scenario (bench/load.ts, 1,000 jobs) with 50 jobs posted in a burst
+// against one relayer and two operators as real processes. Every job must end fulfilled, or refunded when its
+// input is outside the model's calibrated range (operators skip it instead of locking a job they cannot prove);
+// no job lost or settled twice, no honest operator slashed, no relayer nonce error.
+import { expect } from "chai";
+import { runLoad } from "../../bench/load.js";
+
+describe("load (CI scale): 50 jobs in a burst, one relayer, two operators", function () {
+  this.timeout(900_000);
+
+  it("every job ends fulfilled or cleanly refunded, none lost or duplicated, zero nonce errors, no honest slash", async () => {
+    const r = await runLoad({ jobs: 50, outOfRange: 2, timeoutMs: 600_000, log: (l) => console.log(`      ${l}`) });
+    console.log(`      ${JSON.stringify(r)}`);
+    expect(r.lost, "jobs lost").to.equal(0);
+    expect(r.duplicated, "jobs locked or fulfilled twice").to.equal(0);
+    expect(r.honest_slashed, "honest operators slashed").to.equal(0);
+    expect(r.relayer_nonce_errors, "relayer nonce errors").to.equal(0);
+    expect(r.fulfilled).to.equal(48);
+    expect(r.refunded).to.equal(2);
+    // Both operators took work from the shared queues.
+    expect(Object.keys(r.per_operator)).to.have.length(2);
+  });
+});
