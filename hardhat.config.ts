@@ -26,7 +26,13 @@ export default defineConfig({
     // `hardhat node` serves this one over JSON-RPC (the demo and end-to-end tests start it on a free port).
     // Automine plus a block every second: transactions still mine at once, and an idle chain keeps producing
     // blocks, as a real one does (watchers waiting for confirmations would otherwise stall).
-    node: { type: "edr-simulated", chainType: "l1", mining: { auto: true, interval: 1000 } },
+    node: {
+      type: "edr-simulated",
+      chainType: "l1",
+      mining: { auto: true, interval: 1000 },
+      // The bench measures fulfilBatch of 32 on an earlier hardfork: it exceeds Osaka's 2^24 per-transaction gas cap.
+      ...(process.env.VERDICT_NODE_HARDFORK ? { hardfork: process.env.VERDICT_NODE_HARDFORK, blockGasLimit: 100_000_000 } : {}),
+    },
     // Any running JSON-RPC chain (a `hardhat node`, a testnet): deploy with --network rpc.
     rpc: { type: "http", chainType: "l1", url: process.env.VERDICT_RPC_URL ?? "http://127.0.0.1:8545" },
   },

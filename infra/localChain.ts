@@ -5,7 +5,8 @@ import { JsonRpcProvider } from "ethers";
 import { REPO_ROOT } from "../shared/paths.js";
 import { startService, type LocalService } from "./service.js";
 
-export async function startLocalChain(): Promise<LocalService> {
+/** `hardfork` overrides the default (Osaka), e.g. "prague" for transactions over Osaka's per-transaction gas cap. */
+export async function startLocalChain(opts: { hardfork?: string } = {}): Promise<LocalService> {
   const port = await getPort({ host: "127.0.0.1" });
   const url = `http://127.0.0.1:${port}`;
   return startService({
@@ -15,6 +16,7 @@ export async function startLocalChain(): Promise<LocalService> {
     args: ["node", "--hostname", "127.0.0.1", "--port", String(port)],
     port,
     url,
+    env: opts.hardfork ? { ...process.env, VERDICT_NODE_HARDFORK: opts.hardfork } : undefined,
     ready: async () => {
       const provider = new JsonRpcProvider(url, undefined, { staticNetwork: true });
       try {
