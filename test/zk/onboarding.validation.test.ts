@@ -2,13 +2,14 @@
 import { expect } from "chai";
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { copyFile, mkdtemp, readdir, writeFile } from "node:fs/promises";
+import { copyFile, mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { REPO_ROOT } from "../../shared/paths.js";
 import { CACHE_DIR, ensureCircuit, loadModelSpec, type CircuitArtifacts, type ModelSpec } from "../../zk/circuit.js";
 import { prove } from "../../zk/prover.js";
 import { ensureDevSrs } from "../../zk/srs.js";
+import { checkVerifierCurrent } from "../../zk/verifier.js";
 import { rejection } from "../fixtures/errors.js";
 
 /** A model folder in a temp dir: `onnx` copied in, data files as given, optional calibration. */
@@ -50,6 +51,18 @@ describe("model onboarding: bad input is refused before any key generation", () 
     const err = await rejection(ensureCircuit(await modelDir(spikeOnnx, [[1, 2, 3, 4]])));
     expect(err.code).to.equal("DATA_SHAPE_MISMATCH");
     expect(err.message).to.match(/input size 3/);
+  });
+
+  it("onboarding refuses a compiled verifier from another build of the circuit with STALE_VERIFIER (it would reject every proof)", async () => {
+    const circuit = await ensureCircuit(await loadModelSpec("spike"));
+    expect(await checkVerifierCurrent(circuit)).to.equal("SpikeVerifier");
+    // The same model rebuilt (new keys) but not placed and compiled: its Verifier.sol differs from the compiled one.
+    const rebuilt = await mkdtemp(path.join(tmpdir(), "verdict-rebuilt-"));
+    const original = await readFile(circuit.file("Verifier.sol"), "utf8");
+    await writeFile(path.join(rebuilt, "Verifier.sol"), `${original}\n// rebuilt\n`);
+    const err = await rejection(checkVerifierCurrent({ ...circuit, file: (name: string) => path.join(rebuilt, name) }));
+    expect(err.code).to.equal("STALE_VERIFIER");
+    expect(err.message).to.match(/make build/);
   });
 
   it("ensureCircuit refuses calibration that does not cover the data with CALIBRATION_DOES_NOT_COVER_DATA", async () => {
