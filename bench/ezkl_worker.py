@@ -18,21 +18,16 @@ import time
 
 import ezkl
 
+# The bridge's run arguments (same visibility: weights fixed in the key, input and output public) and the demo
+# models' MLP export; both import only what this interpreter has when they are used.
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path[:0] = [os.path.join(REPO, "zk"), os.path.join(REPO, "models")]
+from bridge import _run_args as run_args  # noqa: E402
+
 
 def rss_mb() -> float:
     # Linux reports ru_maxrss in KiB; it is the peak of this process so far, never lowered.
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-
-
-def run_args(params: dict) -> "ezkl.PyRunArgs":
-    # Same visibility as zk/bridge.py: weights fixed in the key, input and output public.
-    p = ezkl.PyRunArgs()
-    p.param_visibility = "fixed"
-    p.input_visibility = "public"
-    p.output_visibility = "public"
-    for key, value in params.items():
-        setattr(p, key, value)
-    return p
 
 
 # Some calls are coroutines in one release and plain functions in the other (gen_witness is async in ezkl 21 and
@@ -58,8 +53,7 @@ def timed(timings: dict, label: str, fn, *args, **kwargs):
 def cmd_mlp(r: dict) -> dict:
     """Gemm(n_in -> hidden) + Relu + Gemm(hidden -> n_out) with seeded random weights, plus a sample input."""
     import numpy as np
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
+    from mlp_export import write_mlp_onnx
 
     n_in, hidden, n_out = r["n_in"], r["hidden"], r["n_out"]
     rng = np.random.default_rng(r.get("seed", 0))
@@ -70,26 +64,12 @@ def cmd_mlp(r: dict) -> dict:
         "W2": rng.normal(0, 1 / np.sqrt(hidden), (n_out, hidden)),
         "b2": rng.normal(0, 0.1, (n_out,)),
     }
-    graph = helper.make_graph(
-        [
-            helper.make_node("Gemm", ["x", "W1", "b1"], ["h"], transB=1),
-            helper.make_node("Relu", ["h"], ["r"]),
-            helper.make_node("Gemm", ["r", "W2", "b2"], ["y"], transB=1),
-        ],
-        f"mlp_{n_in}_{hidden}_{n_out}",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, n_in])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, n_out])],
-        [numpy_helper.from_array(a.astype(np.float32), n) for n, a in params.items()],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-    model.ir_version = 8
-    onnx.checker.check_model(model)
     os.makedirs(r["out"], exist_ok=True)
-    onnx.save(model, os.path.join(r["out"], "network.onnx"))
+    parameters = write_mlp_onnx(params, f"mlp_{n_in}_{hidden}_{n_out}", os.path.join(r["out"], "network.onnx"))
     sample = np.round(rng.uniform(-1, 1, n_in), 4).tolist()
     with open(os.path.join(r["out"], "sample.json"), "w") as f:
         json.dump({"input_data": [sample]}, f)
-    return {"parameters": int(sum(a.size for a in params.values()))}
+    return {"parameters": parameters}
 
 
 def cmd_rows(r: dict) -> dict:

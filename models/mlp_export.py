@@ -14,8 +14,12 @@ def export_mlp(mlp, graph_name: str, path: str) -> int:
     """Writes the ONNX file and returns the parameter count."""
     # sklearn stores weights as (in, out); Gemm with transB=1 takes (out, in).
     (w1, w2), (b1, b2) = mlp.coefs_, mlp.intercepts_
-    params = {"W1": w1.T, "b1": b1, "W2": w2.T, "b2": b2}
-    n_in, n_out = w1.shape[0], w2.shape[1]
+    return write_mlp_onnx({"W1": w1.T, "b1": b1, "W2": w2.T, "b2": b2}, graph_name, path)
+
+
+def write_mlp_onnx(params: dict, graph_name: str, path: str) -> int:
+    """Gemm + Relu + Gemm from weights W1 (hidden, in), b1, W2 (out, hidden), b2; returns the parameter count."""
+    n_in, n_out = params["W1"].shape[1], params["W2"].shape[0]
     graph = helper.make_graph(
         [
             helper.make_node("Gemm", ["x", "W1", "b1"], ["h"], transB=1),
@@ -31,7 +35,7 @@ def export_mlp(mlp, graph_name: str, path: str) -> int:
     model.ir_version = 8
     onnx.checker.check_model(model)
     onnx.save(model, path)
-    return sum(a.size for a in params.values())
+    return int(sum(a.size for a in params.values()))
 
 
 def onnx_outputs(path: str, rows: list) -> list:
