@@ -94,12 +94,19 @@ export function jobInput(ctx: OperatorContext, data: JobData): { circuit: Circui
   return { circuit, input: data.input.map((f) => feltToFloat(BigInt(f), circuit.inputs.scale)) };
 }
 
+/**
+ * Attempts per stage: retryable failures (the RPC node or Redis unreachable) are retried with exponential backoff
+ * from 1 s for ~8.5 minutes (1 + 2 + ... + 256 s). Three attempts (~3 s) failed a locked job for good during a
+ * 30 s RPC outage, leaving it to be slashed (found by test/e2e/chaos.e2e.test.ts).
+ */
+const STAGE_ATTEMPTS = 10;
+
 /** Hands `data` to `stage`; the job id makes a repeated hand-over a no-op. */
 export async function advance(ctx: OperatorContext, stage: Stage, data: JobData): Promise<void> {
   await ctx.queues[stage].add(stage, data, {
     jobId: jobKey(data.chainId, data.jobId),
     priority: stage === "evaluate" || stage === "lock" ? undefined : edfPriority(data.deadline),
-    attempts: 3,
+    attempts: STAGE_ATTEMPTS,
     backoff: { type: "exponential", delay: 1000 },
     removeOnComplete: { age: 24 * 3600, count: 10_000 },
     removeOnFail: { age: 7 * 24 * 3600 },
@@ -115,5 +122,10 @@ export async function relayAndWait(ctx: OperatorContext, request: RelayRequest, 
     removeOnComplete: { age: 24 * 3600 },
     removeOnFail: { age: 7 * 24 * 3600 },
   });
+  // The id is per on-chain job and kind, so a relay that failed for good earlier (its retries spent while the RPC
+  // node was down) is this very job: without a retry, every later attempt of the stage would wait on the old
+  // failure and the fulfilment could never be sent again (found by test/e2e/chaos.e2e.test.ts). The stage has
+  // just reconciled with the chain, and the relayer simulates before sending, so a retry is safe.
+  if (await job.isFailed()) await job.retry("failed", { resetAttemptsMade: true });
   return (await job.waitUntilFinished(ctx.relayEvents, timeoutMs)) as RelayResult;
 }

@@ -16,7 +16,7 @@ import { metricsRegistry, serveHttp } from "../shared/http.js";
 import { createLogger, type Logger } from "../shared/logger.js";
 import { queue, RELAYER_QUEUE, redisConnection, worker, type QueueContext } from "../shared/queues.js";
 import { onShutdown } from "../shared/shutdown.js";
-import { jobLogger, Relayer } from "./relay.js";
+import { jobLogger, Relayer, type JournalEntry, type TxJournal } from "./relay.js";
 import { DEAD_LETTER_QUEUE, type DeadLetter, type RelayRequest, type RelayResult } from "./types.js";
 
 /** Chains where running without VERDICT_RELAYER_KEY (on the node's unlocked account 0) is allowed: Hardhat/Anvil, Ganache/geth --dev. */
@@ -29,17 +29,39 @@ export interface RelayWorker {
   close(): Promise<void>;
 }
 
+/** Days a relay job's transaction journal is kept (as long as BullMQ keeps failed jobs). */
+const JOURNAL_TTL_SECONDS = 7 * 24 * 3600;
+
+/** The journal of one relay job's transaction, in Redis beside the queue (AOF: it survives a Redis restart too). */
+function redisJournal(ctx: QueueContext, jobId: string): TxJournal {
+  const key = `${ctx.prefix}:relay-tx:${jobId}`;
+  return {
+    load: async () => {
+      const raw = await ctx.connection.get(key);
+      return raw === null ? undefined : (JSON.parse(raw) as JournalEntry);
+    },
+    save: async (entry) => {
+      await ctx.connection.set(key, JSON.stringify(entry), "EX", JOURNAL_TTL_SECONDS);
+    },
+    clear: async () => {
+      await ctx.connection.del(key);
+    },
+  };
+}
+
 /**
  * Starts the worker on RELAYER_QUEUE. A job that fails for good (UnrecoverableError, or its last attempt) is
  * copied to DEAD_LETTER_QUEUE with the reason before BullMQ marks it failed, so a crash in between leaves the job
  * to be retried rather than lost from the dead letters (the dead letter's job id is the relay job's: no duplicate).
  */
-export function startRelayWorker(ctx: QueueContext, relayer: Relayer, log: Logger, concurrency: number): RelayWorker {
+export function startRelayWorker(ctx: QueueContext, relayer: Relayer, log: Logger, concurrency: number, jobLockMs = 60_000): RelayWorker {
   const deadLetters = queue<DeadLetter>(ctx, DEAD_LETTER_QUEUE);
   const processor = async (job: Job<RelayRequest, RelayResult>): Promise<RelayResult> => {
     const jobLog = jobLogger(log, job.data).child({ queueJobId: job.id, attempt: job.attemptsMade + 1 });
     try {
-      return await relayer.relay(job.data, jobLog);
+      // The journal makes a relay job resumable: a relayer that died after broadcasting (its job handed back to
+      // the queue when its lock expires) picks up that transaction rather than sending a second one.
+      return await relayer.relay(job.data, jobLog, redisJournal(ctx, job.id!));
     } catch (e) {
       const reason = e instanceof Error ? e.message : String(e);
       const final = e instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
@@ -52,7 +74,8 @@ export function startRelayWorker(ctx: QueueContext, relayer: Relayer, log: Logge
       throw e;
     }
   };
-  const w = worker<RelayRequest, RelayResult>(ctx, RELAYER_QUEUE, processor, { concurrency });
+  // A relayer killed mid-relay holds the job until its lock expires; a short lock hands it back sooner.
+  const w = worker<RelayRequest, RelayResult>(ctx, RELAYER_QUEUE, processor, { concurrency, lockDuration: jobLockMs, stalledInterval: Math.ceil(jobLockMs / 2) });
   // Without a listener BullMQ prints connection errors itself; ioredis reconnects on its own.
   w.on("error", (err) => log.error({ err }, "relay worker error"));
   const close = async () => {
@@ -89,7 +112,7 @@ async function main(): Promise<void> {
   const relayer = new Relayer({ signer: chain.signer, config: config.relayer, logger: log, registry });
   const connection = redisConnection(config.redisUrl);
   const ctx = { connection, prefix: config.queuePrefix };
-  const relayWorker = startRelayWorker(ctx, relayer, log, config.relayer.concurrency);
+  const relayWorker = startRelayWorker(ctx, relayer, log, config.relayer.concurrency, config.relayer.jobLockMs);
   const relayQueue = queue<RelayRequest>(ctx, RELAYER_QUEUE);
   const healthy = async () => (await connection.ping()) === "PONG" && (await chain.provider.getBlockNumber()) >= 0;
   const server = await serveHttp(config.httpPort, registry, [relayQueue, relayWorker.deadLetters], healthy);

@@ -32,4 +32,21 @@ export class NonceManager {
     this.#tail = run.catch(() => undefined);
     return run;
   }
+
+  /**
+   * Runs `fn` between sends (no send starts while it runs), then has the next send re-read the chain's pending
+   * nonce: for re-broadcasting a transaction signed earlier (by a process that died), whose nonce the node may not
+   * know yet and which must not be handed to another transaction first.
+   */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#tail.then(async () => {
+      try {
+        return await fn();
+      } finally {
+        this.#next = undefined;
+      }
+    });
+    this.#tail = run.catch(() => undefined);
+    return run;
+  }
 }

@@ -1,8 +1,10 @@
 // Turns an operator-signed request into a mined transaction: encode, simulate (a request that would revert is
 // dropped before it costs gas), estimate, send at the key's next nonce with EIP-1559 fees, wait for confirmations,
-// and replace the transaction with higher fees at the same nonce while it is stuck.
+// and replace the transaction with higher fees at the same nonce while it is stuck. With a journal (the relay
+// worker keeps one per relay job in Redis) every signed transaction is recorded before it is broadcast, so a
+// relayer restarted after a crash resumes that transaction instead of sending the request again.
 import { UnrecoverableError } from "bullmq";
-import { isAddress, type Provider, type Signer, type TransactionReceipt } from "ethers";
+import { BaseWallet, isAddress, keccak256, type Provider, type Signer, type TransactionReceipt, type TransactionRequest } from "ethers";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Counter, Gauge, type Registry } from "prom-client";
 import type { Config } from "../shared/config.js";
@@ -40,6 +42,29 @@ interface Sent {
   nonce: number;
   hash: string;
   fees: Fees;
+}
+
+/** What a relay has broadcast for one request: every hash sent at its nonce (replacements included), as JSON. */
+export interface JournalEntry {
+  nonce: number;
+  gasLimit: string;
+  hashes: string[];
+  /** Fees of the latest hash. */
+  maxFeePerGas: string;
+  maxPriorityFeePerGas: string;
+  /** The latest signed transaction, when the signer signs locally (a Wallet): re-broadcast on resume. */
+  raw?: string;
+}
+
+/**
+ * Durable record of one request's transaction, written before each broadcast. Without it, a relayer killed
+ * between broadcast and receipt re-sends the request after restart at the next nonce: a duplicate transaction
+ * (and a reverted one, since the first takes effect), found by this fault test: test/e2e/chaos.e2e.test.ts.
+ */
+export interface TxJournal {
+  load(): Promise<JournalEntry | undefined>;
+  save(entry: JournalEntry): Promise<void>;
+  clear(): Promise<void>;
 }
 
 /** The per-request logger: every line names the on-chain job, the request kind and the chain. */
@@ -104,16 +129,17 @@ export class Relayer {
    * request can never succeed (it would revert, is malformed or for another chain); any other error is
    * transient and the job should be retried.
    */
-  async relay(request: RelayRequest, log: Logger = jobLogger(this.#log, request)): Promise<RelayResult> {
+  async relay(request: RelayRequest, log: Logger = jobLogger(this.#log, request), journal?: TxJournal): Promise<RelayResult> {
     const kind = request.kind;
     const [from, network] = await Promise.all([this.#signer.getAddress(), this.#provider.getNetwork()]);
     if (request.chainId !== network.chainId.toString()) {
       this.#drop(log, kind, "wrong-chain", `request is for chain ${request.chainId} but the relayer is on chain ${network.chainId}`);
     }
     const tx: Tx = { from, to: request.market, data: this.#calldata(request, log), chainId: network.chainId };
-    const gasLimit = await this.#preflight(tx, kind, log);
-    const first = await this.#sendFresh(tx, gasLimit, await currentFees(this.#provider, this.#config), kind, log);
-    const { receipt, replacements } = await this.#confirm(tx, gasLimit, first, log);
+    const resumed = journal ? await this.#resume(journal, log) : undefined;
+    const gasLimit = resumed?.gasLimit ?? (await this.#preflight(tx, kind, log));
+    const first = resumed?.sent ?? (await this.#sendFresh(tx, gasLimit, await currentFees(this.#provider, this.#config), kind, log, journal));
+    const { receipt, replacements } = await this.#confirm(tx, gasLimit, first, log, journal, resumed?.hashes);
     this.#metrics.gasUsed.inc({ kind }, Number(receipt.gasUsed));
     if (receipt.status !== 1) {
       this.#drop(log, kind, "reverted-onchain", `transaction ${receipt.hash} reverted on chain in block ${receipt.blockNumber}`);
@@ -166,19 +192,83 @@ export class Relayer {
     }
   }
 
+  /**
+   * Signs and broadcasts `request`, calling `record` with its hash (and the signed bytes) before the broadcast when
+   * the signer signs locally, else right after it. Returns the hash.
+   */
+  async #broadcast(request: TransactionRequest, record: (hash: string, raw?: string) => Promise<void>): Promise<string> {
+    if (this.#signer instanceof BaseWallet) {
+      const raw = await this.#signer.signTransaction(await this.#signer.populateTransaction(request));
+      const hash = keccak256(raw);
+      await record(hash, raw);
+      await this.#provider.broadcastTransaction(raw);
+      return hash;
+    }
+    const { hash } = await this.#signer.sendTransaction(request);
+    await record(hash);
+    return hash;
+  }
+
+  /**
+   * A transaction this request's journal says was broadcast (by this process or one that died): re-broadcast
+   * (the node may never have got it) under the nonce lock, so no other send takes its nonce meanwhile. Returns
+   * undefined, clearing the journal, when the nonce went to another transaction: the request is then sent afresh
+   * (after a simulation, which drops it if it has taken effect since).
+   */
+  async #resume(journal: TxJournal, log: Logger): Promise<{ sent: Sent; gasLimit: bigint; hashes: string[] } | undefined> {
+    const entry = await journal.load();
+    if (!entry) return undefined;
+    const fees = { maxFeePerGas: BigInt(entry.maxFeePerGas), maxPriorityFeePerGas: BigInt(entry.maxPriorityFeePerGas) };
+    const resumed = { sent: { nonce: entry.nonce, hash: entry.hashes.at(-1)!, fees }, gasLimit: BigInt(entry.gasLimit), hashes: entry.hashes };
+    if (await this.#receiptOf(entry.hashes, log)) {
+      log.info({ nonce: entry.nonce, txHash: resumed.sent.hash }, "resuming a transaction mined before a restart");
+      return resumed;
+    }
+    const raw = entry.raw;
+    if (raw === undefined) {
+      log.info({ nonce: entry.nonce, txHash: resumed.sent.hash }, "resuming a transaction sent before a restart");
+      return resumed;
+    }
+    const taken = await this.#nonces.exclusive(async () => {
+      try {
+        await this.#provider.broadcastTransaction(raw);
+        return false;
+      } catch (e) {
+        const c = classifySendError(e);
+        if (c.reason === "already-known") return false;
+        // Too low: mined since (one of ours: the receipt check below finds it) or taken by another transaction.
+        // Underpriced: another transaction holds the nonce in the pool (ours are all in the journal).
+        if ((c.reason === "nonce-too-low" || c.action === "bump") && !(await this.#receiptOf(entry.hashes, log))) return true;
+        if (c.reason === "nonce-too-low") return false;
+        throw e;
+      }
+    });
+    if (taken) {
+      log.warn({ nonce: entry.nonce }, "the journal's transaction lost its nonce to another one: sending the request afresh");
+      await journal.clear();
+      return undefined;
+    }
+    log.info({ nonce: entry.nonce, txHash: resumed.sent.hash }, "resuming a transaction sent before a restart");
+    return resumed;
+  }
+
   /** Sends at a new nonce; after a nonce error the nonce manager re-syncs and the send is tried again. */
-  async #sendFresh(tx: Tx, gasLimit: bigint, fees: Fees, kind: string, log: Logger): Promise<Sent> {
+  async #sendFresh(tx: Tx, gasLimit: bigint, fees: Fees, kind: string, log: Logger, journal?: TxJournal): Promise<Sent> {
     for (let attempt = 1; ; attempt++) {
       try {
         const sent = await this.#nonces.send(async (nonce) => {
-          const response = await this.#signer.sendTransaction({ ...tx, gasLimit, nonce, type: 2, ...fees });
-          return { nonce, hash: response.hash, fees };
+          const hash = await this.#broadcast({ ...tx, gasLimit, nonce, type: 2, ...fees }, async (h, raw) => {
+            await journal?.save({ nonce, gasLimit: gasLimit.toString(), hashes: [h], ...feeFields(fees), raw });
+          });
+          return { nonce, hash, fees };
         });
         this.#metrics.sent.inc({ kind });
         log.info({ txHash: sent.hash, nonce: sent.nonce, gasLimit: gasLimit.toString(), ...feeFields(fees) }, "transaction sent");
         return sent;
       } catch (e) {
         const c = classifySendError(e);
+        // Refused outright: nothing of this attempt is in the pool, so a restart must not resume it.
+        if (c.action !== "retry") await journal?.clear();
         if (c.action === "resync-nonce") {
           this.#metrics.nonceErrors.inc();
           if (attempt < NONCE_ATTEMPTS) {
@@ -203,11 +293,11 @@ export class Relayer {
    * the node still holds it, a re-broadcast if the node dropped it). It never gives up on a pending nonce: every
    * later transaction from the key waits behind it anyway.
    */
-  async #confirm(tx: Tx, gasLimit: bigint, first: Sent, log: Logger): Promise<{ receipt: TransactionReceipt; replacements: number }> {
+  async #confirm(tx: Tx, gasLimit: bigint, first: Sent, log: Logger, journal?: TxJournal, sentBefore?: string[]): Promise<{ receipt: TransactionReceipt; replacements: number }> {
     const { stuckAfterMs, confirmations } = this.#config;
     // A few polls per stuck window, at most 20 a second and at least one.
     const pollMs = Math.min(1000, Math.max(50, Math.floor(stuckAfterMs / 5)));
-    const hashes = [first.hash];
+    const hashes = sentBefore ? [...sentBefore] : [first.hash];
     let fees = first.fees;
     let replacements = 0;
     let nonceTaken = false;
@@ -218,13 +308,17 @@ export class Relayer {
         if ((await receipt.confirmations()) >= confirmations) return { receipt, replacements };
       } else if (Date.now() >= stuckAt) {
         if (nonceTaken) {
+          await journal?.clear(); // the retry sends afresh (after a simulation)
           throw new VerdictError("NONCE_TAKEN", `nonce ${first.nonce} was used by a transaction this relayer did not send`, "check that no other process sends from the relayer key", true);
         }
         let next = fees;
         try {
           const bumped = bumpFees(fees, await currentFees(this.#provider, this.#config), this.#config);
           if (replacements < MAX_REPLACEMENTS && isBump(fees, bumped)) next = bumped;
-          const { hash } = await this.#signer.sendTransaction({ ...tx, gasLimit, nonce: first.nonce, type: 2, ...next });
+          const hash = await this.#broadcast({ ...tx, gasLimit, nonce: first.nonce, type: 2, ...next }, async (h, raw) => {
+            const all = hashes.includes(h) ? hashes : [...hashes, h];
+            await journal?.save({ nonce: first.nonce, gasLimit: gasLimit.toString(), hashes: all, ...feeFields(next), raw });
+          });
           if (hash !== hashes.at(-1)) {
             hashes.push(hash);
             replacements++;

@@ -57,6 +57,9 @@ export const configSchema = z
         feeBumpPercent: z.number().int().min(10).default(15),
         maxFeePerGasGwei: z.number().positive().default(500),
         concurrency: z.number().int().positive().default(4),
+        /** A relayer that dies mid-relay (crash, SIGKILL) loses its BullMQ lock on the relay job after this long;
+         * the job is then handed to another relayer process (or the restarted one), which resumes its transaction. */
+        jobLockMs: z.number().int().min(1000).default(60_000),
       })
       .default({}),
   })
