@@ -63,7 +63,13 @@ export const configSchema = z
       })
       .default({}),
   })
-  .strict();
+  .strict()
+  // The operator moves a job on once its lock is confirmed to the relayer's depth; a reorg deeper than that but
+  // within the operator's depth would drop a lock the pipeline already counted on, and the job would be lost.
+  .refine((c) => c.relayer.confirmations >= c.operator.confirmations, {
+    message: "relayer.confirmations must be at least operator.confirmations (a reorg could otherwise drop a lock the operator already acted on)",
+    path: ["relayer", "confirmations"],
+  });
 export type Config = z.infer<typeof configSchema>;
 
 /** Reads `file` (if given, else VERDICT_CONFIG) and the environment, and validates the result; throws a VerdictError listing every problem. */

@@ -1,4 +1,6 @@
 import { expect } from "chai";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { loadConfig } from "../shared/config.js";
 import { VerdictError } from "../shared/errors.js";
@@ -28,5 +30,11 @@ describe("configuration", () => {
       expect((e as Error).message).to.match(/rpcUrl/).and.match(/operator\.privateKey/);
       expect((e as Error).message).not.to.include("0xsecret");
     }
+  });
+
+  it("loadConfig refuses relayer confirmations below the operator's (a reorg in between would lose a job)", async () => {
+    const file = path.join(await mkdtemp(path.join(tmpdir(), "verdict-config-")), "c.json");
+    await writeFile(file, JSON.stringify({ operator: { confirmations: 3 }, relayer: { confirmations: 2 } }));
+    expect(() => loadConfig(file, {})).to.throw(VerdictError, /relayer\.confirmations must be at least operator\.confirmations/);
   });
 });
