@@ -17,7 +17,12 @@ export class JobLocker {
   process = async (data: JobData, log: Logger): Promise<Outcome> => {
     const { ctx } = this;
     const open = await stillOpen(ctx, data);
-    if (!open.ok) return { outcome: "skipped", reason: open.reason };
+    if (!open.ok) {
+      // A retry of this stage after our own lock mined (an RPC error after the relay, say): the lock is ours, so
+      // move on; skipping it would leave the job to run out its deadline and slash us.
+      if ((await stillMine(ctx, data)).ok) return this.locked(data, log, "already locked by this operator (an earlier attempt's lock mined)");
+      return { outcome: "skipped", reason: open.reason };
+    }
     const validUntil = (await chainTime(ctx)) + LOCK_SIGNATURE_TTL_SECONDS;
     const request = await signLock(ctx, data.jobId, validUntil);
     try {
@@ -30,7 +35,12 @@ export class JobLocker {
     }
     const mine = await stillMine(ctx, data);
     if (!mine.ok) return { outcome: "skipped", reason: `lock not obtained: ${mine.reason}` };
-    await advance(ctx, "infer", { ...data, operator: ctx.address });
-    return { outcome: "advanced" };
+    return this.locked(data, log);
   };
+
+  private async locked(data: JobData, log: Logger, note?: string): Promise<Outcome> {
+    if (note) log.info(note);
+    await advance(this.ctx, "infer", { ...data, operator: this.ctx.address });
+    return { outcome: "advanced" };
+  }
 }
