@@ -58,6 +58,9 @@ export function startRelayWorker(ctx: QueueContext, relayer: Relayer, log: Logge
   const deadLetters = queue<DeadLetter>(ctx, DEAD_LETTER_QUEUE);
   const processor = async (job: Job<RelayRequest, RelayResult>): Promise<RelayResult> => {
     const jobLog = jobLogger(log, job.data).child({ queueJobId: job.id, attempt: job.attemptsMade + 1 });
+    // Logged as the worker takes the request, before any RPC or Redis call: a relay that then stalls (or a
+    // relayer killed mid-relay) still shows in the log that the job was taken.
+    jobLog.info("relaying");
     try {
       // The journal makes a relay job resumable: a relayer that died after broadcasting (its job handed back to
       // the queue when its lock expires) picks up that transaction rather than sending a second one.
