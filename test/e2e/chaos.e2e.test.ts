@@ -22,6 +22,7 @@ import { startVerdictService } from "../../infra/verdictService.js";
 import { InferenceMarket__factory, OperatorStaking__factory, type InferenceMarket } from "../../types/ethers-contracts/index.js";
 import { readInputRows } from "../../zk/circuit.js";
 import { floatToFelt } from "../../zk/felt.js";
+import { e2eJobRequest } from "../fixtures/e2e.js";
 
 const UNIT = 10n ** 18n;
 const STAKE = 100n * UNIT; // what deployLocalStack stakes for each dev operator
@@ -115,17 +116,7 @@ describe("chaos: faults injected into real processes lose no job and slash no ho
 
   /** Posts a job (as signer 3) and returns its id; with `manual` the node does not mine on its own, so one block is mined for it. */
   async function post(model: string, row = 0, manual = false): Promise<bigint> {
-    const req = {
-      modelId: modelIds[model]!,
-      input: rows[model]![row]!,
-      token: "0x0000000000000000000000000000000000000000",
-      price: 10n ** 15n,
-      collateral: UNIT,
-      lockTimeout: 600n,
-      timeout: 1800n,
-      callback: "0x0000000000000000000000000000000000000000",
-      callbackGasLimit: 0,
-    };
+    const req = e2eJobRequest(modelIds[model]!, rows[model]![row]!);
     const tx = await market.connect(signers[3]!).createJob(req, { value: req.price });
     if (manual) await mine(1);
     const receipt = await tx.wait();

@@ -17,6 +17,7 @@ import { startVerdictService } from "../../infra/verdictService.js";
 import { DemoToken__factory, InferenceMarket__factory, PredictionMarket__factory, type InferenceMarket } from "../../types/ethers-contracts/index.js";
 import { readInputRows } from "../../zk/circuit.js";
 import { floatToFelt } from "../../zk/felt.js";
+import { e2eJobRequest } from "../fixtures/e2e.js";
 
 const UNIT = 10n ** 18n;
 
@@ -41,17 +42,7 @@ describe("e2e: operator and relayer processes settle real jobs on a JSON-RPC cha
 
   /** Posts a job (as signer 3 unless `from` is given) and returns its id. */
   async function post(model: string, row: number, extra: { callback?: string; callbackGasLimit?: number; from?: HardhatEthersSigner } = {}): Promise<bigint> {
-    const req = {
-      modelId: modelIds[model]!,
-      input: rows[model]![row]!,
-      token: "0x0000000000000000000000000000000000000000",
-      price: 10n ** 15n,
-      collateral: UNIT,
-      lockTimeout: 600n,
-      timeout: 1800n,
-      callback: extra.callback ?? "0x0000000000000000000000000000000000000000",
-      callbackGasLimit: extra.callbackGasLimit ?? 0,
-    };
+    const req = e2eJobRequest(modelIds[model]!, rows[model]![row]!, extra);
     const receipt = await (await market.connect(extra.from ?? signers[3]!).createJob(req, { value: req.price })).wait();
     const ev = receipt!.logs.map((l) => market.interface.parseLog(l)).find((l) => l?.name === "JobCreated");
     return ev!.args.jobId as bigint;
