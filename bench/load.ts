@@ -19,7 +19,8 @@ import type { LocalService } from "../infra/service.js";
 import { startVerdictService } from "../infra/verdictService.js";
 import { REPO_ROOT } from "../shared/paths.js";
 import { RELAYER_QUEUE } from "../shared/queues.js";
-import { InferenceMarket__factory } from "../types/ethers-contracts/index.js";
+import type { Signer } from "ethers";
+import { InferenceMarket__factory, type InferenceMarket } from "../types/ethers-contracts/index.js";
 import { readInputRows } from "../zk/circuit.js";
 import { floatToFelt } from "../zk/felt.js";
 import { median, round } from "./stats.js";
@@ -91,6 +92,31 @@ async function queueRate(q: Queue): Promise<{ count: number; perSecond: number; 
   return { count: jobs.length, span, perSecond: jobs.length / span };
 }
 
+/**
+ * Posts `count` ETH jobs (price PRICE, collateral COLLATERAL, two hours to finish) from the market's runner at
+ * consecutive nonces without waiting between sends, then waits for every receipt. Returns the job ids in order
+ * and when each send returned.
+ */
+export async function postBurst(
+  market: InferenceMarket,
+  count: number,
+  job: (i: number) => { modelId: number; input: bigint[]; lockTimeout: bigint },
+): Promise<{ jobIds: bigint[]; sentAt: number[] }> {
+  const runner = market.runner as Signer;
+  let nonce = await runner.provider!.getTransactionCount(await runner.getAddress(), "pending");
+  const sent = [];
+  const sentAt: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const req = { ...job(i), token: ETH, price: PRICE, collateral: COLLATERAL, timeout: 7200n, callback: ETH, callbackGasLimit: 0 };
+    sent.push(await market.createJob(req, { value: PRICE, nonce: nonce++, gasLimit: 500_000 }));
+    sentAt.push(performance.now());
+  }
+  const receipts = await Promise.all(sent.map((tx) => tx.wait()));
+  const address = await market.getAddress();
+  const jobIds = receipts.map((r) => market.interface.parseLog(r!.logs.find((l) => l.address === address)!)!.args.jobId as bigint);
+  return { jobIds, sentAt };
+}
+
 export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   const log = opts.log ?? (() => undefined);
   const model = opts.model ?? SMALLEST_MODEL;
@@ -131,30 +157,12 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     const tooBig = circuit.inputRange.map(([, hi]) => hi + 1);
     const from = await ethers.provider.getBlockNumber();
 
-    // The burst: consecutive nonces from one account, receipts awaited only afterwards.
     const t0 = performance.now();
-    let nonce = await ethers.provider.getTransactionCount(requester, "pending");
-    const sent = [];
-    const sentAt: number[] = [];
-    for (let i = 0; i < opts.jobs; i++) {
+    const { jobIds: created, sentAt } = await postBurst(market, opts.jobs, (i) => {
       const bad = i < outOfRange;
-      const req = {
-        modelId,
-        input: felts(bad ? tooBig : rows[i % rows.length]!),
-        token: ETH,
-        price: PRICE,
-        collateral: COLLATERAL,
-        lockTimeout: BigInt(bad ? RANGE_LOCK_TIMEOUT : 3600),
-        timeout: 7200n,
-        callback: ETH,
-        callbackGasLimit: 0,
-      };
-      sent.push(await market.createJob(req, { value: PRICE, nonce: nonce++, gasLimit: 500_000 }));
-      sentAt.push(performance.now());
-    }
-    const receipts = await Promise.all(sent.map((tx) => tx.wait()));
+      return { input: felts(bad ? tooBig : rows[i % rows.length]!), lockTimeout: BigInt(bad ? RANGE_LOCK_TIMEOUT : 3600), modelId };
+    });
     const post_s = (performance.now() - t0) / 1000;
-    const created = receipts.map((r) => market.interface.parseLog(r!.logs.find((l) => l.address === stack!.addresses.market)!)!.args.jobId as bigint);
     const postedAt = new Map(created.map((id, i) => [id, sentAt[i]!]));
     const badIds = new Set(created.slice(0, outOfRange));
     log(`posted ${opts.jobs} jobs in ${post_s.toFixed(1)} s (${outOfRange} with an out-of-range input)`);

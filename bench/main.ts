@@ -26,6 +26,7 @@ import { infer } from "../zk/inference.js";
 import { prove, type ProofResult } from "../zk/prover.js";
 import { benchCompare, type CompareResult } from "./compare.js";
 import { runLoad, type LoadResult } from "./load.js";
+import { benchRelayer, type RelayerCapacity } from "./relayer.js";
 import { benchScaling, scalingSvg, type ScalingResult } from "./scaling.js";
 import { median, round } from "./stats.js";
 
@@ -33,6 +34,7 @@ const { values: flags } = parseArgs({
   options: {
     runs: { type: "string", default: "5" },
     "load-jobs": { type: "string", default: "1000" },
+    "relayer-txs": { type: "string", default: "1000" },
     skip: { type: "string", default: "" },
     help: { type: "boolean", short: "h", default: false },
   },
@@ -40,24 +42,29 @@ const { values: flags } = parseArgs({
 if (flags.help) {
   console.log(
     [
-      'usage: make bench [ARGS="--runs N --load-jobs N --skip scaling,compare,load"]',
+      'usage: make bench [ARGS="--runs N --load-jobs N --relayer-txs N --skip scaling,compare,relayer,load"]',
       "  --runs N       proofs, transactions and end-to-end jobs per figure (median of N; default 5)",
       "  --load-jobs N  jobs in the load burst (two operators, one relayer; default 1000)",
-      "  --skip LIST    leave out sections: scaling (curves over MLP widths), compare (WASM, warm vs cold), load",
+      "  --relayer-txs N  fulfilments handed to one relayer at once for its capacity (default 1000)",
+      "  --skip LIST    leave out sections: scaling (curves over MLP widths), compare (WASM, warm vs cold), relayer, load",
     ].join("\n"),
   );
   process.exit(0);
 }
 const RUNS = Number(flags.runs);
 const LOAD_JOBS = Number(flags["load-jobs"]);
+const RELAYER_TXS = Number(flags["relayer-txs"]);
+const SECTIONS = ["scaling", "compare", "relayer", "load"];
 const SKIP = new Set(flags.skip.split(",").filter(Boolean));
-for (const k of SKIP) if (!["scaling", "compare", "load"].includes(k)) {
-  console.error(`--skip takes scaling, compare and/or load, not '${k}'`);
+for (const k of SKIP) if (!SECTIONS.includes(k)) {
+  console.error(`--skip takes ${SECTIONS.join(", ")}, not '${k}'`);
   process.exit(2);
 }
-if (!Number.isInteger(LOAD_JOBS) || LOAD_JOBS < 1) {
-  console.error(`--load-jobs must be a positive integer, not '${flags["load-jobs"]}'`);
-  process.exit(2);
+for (const [flag, n] of [["load-jobs", LOAD_JOBS], ["relayer-txs", RELAYER_TXS]] as const) {
+  if (!Number.isInteger(n) || n < 1) {
+    console.error(`--${flag} must be a positive integer, not '${flags[flag]}'`);
+    process.exit(2);
+  }
 }
 if (!Number.isInteger(RUNS) || RUNS < 1) {
   console.error(`--runs must be a positive integer, not '${flags.runs}'`);
@@ -295,7 +302,7 @@ function markdown(report: {
   machine: Record<string, unknown>;
   versions: Record<string, string>;
   models: Record<string, Record<string, unknown>>;
-  system: Partial<LoadResult> & { load?: LoadResult };
+  system: { relayer_capacity?: RelayerCapacity | { skipped: string }; load?: LoadResult | { skipped: string } };
   scaling: { proving?: Omit<ScalingResult["proving"][number], "samples">[]; gas?: ScalingResult["gas"]; gas_per_instance?: number };
 }): string {
   const names = Object.keys(report.models);
@@ -340,9 +347,19 @@ function markdown(report: {
     `|---|${names.map(() => "---:").join("|")}|`,
     ...rows.map(([label, get]) => `| ${label} | ${names.map((n) => fmt(get(report.models[n]!) ?? "n/a")).join(" | ")} |`),
     ``,
-    ...(report.system.load ? loadMarkdown(report.system.load) : []),
+    ...(report.system.relayer_capacity && "txs" in report.system.relayer_capacity ? relayerMarkdown(report.system.relayer_capacity) : []),
+    ...(report.system.load && "jobs" in report.system.load ? loadMarkdown(report.system.load) : []),
     ...(report.scaling.proving && report.scaling.gas ? scalingMarkdown(report.scaling.proving, report.scaling.gas, report.scaling.gas_per_instance!) : []),
   ].join("\n");
+}
+
+function relayerMarkdown(r: RelayerCapacity): string[] {
+  return [
+    `## Relayer capacity: ${r.txs} signed fulfilments handed to one relayer at once (concurrency ${r.concurrency})`,
+    ``,
+    `${r.relayer_tx_per_s} transactions/s, ${r.relayer_nonce_errors} nonce errors, ${r.relayer_dropped} dropped, ${r.relayer_replaced} replaced, ${r.gas_per_tx.toLocaleString("en-US")} gas per fulfilment, ${r.wall_s} s in all.`,
+    ``,
+  ];
 }
 
 function loadMarkdown(l: LoadResult): string[] {
@@ -378,7 +395,7 @@ async function main(): Promise<void> {
   const work = await mkdtemp(path.join(os.tmpdir(), "verdict-bench-"));
   say(`${RUNS} run(s) per figure; work folder ${work}`);
 
-  const sections = 4 + ["scaling", "compare", "load"].filter((k) => !SKIP.has(k)).length;
+  const sections = 3 + SECTIONS.filter((k) => !SKIP.has(k)).length;
   let section = 0;
   const step = (what: string) => say(`${++section}/${sections} ${what}`);
 
@@ -433,6 +450,11 @@ async function main(): Promise<void> {
     step("comparisons: native vs WASM prover, proving keys warm vs reloaded per job");
     compare = await benchCompare({ models: DEMO_MODELS, runs: RUNS, progress: (l) => say(`  ${l}`) });
     await writeFile(path.join(RESULTS_DIR, "compare.json"), `${JSON.stringify(compare, null, 2)}\n`);
+  }
+  let relayer: RelayerCapacity | undefined;
+  if (!SKIP.has("relayer")) {
+    step(`relayer capacity: ${RELAYER_TXS} signed fulfilments handed to one relayer at once`);
+    relayer = await benchRelayer({ txs: RELAYER_TXS, log: (l) => say(`  ${l}`) });
   }
   let load: LoadResult | undefined;
   if (!SKIP.has("load")) {
@@ -496,20 +518,17 @@ async function main(): Promise<void> {
       e2e_latency_s: "createJob sent -> jobOf(id).status == Fulfilled seen by polling every 50 ms, with the relayer and one operator as separate processes (startVerdictService, as in make demo), jobs one at a time; includes the operator's lock, inference, witness, proof, native check and the relayer's submission",
       pipeline_overhead_ratio: "(e2e_latency_s − prove_s) / prove_s",
       comparisons: "per model, measured in this run: single_over_batch_fulfil_per_job = fulfil gas per job alone (batch of 1) ÷ per job in a batch of n; cold_over_warm_native = a fresh bridge process per proof (today's operator) ÷ one long-lived process, wall per proof; cold_overhead_native_s = what the fresh process adds per job; wasm_over_native_prove = @ezkljs/engine ÷ native ezkl proving time on the same ezkl 21 artifacts (details and why v21: native_vs_wasm, bench/results/compare.json)",
-      system: "from the load section (bench/load.ts), one burst of --load-jobs jobs: relayer_tx_per_s = relay transactions mined (locks + fulfilments) ÷ the relay queue's busy span; relayer_nonce_errors = the relayer's relayer_nonce_errors_total; queue_jobs_per_s = jobs through the shared evaluate queue ÷ its busy span; a single run (each figure spans every job of the burst), not a median",
+      system: "relayer_tx_per_s / relayer_nonce_errors: bench/relayer.ts, --relayer-txs operator-signed fulfilments of locked jobs (one real proof) enqueued at once for one relayer process: fulfilments mined ÷ wall time from enqueue to the last mined, and its relayer_nonce_errors_total; queue_jobs_per_s: from the load run (bench/load.ts), jobs through the shared evaluate queue ÷ its busy span; load.relayer_tx_per_s is the relayer's rate under that load, paced by proving (two transactions per job). Single runs spanning every transaction / job, not medians",
       scaling: "bench/scaling.ts: seeded MLPs Gemm(16->w)+Relu+Gemm(w->4), median of min(runs, 3) proofs per width; verifyProof gas over circuits with 4..64 public instances; chart in bench/results/scaling.svg",
       noise: "shared machine: other work may run on the same cores; compare medians, not single runs",
     },
     models,
-    system: load
-      ? {
-          relayer_tx_per_s: load.relayer_tx_per_s,
-          relayer_nonce_errors: load.relayer_nonce_errors,
-          relayer_txs: load.relayer_txs,
-          queue_jobs_per_s: load.queue_jobs_per_s,
-          load,
-        }
-      : { skipped: "load (--skip load)" },
+    system: {
+      ...(relayer
+        ? { relayer_tx_per_s: relayer.relayer_tx_per_s, relayer_nonce_errors: relayer.relayer_nonce_errors, relayer_capacity: relayer }
+        : { relayer_capacity: { skipped: "relayer (--skip relayer)" } }),
+      ...(load ? { queue_jobs_per_s: load.queue_jobs_per_s, load } : { load: { skipped: "load (--skip load)" } }),
+    },
     scaling: scaling
       ? {
           proving: scaling.proving.map(({ samples: _, ...p }) => p),

@@ -1,6 +1,6 @@
 // EIP-712 messages the operator signs for the relayer to submit: Lock and Fulfil. Domain and types mirror
 // InferenceMarket (name "Verdict InferenceMarket", version "1").
-import { ZeroAddress, type TypedDataDomain } from "ethers";
+import { ZeroAddress, type Signer, type TypedDataDomain } from "ethers";
 import type { FulfilRequest, LockRequest } from "../relayer/types.js";
 import type { OperatorContext } from "./pipeline.js";
 
@@ -36,7 +36,12 @@ export async function signLock(ctx: OperatorContext, jobId: string, validUntil: 
 
 /** Signs a fulfilment any relayer may submit, without a fee (the operator runs or trusts its relayer). */
 export async function signFulfil(ctx: OperatorContext, jobId: string, proof: string, instances: string[]): Promise<FulfilRequest> {
+  return fulfilRequest(ctx.chain.signer, ctx.chain.chainId, await ctx.market.getAddress(), jobId, proof, instances);
+}
+
+/** The fee-less fulfilment request `signer` (the locking operator) signs for `market` on chain `chainId`. */
+export async function fulfilRequest(signer: Signer, chainId: bigint, market: string, jobId: string, proof: string, instances: string[]): Promise<FulfilRequest> {
   const auth = { jobId, proof, instances, relayerFee: "0", relayer: ZeroAddress };
-  const signature = await ctx.chain.signer.signTypedData(await domain(ctx), FULFIL_TYPES, auth);
-  return { kind: "fulfil", chainId: ctx.chain.chainId.toString(), market: await ctx.market.getAddress(), auth: { ...auth, signature } };
+  const signature = await signer.signTypedData(marketDomain(chainId, market), FULFIL_TYPES, auth);
+  return { kind: "fulfil", chainId: chainId.toString(), market, auth: { ...auth, signature } };
 }

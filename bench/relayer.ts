@@ -1,0 +1,139 @@
+// Relayer capacity: N operator-signed fulfilments (one real proof of the smallest model, N locked jobs with its
+// input) handed to one relayer process at once, as operators would; measures how many transactions per second
+// the relayer lands and its nonce errors. Unlike the load run, proving does not pace the relayer here.
+//   tsx bench/relayer.ts [--txs 1000]
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { Queue, QueueEvents } from "bullmq";
+import getPort from "get-port";
+import { Redis } from "ioredis";
+import { startLocalChain } from "../infra/localChain.js";
+import { startLocalRedis } from "../infra/localRedis.js";
+import { deployLocalStack, DEV_KEYS, type LocalStack } from "../infra/localStack.js";
+import type { LocalService } from "../infra/service.js";
+import { startVerdictService } from "../infra/verdictService.js";
+import { fulfilRequest } from "../operator/signing.js";
+import { configSchema } from "../shared/config.js";
+import { REPO_ROOT } from "../shared/paths.js";
+import { RELAYER_QUEUE } from "../shared/queues.js";
+import { relayJobId, type RelayRequest } from "../relayer/types.js";
+import { InferenceMarket__factory } from "../types/ethers-contracts/index.js";
+import { readInputRows } from "../zk/circuit.js";
+import { prove } from "../zk/prover.js";
+import { isMain } from "./machine.js";
+import { counterValue, postBurst } from "./load.js";
+import { round } from "./stats.js";
+
+export interface RelayerCapacity {
+  txs: number;
+  /** Fulfilments mined / (first request enqueued -> last mined). */
+  relayer_tx_per_s: number;
+  relayer_nonce_errors: number;
+  relayer_dropped: number;
+  relayer_replaced: number;
+  wall_s: number;
+  gas_per_tx: number;
+  concurrency: number;
+}
+
+const MODEL = "diabetes-regressor";
+
+export async function benchRelayer(opts: { txs: number; log?: (line: string) => void }): Promise<RelayerCapacity> {
+  const log = opts.log ?? (() => undefined);
+  const work = await mkdtemp(path.join(os.tmpdir(), "verdict-relayer-"));
+  const services: LocalService[] = [];
+  let stack: LocalStack | undefined;
+  let ok = false;
+  try {
+    const redis = await startLocalRedis();
+    services.push(redis);
+    const chain = await startLocalChain();
+    services.push(chain);
+    stack = await deployLocalStack(chain.url, work);
+    const { ethers } = stack.connection;
+    const signers = await ethers.getSigners();
+    const [operator, requester] = [signers[1]!, signers[3]!];
+    const market = InferenceMarket__factory.connect(stack.addresses.market, requester);
+    const { modelId, circuit } = stack.models[MODEL]!;
+    const [row] = await readInputRows(path.join(circuit.spec.dir, circuit.spec.sample), circuit.inputs.count, "sample");
+    const proof = await prove(circuit, row!);
+    const input = proof.instances.slice(0, circuit.inputs.count);
+
+    // N jobs with the proof's input, each locked by the operator (consecutive nonces, receipts awaited after).
+    const { jobIds } = await postBurst(market, opts.txs, () => ({ modelId, input, lockTimeout: 3600n }));
+    let nonce = await ethers.provider.getTransactionCount(operator, "pending");
+    const locks = [];
+    for (const id of jobIds) locks.push(await market.connect(operator).lock(id, { nonce: nonce++, gasLimit: 200_000 }));
+    await Promise.all(locks.map((tx) => tx.wait()));
+    log(`${opts.txs} jobs posted and locked; signing ${opts.txs} fulfilments`);
+    const chainId = (await ethers.provider.getNetwork()).chainId;
+    const requests: RelayRequest[] = [];
+    for (const id of jobIds) {
+      requests.push(await fulfilRequest(operator, chainId, stack.addresses.market, id.toString(), proof.proof, proof.instances.map(String)));
+    }
+
+    const relayerPort = await getPort({ host: "127.0.0.1" });
+    const prefix = "relaybench";
+    services.push(
+      await startVerdictService(
+        "relayer",
+        { VERDICT_RPC_URL: chain.url, VERDICT_REDIS_URL: redis.url, VERDICT_DEPLOYMENTS_DIR: stack.deploymentsDir, VERDICT_QUEUE_PREFIX: prefix, VERDICT_RELAYER_KEY: DEV_KEYS.relayer, VERDICT_HTTP_PORT: String(relayerPort) },
+        path.join(work, "relayer.log"),
+      ),
+    );
+    const client = new Redis(redis.url, { maxRetriesPerRequest: null });
+    const queue = new Queue<RelayRequest>(RELAYER_QUEUE, { connection: client, prefix });
+    const eventsClient = new Redis(redis.url, { maxRetriesPerRequest: null });
+    const events = new QueueEvents(RELAYER_QUEUE, { connection: eventsClient, prefix });
+    await events.waitUntilReady();
+    let finished = 0;
+    const allDone = new Promise<void>((resolve) => {
+      const count = () => ++finished >= opts.txs && resolve();
+      events.on("completed", count);
+      events.on("failed", count);
+    });
+    const t0 = performance.now();
+    // Enqueued as the operator does (relayAndWait's options), all at once.
+    await queue.addBulk(requests.map((r) => ({ name: r.kind, data: r, opts: { jobId: relayJobId(r), attempts: 5, backoff: { type: "exponential", delay: 1000 } } })));
+    const progress = setInterval(() => log(`relayed ${finished}/${opts.txs} after ${((performance.now() - t0) / 1000).toFixed(0)} s`), 10_000);
+    await allDone;
+    clearInterval(progress);
+    const wall_s = (performance.now() - t0) / 1000;
+    const metrics = await (await fetch(`http://127.0.0.1:${relayerPort}/metrics`)).text();
+    await events.close();
+    await queue.close();
+    eventsClient.disconnect();
+    client.disconnect();
+    const mined = counterValue(metrics, "relayer_tx_mined_total");
+    const fulfilled = await market.queryFilter(market.filters.JobFulfilled());
+    if (fulfilled.length !== opts.txs) throw new Error(`${fulfilled.length} of ${opts.txs} jobs fulfilled`);
+    ok = true;
+    return {
+      txs: opts.txs,
+      relayer_tx_per_s: round(mined / wall_s, 2),
+      relayer_nonce_errors: counterValue(metrics, "relayer_nonce_errors_total"),
+      relayer_dropped: counterValue(metrics, "relayer_tx_dropped_total"),
+      relayer_replaced: counterValue(metrics, "relayer_tx_replaced_total"),
+      wall_s: round(wall_s, 1),
+      gas_per_tx: Math.round(counterValue(metrics, "relayer_gas_used_total") / mined),
+      concurrency: configSchema.parse({}).relayer.concurrency,
+    };
+  } finally {
+    for (const s of services.reverse()) await s.stop().catch(() => undefined);
+    await stack?.cleanup().catch(() => undefined);
+    if (ok) await rm(work, { recursive: true, force: true });
+    else log(`logs kept in ${work}`);
+  }
+}
+
+if (isMain(import.meta.url)) {
+  const { values } = parseArgs({ options: { txs: { type: "string", default: "1000" } } });
+  process.env.VERDICT_QUIET ??= "1";
+  const result = await benchRelayer({ txs: Number(values.txs), log: (l) => console.log(`\x1b[36m[relayer]\x1b[0m ${l}`) });
+  await mkdir(path.join(REPO_ROOT, "bench", "results"), { recursive: true });
+  await writeFile(path.join(REPO_ROOT, "bench", "results", "relayer.json"), `${JSON.stringify(result, null, 2)}\n`);
+  console.log(JSON.stringify(result, null, 2));
+  process.exit(0);
+}
