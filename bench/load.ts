@@ -4,18 +4,13 @@
 // lock deadline passes and the requester gets the price back). Records throughput (jobs, relayer transactions,
 // the evaluate queue), latency and the relayer's nonce errors.
 //   make load [ARGS="--jobs 1000"]      (CI runs the same scenario with 50 jobs: test/load/load.test.ts)
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import os from "node:os";
+import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { Queue } from "bullmq";
 import getPort from "get-port";
 import { Redis } from "ioredis";
-import { startLocalChain } from "../infra/localChain.js";
-import { startLocalRedis } from "../infra/localRedis.js";
-import { deployLocalStack, DEV_KEYS, type LocalStack } from "../infra/localStack.js";
-import type { LocalService } from "../infra/service.js";
+import { DEV_KEYS, withLocalStack } from "../infra/localStack.js";
 import { startVerdictService } from "../infra/verdictService.js";
 import { REPO_ROOT } from "../shared/paths.js";
 import { RELAYER_QUEUE } from "../shared/queues.js";
@@ -23,6 +18,7 @@ import type { Signer } from "ethers";
 import { InferenceMarket__factory, type InferenceMarket } from "../types/ethers-contracts/index.js";
 import { readInputRows } from "../zk/circuit.js";
 import { floatToFelt } from "../zk/felt.js";
+import { isMain } from "./machine.js";
 import { median, round } from "./stats.js";
 
 export interface LoadOptions {
@@ -122,16 +118,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   const model = opts.model ?? SMALLEST_MODEL;
   const outOfRange = opts.outOfRange ?? 0;
   const timeoutMs = opts.timeoutMs ?? 3_600_000;
-  const work = await mkdtemp(path.join(os.tmpdir(), "verdict-load-"));
-  const services: LocalService[] = [];
-  let stack: LocalStack | undefined;
-  let ok = false;
-  try {
-    const redis = await startLocalRedis();
-    services.push(redis);
-    const chain = await startLocalChain();
-    services.push(chain);
-    stack = await deployLocalStack(chain.url, work, log);
+  return withLocalStack("load", log, async ({ redis, chain, stack, work, services }) => {
     const prefix = "load";
     const relayerPort = await getPort({ host: "127.0.0.1" });
     const env = {
@@ -228,7 +215,6 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     await evaluateQueue.close();
     client.disconnect();
 
-    ok = true;
     return {
       jobs: opts.jobs,
       fulfilled,
@@ -247,17 +233,11 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       latency_s: { p50: round(median(latencies), 2), p95: round(percentile(latencies, 95), 2), max: round(Math.max(...latencies), 2) },
       per_operator: perOperator,
     };
-  } finally {
-    for (const s of services.reverse()) await s.stop().catch(() => undefined);
-    await stack?.cleanup().catch(() => undefined);
-    // Service logs stay for the post-mortem when the run failed.
-    if (ok) await rm(work, { recursive: true, force: true });
-    else log(`service logs kept in ${work}`);
-  }
+  });
 }
 
 // `tsx bench/load.ts --jobs N`: the full load run, written to bench/results/load.json.
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
+if (isMain(import.meta.url)) {
   const { values } = parseArgs({ options: { jobs: { type: "string", default: "1000" }, "out-of-range": { type: "string", default: "10" } } });
   const say = (l: string) => console.log(`\x1b[36m[load]\x1b[0m ${l}`);
   const result = await runLoad({ jobs: Number(values.jobs), outOfRange: Number(values["out-of-range"]), log: say });

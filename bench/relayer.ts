@@ -2,17 +2,13 @@
 // input) handed to one relayer process at once, as operators would; measures how many transactions per second
 // the relayer lands and its nonce errors. Unlike the load run, proving does not pace the relayer here.
 //   tsx bench/relayer.ts [--txs 1000]
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import os from "node:os";
+import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { Queue, QueueEvents } from "bullmq";
 import getPort from "get-port";
 import { Redis } from "ioredis";
-import { startLocalChain } from "../infra/localChain.js";
-import { startLocalRedis } from "../infra/localRedis.js";
-import { deployLocalStack, DEV_KEYS, type LocalStack } from "../infra/localStack.js";
-import type { LocalService } from "../infra/service.js";
+import { DEV_KEYS, withLocalStack } from "../infra/localStack.js";
 import { startVerdictService } from "../infra/verdictService.js";
 import { fulfilRequest } from "../operator/signing.js";
 import { configSchema } from "../shared/config.js";
@@ -42,16 +38,7 @@ const MODEL = "diabetes-regressor";
 
 export async function benchRelayer(opts: { txs: number; log?: (line: string) => void }): Promise<RelayerCapacity> {
   const log = opts.log ?? (() => undefined);
-  const work = await mkdtemp(path.join(os.tmpdir(), "verdict-relayer-"));
-  const services: LocalService[] = [];
-  let stack: LocalStack | undefined;
-  let ok = false;
-  try {
-    const redis = await startLocalRedis();
-    services.push(redis);
-    const chain = await startLocalChain();
-    services.push(chain);
-    stack = await deployLocalStack(chain.url, work);
+  return withLocalStack("relayer", log, async ({ redis, chain, stack, work, services }) => {
     const { ethers } = stack.connection;
     const signers = await ethers.getSigners();
     const [operator, requester] = [signers[1]!, signers[3]!];
@@ -109,7 +96,6 @@ export async function benchRelayer(opts: { txs: number; log?: (line: string) => 
     const mined = counterValue(metrics, "relayer_tx_mined_total");
     const fulfilled = await market.queryFilter(market.filters.JobFulfilled());
     if (fulfilled.length !== opts.txs) throw new Error(`${fulfilled.length} of ${opts.txs} jobs fulfilled`);
-    ok = true;
     return {
       txs: opts.txs,
       relayer_tx_per_s: round(mined / wall_s, 2),
@@ -120,12 +106,7 @@ export async function benchRelayer(opts: { txs: number; log?: (line: string) => 
       gas_per_tx: Math.round(counterValue(metrics, "relayer_gas_used_total") / mined),
       concurrency: configSchema.parse({}).relayer.concurrency,
     };
-  } finally {
-    for (const s of services.reverse()) await s.stop().catch(() => undefined);
-    await stack?.cleanup().catch(() => undefined);
-    if (ok) await rm(work, { recursive: true, force: true });
-    else log(`logs kept in ${work}`);
-  }
+  });
 }
 
 if (isMain(import.meta.url)) {

@@ -1,12 +1,16 @@
 // A whole local Verdict stack for the demo and end-to-end tests: contracts deployed by the Ignition module to
 // a JSON-RPC chain, the demo models onboarded (verifiers deployed and registered), operators funded and staked,
 // and the deployment written where the services look for it.
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import { network } from "hardhat";
 import { VerdictLocal } from "../deploy/modules/Verdict.js";
 import { deployAndRegister } from "../deploy/onboard.js";
 import { REPO_ROOT } from "../shared/paths.js";
+import { startLocalChain } from "./localChain.js";
+import { startLocalRedis } from "./localRedis.js";
+import type { LocalService } from "./service.js";
 import { DemoToken__factory, OperatorStaking__factory } from "../types/ethers-contracts/index.js";
 import { ensureCircuit, loadModelSpec, type CircuitArtifacts } from "../zk/circuit.js";
 
@@ -68,4 +72,41 @@ export async function deployLocalStack(chainUrl: string, workDir: string, log: (
     models,
     cleanup: () => rm(path.join(REPO_ROOT, "deploy", "deployments", deploymentId), { recursive: true, force: true }),
   };
+}
+
+export interface StackRun {
+  redis: LocalService;
+  chain: LocalService;
+  stack: LocalStack;
+  /** Temporary folder for service logs; kept when `body` fails. */
+  work: string;
+  /** Services started by `body` (relayer, operators): stopped with the rest. */
+  services: LocalService[];
+}
+
+/**
+ * Runs `body` against a fresh Redis, `hardhat node` and deployed stack, then stops every service and removes
+ * the Ignition journal; the log folder is removed on success and kept (and named) on failure.
+ */
+export async function withLocalStack<T>(tag: string, log: (line: string) => void, body: (run: StackRun) => Promise<T>): Promise<T> {
+  const work = await mkdtemp(path.join(os.tmpdir(), `verdict-${tag}-`));
+  const services: LocalService[] = [];
+  let stack: LocalStack | undefined;
+  let ok = false;
+  try {
+    const redis = await startLocalRedis();
+    services.push(redis);
+    const chain = await startLocalChain();
+    services.push(chain);
+    stack = await deployLocalStack(chain.url, work, log);
+    const run = { redis, chain, stack, work, services };
+    const result = await body(run);
+    ok = true;
+    return result;
+  } finally {
+    for (const s of services.reverse()) await s.stop().catch(() => undefined);
+    await stack?.cleanup().catch(() => undefined);
+    if (ok) await rm(work, { recursive: true, force: true });
+    else log(`service logs kept in ${work}`);
+  }
 }
