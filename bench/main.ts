@@ -26,6 +26,7 @@ import { infer } from "../zk/inference.js";
 import { prove, type ProofResult } from "../zk/prover.js";
 import { benchCompare, type CompareResult } from "./compare.js";
 import { runLoad, type LoadResult } from "./load.js";
+import { machineInfo, type MachineInfo } from "./machine.js";
 import { benchRelayer, type RelayerCapacity } from "./relayer.js";
 import { benchScaling, scalingSvg, type ScalingResult } from "./scaling.js";
 import { median, round } from "./stats.js";
@@ -299,7 +300,7 @@ const cmp = (m: Record<string, unknown>) => (m.comparisons ?? {}) as ModelCompar
 
 function markdown(report: {
   runs: number;
-  machine: Record<string, unknown>;
+  machine: MachineInfo;
   versions: Record<string, string>;
   models: Record<string, Record<string, unknown>>;
   system: { relayer_capacity?: RelayerCapacity | { skipped: string }; load?: LoadResult | { skipped: string } };
@@ -496,12 +497,11 @@ async function main(): Promise<void> {
       samples: { ...o.samples, ...Object.fromEntries(Object.entries(g).filter(([k]) => k !== "batch")), batch_fulfil_gas_per_job: g.batch, e2e_latency_s: e2e[name] },
     };
   }
-  const cpus = os.cpus();
   const report = {
     generatedAt: new Date().toISOString(),
     runs: RUNS,
     runsNote: `every figure is the median of ${RUNS} run(s): ${RUNS} proofs per model (each later verified natively and used on-chain), ${RUNS} inferences, ${RUNS} transactions of each kind, ${RUNS} batches of each size, ${RUNS} end-to-end jobs per model; raw values under models.<name>.samples`,
-    machine: { cores: cpus.length, memoryGb: round(os.totalmem() / 2 ** 30, 1), cpuModel: cpus[0]?.model ?? "unknown", platform: `${os.platform()} ${os.release()} ${os.arch()}` },
+    machine: machineInfo(),
     versions: await versions(),
     notes: {
       units: "*_s in seconds, *_gas in gas units, *_mb in MiB, proof_bytes in bytes",

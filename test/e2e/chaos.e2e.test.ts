@@ -23,6 +23,7 @@ import { InferenceMarket__factory, OperatorStaking__factory, type InferenceMarke
 import { readInputRows } from "../../zk/circuit.js";
 import { floatToFelt } from "../../zk/felt.js";
 import { e2eJobRequest } from "../fixtures/e2e.js";
+import { counterValue } from "../../bench/load.js";
 
 const UNIT = 10n ** 18n;
 const STAKE = 100n * UNIT; // what deployLocalStack stakes for each dev operator
@@ -107,11 +108,7 @@ describe("chaos: faults injected into real processes lose no job and slash no ho
   }
   /** Sum of a Prometheus metric's samples on `kind`'s /metrics. */
   async function metric(kind: "relayer" | "operator", name: string): Promise<number> {
-    const { body } = await httpGet(kind, "/metrics");
-    return body
-      .split("\n")
-      .filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `))
-      .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(" ") + 1)), 0);
+    return counterValue((await httpGet(kind, "/metrics")).body, name);
   }
 
   /** Posts a job (as signer 3) and returns its id; with `manual` the node does not mine on its own, so one block is mined for it. */
