@@ -12,9 +12,10 @@ import getPort from "get-port";
 import { Redis } from "ioredis";
 import { DEV_KEYS, withLocalStack } from "../infra/localStack.js";
 import { startVerdictService } from "../infra/verdictService.js";
+import { queueName } from "../operator/pipeline.js";
 import { REPO_ROOT } from "../shared/paths.js";
 import { RELAYER_QUEUE } from "../shared/queues.js";
-import type { Signer } from "ethers";
+import { Wallet, type Signer } from "ethers";
 import { InferenceMarket__factory, type InferenceMarket } from "../types/ethers-contracts/index.js";
 import { readInputRows } from "../zk/circuit.js";
 import { floatToFelt } from "../zk/felt.js";
@@ -53,7 +54,7 @@ export interface LoadResult {
   relayer_tx_per_s: number;
   relayer_nonce_errors: number;
   relayer_dropped: number;
-  /** Jobs through the shared evaluate queue / its busy span (first taken -> last finished), both operators. */
+  /** Jobs through the operators' evaluate queues / their busy span (first taken -> last finished), both operators. */
   queue_jobs_per_s: number;
   /** createJob sent -> JobFulfilled first seen (events read every 250 ms), wall clock. */
   latency_s: { p50: number; p95: number; max: number };
@@ -79,9 +80,9 @@ export function counterValue(metricsText: string, name: string): number {
   return sum;
 }
 
-/** Jobs taken / busy span of a queue, from BullMQ's processedOn/finishedOn of its completed jobs. */
-async function queueRate(q: Queue): Promise<{ count: number; perSecond: number; span: number }> {
-  const jobs = await q.getJobs(["completed"], 0, -1);
+/** Jobs taken / busy span of queues, from BullMQ's processedOn/finishedOn of their completed jobs. */
+async function queueRate(...queues: Queue[]): Promise<{ count: number; perSecond: number; span: number }> {
+  const jobs = (await Promise.all(queues.map((q) => q.getJobs(["completed"], 0, -1)))).flat();
   const starts = jobs.map((j) => j.processedOn ?? Number.NaN).filter(Number.isFinite);
   const ends = jobs.map((j) => j.finishedOn ?? Number.NaN).filter(Number.isFinite);
   const span = (Math.max(...ends) - Math.min(...starts)) / 1000;
@@ -208,11 +209,12 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     const metrics = await (await fetch(`http://127.0.0.1:${relayerPort}/metrics`)).text();
     const client = new Redis(redis.url, { maxRetriesPerRequest: null });
     const relayQueue = new Queue(RELAYER_QUEUE, { connection: client, prefix });
-    const evaluateQueue = new Queue("evaluate", { connection: client, prefix });
+    // Each operator evaluates every job in its own queue (operator/pipeline.ts queueName).
+    const evaluateQueues = DEV_KEYS.operators.map((key) => new Queue(queueName("evaluate", new Wallet(key).address), { connection: client, prefix }));
     const relay = await queueRate(relayQueue);
-    const evaluate = await queueRate(evaluateQueue);
+    const evaluate = await queueRate(...evaluateQueues);
     await relayQueue.close();
-    await evaluateQueue.close();
+    await Promise.all(evaluateQueues.map((q) => q.close()));
     client.disconnect();
 
     return {

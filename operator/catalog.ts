@@ -46,22 +46,55 @@ export class ModelCatalog {
     return [...this.byId.keys()];
   }
 
-  private key(modelId: number): string {
-    return `${this.prefix}:prove-seconds:${modelId}`;
+  private key(modelId: number, what = "prove-stats"): string {
+    return `${this.prefix}:${what}:${modelId}`;
   }
 
   /** Expected proving seconds for a model: the measured moving average, or a logrows-based guess before any. */
   async proveSeconds(modelId: number): Promise<number> {
-    const measured = await this.redis.get(this.key(modelId));
-    if (measured) return Number(measured);
-    const logrows = this.byId.get(modelId)?.circuit.logrows ?? 20;
-    return 2 ** Math.max(0, logrows - 10); // ~1 s at logrows 10, doubling per row count doubling
+    return (await this.proveStats(modelId)).mean;
   }
 
-  /** Folds a new measurement into the moving average (weight 0.3 on the newest). */
-  async recordProveSeconds(modelId: number, seconds: number): Promise<void> {
-    const previous = await this.redis.get(this.key(modelId));
-    const next = previous ? 0.7 * Number(previous) + 0.3 * seconds : seconds;
-    await this.redis.set(this.key(modelId), next.toFixed(3));
+  /**
+   * Proving seconds that a proof rarely exceeds (mean + 2 standard deviations of the measurements): what admission
+   * plans with, since a proof slower than planned is a missed deadline and a slash.
+   */
+  async proveBound(modelId: number): Promise<number> {
+    const { mean, variance } = await this.proveStats(modelId);
+    return mean + 2 * Math.sqrt(variance);
   }
+
+  private async proveStats(modelId: number): Promise<{ mean: number; variance: number }> {
+    const [mean, variance] = await this.redis.hmget(this.key(modelId), "mean", "variance");
+    if (mean) return { mean: Number(mean), variance: Number(variance ?? 0) };
+    const logrows = this.byId.get(modelId)?.circuit.logrows ?? 20;
+    return { mean: 2 ** Math.max(0, logrows - 10), variance: 0 }; // ~1 s at logrows 10, doubling per row count doubling
+  }
+
+  /** Folds a new measurement into the moving average and variance (weight 0.3 on the newest). */
+  async recordProveSeconds(modelId: number, seconds: number): Promise<void> {
+    const [mean, variance] = await this.redis.hmget(this.key(modelId), "mean", "variance");
+    const next = mean === null ? { mean: seconds, variance: 0 } : ema(Number(mean), Number(variance ?? 0), seconds);
+    await this.redis.hset(this.key(modelId), { mean: next.mean.toFixed(4), variance: next.variance.toFixed(6) });
+  }
+
+  /** Gas of this operator's mined lock or fulfilment of a model (receipts), for pricing the next jobs. */
+  async recordGas(modelId: number, kind: "lock" | "fulfil", gas: number): Promise<void> {
+    await this.redis.set(this.key(modelId, `${kind}-gas`), String(gas));
+  }
+
+  /** Gas of locking and fulfilling one job of the model, as last measured; `fallback` until both were measured. */
+  async expectedGas(modelId: number, fallback: number): Promise<number> {
+    const [lock, fulfil] = await this.redis.mget(this.key(modelId, "lock-gas"), this.key(modelId, "fulfil-gas"));
+    return lock && fulfil ? Number(lock) + Number(fulfil) : fallback;
+  }
+}
+
+const WEIGHT = 0.3;
+
+/** Exponentially weighted moving mean and variance (West's incremental form). */
+function ema(mean: number, variance: number, x: number): { mean: number; variance: number } {
+  const diff = x - mean;
+  const incr = WEIGHT * diff;
+  return { mean: mean + incr, variance: (1 - WEIGHT) * (variance + diff * incr) };
 }

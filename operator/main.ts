@@ -12,16 +12,19 @@ import { createLogger } from "../shared/logger.js";
 import { onShutdown } from "../shared/shutdown.js";
 import { InferenceMarket__factory, ModelRegistry__factory, OperatorStaking__factory } from "../types/ethers-contracts/index.js";
 import { ModelCatalog } from "./catalog.js";
-import { advance, operatorMetrics, queueName, type JobData, type OperatorContext } from "./pipeline.js";
+import { operatorMetrics, queueName, type JobData, type OperatorContext } from "./pipeline.js";
+import { sweepLocks } from "./recovery.js";
 import { runStage, type StageProcessor } from "./stage.js";
-import { JobEvaluator } from "./stages/evaluate.js";
-import { InferenceRunner } from "./stages/infer.js";
-import { JobLocker } from "./stages/lock.js";
-import { ProofBuilder } from "./stages/prove.js";
-import { ResultSubmitter } from "./stages/submit.js";
-import { ResultVerifier } from "./stages/verify.js";
+import { evaluate } from "./stages/evaluate.js";
+import { infer } from "./stages/infer.js";
+import { lock } from "./stages/lock.js";
+import { prove } from "./stages/prove.js";
+import { submit } from "./stages/submit.js";
+import { verify } from "./stages/verify.js";
 import { JobWatcher } from "./stages/watch.js";
-import { JobStatus } from "./status.js";
+
+/** How often every lock this operator holds is checked to have a live pipeline behind it. */
+const LOCK_SWEEP_MS = 15_000;
 
 const opts = new Command("operator").option("--config <file>", "JSON config file (environment VERDICT_* overrides it)").parse().opts<{ config?: string }>();
 
@@ -53,28 +56,38 @@ async function main(): Promise<void> {
   };
   if (ctx.catalog.ids().length === 0) throw new VerdictError("NO_MODELS", "none of the configured models is registered on this chain", "onboard them with `verdict model build`");
 
-  await recoverLockedJobs(ctx);
   const processors: Record<Stage, [StageProcessor, number]> = {
-    evaluate: [new JobEvaluator(ctx).process, 4],
-    lock: [new JobLocker(ctx).process, 2],
-    infer: [new InferenceRunner(ctx).process, 2],
-    prove: [new ProofBuilder(ctx).process, config.operator.proveConcurrency],
-    verify: [new ResultVerifier(ctx).process, 2],
-    submit: [new ResultSubmitter(ctx).process, 2],
+    evaluate: [(data, log) => evaluate(ctx, data, log), 4],
+    lock: [(data, log) => lock(ctx, data, log), 2],
+    infer: [(data, log) => infer(ctx, data, log), 2],
+    prove: [(data, log) => prove(ctx, data, log), config.operator.proveConcurrency],
+    verify: [(data, log) => verify(ctx, data, log), 2],
+    submit: [(data, log) => submit(ctx, data, log), 2],
   };
   const workers: Worker[] = STAGES.map((s) => runStage(ctx, s, ...processors[s]));
+  // The watcher backfills from its cursor (or from where a job could still be live), so locks held before a
+  // restart are found by it and by the sweep of the tracked locks; no unbounded scan from genesis at start-up.
   const watcher = new JobWatcher(ctx);
   watcher.start();
+  const sweepLog = log.child({ stage: "recovery" });
+  const sweep = () => void sweepLocks(ctx, sweepLog).catch((e: unknown) => sweepLog.warn({ err: (e as Error).message }, "lock sweep failed; next round retries"));
+  sweep();
+  const sweeper = setInterval(sweep, LOCK_SWEEP_MS);
 
   const gauges = setInterval(() => void updateGauges(ctx).catch((e: unknown) => log.debug({ err: e }, "gauge update failed")), 5000);
-  const server = await serveHttp(config.httpPort, metricsReg, [...Object.values(ctx.queues), ctx.relay], async () => {
-    await Promise.all([redis.ping(), chain.provider.getBlockNumber()]);
-    return true;
+  const server = await serveHttp(config.httpPort, metricsReg, [...Object.values(ctx.queues), ctx.relay], {
+    live: async () => (await redis.ping()) === "PONG",
+    // Ready: the chain answers and the watcher scanned up to the head recently (a stuck watcher sees no jobs).
+    ready: async () => {
+      await chain.provider.getBlockNumber();
+      return Date.now() - watcher.lastScanAt < Math.max(30_000, 10 * config.operator.pollIntervalMs);
+    },
   });
   log.info({ address, chainId: chain.chainId.toString(), models: ctx.catalog.ids(), market: addresses.market, httpPort: config.httpPort }, "operator ready");
 
   onShutdown(log, async () => {
     clearInterval(gauges);
+    clearInterval(sweeper);
     await watcher.stop();
     // close() lets in-flight jobs finish; queued ones stay in Redis for the next start (nothing is forgotten).
     await Promise.all(workers.map((w) => w.close()));
@@ -83,31 +96,6 @@ async function main(): Promise<void> {
     redis.disconnect();
     chain.provider.destroy();
   });
-}
-
-/** After a restart: every job this operator holds a lock on is put back into the pipeline (a no-op if queued). */
-async function recoverLockedJobs(ctx: OperatorContext): Promise<void> {
-  const locks = await ctx.market.queryFilter(ctx.market.filters.JobLocked(undefined, ctx.address), ctx.config.operator.startBlock);
-  for (const ev of locks) {
-    const jobId = ev.args.jobId;
-    const job = await ctx.market.jobOf(jobId);
-    if (Number(job.status) !== JobStatus.Locked || job.operator.toLowerCase() !== ctx.address.toLowerCase()) continue;
-    const [created] = await ctx.market.queryFilter(ctx.market.filters.JobCreated(jobId));
-    if (!created || !ctx.catalog.get(Number(job.modelId))) continue;
-    await advance(ctx, "infer", {
-      chainId: ctx.chain.chainId.toString(),
-      jobId: jobId.toString(),
-      modelId: Number(job.modelId),
-      input: created.args.input.map(String),
-      token: job.token,
-      price: job.price.toString(),
-      collateral: job.collateral.toString(),
-      lockDeadline: Number(job.lockDeadline),
-      deadline: Number(job.deadline),
-      operator: ctx.address,
-    });
-    ctx.log.info({ jobId: jobId.toString() }, "recovered a locked job after restart");
-  }
 }
 
 async function updateGauges(ctx: OperatorContext): Promise<void> {

@@ -11,6 +11,7 @@ import { jobKey, type Stage } from "../shared/queues.js";
 import type { InferenceMarket, ModelRegistry, OperatorStaking } from "../types/ethers-contracts/index.js";
 import type { CircuitArtifacts } from "../zk/circuit.js";
 import { feltToFloat } from "../zk/felt.js";
+import { VerdictError } from "../shared/errors.js";
 import type { ModelCatalog } from "./catalog.js";
 
 /** BullMQ job data: small, JSON, and enough for any stage to reconcile with the chain on its own. */
@@ -42,6 +43,7 @@ export interface OperatorMetrics {
   queueDepth: Gauge<"queue">;
   balanceWei: Gauge;
   freeStake: Gauge;
+  watcherLag: Gauge;
 }
 
 export function operatorMetrics(registry: Registry): OperatorMetrics {
@@ -54,6 +56,7 @@ export function operatorMetrics(registry: Registry): OperatorMetrics {
     queueDepth: new Gauge({ name: "verdict_operator_queue_depth", help: "waiting + active jobs per queue", labelNames: ["queue"], ...r }),
     balanceWei: new Gauge({ name: "verdict_operator_balance_wei", help: "withdrawable market balance of the operator (ETH)", ...r }),
     freeStake: new Gauge({ name: "verdict_operator_free_stake", help: "stake not reserved as collateral", ...r }),
+    watcherLag: new Gauge({ name: "verdict_operator_watcher_lag_blocks", help: "blocks between the chain head and the watcher's cursor", ...r }),
   };
 }
 
@@ -75,57 +78,88 @@ export interface OperatorContext {
 }
 
 /**
- * Queue name of a stage. Evaluate and lock are shared by every operator process on the same Redis (first come
- * locks); from infer on, a job belongs to the operator that locked it, since only that key can sign its fulfilment.
+ * Queue name of a stage: every queue belongs to one operator (key, models, stake). Shared evaluate and lock queues
+ * let an operator skip a job another could take (the job id then hid it from the others) and take a lock job it
+ * could not prove (review S1-4); operators now race for a job only on-chain, where the contract decides.
  */
 export function queueName(stage: Stage, operator: string): string {
-  return stage === "evaluate" || stage === "lock" ? stage : `${stage}-${operator.toLowerCase()}`;
+  return `${stage}-${operator.toLowerCase()}`;
 }
 
-/** BullMQ priority (lower runs first): seconds to the deadline, so locked jobs are worked earliest-deadline-first. */
-export function edfPriority(deadline: number): number {
-  const secondsLeft = deadline - Math.floor(Date.now() / 1000);
-  return Math.min(Math.max(secondsLeft, 1), 2_097_151);
+/** BullMQ priorities run from 1 to 2^21 - 1 (lower first). */
+const MAX_PRIORITY = 2 ** 21 - 1;
+/** Deadlines are ranked from an epoch that moves every 2^20 s (~12 days), so any deadline within ~12 days fits. */
+const PRIORITY_EPOCH = 2 ** 20;
+
+/**
+ * BullMQ priority (lower runs first) from the job's deadline itself, so locked jobs are worked earliest-deadline
+ * first whenever they were queued. "Seconds left at enqueue time" let a job queued later with a later deadline
+ * overtake one queued earlier (review S1-5).
+ */
+export function edfPriority(deadline: number, nowSeconds = Math.floor(Date.now() / 1000)): number {
+  const epoch = Math.floor(nowSeconds / PRIORITY_EPOCH) * PRIORITY_EPOCH - PRIORITY_EPOCH;
+  return Math.min(Math.max(deadline - epoch, 1), MAX_PRIORITY);
 }
 
 /** The job's model circuit and its input as floats (the on-chain felts decoded at the model's input scale). */
 export function jobInput(ctx: OperatorContext, data: JobData): { circuit: CircuitArtifacts; input: number[] } {
-  const { circuit } = ctx.catalog.get(data.modelId)!;
+  const entry = ctx.catalog.get(data.modelId);
+  // Never retried: an operator that does not serve the model cannot prove the job, however often it tries.
+  if (!entry) throw new VerdictError("MODEL_NOT_SERVED", `model ${data.modelId} is not one this operator proves`);
+  const { circuit } = entry;
   return { circuit, input: data.input.map((f) => feltToFloat(BigInt(f), circuit.inputs.scale)) };
 }
 
 /**
- * Attempts per stage: retryable failures (the RPC node or Redis unreachable) are retried with exponential backoff
- * from 1 s for ~8.5 minutes (1 + 2 + ... + 256 s). Three attempts (~3 s) failed a locked job for good during a
- * 30 s RPC outage, leaving it to be slashed (found by test/e2e/chaos.e2e.test.ts).
+ * Retries of a failed stage: exponential backoff from 1 s, capped at STAGE_BACKOFF_CAP_MS, for as many attempts as
+ * a job's life allows. Every stage first reconciles with the chain, so once the deadline has passed (or the job
+ * was settled) an attempt ends as "skipped" instead of failing; until then an RPC outage of any length is ridden
+ * out (10 attempts, ~8.5 min, failed locked jobs for good in a longer one: review S1-3).
  */
-const STAGE_ATTEMPTS = 10;
+const STAGE_ATTEMPTS = 200;
+export const STAGE_BACKOFF_CAP_MS = 30_000;
+export function stageBackoff(attemptsMade: number): number {
+  return Math.min(STAGE_BACKOFF_CAP_MS, 1000 * 2 ** Math.max(0, attemptsMade - 1));
+}
 
 /** Hands `data` to `stage`; the job id makes a repeated hand-over a no-op. */
 export async function advance(ctx: OperatorContext, stage: Stage, data: JobData): Promise<void> {
   await ctx.queues[stage].add(stage, data, {
     jobId: jobKey(data.chainId, data.jobId),
-    priority: stage === "evaluate" || stage === "lock" ? undefined : edfPriority(data.deadline),
+    priority: stage === "evaluate" ? undefined : edfPriority(data.deadline),
     attempts: STAGE_ATTEMPTS,
-    backoff: { type: "exponential", delay: 1000 },
+    backoff: { type: "capped" },
     removeOnComplete: { age: 24 * 3600, count: 10_000 },
     removeOnFail: { age: 7 * 24 * 3600 },
   });
 }
 
-/** Sends a signed request to the relayer and waits until its transaction is mined (or the relayer gives up). */
-export async function relayAndWait(ctx: OperatorContext, request: RelayRequest, jobId: string, timeoutMs: number): Promise<RelayResult> {
+/**
+ * Sends a signed request to the relayer and waits until its transaction is mined (or the relayer gives up, or
+ * `timeoutMs` passes). `relayId` names this very request: a request that differs (a lock re-signed with a new
+ * validity, a fulfilment re-sent after its transaction was reorged out) gets a new id, since BullMQ would answer a
+ * known id with the old job and its old result (review S1-3).
+ */
+export async function relayAndWait(ctx: OperatorContext, request: RelayRequest, relayId: string, timeoutMs: number): Promise<RelayResult> {
   const job = await ctx.relay.add(request.kind, request, {
-    jobId,
+    jobId: relayId,
     attempts: 5,
     backoff: { type: "exponential", delay: 1000 },
     removeOnComplete: { age: 24 * 3600 },
     removeOnFail: { age: 7 * 24 * 3600 },
   });
-  // The id is per on-chain job and kind, so a relay that failed for good earlier (its retries spent while the RPC
-  // node was down) is this very job: without a retry, every later attempt of the stage would wait on the old
-  // failure and the fulfilment could never be sent again (found by test/e2e/chaos.e2e.test.ts). The stage has
-  // just reconciled with the chain, and the relayer simulates before sending, so a retry is safe.
+  // A relay that failed for good earlier (its retries spent while the RPC node was down) is this very request:
+  // without a retry, every later attempt of the stage would wait on the old failure (found by the chaos suite).
+  // The stage has just reconciled with the chain, and the relayer simulates before sending, so a retry is safe.
   if (await job.isFailed()) await job.retry("failed", { resetAttemptsMade: true });
   return (await job.waitUntilFinished(ctx.relayEvents, timeoutMs)) as RelayResult;
+}
+
+/**
+ * Forgets a relay whose completed result the chain contradicts (its transaction was reorged out), so that the
+ * stage's next attempt sends the request again instead of being handed the stale result.
+ */
+export async function forgetRelay(ctx: OperatorContext, relayId: string): Promise<void> {
+  const job = await ctx.relay.getJob(relayId);
+  if (job && (await job.isCompleted())) await job.remove();
 }

@@ -1,31 +1,68 @@
 // Reconciliation with the chain, done before every stage's work and every transaction: the queue's copy of a
-// job may be stale (fulfilled by us before a crash, lock lost, expired), the chain is the truth.
+// job may be stale (fulfilled by us before a crash, lock lost, expired), or after a reorg deeper than the
+// confirmation depth even describe another job under the same id (job ids are sequential): the chain is the truth.
+import { solidityPackedKeccak256 } from "ethers";
 import type { JobData, OperatorContext } from "./pipeline.js";
 import { JobStatus } from "./status.js";
 
 export type Verdict = { ok: true } | { ok: false; reason: string };
 
-async function chainTime(ctx: OperatorContext): Promise<number> {
+type OnChainJob = Awaited<ReturnType<OperatorContext["market"]["jobOf"]>>;
+
+export async function chainTime(ctx: OperatorContext): Promise<number> {
   const block = await ctx.chain.provider.getBlock("latest");
   return block?.timestamp ?? Math.floor(Date.now() / 1000);
 }
 
-/** The job is still open for locking. */
+/** Blocks measured over, and how long a measured block time is reused. */
+const BLOCK_SAMPLE = 20;
+const BLOCK_TIME_TTL_MS = 60_000;
+const blockTimes = new WeakMap<OperatorContext, { seconds: number; at: number }>();
+
+/** The chain's recent average block time in seconds (at least 1), measured at most once a minute. */
+export async function blockSeconds(ctx: OperatorContext): Promise<number> {
+  const cached = blockTimes.get(ctx);
+  if (cached && Date.now() - cached.at < BLOCK_TIME_TTL_MS) return cached.seconds;
+  const head = await ctx.chain.provider.getBlock("latest");
+  const span = Math.min(BLOCK_SAMPLE, head?.number ?? 0);
+  const past = span > 0 ? await ctx.chain.provider.getBlock(head!.number - span) : null;
+  const seconds = head && past ? Math.max(1, (head.timestamp - past.timestamp) / span) : 1;
+  blockTimes.set(ctx, { seconds, at: Date.now() });
+  return seconds;
+}
+
+/** The job on-chain under this id is the one the queue describes (model, input, collateral, deadlines). */
+function sameJob(job: OnChainJob, data: JobData): Verdict {
+  const differs = (what: string, chain: unknown, queued: unknown): Verdict => ({
+    ok: false,
+    reason: `job ${data.jobId} on-chain is not the queued one (${what} ${String(chain)} vs ${String(queued)}): reorged and replaced`,
+  });
+  if (Number(job.modelId) !== data.modelId) return differs("model", job.modelId, data.modelId);
+  const inputHash = solidityPackedKeccak256(["uint256[]"], [data.input]);
+  if (job.inputHash !== inputHash) return differs("input hash", job.inputHash, inputHash);
+  if (job.collateral.toString() !== data.collateral) return differs("collateral", job.collateral, data.collateral);
+  if (Number(job.deadline) !== data.deadline || Number(job.lockDeadline) !== data.lockDeadline) return differs("deadline", job.deadline, data.deadline);
+  return { ok: true };
+}
+
+/** The job is still open for locking, and is the job the queue describes. */
 export async function stillOpen(ctx: OperatorContext, data: JobData): Promise<Verdict> {
   const [job, now] = await Promise.all([ctx.market.jobOf(data.jobId), chainTime(ctx)]);
   if (Number(job.status) !== JobStatus.Open) return { ok: false, reason: `job is no longer open (status ${job.status})` };
+  const same = sameJob(job, data);
+  if (!same.ok) return same;
   if (now > Number(job.lockDeadline)) return { ok: false, reason: `lock deadline passed ${now - Number(job.lockDeadline)} s ago` };
   return { ok: true };
 }
 
-/** The job is locked by this operator and its deadline has not passed. */
+/** The job is locked by this operator, its deadline has not passed, and it is the job the queue describes. */
 export async function stillMine(ctx: OperatorContext, data: JobData): Promise<Verdict> {
   const [job, now] = await Promise.all([ctx.market.jobOf(data.jobId), chainTime(ctx)]);
   if (Number(job.status) === JobStatus.Fulfilled) return { ok: false, reason: "already fulfilled" };
   if (Number(job.status) !== JobStatus.Locked) return { ok: false, reason: `job is not locked (status ${job.status})` };
   if (job.operator.toLowerCase() !== ctx.address.toLowerCase()) return { ok: false, reason: `lock held by ${job.operator}` };
+  const same = sameJob(job, data);
+  if (!same.ok) return same;
   if (now > Number(job.deadline)) return { ok: false, reason: `deadline passed ${now - Number(job.deadline)} s ago` };
   return { ok: true };
 }
-
-export { chainTime };

@@ -117,8 +117,9 @@ async function main(): Promise<void> {
   const ctx = { connection, prefix: config.queuePrefix };
   const relayWorker = startRelayWorker(ctx, relayer, log, config.relayer.concurrency, config.relayer.jobLockMs);
   const relayQueue = queue<RelayRequest>(ctx, RELAYER_QUEUE);
-  const healthy = async () => (await connection.ping()) === "PONG" && (await chain.provider.getBlockNumber()) >= 0;
-  const server = await serveHttp(config.httpPort, registry, [relayQueue, relayWorker.deadLetters], healthy);
+  const live = async () => (await connection.ping()) === "PONG";
+  const ready = async () => (await live()) && (await chain.provider.getBlockNumber()) >= 0;
+  const server = await serveHttp(config.httpPort, registry, [relayQueue, relayWorker.deadLetters], { live, ready });
 
   onShutdown(log, async () => {
     // Stops taking jobs and waits for the in-flight ones (a relay waiting for its receipt finishes).

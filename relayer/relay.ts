@@ -113,6 +113,8 @@ export class Relayer {
   readonly #nonces: NonceManager;
   readonly #metrics: ReturnType<typeof relayerMetrics>;
   readonly #market = InferenceMarket__factory.createInterface();
+  /** The relay in progress per on-chain job (market and job id). */
+  readonly #perJob = new Map<string, Promise<RelayResult>>();
 
   constructor(o: RelayerOptions) {
     if (!o.signer.provider) throw new VerdictError("NO_PROVIDER", "the relayer's signer is not connected to a provider");
@@ -130,6 +132,20 @@ export class Relayer {
    * transient and the job should be retried.
    */
   async relay(request: RelayRequest, log: Logger = jobLogger(this.#log, request), journal?: TxJournal): Promise<RelayResult> {
+    // One request per on-chain job at a time: operators race for a job's lock, and two locks simulated before
+    // either mined would both be sent, the loser reverting on chain (gas for nothing). Queued behind the first,
+    // the second is simulated once the first has settled and is dropped without a transaction.
+    const key = `${String(request.market).toLowerCase()}-${request.kind === "lock" ? request.jobId : request.auth?.jobId}`;
+    const run = (this.#perJob.get(key) ?? Promise.resolve()).catch(() => undefined).then(() => this.#relay(request, log, journal));
+    this.#perJob.set(key, run);
+    try {
+      return await run;
+    } finally {
+      if (this.#perJob.get(key) === run) this.#perJob.delete(key);
+    }
+  }
+
+  async #relay(request: RelayRequest, log: Logger, journal?: TxJournal): Promise<RelayResult> {
     const kind = request.kind;
     const [from, network] = await Promise.all([this.#signer.getAddress(), this.#provider.getNetwork()]);
     if (request.chainId !== network.chainId.toString()) {

@@ -30,9 +30,13 @@ export interface RelayResult {
   replacements: number;
 }
 
-/** BullMQ job id of a relay request: one lock and one fulfilment per on-chain job, so re-submission is a no-op. */
+/**
+ * BullMQ job id of a relay request, so re-submitting the same request is a no-op: a fulfilment per on-chain job,
+ * a lock per job, operator and validity (a lock re-signed later is another request: under the old id it would be
+ * answered with the old, expired one; review S1-3).
+ */
 export function relayJobId(r: RelayRequest): string {
-  return `${r.kind}-${r.chainId}-${r.kind === "lock" ? r.jobId : r.auth.jobId}`;
+  return r.kind === "lock" ? `lock-${r.chainId}-${r.jobId}-${r.operator.toLowerCase()}-${r.validUntil}` : `fulfil-${r.chainId}-${r.auth.jobId}`;
 }
 
 /** Queue holding requests the relayer gave up on, with the reason (simulation revert, non-retryable error). */

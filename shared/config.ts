@@ -28,7 +28,8 @@ export const configSchema = z
         /** Blocks a JobCreated event must be buried under before the operator acts on it (reorg safety). */
         confirmations: z.number().int().min(0).default(1),
         pollIntervalMs: z.number().int().positive().default(1000),
-        /** First block to scan when Redis holds no cursor yet. */
+        /** Never scan below this block. A fresh operator (no cursor in Redis) starts at the later of this and the
+         * oldest block that can hold a live job (head - the market's maxJobDuration). */
         startBlock: z.number().int().min(0).default(0),
         /** Model folders (models/<name>) this operator proves; their registered ids come from the chain. */
         models: z.array(z.string()).default(["wine-classifier", "diabetes-regressor"]),
@@ -42,8 +43,12 @@ export const configSchema = z
         /** A worker that dies mid-job (crash, SIGKILL) loses its BullMQ lock after this long; the job is then
          * handed to another worker (or the restarted one). Longer than any single stage takes. */
         jobLockMs: z.number().int().min(1000).default(60_000),
-        /** Gas assumed for lock + fulfil when pricing a job (measured: ~60k + ~700k for small models). */
+        /** Gas assumed for lock + fulfil when pricing a job of a model before this operator has measured its own
+         * (measured: ~53k + ~670-730k for the demo models). Priced at the expected fee (base fee + tip). */
         estimatedGas: z.number().int().positive().default(900_000),
+        /** A job declined for a reason that can pass (fees, stake tied up, a backlog) is looked at again after this
+         * long, for as long as it can still be locked. */
+        reevaluateMs: z.number().int().min(100).default(5_000),
       })
       .default({}),
     relayer: z

@@ -14,8 +14,17 @@ export function metricsRegistry(service: string): Registry {
   return registry;
 }
 
-/** Starts the server on `port` (0 = none); `healthy` decides /healthz. */
-export async function serveHttp(port: number, registry: Registry, queues: Queue[], healthy: () => Promise<boolean>): Promise<Server | undefined> {
+/**
+ * Liveness (restart me if false: the process or its Redis is broken) apart from readiness (do not count on me now:
+ * the RPC is down, the watcher lags). One probe for both made an RPC outage restart healthy services in a loop.
+ */
+export interface Probes {
+  live: () => Promise<boolean>;
+  ready: () => Promise<boolean>;
+}
+
+/** Starts the server on `port` (0 = none): /livez, /readyz (and /healthz, the same as /readyz), /metrics, /queues. */
+export async function serveHttp(port: number, registry: Registry, queues: Queue[], probes: Probes): Promise<Server | undefined> {
   if (port === 0) return undefined;
   const app = express();
   const board = new ExpressAdapter();
@@ -25,10 +34,12 @@ export async function serveHttp(port: number, registry: Registry, queues: Queue[
   app.get("/metrics", async (_req, res) => {
     res.type(registry.contentType).send(await registry.metrics());
   });
-  app.get("/healthz", async (_req, res) => {
-    const ok = await healthy().catch(() => false);
+  const probe = (check: () => Promise<boolean>) => async (_req: express.Request, res: express.Response) => {
+    const ok = await check().catch(() => false);
     res.status(ok ? 200 : 503).json({ ok });
-  });
+  };
+  app.get("/livez", probe(probes.live));
+  app.get(["/readyz", "/healthz"], probe(probes.ready));
   return new Promise((resolve) => {
     const server = app.listen(port, "127.0.0.1", () => resolve(server));
   });

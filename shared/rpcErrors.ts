@@ -19,6 +19,8 @@ export interface ClassifiedError {
 interface Rule extends ClassifiedError {
   codes: readonly (string | number)[];
   pattern: RegExp;
+  /** A rule that needs more than a code or a message (the revert rule). */
+  test?: (chain: ErrorNode[]) => boolean;
 }
 
 // First match wins: the nonce and fee rules come before the revert rule because their messages never mention a
@@ -29,16 +31,21 @@ const RULES: readonly Rule[] = [
   { action: "resync-nonce", reason: "already-known", codes: [], pattern: /already known|known transaction|already imported|already exists/i },
   { action: "bump", reason: "replacement-underpriced", codes: ["REPLACEMENT_UNDERPRICED"], pattern: /replacement (transaction )?underpriced|replacement fee too low|transaction underpriced/i },
   { action: "retry", reason: "insufficient-funds", codes: ["INSUFFICIENT_FUNDS"], pattern: /insufficient funds|doesn't have enough funds/i },
-  // JSON-RPC code 3 is "execution reverted" (with revert data) on geth and EDR.
-  { action: "drop", reason: "reverted", codes: ["CALL_EXCEPTION", 3], pattern: /execution reverted|reverted with|VM Exception/i },
+  // Only evidence of a revert counts: revert data, JSON-RPC code 3 or a node's revert message. ethers reports every
+  // JSON-RPC error answered for eth_call/eth_estimateGas as CALL_EXCEPTION, with `data: null` when there is no
+  // revert data (a rate limit, `header not found`, a timeout), so that code alone proves nothing (review S1-1).
+  { action: "drop", reason: "reverted", codes: [3], pattern: /execution reverted|reverted with|VM Exception/i, test: hasRevertData },
   { action: "drop", reason: "bad-request", codes: ["INVALID_ARGUMENT", "NUMERIC_FAULT"], pattern: /invalid (argument|address|signature length)/i },
   {
     action: "retry",
     reason: "network",
     codes: ["NETWORK_ERROR", "TIMEOUT", "SERVER_ERROR", "ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EAI_AGAIN", "EPIPE", "UND_ERR_SOCKET"],
-    pattern: /network|timeout|timed out|socket hang up|fetch failed|ECONNREFUSED|ECONNRESET|rate limit|too many requests/i,
+    pattern: /network|timeout|timed out|socket hang up|fetch failed|ECONNREFUSED|ECONNRESET|rate limit|too many requests|header not found|missing trie node|execution aborted|limit exceeded/i,
   },
 ];
+
+/** "0x" (a revert without reason) or a 4-byte selector and its ABI-encoded arguments. */
+const REVERT_DATA = /^0x([0-9a-f]{8}([0-9a-f]{2})*)?$/i;
 
 const UNKNOWN: ClassifiedError = { action: "retry", reason: "unknown" };
 
@@ -63,21 +70,31 @@ function errorChain(e: unknown): ErrorNode[] {
   return out;
 }
 
+function hasRevertData(chain: ErrorNode[]): boolean {
+  return chain.some((n) => typeof n.data === "string" && REVERT_DATA.test(n.data));
+}
+
 export function classifySendError(e: unknown): ClassifiedError {
   const chain = errorChain(e);
   const codes = chain.map((n) => n.code).filter((c): c is string | number => typeof c === "string" || typeof c === "number");
   const text = chain
-    .flatMap((n) => [n.message, n.shortMessage])
+    // ethers' own wording for a CALL_EXCEPTION without data ("missing revert data") is not a node's revert message.
+    .flatMap((n) => (n.code === "CALL_EXCEPTION" ? [] : [n.message, n.shortMessage]))
     .filter((m): m is string => typeof m === "string")
     .join("\n");
-  const rule = RULES.find((r) => r.codes.some((c) => codes.includes(c)) || r.pattern.test(text));
+  const rule = RULES.find((r) => r.codes.some((c) => codes.includes(c)) || r.pattern.test(text) || r.test?.(chain));
   return rule ? { action: rule.action, reason: rule.reason } : UNKNOWN;
+}
+
+/** Whether a failed eth_call / eth_estimateGas / send was a revert (as opposed to the RPC failing to answer). */
+export function isRevert(e: unknown): boolean {
+  return classifySendError(e).reason === "reverted";
 }
 
 /** The revert data (selector and arguments) carried by a failed eth_call / eth_estimateGas / send, if any. */
 function revertData(e: unknown): string | undefined {
   for (const node of errorChain(e)) {
-    if (typeof node.data === "string" && /^0x([0-9a-f]{8}([0-9a-f]{2})*)?$/i.test(node.data)) return node.data;
+    if (typeof node.data === "string" && REVERT_DATA.test(node.data)) return node.data;
   }
   return undefined;
 }

@@ -170,7 +170,23 @@ def cmd_verify(a) -> dict:
     return {"verified": bool(ok), "timings": timings, "maxRssMb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
 
 
+def die_with_parent() -> None:
+    """A proof must not outlive the operator that asked for it (a SIGKILLed parent would leave it holding the CPU
+    or GPU, and its restart would prove the job again): Linux kills us when the parent dies."""
+    parent = os.getppid()
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return  # not Linux: the parent's timeout still bounds the proof
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+
 def main() -> None:
+    die_with_parent()
     ap = argparse.ArgumentParser(description=__doc__)
     sub = ap.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("srs", help="generate a development SRS (random; never for production)")

@@ -13,9 +13,15 @@ export class EzklError extends VerdictError {
     readonly command: string,
     message: string,
     hint?: string,
+    retryable = false,
   ) {
-    super("EZKL_FAILED", `ezkl ${command} failed: ${message}`, hint);
+    super("EZKL_FAILED", `ezkl ${command} failed: ${message}`, hint, retryable);
   }
+}
+
+export interface BridgeOptions {
+  /** The bridge is killed after this long and the call fails (retryably): a hung prover must not hold on forever. */
+  timeoutMs?: number;
 }
 
 function pythonPath(): string {
@@ -28,15 +34,20 @@ function pythonPath(): string {
 
 const errorLine = z.object({ error: z.string() });
 
-export async function runBridge<T>(command: string, args: Record<string, string | number>, schema: z.ZodType<T>): Promise<T> {
+export async function runBridge<T>(command: string, args: Record<string, string | number>, schema: z.ZodType<T>, opts: BridgeOptions = {}): Promise<T> {
   const argv = [BRIDGE, command, ...Object.entries(args).flatMap(([k, v]) => [`--${k}`, String(v)])];
   const child = spawn(pythonPath(), argv, { stdio: ["ignore", "pipe", process.env.VERDICT_QUIET ? "ignore" : "inherit"] });
   let stdout = "";
   child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-  const code = await new Promise<number | null>((resolve, reject) => {
+  let timedOut = false;
+  const timer = opts.timeoutMs === undefined ? undefined : setTimeout(() => ((timedOut = true), child.kill("SIGKILL")), opts.timeoutMs);
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
     child.on("error", reject);
-    child.on("close", resolve);
-  });
+    child.on("close", (c, s) => resolve([c, s]));
+  }).finally(() => clearTimeout(timer));
+  if (timedOut) throw new EzklError(command, `no result within ${opts.timeoutMs} ms: stopped`, undefined, true);
+  // Killed from outside (the OOM killer, an operator's kill): the input was not at fault, another try may pass.
+  if (signal) throw new EzklError(command, `bridge killed by ${signal} (out of memory?)`, "lower proveConcurrency or add memory", true);
   const last = stdout.trim().split("\n").at(-1) ?? "";
   let parsed: unknown;
   try {

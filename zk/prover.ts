@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { z } from "zod";
-import { runBridge, timingsSchema } from "./bridge.js";
+import { runBridge, timingsSchema, type BridgeOptions } from "./bridge.js";
 import { checkCircuitInput, type CircuitArtifacts } from "./circuit.js";
 import { feltFromLeHex, feltToFloat } from "./felt.js";
 
@@ -26,7 +26,7 @@ const proveResultSchema = z.object({
   timings: timingsSchema,
 });
 
-export async function prove(circuit: CircuitArtifacts, input: readonly number[]): Promise<ProofResult> {
+export async function prove(circuit: CircuitArtifacts, input: readonly number[], opts: BridgeOptions = {}): Promise<ProofResult> {
   // Refuse inputs ezkl cannot prove (wrong size, NaN, outside the calibrated range) before any proving work.
   checkCircuitInput(circuit, input, `input to ${circuit.spec.name}`);
   const work = await mkdtemp(path.join(tmpdir(), "verdict-prove-"));
@@ -43,6 +43,7 @@ export async function prove(circuit: CircuitArtifacts, input: readonly number[])
         proof: path.join(work, "proof.json"),
       },
       proveResultSchema,
+      opts,
     );
     if (!result.verified) throw new Error(`ezkl produced a proof for ${circuit.spec.name} that it does not verify`);
     const instances = result.instances.map(feltFromLeHex);

@@ -9,6 +9,7 @@ import { formatEther, parseEther, ZeroAddress, type TransactionResponse } from "
 import { z } from "zod";
 import { JobStatus } from "../../operator/status.js";
 import { VerdictError } from "../../shared/errors.js";
+import { isRevert } from "../../shared/rpcErrors.js";
 import { IHalo2Verifier__factory, type InferenceMarket } from "../../types/ethers-contracts/index.js";
 import { runBridge, timingsSchema } from "../../zk/bridge.js";
 import { ensureCircuit, loadModelSpec, registryHashes } from "../../zk/circuit.js";
@@ -134,7 +135,11 @@ export function jobCommands(program: Command): void {
       const verifier = IHalo2Verifier__factory.connect(version.verifier, chain.provider);
       const rss0 = process.memoryUsage().rss;
       const t0 = performance.now();
-      const onChain = await verifier.verifyProof.staticCall(f.proof, f.instances).catch(() => false);
+      // Only a revert means INVALID: an RPC failure is an error (exit 1), never a verdict on the proof.
+      const onChain = await verifier.verifyProof.staticCall(f.proof, f.instances).catch((e: unknown) => {
+        if (isRevert(e)) return false;
+        throw e;
+      });
       const ethCallSeconds = (performance.now() - t0) / 1000;
       const result: Record<string, unknown> = { jobId: id, model: job.modelId, verifier: version.verifier, fulfilTx: f.tx.hash, ethCall: onChain ? "valid" : "INVALID", ethCallSeconds: ethCallSeconds.toFixed(3), ethCallRssDeltaMb: ((process.memoryUsage().rss - rss0) / 2 ** 20).toFixed(1) };
       const native = await nativeVerify(o.modelDir ?? version.uri.match(/^verdict:models\/([a-z0-9-]+)@/)?.[1], version.vkHash, f.proof, f.instances);

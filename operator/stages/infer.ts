@@ -2,22 +2,18 @@
 // Runs the model with onnxruntime-node on the configured execution provider (CUDA falls back to CPU, logged).
 import path from "node:path";
 import type { Logger } from "pino";
-import { infer } from "../../zk/inference.js";
+import { infer as runModel } from "../../zk/inference.js";
 import { advance, jobInput, type JobData, type OperatorContext } from "../pipeline.js";
 import { stillMine } from "../reconcile.js";
 import type { Outcome } from "../stage.js";
 
-export class InferenceRunner {
-  constructor(private readonly ctx: OperatorContext) {}
-
-  process = async (data: JobData, log: Logger): Promise<Outcome> => {
-    const mine = await stillMine(this.ctx, data);
-    if (!mine.ok) return { outcome: "skipped", reason: mine.reason };
-    const { circuit, input } = jobInput(this.ctx, data);
-    const onnx = path.join(circuit.spec.dir, circuit.spec.onnx);
-    const floatOutputs = await infer(onnx, input, this.ctx.config.operator.executionProvider, (msg) => log.warn(msg));
-    log.info({ floatOutputs }, "inferred");
-    await advance(this.ctx, "prove", { ...data, floatOutputs });
-    return { outcome: "advanced" };
-  };
+export async function infer(ctx: OperatorContext, data: JobData, log: Logger): Promise<Outcome> {
+  const mine = await stillMine(ctx, data);
+  if (!mine.ok) return { outcome: "skipped", reason: mine.reason };
+  const { circuit, input } = jobInput(ctx, data);
+  const onnx = path.join(circuit.spec.dir, circuit.spec.onnx);
+  const floatOutputs = await runModel(onnx, input, ctx.config.operator.executionProvider, (msg) => log.warn(msg));
+  log.info({ floatOutputs }, "inferred");
+  await advance(ctx, "prove", { ...data, floatOutputs });
+  return { outcome: "advanced" };
 }

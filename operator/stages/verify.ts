@@ -3,26 +3,22 @@
 // (ezkl already verified it natively while proving).
 import type { Logger } from "pino";
 import { VerdictError } from "../../shared/errors.js";
-import { classifySendError } from "../../shared/rpcErrors.js";
+import { isRevert } from "../../shared/rpcErrors.js";
 import { IHalo2Verifier__factory } from "../../types/ethers-contracts/index.js";
 import { advance, type JobData, type OperatorContext } from "../pipeline.js";
 import type { Outcome } from "../stage.js";
 
-export class ResultVerifier {
-  constructor(private readonly ctx: OperatorContext) {}
-
-  process = async (data: JobData, log: Logger): Promise<Outcome> => {
-    const [verifierAddress] = await this.ctx.registry.layout(data.modelId);
-    const verifier = IHalo2Verifier__factory.connect(verifierAddress, this.ctx.chain.provider);
-    // Only a revert is a rejection: an RPC failure (node unreachable, timeout) is retried like any other, where
-    // it used to count as a rejection and fail the locked job for good (found by test/e2e/chaos.e2e.test.ts).
-    const ok = await verifier.verifyProof.staticCall(data.proof!, data.instances!).catch((e: unknown) => {
-      if (classifySendError(e).reason === "reverted") return false;
-      throw e;
-    });
-    if (!ok) throw new VerdictError("PROOF_REJECTED_ONCHAIN", `the registered verifier ${verifierAddress} rejects the proof`);
-    log.info({ verifier: verifierAddress }, "proof accepted by the on-chain verifier (eth_call)");
-    await advance(this.ctx, "submit", data);
-    return { outcome: "advanced" };
-  };
+export async function verify(ctx: OperatorContext, data: JobData, log: Logger): Promise<Outcome> {
+  const [verifierAddress] = await ctx.registry.layout(data.modelId);
+  const verifier = IHalo2Verifier__factory.connect(verifierAddress, ctx.chain.provider);
+  // Only a revert is a rejection: an RPC failure (node unreachable, rate limit, timeout) is retried like any
+  // other, where it used to count as a rejection and fail the locked job for good (review S1-1).
+  const ok = await verifier.verifyProof.staticCall(data.proof!, data.instances!).catch((e: unknown) => {
+    if (isRevert(e)) return false;
+    throw e;
+  });
+  if (!ok) throw new VerdictError("PROOF_REJECTED_ONCHAIN", `the registered verifier ${verifierAddress} rejects the proof`);
+  log.info({ verifier: verifierAddress }, "proof accepted by the on-chain verifier (eth_call)");
+  await advance(ctx, "submit", data);
+  return { outcome: "advanced" };
 }

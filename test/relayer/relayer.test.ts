@@ -306,6 +306,13 @@ describe("relayer fees and error classification", () => {
       [{ code: "CALL_EXCEPTION", data: "0x" }, "drop", "reverted"],
       [{ code: 3, message: "execution reverted", data: "0xbfa13283" }, "drop", "reverted"],
       [{ code: "NETWORK_ERROR" }, "retry", "network"],
+      // ethers v6 turns every JSON-RPC error answered for eth_call/eth_estimateGas into CALL_EXCEPTION, data null
+      // when there is no revert data: a provider's failure, not a revert (review S1-1).
+      [{ code: "CALL_EXCEPTION", data: null, shortMessage: "missing revert data", info: { error: { code: -32005, message: "rate limit exceeded" } } }, "retry", "network"],
+      [{ code: "CALL_EXCEPTION", data: null, shortMessage: "missing revert data", info: { error: { code: -32000, message: "header not found" } } }, "retry", "network"],
+      [{ code: "CALL_EXCEPTION", data: null, shortMessage: "missing revert data", info: { error: { code: -32000, message: "execution aborted (timeout = 5s)" } } }, "retry", "network"],
+      [{ code: "CALL_EXCEPTION", data: null, shortMessage: "missing revert data", info: { error: { code: -32603, message: "internal error" } } }, "retry", "unknown"],
+      [{ code: "CALL_EXCEPTION", data: null, info: { error: { code: -32000, message: "execution reverted" } } }, "drop", "reverted"],
       [new Error("request failed", { cause: { code: "ECONNREFUSED" } }), "retry", "network"],
       [new Error("something odd"), "retry", "unknown"],
     ];

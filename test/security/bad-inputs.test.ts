@@ -7,7 +7,7 @@ import path from "node:path";
 import type { Logger } from "pino";
 import { deployAndRegister } from "../../deploy/onboard.js";
 import type { JobData, OperatorContext } from "../../operator/pipeline.js";
-import { JobEvaluator } from "../../operator/stages/evaluate.js";
+import { evaluate } from "../../operator/stages/evaluate.js";
 import { HostileConsumer__factory } from "../../types/ethers-contracts/index.js";
 import { checkCircuitInput, ensureCircuit, loadModelSpec, readInputRows, type CircuitArtifacts } from "../../zk/circuit.js";
 import { BN254_R, feltToFloat, floatToFelt } from "../../zk/felt.js";
@@ -168,12 +168,11 @@ describe("bad inputs: each refused with a clear error, no funds moved (real veri
       const s = await load();
       const short = inputOf(wine().proofs[0], "wine-classifier").slice(0, 12);
       await refused(s, undefined, "InputLengthMismatch", () => s.market.connect(s.requester).createJob(jobRequest({ modelId: s.ids["wine-classifier"], input: short }), { value: PRICE }), [13, 12]);
-      const registryErrors = await s.registry.getAddress();
+      // The registry's ABI is fetched before the transaction is sent: awaited between the two, the revert arrived
+      // with no handler attached yet, and Node's unhandled-rejection check aborted the whole run (1 run in 2).
+      const registryErrors = await ethers.getContractAt("ModelRegistry", await s.registry.getAddress());
       const before = await funds(s);
-      await expect(s.market.connect(s.requester).createJob(jobRequest({ modelId: 999n, input: short }), { value: PRICE })).to.be.revertedWithCustomError(
-        await ethers.getContractAt("ModelRegistry", registryErrors),
-        "UnknownModel",
-      );
+      await expect(s.market.connect(s.requester).createJob(jobRequest({ modelId: 999n, input: short }), { value: PRICE })).to.be.revertedWithCustomError(registryErrors, "UnknownModel");
       expect(await funds(s)).to.deep.equal(before);
     });
 
@@ -210,7 +209,7 @@ describe("bad inputs: each refused with a clear error, no funds moved (real veri
       const ctx = { catalog: { get: () => ({ modelId: 1, circuit }) }, config: { operator: {} } } as unknown as OperatorContext;
       const data = { modelId: 1, jobId: "7", input: input.map((v) => String(floatToFelt(v, circuit.inputs.scale))) } as unknown as JobData;
       const silent = { info: () => undefined } as unknown as Logger;
-      const outcome = await new JobEvaluator(ctx).process(data, silent);
+      const outcome = await evaluate(ctx, data, silent);
       expect(outcome).to.deep.include({ outcome: "skipped" });
       expect((outcome as { reason: string }).reason).to.match(/job 7 input feature 2 = .* is outside the calibrated range/);
     });

@@ -1,0 +1,64 @@
+// Every lock naming this operator gets a pipeline behind it, whenever it mines and whatever happened to the
+// pipeline meanwhile: the watcher reports each `JobLocked(me)` it sees, the lock is kept in a durable per-operator
+// record (a Redis sorted set by deadline), and a periodic sweep resumes each open lock from its furthest stage —
+// retrying a stage that failed for good (an outage longer than its retries), re-running one whose completed
+// result the chain contradicts (a fulfilment reorged out). BullMQ's job-id dedupe alone made all of these no-ops
+// (review S1-2, S1-3).
+import type { Logger } from "pino";
+import { jobKey } from "../shared/queues.js";
+import { advance, type JobData, type OperatorContext } from "./pipeline.js";
+import { stillMine } from "./reconcile.js";
+
+/** The stages a locked job goes through, in order. */
+const AFTER_LOCK = ["infer", "prove", "verify", "submit"] as const;
+
+function locksKey(ctx: OperatorContext): string {
+  return `${ctx.config.queuePrefix}:locks:${ctx.chain.chainId}:${ctx.address.toLowerCase()}`;
+}
+
+/** Records a lock held by this operator (the job data travels with it) and resumes its pipeline. */
+export async function trackLock(ctx: OperatorContext, data: JobData, log: Logger): Promise<void> {
+  await ctx.redis.zadd(locksKey(ctx), data.deadline, JSON.stringify({ ...data, operator: ctx.address }));
+  const mine = await stillMine(ctx, data);
+  if (mine.ok) log.debug({ jobId: data.jobId, pipeline: await resume(ctx, data) }, "lock tracked");
+}
+
+/**
+ * Puts a job this operator holds the lock on back on its way: nothing if a stage has it queued or running; a
+ * failed stage is retried with fresh attempts; a completed last stage (the chain says the job is still open to
+ * us, so its effect was lost) runs again; no stage at all starts it at infer. Call only when stillMine is ok.
+ */
+export async function resume(ctx: OperatorContext, data: JobData): Promise<string> {
+  const id = jobKey(data.chainId, data.jobId);
+  for (const stage of [...AFTER_LOCK].reverse()) {
+    const job = await ctx.queues[stage].getJob(id);
+    if (!job) continue;
+    const state = await job.getState();
+    if (state === "failed") {
+      await job.retry("failed", { resetAttemptsMade: true });
+      return `${stage}: failed, retried`;
+    }
+    if (state === "completed") {
+      await job.remove();
+      await advance(ctx, stage, job.data);
+      return `${stage}: completed without effect on chain, run again`;
+    }
+    return `${stage}: ${state}`;
+  }
+  await advance(ctx, "infer", { ...data, operator: ctx.address });
+  return "infer: started";
+}
+
+/** One pass over the tracked locks: resumes those still ours, forgets the rest (settled, lost or expired). */
+export async function sweepLocks(ctx: OperatorContext, log: Logger): Promise<void> {
+  for (const raw of await ctx.redis.zrange(locksKey(ctx), 0, -1)) {
+    const data = JSON.parse(raw) as JobData;
+    const mine = await stillMine(ctx, data);
+    if (!mine.ok) {
+      await ctx.redis.zrem(locksKey(ctx), raw);
+      continue;
+    }
+    const pipeline = await resume(ctx, data);
+    if (!/: (active|waiting|prioritized|delayed|waiting-children)$/.test(pipeline)) log.warn({ jobId: data.jobId, pipeline }, "resumed a locked job");
+  }
+}

@@ -1,0 +1,132 @@
+// Recovery of locked jobs on real BullMQ queues (a real redis-server) and a fake chain: a lock naming this
+// operator always gets a pipeline behind it, from its furthest stage, whatever happened to the queues (review
+// S1-2, S1-3). Before the durable lock record, a stage that had failed for good or a submit whose fulfilment was
+// reorged out was never run again: BullMQ's job-id dedupe made every re-enqueue a no-op, and the job was slashed.
+import { expect } from "chai";
+import { randomUUID } from "node:crypto";
+import { solidityPackedKeccak256, Wallet } from "ethers";
+import type { Logger } from "pino";
+import type { Queue } from "bullmq";
+import { startLocalRedis } from "../../infra/localRedis.js";
+import type { LocalService } from "../../infra/service.js";
+import { queueName, type JobData, type OperatorContext } from "../../operator/pipeline.js";
+import { resume, sweepLocks, trackLock } from "../../operator/recovery.js";
+import { JobStatus } from "../../operator/status.js";
+import { STAGES, queue, redisConnection, worker, type Stage } from "../../shared/queues.js";
+
+const NOW = 1_800_000_000;
+const silent = { debug: () => undefined, info: () => undefined, warn: () => undefined } as unknown as Logger;
+
+describe("locked-job recovery (real Redis, fake chain)", function () {
+  this.timeout(60_000);
+  let redis: LocalService;
+  const address = new Wallet(Wallet.createRandom().privateKey).address;
+  /** What the fake chain says about every job. */
+  let onChain: { status: number; operator: string };
+  let ctx: OperatorContext;
+  let queues: Record<Stage, Queue<JobData>>;
+
+  const data = (jobId: string): JobData => ({
+    chainId: "31337",
+    jobId,
+    modelId: 1,
+    input: ["1", "2"],
+    token: "0x0000000000000000000000000000000000000000",
+    price: "1",
+    collateral: "5",
+    lockDeadline: NOW + 100,
+    deadline: NOW + 1000,
+    operator: address,
+  });
+
+  before(async () => {
+    redis = await startLocalRedis();
+  });
+  after(async () => {
+    await redis?.stop();
+  });
+
+  beforeEach(() => {
+    const connection = redisConnection(redis.url);
+    const prefix = `recovery-${randomUUID()}`;
+    queues = Object.fromEntries(STAGES.map((s) => [s, queue<JobData>({ connection, prefix }, queueName(s, address))])) as Record<Stage, Queue<JobData>>;
+    onChain = { status: JobStatus.Locked, operator: address };
+    const d = data("0");
+    ctx = {
+      address,
+      redis: connection,
+      queues,
+      config: { queuePrefix: prefix },
+      chain: { chainId: 31337n, provider: { getBlock: async () => ({ timestamp: NOW }) } },
+      market: {
+        jobOf: async () => ({
+          status: BigInt(onChain.status),
+          operator: onChain.operator,
+          modelId: BigInt(d.modelId),
+          inputHash: solidityPackedKeccak256(["uint256[]"], [d.input]),
+          collateral: BigInt(d.collateral),
+          deadline: BigInt(d.deadline),
+          lockDeadline: BigInt(d.lockDeadline),
+        }),
+      },
+    } as unknown as OperatorContext;
+  });
+  afterEach(async () => {
+    for (const q of Object.values(queues)) await q.obliterate({ force: true });
+    await Promise.all(Object.values(queues).map((q) => q.close()));
+    ctx.redis.disconnect();
+  });
+
+  /** A job in `stage` left `failed` or `completed` by a real worker, as the pipeline leaves it. */
+  async function leave(stage: Stage, jobId: string, state: "failed" | "completed"): Promise<void> {
+    const done = new Promise<void>((resolve) => {
+      const w = worker<JobData, unknown>({ connection: ctx.redis, prefix: ctx.config.queuePrefix }, queueName(stage, address), async () => {
+        if (state === "failed") throw new Error("RPC outage outlasted the retries");
+        return { outcome: "done" };
+      });
+      w.on(state, () => void w.close().then(resolve));
+    });
+    await queues[stage].add(stage, data(jobId), { jobId: `31337-${jobId}`, attempts: 1 });
+    await done;
+  }
+
+  it("a lock with no pipeline behind it (it mined after the lock stage stopped waiting) is started at infer", async () => {
+    expect(await resume(ctx, data("1"))).to.equal("infer: started");
+    expect(await (await queues.infer.getJob("31337-1"))!.getState()).to.be.oneOf(["waiting", "prioritized"]);
+  });
+
+  it("a stage that failed for good during an outage is retried with fresh attempts", async () => {
+    await leave("prove", "2", "failed");
+    expect(await (await queues.prove.getJob("31337-2"))!.getState()).to.equal("failed");
+    expect(await resume(ctx, data("2"))).to.equal("prove: failed, retried");
+    expect(await (await queues.prove.getJob("31337-2"))!.getState()).to.be.oneOf(["waiting", "prioritized"]);
+  });
+
+  it("a completed submit whose fulfilment the chain does not show (reorged out) runs again", async () => {
+    await leave("submit", "3", "completed");
+    expect(await resume(ctx, data("3"))).to.equal("submit: completed without effect on chain, run again");
+    expect(await (await queues.submit.getJob("31337-3"))!.getState()).to.be.oneOf(["waiting", "prioritized"]);
+  });
+
+  it("a job already queued is left alone (no second pipeline)", async () => {
+    expect(await resume(ctx, data("4"))).to.equal("infer: started");
+    expect(await resume(ctx, data("4"))).to.match(/^infer: (waiting|prioritized)$/);
+    expect(await queues.infer.getJobCountByTypes("waiting", "prioritized")).to.equal(1);
+  });
+
+  it("the sweep resumes tracked locks still held and forgets those settled or lost", async () => {
+    await trackLock(ctx, data("5"), silent);
+    await queues.infer.remove("31337-5"); // the pipeline is lost (e.g. Redis restored from an older snapshot)
+    await sweepLocks(ctx, silent);
+    expect(await queues.infer.getJob("31337-5"), "resumed by the sweep").to.not.equal(undefined);
+    onChain = { status: JobStatus.Fulfilled, operator: address };
+    await sweepLocks(ctx, silent);
+    expect(await ctx.redis.zcard(`${ctx.config.queuePrefix}:locks:31337:${address.toLowerCase()}`), "forgotten once settled").to.equal(0);
+  });
+
+  it("a lock held by another operator is not resumed", async () => {
+    onChain = { status: JobStatus.Locked, operator: Wallet.createRandom().address };
+    await trackLock(ctx, data("6"), silent);
+    expect(await queues.infer.getJob("31337-6")).to.equal(undefined);
+  });
+});
