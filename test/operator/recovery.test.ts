@@ -3,7 +3,6 @@
 // S1-2, S1-3). Before the durable lock record, a stage that had failed for good or a submit whose fulfilment was
 // reorged out was never run again: BullMQ's job-id dedupe made every re-enqueue a no-op, and the job was slashed.
 import { expect } from "chai";
-import { randomUUID } from "node:crypto";
 import { solidityPackedKeccak256, Wallet } from "ethers";
 import type { Logger } from "pino";
 import type { Queue } from "bullmq";
@@ -12,7 +11,8 @@ import type { LocalService } from "../../infra/service.js";
 import { queueName, type JobData, type OperatorContext } from "../../operator/pipeline.js";
 import { resume, sweepLocks, trackLock } from "../../operator/recovery.js";
 import { JobStatus } from "../../operator/status.js";
-import { STAGES, queue, redisConnection, worker, type Stage } from "../../shared/queues.js";
+import { worker, type Stage } from "../../shared/queues.js";
+import { operatorQueues, type OperatorQueues } from "../fixtures/operatorQueues.js";
 
 const NOW = 1_800_000_000;
 const silent = { debug: () => undefined, info: () => undefined, warn: () => undefined } as unknown as Logger;
@@ -25,6 +25,7 @@ describe("locked-job recovery (real Redis, fake chain)", function () {
   let onChain: { status: number; operator: string };
   let ctx: OperatorContext;
   let queues: Record<Stage, Queue<JobData>>;
+  let pipeline: OperatorQueues;
 
   const data = (jobId: string): JobData => ({
     chainId: "31337",
@@ -47,9 +48,9 @@ describe("locked-job recovery (real Redis, fake chain)", function () {
   });
 
   beforeEach(() => {
-    const connection = redisConnection(redis.url);
-    const prefix = `recovery-${randomUUID()}`;
-    queues = Object.fromEntries(STAGES.map((s) => [s, queue<JobData>({ connection, prefix }, queueName(s, address))])) as Record<Stage, Queue<JobData>>;
+    pipeline = operatorQueues(redis.url, address, "recovery");
+    const { connection, prefix } = pipeline;
+    queues = pipeline.queues;
     onChain = { status: JobStatus.Locked, operator: address };
     const d = data("0");
     ctx = {
@@ -71,11 +72,7 @@ describe("locked-job recovery (real Redis, fake chain)", function () {
       },
     } as unknown as OperatorContext;
   });
-  afterEach(async () => {
-    for (const q of Object.values(queues)) await q.obliterate({ force: true });
-    await Promise.all(Object.values(queues).map((q) => q.close()));
-    ctx.redis.disconnect();
-  });
+  afterEach(() => pipeline.close());
 
   /** A job in `stage` left `failed` or `completed` by a real worker, as the pipeline leaves it. */
   async function leave(stage: Stage, jobId: string, state: "failed" | "completed"): Promise<void> {

@@ -2,15 +2,15 @@
 // where a job could still be live rather than at genesis, the reorg rewind, and every lock naming this operator
 // given a pipeline whenever it mines (review S1-2, S1-8).
 import { expect } from "chai";
-import { randomUUID } from "node:crypto";
 import { solidityPackedKeccak256, Wallet } from "ethers";
 import type { Queue } from "bullmq";
 import { startLocalRedis } from "../../infra/localRedis.js";
 import type { LocalService } from "../../infra/service.js";
-import { queueName, type JobData, type OperatorContext } from "../../operator/pipeline.js";
+import type { JobData, OperatorContext } from "../../operator/pipeline.js";
 import { JobWatcher } from "../../operator/stages/watch.js";
 import { JobStatus } from "../../operator/status.js";
-import { STAGES, queue, redisConnection, type Stage } from "../../shared/queues.js";
+import type { Stage } from "../../shared/queues.js";
+import { operatorQueues, type OperatorQueues } from "../fixtures/operatorQueues.js";
 
 const BLOCK_SECONDS = 12;
 const MAX_JOB_DURATION = 3600n; // 300 blocks
@@ -33,6 +33,7 @@ describe("watcher (fake chain, real Redis)", function () {
   const address = Wallet.createRandom().address;
   let ctx: OperatorContext;
   let queues: Record<Stage, Queue<JobData>>;
+  let pipeline: OperatorQueues;
   let head: number;
   let events: FakeEvent[];
   /** Block hashes by number; a reorg changes some. */
@@ -60,9 +61,9 @@ describe("watcher (fake chain, real Redis)", function () {
   });
 
   beforeEach(() => {
-    const connection = redisConnection(redis.url);
-    const prefix = `watch-${randomUUID()}`;
-    queues = Object.fromEntries(STAGES.map((s) => [s, queue<JobData>({ connection, prefix }, queueName(s, address))])) as Record<Stage, Queue<JobData>>;
+    pipeline = operatorQueues(redis.url, address, "watch");
+    const { connection, prefix } = pipeline;
+    queues = pipeline.queues;
     head = 10_000;
     events = [];
     forks = new Map();
@@ -103,11 +104,7 @@ describe("watcher (fake chain, real Redis)", function () {
       },
     } as unknown as OperatorContext;
   });
-  afterEach(async () => {
-    for (const q of Object.values(queues)) await q.obliterate({ force: true });
-    await Promise.all(Object.values(queues).map((q) => q.close()));
-    ctx.redis.disconnect();
-  });
+  afterEach(() => pipeline.close());
 
   const evaluated = async () => (await queues.evaluate.getJobs(["waiting", "prioritized"])).map((j) => j.data.jobId).sort();
 
