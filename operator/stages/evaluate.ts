@@ -5,7 +5,7 @@
 // collateral above the free stake.
 import { ZeroAddress } from "ethers";
 import type { Logger } from "pino";
-import { checkCircuitInput } from "../../zk/circuit.js";
+import { checkCircuitInput } from "../../zk/artifacts.js";
 import { advance, jobInput, type JobData, type OperatorContext } from "../pipeline.js";
 import { chainTime, stillOpen } from "../reconcile.js";
 import type { Outcome } from "../stage.js";

@@ -23,7 +23,7 @@ export class ProofBuilder {
       throw new VerdictError("INPUT_NOT_BOUND", `proof's input instances ${bound.join()} differ from the job input ${data.input.join()}`);
     }
     await this.ctx.catalog.recordProveSeconds(data.modelId, seconds);
-    this.ctx.metrics.proveSeconds.observe({ model: circuit.spec.name }, seconds);
+    this.ctx.metrics.proveSeconds.observe({ model: circuit.name }, seconds);
     log.info({ seconds: Number(seconds.toFixed(2)), proofBytes: (result.proof.length - 2) / 2, outputs: result.outputs, floatOutputs: data.floatOutputs }, "proved");
     await advance(this.ctx, "verify", { ...data, proof: result.proof, instances: result.instances.map(String), outputs: result.outputs, proveSeconds: seconds });
     return { outcome: "advanced" };
