@@ -31,6 +31,8 @@ export interface LocalStack {
   /** Folder with chain-<id>/deployed_addresses.json, for VERDICT_DEPLOYMENTS_DIR. */
   deploymentsDir: string;
   models: Record<string, { modelId: number; circuit: BuiltCircuit }>;
+  /** Data directory the bundles were built into: its bundles/ folder is what the registry URIs name. */
+  publisher: string;
   /** Operators' data directory (VERDICT_HOME): every demo model's bundle pulled and installed. */
   home: string;
   /** Removes Ignition's journal of this deployment. */
@@ -55,9 +57,10 @@ export async function deployLocalStack(chainUrl: string, workDir: string, log: (
     JSON.stringify(Object.fromEntries(Object.entries(addresses).map(([k, v]) => [`VerdictLocal#${NAMES[k as keyof typeof NAMES]}`, v]))),
   );
   const models: LocalStack["models"] = {};
+  const publisher = path.join(workDir, "publisher");
   for (const name of DEMO_MODELS) {
     const circuit = await ensureCircuit(await loadModelSpec(name));
-    const bundle = await writeBundle(circuit, path.join(workDir, "publisher"));
+    const bundle = await writeBundle(circuit, publisher);
     const reg = await deployAndRegister(circuit, admin!, addresses.registry, bundleUri(bundle.base, bundle));
     models[name] = { modelId: reg.modelId, circuit };
     log(`model ${name} registered as #${reg.modelId} (verifier ${reg.verifierBytes} bytes, logrows ${circuit.logrows})`);
@@ -78,6 +81,7 @@ export async function deployLocalStack(chainUrl: string, workDir: string, log: (
     addresses,
     deploymentsDir,
     models,
+    publisher,
     home,
     cleanup: () => rm(path.join(REPO_ROOT, "deploy", "deployments", deploymentId), { recursive: true, force: true }),
   };
