@@ -15,9 +15,8 @@ import path from "node:path";
 import { parseArgs, promisify } from "node:util";
 import { z } from "zod";
 import { REPO_ROOT } from "../shared/paths.js";
-import { ensureCircuit, loadModelSpec, readInputRows, type CircuitArtifacts, type ModelSpec } from "../zk/circuit.js";
+import { ensureCircuit, loadModelSpec, readInputRows, type BuiltCircuit, type ModelSpec } from "../zk/circuit.js";
 import { prove } from "../zk/prover.js";
-import { ensureDevSrs } from "../zk/srs.js";
 import { isMain, machineInfo, type MachineInfo } from "./machine.js";
 import { median, round } from "./stats.js";
 import { loadWasmProver, type WasmFiles } from "./wasm_prover.js";
@@ -241,7 +240,7 @@ async function wasmColdProof(files: WasmFiles): Promise<Sample> {
 }
 
 /** What the WASM engine makes of the project's own (ezkl 23) artifacts: each file's validation, then a proof attempt. */
-async function wasmOnV23(circuit: CircuitArtifacts, input: string): Promise<V23InWasm> {
+async function wasmOnV23(circuit: BuiltCircuit, input: string): Promise<V23InWasm> {
   const prover = await loadWasmProver(wasmFiles(circuit.dir, circuit.srs, input));
   const validation = prover.validate();
   try {
@@ -265,7 +264,7 @@ export async function benchCompare(opts: CompareOptions = {}): Promise<CompareRe
   const versions: Record<string, string> = { node: process.version };
   const warmVsCold: CompareResult["warm_vs_cold"] = {};
   const nativeV23Warm: Record<string, ProverFigure> = {};
-  const circuits: Record<string, { spec: ModelSpec; circuit: CircuitArtifacts }> = {};
+  const circuits: Record<string, { spec: ModelSpec; circuit: BuiltCircuit }> = {};
 
   // (b) the project's prover, warm vs cold
   for (const name of names) {
@@ -314,8 +313,8 @@ export async function benchCompare(opts: CompareOptions = {}): Promise<CompareRe
     for (const name of names) {
       const { spec, circuit } = circuits[name]!;
       const input = path.join(spec.dir, spec.sample);
-      // The project's dev SRS for this logrows: KZG parameters are a plain curve-point file both releases read.
-      const srs = await ensureDevSrs(circuit.logrows);
+      // The SRS the circuit was built with: KZG parameters are a plain curve-point file both releases read.
+      const { srs } = circuit;
       const builder = await startWorker(python21);
       const dir = await ensureV21Circuit(builder, spec, srs).finally(() => builder.close());
       const log21 = (l: string) => say(`  ${name} ezkl ${EZKL_V21} ${l}`);

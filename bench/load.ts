@@ -10,7 +10,7 @@ import { parseArgs } from "node:util";
 import { Queue } from "bullmq";
 import getPort from "get-port";
 import { Redis } from "ioredis";
-import { DEV_KEYS, withLocalStack } from "../infra/localStack.js";
+import { DEV_KEYS, operatorEnv, withLocalStack } from "../infra/localStack.js";
 import { startVerdictService } from "../infra/verdictService.js";
 import { queueName } from "../operator/pipeline.js";
 import { REPO_ROOT } from "../shared/paths.js";
@@ -126,6 +126,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       VERDICT_RPC_URL: chain.url,
       VERDICT_REDIS_URL: redis.url,
       VERDICT_DEPLOYMENTS_DIR: stack.deploymentsDir,
+      ...operatorEnv(stack),
       VERDICT_QUEUE_PREFIX: prefix,
       VERDICT_RELAYER_KEY: DEV_KEYS.relayer,
     };

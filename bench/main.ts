@@ -14,14 +14,14 @@ import getPort from "get-port";
 import { z } from "zod";
 import { startLocalChain } from "../infra/localChain.js";
 import { startLocalRedis } from "../infra/localRedis.js";
-import { deployLocalStack, DEMO_MODELS, DEV_KEYS, type LocalStack } from "../infra/localStack.js";
+import { deployLocalStack, DEMO_MODELS, DEV_KEYS, operatorEnv, type LocalStack } from "../infra/localStack.js";
 import type { LocalService } from "../infra/service.js";
 import { startVerdictService } from "../infra/verdictService.js";
 import { FULFIL_TYPES, marketDomain } from "../operator/signing.js";
 import { REPO_ROOT } from "../shared/paths.js";
 import { IHalo2Verifier__factory, InferenceMarket__factory, ModelRegistry__factory, type InferenceMarket } from "../types/ethers-contracts/index.js";
 import { runBridge, timingsSchema } from "../zk/bridge.js";
-import { ensureCircuit, loadModelSpec, readInputRows, type CircuitArtifacts } from "../zk/circuit.js";
+import { ensureCircuit, loadModelSpec, readInputRows, type BuiltCircuit } from "../zk/circuit.js";
 import { infer } from "../zk/inference.js";
 import { prove, type ProofResult } from "../zk/prover.js";
 import { benchCompare, type CompareResult } from "./compare.js";
@@ -107,7 +107,7 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => vo
 // ------------------------------------------------------------------------------------------- off-chain figures
 
 interface OffChain {
-  circuit: CircuitArtifacts;
+  circuit: BuiltCircuit;
   row: number[];
   proofs: ProofResult[];
   samples: { witness_s: number[]; prove_s: number[]; verify_cpu_s: number[]; verify_cpu_rss_mb: number[]; infer_s: number[] };
@@ -116,7 +116,7 @@ interface OffChain {
 const verifySchema = z.object({ verified: z.boolean(), timings: timingsSchema, maxRssMb: z.number() });
 
 /** Native ezkl verification in its own process (the bridge's `verify`), from a proof file built like `verdict verify` does. */
-async function nativeVerify(circuit: CircuitArtifacts, proof: ProofResult, work: string): Promise<z.infer<typeof verifySchema>> {
+async function nativeVerify(circuit: BuiltCircuit, proof: ProofResult, work: string): Promise<z.infer<typeof verifySchema>> {
   const le = (x: bigint) => Buffer.from(x.toString(16).padStart(64, "0"), "hex").reverse().toString("hex");
   const proofFile = path.join(work, "proof.json");
   const bytes = Buffer.from(proof.proof.slice(2), "hex");
@@ -426,6 +426,7 @@ async function main(): Promise<void> {
     VERDICT_RPC_URL: chain.url,
     VERDICT_REDIS_URL: redis.url,
     VERDICT_DEPLOYMENTS_DIR: stack.deploymentsDir,
+    ...operatorEnv(stack),
     VERDICT_QUEUE_PREFIX: "bench",
     VERDICT_RELAYER_KEY: DEV_KEYS.relayer,
   };

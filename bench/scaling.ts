@@ -15,7 +15,7 @@ import { Contract, ContractFactory } from "ethers";
 import { network } from "hardhat";
 import { z } from "zod";
 import { REPO_ROOT } from "../shared/paths.js";
-import { ensureCircuit, modelSpecSchema, readInputRows, type CircuitArtifacts, type ModelSpec } from "../zk/circuit.js";
+import { ensureCircuit, modelSpecSchema, readInputRows, type BuiltCircuit, type ModelSpec } from "../zk/circuit.js";
 import { prove } from "../zk/prover.js";
 import { chartSvg } from "./chart.js";
 import { isMain, machineInfo, type MachineInfo } from "./machine.js";
@@ -104,7 +104,7 @@ async function benchModel(worker: EzklWorker, name: string, nIn: number, hidden:
 }
 
 /** ensureCircuit at `logrows`, one size up if ezkl finds it too tight (its blinding/reserved rows are not in num_rows). */
-async function buildAt(spec: Omit<ModelSpec, "runArgs">, logrows: number, say: (l: string) => void): Promise<CircuitArtifacts> {
+async function buildAt(spec: Omit<ModelSpec, "runArgs">, logrows: number, say: (l: string) => void): Promise<BuiltCircuit> {
   for (let k = logrows; ; k++) {
     const { dir, ...fields } = spec;
     const full: ModelSpec = { ...modelSpecSchema.parse({ ...fields, runArgs: { ...RUN_ARGS, logrows: k } }), dir };

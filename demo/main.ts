@@ -12,7 +12,7 @@ import ora from "ora";
 import { startDashboard } from "../dashboard/server.js";
 import { startLocalChain } from "../infra/localChain.js";
 import { startLocalRedis } from "../infra/localRedis.js";
-import { deployLocalStack, DEV_KEYS, type LocalStack } from "../infra/localStack.js";
+import { deployLocalStack, DEV_KEYS, operatorEnv, type LocalStack } from "../infra/localStack.js";
 import type { LocalService } from "../infra/service.js";
 import { startVerdictService } from "../infra/verdictService.js";
 import { DemoToken__factory, IHalo2Verifier__factory, InferenceMarket__factory, ModelRegistry__factory, PredictionMarket__factory } from "../types/ethers-contracts/index.js";
@@ -92,6 +92,7 @@ async function main(): Promise<void> {
     VERDICT_RPC_URL: chain.url,
     VERDICT_REDIS_URL: redis.url,
     VERDICT_DEPLOYMENTS_DIR: stack.deploymentsDir,
+    ...operatorEnv(stack),
     VERDICT_QUEUE_PREFIX: "demo",
     VERDICT_RELAYER_KEY: DEV_KEYS.relayer,
   };

@@ -10,7 +10,7 @@ import { z } from "zod";
 import { VerdictError } from "../shared/errors.js";
 import { REPO_ROOT } from "../shared/paths.js";
 import { ModelRegistry__factory, VkaVerifier__factory } from "../types/ethers-contracts/index.js";
-import { registryHashes, type CircuitArtifacts } from "../zk/circuit.js";
+import { circuitHashes, type CircuitArtifacts } from "../zk/artifacts.js";
 import { checkVerifierCurrent, MAX_CONTRACT_BYTES, REUSABLE_VERIFIER, verifierArtifact, vkaWords } from "../zk/verifier.js";
 
 // Beside Ignition's deployments (git-ignored): local chains come and go.
@@ -30,9 +30,10 @@ export interface RegisterResult extends Registration {
 /**
  * Deploys the circuit's verifier and registers the model version in `registry`, unless this chain already has
  * a registration of the very same artifacts (recorded under deploy/deployments/models/ and checked on-chain).
+ * `uri` tells operators and verifiers where the artifacts can be fetched (a bundle URI, see zk/bundle.ts).
  */
-export async function deployAndRegister(circuit: CircuitArtifacts, signer: Signer, registryAddress: string): Promise<RegisterResult> {
-  const reusable = circuit.spec.verifier === "reusable";
+export async function deployAndRegister(circuit: CircuitArtifacts, signer: Signer, registryAddress: string, uri: string): Promise<RegisterResult> {
+  const reusable = circuit.verifier === "reusable";
   const contract = await checkVerifierCurrent(circuit);
   const artifact = await verifierArtifact(contract);
   if (artifact.runtimeBytes > MAX_CONTRACT_BYTES) {
@@ -44,8 +45,8 @@ export async function deployAndRegister(circuit: CircuitArtifacts, signer: Signe
   }
   const registry = ModelRegistry__factory.connect(registryAddress, signer);
   const chainId = (await signer.provider!.getNetwork()).chainId.toString();
-  const hashes = await registryHashes(circuit);
-  const file = path.join(DEPLOYMENTS, `${circuit.spec.name}.json`);
+  const hashes = await circuitHashes(circuit);
+  const file = path.join(DEPLOYMENTS, `${circuit.name}.json`);
   const known = existsSync(file) ? registrationsSchema.parse(JSON.parse(await readFile(file, "utf8"))) : {};
   const key = `${chainId}:${registryAddress.toLowerCase()}`;
   const previous = known[key];
@@ -67,7 +68,7 @@ export async function deployAndRegister(circuit: CircuitArtifacts, signer: Signe
     status: 0,
     verifierKind: reusable ? 1 : 0,
     ...hashes,
-    uri: `verdict:models/${circuit.spec.name}@${circuit.hash.slice(0, 16)}`,
+    uri,
   };
   const receipt = await (await registry.register(version)).wait();
   const event = receipt!.logs.map((l) => registry.interface.parseLog(l)).find((l) => l?.name === "ModelRegistered");

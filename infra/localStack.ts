@@ -1,6 +1,7 @@
 // A whole local Verdict stack for the demo and end-to-end tests: contracts deployed by the Ignition module to
-// a JSON-RPC chain, the demo models onboarded (verifiers deployed and registered), operators funded and staked,
-// and the deployment written where the services look for it.
+// a JSON-RPC chain, the demo models onboarded (bundles written, verifiers deployed and registered with the
+// bundles' URIs), the bundles pulled into an operator data directory as a second machine would, operators funded
+// and staked, and the deployment written where the services look for it.
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -11,8 +12,9 @@ import { REPO_ROOT } from "../shared/paths.js";
 import { startLocalChain } from "./localChain.js";
 import { startLocalRedis } from "./localRedis.js";
 import type { LocalService } from "./service.js";
-import { DemoToken__factory, OperatorStaking__factory } from "../types/ethers-contracts/index.js";
-import { ensureCircuit, loadModelSpec, type CircuitArtifacts } from "../zk/circuit.js";
+import { DemoToken__factory, ModelRegistry__factory, OperatorStaking__factory } from "../types/ethers-contracts/index.js";
+import { bundleUri, pullModel, writeBundle } from "../zk/bundle.js";
+import { ensureCircuit, loadModelSpec, type BuiltCircuit } from "../zk/circuit.js";
 
 /** Development keys of `hardhat node` accounts 1, 2 (operators) and 4 (relayer): public test mnemonic, never for real funds. */
 export const DEV_KEYS = {
@@ -28,7 +30,11 @@ export interface LocalStack {
   addresses: Record<keyof typeof NAMES, string>;
   /** Folder with chain-<id>/deployed_addresses.json, for VERDICT_DEPLOYMENTS_DIR. */
   deploymentsDir: string;
-  models: Record<string, { modelId: number; circuit: CircuitArtifacts }>;
+  models: Record<string, { modelId: number; circuit: BuiltCircuit }>;
+  /** Data directory the bundles were built into: its bundles/ folder is what the registry URIs name. */
+  publisher: string;
+  /** Operators' data directory (VERDICT_HOME): every demo model's bundle pulled and installed. */
+  home: string;
   /** Removes Ignition's journal of this deployment. */
   cleanup(): Promise<void>;
 }
@@ -51,12 +57,17 @@ export async function deployLocalStack(chainUrl: string, workDir: string, log: (
     JSON.stringify(Object.fromEntries(Object.entries(addresses).map(([k, v]) => [`VerdictLocal#${NAMES[k as keyof typeof NAMES]}`, v]))),
   );
   const models: LocalStack["models"] = {};
+  const publisher = path.join(workDir, "publisher");
   for (const name of DEMO_MODELS) {
     const circuit = await ensureCircuit(await loadModelSpec(name));
-    const reg = await deployAndRegister(circuit, admin!, addresses.registry);
+    const bundle = await writeBundle(circuit, publisher);
+    const reg = await deployAndRegister(circuit, admin!, addresses.registry, bundleUri(bundle.base, bundle));
     models[name] = { modelId: reg.modelId, circuit };
     log(`model ${name} registered as #${reg.modelId} (verifier ${reg.verifierBytes} bytes, logrows ${circuit.logrows})`);
   }
+  const home = path.join(workDir, "home");
+  await installBundles(ModelRegistry__factory.connect(addresses.registry, admin!), Object.values(models).map((m) => m.modelId), home);
+  log(`bundles pulled into ${home}`);
   const token = DemoToken__factory.connect(addresses.token, admin!);
   const staking = OperatorStaking__factory.connect(addresses.staking, admin!);
   for (const op of others.slice(0, DEV_KEYS.operators.length)) {
@@ -70,8 +81,20 @@ export async function deployLocalStack(chainUrl: string, workDir: string, log: (
     addresses,
     deploymentsDir,
     models,
+    publisher,
+    home,
     cleanup: () => rm(path.join(REPO_ROOT, "deploy", "deployments", deploymentId), { recursive: true, force: true }),
   };
+}
+
+/** Pulls (hash-checked against the registry) and installs the bundles of `modelIds` into `home`. */
+export async function installBundles(registry: Parameters<typeof pullModel>[0], modelIds: number[], home: string): Promise<void> {
+  for (const id of modelIds) await pullModel(registry, id, home);
+}
+
+/** What an operator process of this stack needs to serve every demo model: its data directory and model ids. */
+export function operatorEnv(stack: LocalStack): Record<string, string> {
+  return { VERDICT_HOME: stack.home, VERDICT_MODELS: Object.values(stack.models).map((m) => m.modelId).join(",") };
 }
 
 export interface StackRun {

@@ -1,11 +1,14 @@
-// The models this operator can prove: each configured model folder's circuit (built or cached), matched to the
-// registered model version on-chain by its content hashes. Also the measured proving time per model, kept in
-// Redis so every operator process (and restarts) share it.
+// The models this operator can prove: each configured registry model id with its installed bundle (pulled into
+// the data directory with `verdict model pull`), checked against the registered version's hashes. Loading never
+// builds: no key generation, no SRS. Also the measured proving time per model, kept in Redis so every operator
+// process (and restarts) share it.
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
+import { VerdictError } from "../shared/errors.js";
 import { ModelStatus } from "./status.js";
 import type { ModelRegistry } from "../types/ethers-contracts/index.js";
-import { ensureCircuit, loadModelSpec, registryHashes, type CircuitArtifacts } from "../zk/circuit.js";
+import type { CircuitArtifacts } from "../zk/artifacts.js";
+import { loadBundle } from "../zk/bundle.js";
 
 export interface CatalogEntry {
   modelId: number;
@@ -19,21 +22,23 @@ export class ModelCatalog {
     private readonly prefix: string,
   ) {}
 
-  /** Builds (or loads) each model's circuit and finds its active registered version. */
-  static async load(models: string[], registry: ModelRegistry, redis: Redis, prefix: string, log: Logger): Promise<ModelCatalog> {
+  /**
+   * Loads the installed bundle of each registry model id from `home`. A missing or mismatching bundle fails
+   * start-up (with the pull command to run); a deprecated model is skipped with a warning.
+   */
+  static async load(modelIds: number[], home: string, registry: ModelRegistry, redis: Redis, prefix: string, log: Logger): Promise<ModelCatalog> {
     const count = Number(await registry.modelCount());
-    const versions = await Promise.all(Array.from({ length: count }, (_, i) => registry.model(i + 1).then((m) => ({ id: i + 1, m }))));
     const byId = new Map<number, CatalogEntry>();
-    for (const name of models) {
-      const circuit = await ensureCircuit(await loadModelSpec(name));
-      const hashes = await registryHashes(circuit);
-      const match = versions.find(({ m }) => m.vkHash === hashes.vkHash && m.circuitHash === hashes.circuitHash && Number(m.status) === ModelStatus.Active);
-      if (!match) {
-        log.warn({ model: name }, "model is not registered (or deprecated) on this chain; its jobs will be skipped");
+    for (const modelId of modelIds) {
+      if (modelId < 1 || modelId > count) throw new VerdictError("UNKNOWN_MODEL", `model ${modelId} is not registered on this chain (${count} models)`, "`verdict model list` shows the registered ids");
+      const version = await registry.model(modelId);
+      if (Number(version.status) !== ModelStatus.Active) {
+        log.warn({ modelId }, "model is deprecated on this chain; its jobs will be skipped");
         continue;
       }
-      byId.set(match.id, { modelId: match.id, circuit });
-      log.info({ model: name, modelId: match.id, logrows: circuit.logrows }, "model ready");
+      const circuit = await loadBundle(home, modelId, version);
+      byId.set(modelId, { modelId, circuit });
+      log.info({ model: circuit.name, modelId, logrows: circuit.logrows, bundle: circuit.dir }, "model ready");
     }
     return new ModelCatalog(byId, redis, prefix);
   }

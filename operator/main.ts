@@ -47,14 +47,14 @@ async function main(): Promise<void> {
     market: InferenceMarket__factory.connect(addresses.market, chain.signer),
     registry,
     staking: OperatorStaking__factory.connect(addresses.staking, chain.signer),
-    catalog: await ModelCatalog.load(config.operator.models, registry, redis, config.queuePrefix, log),
+    catalog: await ModelCatalog.load(config.operator.models, config.home, registry, redis, config.queuePrefix, log),
     redis,
     queues: Object.fromEntries(STAGES.map((s) => [s, queue<JobData>(qctx, queueName(s, address))])) as Record<Stage, ReturnType<typeof queue<JobData>>>,
     relay: queue(qctx, RELAYER_QUEUE),
     relayEvents: queueEvents(qctx, RELAYER_QUEUE),
     metrics: operatorMetrics(metricsReg),
   };
-  if (ctx.catalog.ids().length === 0) throw new VerdictError("NO_MODELS", "none of the configured models is registered on this chain", "onboard them with `verdict model build`");
+  if (ctx.catalog.ids().length === 0) throw new VerdictError("NO_MODELS", "no active model to serve: set operator.models (or VERDICT_MODELS) to registry model ids", "`verdict model list`, then `verdict model pull <id>` for each");
 
   const processors: Record<Stage, [StageProcessor, number]> = {
     evaluate: [(data, log) => evaluate(ctx, data, log), 4],

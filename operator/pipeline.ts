@@ -9,7 +9,7 @@ import type { Chain } from "../shared/chain.js";
 import type { Config } from "../shared/config.js";
 import { jobKey, type Stage } from "../shared/queues.js";
 import type { InferenceMarket, ModelRegistry, OperatorStaking } from "../types/ethers-contracts/index.js";
-import type { CircuitArtifacts } from "../zk/circuit.js";
+import type { CircuitArtifacts } from "../zk/artifacts.js";
 import { feltToFloat } from "../zk/felt.js";
 import { VerdictError } from "../shared/errors.js";
 import type { ModelCatalog } from "./catalog.js";

@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { z } from "zod";
 import { DEFAULT_RPC_URL } from "./chain.js";
 import { VerdictError } from "./errors.js";
+import { DEFAULT_HOME } from "./paths.js";
 
 const privateKey = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "a 0x-prefixed 32-byte hex private key");
 
@@ -18,6 +19,8 @@ export const configSchema = z
     queuePrefix: z.string().default("verdict"),
     /** Folder with Ignition's deployed_addresses.json per chain (default deploy/deployments). */
     deploymentsDir: z.string().optional(),
+    /** Data directory: installed model bundles under bundles/ (VERDICT_HOME; default ~/.verdict). */
+    home: z.string().min(1).default(DEFAULT_HOME),
     logLevel: z.enum(["trace", "debug", "info", "warn", "error"]).default("info"),
     /** Port of /metrics, /healthz and /queues (bull-board); 0 disables the server. */
     httpPort: z.number().int().min(0).max(65535).default(0),
@@ -31,8 +34,8 @@ export const configSchema = z
         /** Never scan below this block. A fresh operator (no cursor in Redis) starts at the later of this and the
          * oldest block that can hold a live job (head - the market's maxJobDuration). */
         startBlock: z.number().int().min(0).default(0),
-        /** Model folders (models/<name>) this operator proves; their registered ids come from the chain. */
-        models: z.array(z.string()).default(["wine-classifier", "diabetes-regressor"]),
+        /** Registry model ids this operator proves; each needs its bundle installed in `home` (`verdict model pull <id>`). */
+        models: z.array(z.coerce.number().int().positive()).default([]),
         /** Lowest acceptable price after estimated gas, in wei of the payment token. */
         minProfitWei: z.coerce.bigint().default(0n),
         /** Seconds kept in hand between the estimated end of proving and the job's deadline. */
@@ -98,6 +101,7 @@ export function loadConfig(fileArg?: string, env: NodeJS.ProcessEnv = process.en
     ...(env.VERDICT_RPC_URL ? { rpcUrl: env.VERDICT_RPC_URL } : {}),
     ...(env.VERDICT_REDIS_URL ? { redisUrl: env.VERDICT_REDIS_URL } : {}),
     ...(env.VERDICT_QUEUE_PREFIX ? { queuePrefix: env.VERDICT_QUEUE_PREFIX } : {}),
+    ...(env.VERDICT_HOME ? { home: env.VERDICT_HOME } : {}),
     ...(env.VERDICT_DEPLOYMENTS_DIR ? { deploymentsDir: env.VERDICT_DEPLOYMENTS_DIR } : {}),
     ...(env.VERDICT_LOG_LEVEL ? { logLevel: env.VERDICT_LOG_LEVEL } : {}),
     ...(env.VERDICT_HTTP_PORT ? { httpPort: Number(env.VERDICT_HTTP_PORT) } : {}),

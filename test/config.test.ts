@@ -14,10 +14,11 @@ describe("configuration", () => {
 
   it("loadConfig takes keys and overrides from the environment", () => {
     const key = `0x${"11".repeat(32)}`;
-    const c = loadConfig(undefined, { VERDICT_OPERATOR_KEY: key, VERDICT_RPC_URL: "http://10.0.0.1:8545", VERDICT_MODELS: "a,b" });
+    const c = loadConfig(undefined, { VERDICT_OPERATOR_KEY: key, VERDICT_RPC_URL: "http://10.0.0.1:8545", VERDICT_MODELS: "1,2", VERDICT_HOME: "/srv/verdict" });
     expect(c.operator.privateKey).to.equal(key);
     expect(c.rpcUrl).to.equal("http://10.0.0.1:8545");
-    expect(c.operator.models).to.deep.equal(["a", "b"]);
+    expect(c.operator.models).to.deep.equal([1, 2]);
+    expect(c.home).to.equal("/srv/verdict");
   });
 
   it("loadConfig refuses bad values with BAD_CONFIG naming each field, and never echoes a key", () => {

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { z } from "zod";
 import { runBridge } from "./bridge.js";
-import type { CircuitArtifacts } from "./circuit.js";
+import type { BuiltCircuit } from "./circuit.js";
 import { feltFromLeHex, feltToFloat } from "./felt.js";
 import { infer } from "./inference.js";
 
@@ -25,7 +25,7 @@ export interface Agreement {
 
 const argmax = (v: number[]) => v.indexOf(Math.max(...v));
 
-export async function heldoutAgreement(circuit: CircuitArtifacts): Promise<Agreement | undefined> {
+export async function heldoutAgreement(circuit: BuiltCircuit): Promise<Agreement | undefined> {
   if (!circuit.spec.heldout) return undefined;
   const held = heldoutSchema.parse(JSON.parse(await readFile(path.join(circuit.spec.dir, circuit.spec.heldout), "utf8")));
   const onnx = path.join(circuit.spec.dir, circuit.spec.onnx);

@@ -2,13 +2,13 @@
 // verifier), built once and cached under .cache/zk by the content hash of everything that determines them.
 // Bad input (unsupported op, dynamic shape, data of the wrong shape, calibration that does not cover the data,
 // an SRS too small for the circuit) is refused before any ezkl work with a VerdictError saying what to do.
-import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, open, readFile, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
 import { VerdictError } from "../shared/errors.js";
 import { REPO_ROOT } from "../shared/paths.js";
+import { manifestSchema, sha256Parts, checkInRange, type CircuitArtifacts, type CircuitManifest, type InstanceLayout } from "./artifacts.js";
 import { runBridge, timingsSchema } from "./bridge.js";
 import { ensureDevSrs } from "./srs.js";
 
@@ -49,32 +49,8 @@ export const modelSpecSchema = z
   .strict();
 export type ModelSpec = z.infer<typeof modelSpecSchema> & { dir: string };
 
-/** Fixed-point layout of one side (inputs or outputs) of the circuit's public instances. */
-export interface InstanceLayout {
-  count: number;
-  scale: number;
-}
-
-const manifestSchema = z.object({
-  hash: z.string(),
-  srsHash: z.string(),
-  logrows: z.number(),
-  numRows: z.number(),
-  parameters: z.number(),
-  inputs: z.object({ count: z.number(), scale: z.number() }),
-  outputs: z.object({ count: z.number(), scale: z.number() }),
-  /** Per input feature [min, max] seen in calibration (or the sample): inputs outside are refused before proving. */
-  inputRange: z.array(z.tuple([z.number(), z.number()])),
-  buildTimings: timingsSchema,
-});
-export type CircuitManifest = z.infer<typeof manifestSchema>;
-
-export type CircuitArtifacts = CircuitManifest & {
-  spec: ModelSpec;
-  dir: string;
-  srs: string;
-  file(name: "settings.json" | "network.compiled" | "vk.key" | "pk.key" | "Verifier.sol" | "Reusable.sol" | "vka.bin"): string;
-};
+/** A circuit as built here: its run-time artifacts plus the model folder it was built from. */
+export type BuiltCircuit = CircuitArtifacts & { spec: ModelSpec };
 
 export async function loadModelSpec(nameOrDir: string): Promise<ModelSpec> {
   const dir = nameOrDir.includes("/") ? path.resolve(nameOrDir) : path.join(REPO_ROOT, "models", nameOrDir);
@@ -83,22 +59,6 @@ export async function loadModelSpec(nameOrDir: string): Promise<ModelSpec> {
   const parsed = modelSpecSchema.safeParse(JSON.parse(await readFile(file, "utf8")));
   if (!parsed.success) throw new VerdictError("BAD_MODEL_SPEC", `${file}: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
   return { ...parsed.data, dir };
-}
-
-async function sha256(...parts: (string | Buffer)[]): Promise<string> {
-  const h = createHash("sha256");
-  for (const p of parts) h.update(p).update("\0");
-  return h.digest("hex");
-}
-
-/** Content hashes the model registry records for a circuit (sha256, as bytes32 hex). */
-export async function registryHashes(c: CircuitArtifacts): Promise<{ onnxHash: string; circuitHash: string; vkHash: string }> {
-  const hex = async (...files: string[]) => `0x${await sha256(...(await Promise.all(files.map((f) => readFile(f)))))}`;
-  return {
-    onnxHash: await hex(path.join(c.spec.dir, c.spec.onnx)),
-    circuitHash: await hex(c.file("settings.json"), c.file("network.compiled")),
-    vkHash: await hex(c.file("vk.key")),
-  };
 }
 
 // ---------------------------------------------------------------------------------------------- validation
@@ -131,32 +91,6 @@ export async function readInputRows(file: string, width: number, what: string): 
 
 export function rangeOf(rows: number[][]): [number, number][] {
   return rows[0]!.map((_, j) => [Math.min(...rows.map((r) => r[j]!)), Math.max(...rows.map((r) => r[j]!))]);
-}
-
-/** Refuses `row` when a feature lies outside the calibrated range (ezkl would fail or clip). */
-export function checkInRange(row: readonly number[], range: readonly [number, number][], what: string): void {
-  if (row.length !== range.length) throw new VerdictError("INPUT_SHAPE_MISMATCH", `${what} has ${row.length} values, the model takes ${range.length}`);
-  row.forEach((v, j) => {
-    if (!Number.isFinite(v)) throw new VerdictError("BAD_INPUT", `${what} feature ${j} is ${v}`);
-    const [lo, hi] = range[j]!;
-    if (v < lo || v > hi) {
-      throw new VerdictError(
-        "INPUT_OUT_OF_RANGE",
-        `${what} feature ${j} = ${v} is outside the calibrated range [${lo}, ${hi}]`,
-        "rebuild the model with calibration data that covers such inputs",
-      );
-    }
-  });
-}
-
-/**
- * Refuses an input the circuit cannot prove. A feature may lie up to one quantization step (2^-scale) outside
- * the calibrated range: on-chain inputs are rounded to that step, so a calibration row's own extreme value can
- * come back from its felt just beyond the float bound.
- */
-export function checkCircuitInput(circuit: Pick<CircuitArtifacts, "inputRange" | "inputs">, row: readonly number[], what: string): void {
-  const step = 2 ** -circuit.inputs.scale;
-  checkInRange(row, circuit.inputRange.map(([lo, hi]) => [lo - step, hi + step] as [number, number]), what);
 }
 
 interface Validated {
@@ -266,7 +200,7 @@ async function ezklPin(): Promise<string> {
  * compiled circuit are keyed by the content hash of the ONNX file, calibration, run args, bridge and the pinned
  * ezkl version; keys and verifier additionally by the SRS.
  */
-export async function ensureCircuit(spec: ModelSpec, opts: EnsureOptions = {}): Promise<CircuitArtifacts> {
+export async function ensureCircuit(spec: ModelSpec, opts: EnsureOptions = {}): Promise<BuiltCircuit> {
   const say = opts.progress ?? (() => undefined);
   const onnx = path.join(spec.dir, spec.onnx);
   // Validation spawns Python; a cached build of the same content hash was validated when it was made.
@@ -279,7 +213,7 @@ export async function ensureCircuit(spec: ModelSpec, opts: EnsureOptions = {}): 
     }
     return checked;
   };
-  const hash = await sha256(
+  const hash = sha256Parts(
     await readFile(onnx),
     await readFile(path.join(spec.dir, spec.sample)),
     spec.calibration ? await readFile(path.join(spec.dir, spec.calibration)) : "",
@@ -316,7 +250,7 @@ export async function ensureCircuit(spec: ModelSpec, opts: EnsureOptions = {}): 
   if (srsK < logrows) {
     throw new VerdictError("SRS_TOO_SMALL", `${spec.name}: the circuit needs an SRS of logrows >= ${logrows}, ${srs} has ${srsK}`, "pass a larger ceremony SRS file (--srs)");
   }
-  const srsHash = await sha256(await readFile(srs));
+  const srsHash = sha256Parts(await readFile(srs));
   const manifestPath = file("manifest.json");
   const old = existsSync(manifestPath) ? manifestSchema.safeParse(JSON.parse(await readFile(manifestPath, "utf8"))) : undefined;
   if (!old?.success || old.data.srsHash !== srsHash) {
@@ -339,7 +273,7 @@ export async function ensureCircuit(spec: ModelSpec, opts: EnsureOptions = {}): 
     say(`${spec.name}: keys and Solidity verifier in ${secs(t)}`);
   }
   const manifest = manifestSchema.parse(JSON.parse(await readFile(manifestPath, "utf8")));
-  return { ...manifest, spec, dir, srs, file };
+  return { ...manifest, name: spec.name, verifier: spec.verifier, onnx, spec, dir, srs, file };
 }
 
 function secs(t0: number): string {

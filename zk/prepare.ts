@@ -18,7 +18,7 @@ for (const name of models) {
   const contract = await placeVerifier(circuit);
   placed.add(`${contract}.sol`);
   // ezkl's shared reusable verifier is identical for every circuit: always compiled, so any model can use it.
-  placed.add(`${await placeVerifier({ ...circuit, spec: { ...circuit.spec, verifier: "reusable" } })}.sol`);
+  placed.add(`${await placeVerifier({ ...circuit, verifier: "reusable" })}.sol`);
   const secs = ((performance.now() - t0) / 1000).toFixed(1);
   console.error(`[zk] ${name}: logrows ${circuit.logrows}, artifacts ${path.relative(REPO_ROOT, circuit.dir)} (${secs}s) -> ${contract}`);
 }

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { z } from "zod";
 import { runBridge, timingsSchema, type BridgeOptions } from "./bridge.js";
-import { checkCircuitInput, type CircuitArtifacts } from "./circuit.js";
+import { checkCircuitInput, type CircuitArtifacts } from "./artifacts.js";
 import { feltFromLeHex, feltToFloat } from "./felt.js";
 
 export interface ProofResult {
@@ -28,7 +28,7 @@ const proveResultSchema = z.object({
 
 export async function prove(circuit: CircuitArtifacts, input: readonly number[], opts: BridgeOptions = {}): Promise<ProofResult> {
   // Refuse inputs ezkl cannot prove (wrong size, NaN, outside the calibrated range) before any proving work.
-  checkCircuitInput(circuit, input, `input to ${circuit.spec.name}`);
+  checkCircuitInput(circuit, input, `input to ${circuit.name}`);
   const work = await mkdtemp(path.join(tmpdir(), "verdict-prove-"));
   try {
     const inputFile = path.join(work, "input.json");
@@ -45,7 +45,7 @@ export async function prove(circuit: CircuitArtifacts, input: readonly number[],
       proveResultSchema,
       opts,
     );
-    if (!result.verified) throw new Error(`ezkl produced a proof for ${circuit.spec.name} that it does not verify`);
+    if (!result.verified) throw new Error(`ezkl produced a proof for ${circuit.name} that it does not verify`);
     const instances = result.instances.map(feltFromLeHex);
     const expected = circuit.inputs.count + circuit.outputs.count;
     if (instances.length !== expected) throw new Error(`expected ${expected} public instances, got ${instances.length}`);

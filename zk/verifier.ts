@@ -8,7 +8,7 @@ import path from "node:path";
 import { z } from "zod";
 import { VerdictError } from "../shared/errors.js";
 import { REPO_ROOT } from "../shared/paths.js";
-import type { CircuitArtifacts } from "./circuit.js";
+import type { CircuitArtifacts } from "./artifacts.js";
 
 export const GENERATED_DIR = path.join(REPO_ROOT, "contracts", "generated");
 /** EIP-170: runtime bytecode over this size cannot be deployed on Ethereum mainnet. */
@@ -23,8 +23,8 @@ export const REUSABLE_VERIFIER = "Halo2VerifierReusable";
 
 /** The contract name and Solidity source a circuit's verifier has in contracts/generated/. */
 async function verifierSource(circuit: CircuitArtifacts): Promise<{ contract: string; source: string; target: string }> {
-  const reusable = circuit.spec.verifier === "reusable";
-  const contract = reusable ? REUSABLE_VERIFIER : verifierContractName(circuit.spec.name);
+  const reusable = circuit.verifier === "reusable";
+  const contract = reusable ? REUSABLE_VERIFIER : verifierContractName(circuit.name);
   const generated = await readFile(circuit.file(reusable ? "Reusable.sol" : "Verifier.sol"), "utf8");
   const source = reusable ? generated : generated.replace(/\bcontract Halo2Verifier\b/, `contract ${contract}`);
   return { contract, source, target: path.join(GENERATED_DIR, `${contract}.sol`) };
@@ -52,7 +52,7 @@ export async function checkVerifierCurrent(circuit: CircuitArtifacts): Promise<s
   const compiled = path.join(REPO_ROOT, "artifacts", "contracts", "generated", `${contract}.sol`, `${contract}.json`);
   const placed = existsSync(target) && (await readFile(target, "utf8")) === source;
   if (!placed || !existsSync(compiled) || (await stat(compiled)).mtimeMs < (await stat(target)).mtimeMs) {
-    throw new VerdictError("STALE_VERIFIER", `the compiled ${contract} is not the verifier of ${circuit.spec.name}'s current build (${circuit.dir})`, "`make build` (places and compiles the current verifiers)");
+    throw new VerdictError("STALE_VERIFIER", `the compiled ${contract} is not the verifier of ${circuit.name}'s current build (${circuit.dir})`, "`make build` (places and compiles the current verifiers)");
   }
   return contract;
 }

@@ -6,6 +6,7 @@ import type { Command } from "commander";
 import { formatEther, NonceManager, parseEther, type ContractTransactionReceipt, type ContractTransactionResponse, type Interface, type LogDescription } from "ethers";
 import { connect, DEFAULT_RPC_URL, deployment, type Chain, type Deployment } from "../../shared/chain.js";
 import { VerdictError } from "../../shared/errors.js";
+import { DEFAULT_HOME } from "../../shared/paths.js";
 import {
   DemoToken__factory,
   InferenceMarket__factory,
@@ -26,6 +27,11 @@ export interface ChainOptions {
 /** Adds --rpc (default VERDICT_RPC_URL, else the local node) and --json to a command. */
 export function chainOpts(c: Command): Command {
   return c.option("--rpc <url>", "JSON-RPC URL of the chain", process.env.VERDICT_RPC_URL ?? DEFAULT_RPC_URL).option("--json", "machine-readable output");
+}
+
+/** Adds --home: the data directory model bundles are installed in (default VERDICT_HOME, else ~/.verdict). */
+export function homeOpt(c: Command): Command {
+  return c.option("--home <dir>", "data directory of installed model bundles (VERDICT_HOME)", process.env.VERDICT_HOME ?? DEFAULT_HOME);
 }
 
 export interface Verdict {

@@ -10,11 +10,11 @@ import { z } from "zod";
 import { JobStatus } from "../../operator/status.js";
 import { VerdictError } from "../../shared/errors.js";
 import { isRevert } from "../../shared/rpcErrors.js";
-import { IHalo2Verifier__factory, type InferenceMarket } from "../../types/ethers-contracts/index.js";
+import { IHalo2Verifier__factory, type InferenceMarket, type ModelRegistry } from "../../types/ethers-contracts/index.js";
 import { runBridge, timingsSchema } from "../../zk/bridge.js";
-import { ensureCircuit, loadModelSpec, registryHashes } from "../../zk/circuit.js";
+import { pullModel } from "../../zk/bundle.js";
 import { floatToFelt } from "../../zk/felt.js";
-import { chainOpts, print, sent, withVerdict, type ChainOptions } from "./common.js";
+import { chainOpts, homeOpt, print, sent, withVerdict, type ChainOptions } from "./common.js";
 
 const STATUS = Object.fromEntries(Object.entries(JobStatus).map(([k, v]) => [v, k]));
 
@@ -121,12 +121,14 @@ export function jobCommands(program: Command): void {
   });
 
   chainOpts(
-    program
-      .command("verify")
-      .description("re-verify a settled job's proof with no GPU and no project state: eth_call against the registered verifier, and natively with ezkl when the model's artifacts are at hand")
-      .argument("<jobId>")
-      .option("--model-dir <dir>", "model folder whose artifacts match the registered verifying key (for native verification)"),
-  ).action(async (id: string, o: ChainOptions & { modelDir?: string }) => {
+    homeOpt(
+      program
+        .command("verify")
+        .description("re-verify a settled job's proof with no GPU and no project state: eth_call against the registered verifier, and natively with ezkl using the model's bundle (pulled from its registry URI and hash-checked)")
+        .argument("<jobId>")
+        .option("--from <base>", "fetch the model's bundle from this base URL or bundles folder instead of the registry URI's"),
+    ),
+  ).action(async (id: string, o: ChainOptions & { home: string; from?: string }) => {
     await withVerdict(o, async ({ market, registry, chain }) => {
       const jobId = BigInt(id);
       const job = await market.jobOf(jobId);
@@ -142,7 +144,7 @@ export function jobCommands(program: Command): void {
       });
       const ethCallSeconds = (performance.now() - t0) / 1000;
       const result: Record<string, unknown> = { jobId: id, model: job.modelId, verifier: version.verifier, fulfilTx: f.tx.hash, ethCall: onChain ? "valid" : "INVALID", ethCallSeconds: ethCallSeconds.toFixed(3), ethCallRssDeltaMb: ((process.memoryUsage().rss - rss0) / 2 ** 20).toFixed(1) };
-      const native = await nativeVerify(o.modelDir ?? version.uri.match(/^verdict:models\/([a-z0-9-]+)@/)?.[1], version.vkHash, f.proof, f.instances);
+      const native = await nativeVerify(registry, job.modelId, o, f.proof, f.instances);
       Object.assign(result, native);
       print(o, result);
       if (!onChain || native.native === "INVALID") process.exitCode = 2;
@@ -150,11 +152,14 @@ export function jobCommands(program: Command): void {
   });
 }
 
-/** Native ezkl verification with the model's verifying key, when local artifacts match the registered vkHash. */
-async function nativeVerify(model: string | undefined, vkHash: string, proof: string, instances: bigint[]): Promise<Record<string, string>> {
-  if (!model) return { native: "skipped (no model folder)" };
-  const circuit = await ensureCircuit(await loadModelSpec(model)).catch(() => undefined);
-  if (!circuit || (await registryHashes(circuit)).vkHash !== vkHash) return { native: `skipped (no local artifacts matching the registered key for ${model})` };
+/** Native ezkl verification with the verifying key and SRS of the model's registered bundle (never built here). */
+async function nativeVerify(registry: ModelRegistry, modelId: bigint, o: { home: string; from?: string }, proof: string, instances: bigint[]): Promise<Record<string, string>> {
+  let circuit;
+  try {
+    ({ circuit } = await pullModel(registry, modelId, o.home, o.from));
+  } catch (e) {
+    return { native: `skipped (${(e as Error).message.split("\n")[0]})` };
+  }
   const work = await mkdtemp(path.join(tmpdir(), "verdict-verify-"));
   try {
     const bytes = Buffer.from(proof.slice(2), "hex");

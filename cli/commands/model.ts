@@ -1,22 +1,30 @@
-// `verdict model ...`: onboarding (build) of an ONNX model into a registered, verifiable model version.
+// `verdict model ...`: onboarding (build) of an ONNX model into a registered, verifiable model version and its
+// content-addressed bundle; pulling a registered bundle onto another machine, and serving a bundles folder.
 import { copyFile, mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { Command } from "commander";
 import { deployAndRegister } from "../../deploy/onboard.js";
-import { connect, DEFAULT_RPC_URL, deployment } from "../../shared/chain.js";
+import { connect, DEFAULT_RPC_URL, deployment, type Chain } from "../../shared/chain.js";
 import { VerdictError } from "../../shared/errors.js";
 import { REPO_ROOT } from "../../shared/paths.js";
 import { IHalo2Verifier__factory } from "../../types/ethers-contracts/index.js";
+import { bundleUri, pullModel, serveBundles, writeBundle } from "../../zk/bundle.js";
 import { ensureCircuit, inspectOnnx, loadModelSpec, readInputRows, type ModelSpec } from "../../zk/circuit.js";
 import { heldoutAgreement } from "../../zk/agreement.js";
 import { prove } from "../../zk/prover.js";
 import { compileContracts, placeVerifier, verifierArtifact } from "../../zk/verifier.js";
+import { chainOpts, homeOpt, parseId, print, withVerdict, type ChainOptions } from "./common.js";
+
+/** Chain id of Hardhat's local development chains: the only ones a development SRS may secure. */
+const DEV_CHAIN_ID = 31337n;
 
 interface BuildOptions {
   onnx?: string;
   data?: string;
   name?: string;
   srs?: string;
+  home: string;
+  bundleUri?: string;
   rpc: string;
   registry?: string;
   register: boolean;
@@ -39,6 +47,23 @@ async function scaffold(onnx: string, data: string, name: string): Promise<Model
 }
 
 async function build(dir: string | undefined, o: BuildOptions): Promise<void> {
+  // Connect first: a registration the development SRS cannot secure is refused before minutes of key generation.
+  const chain = o.register ? await connect(o.rpc, process.env.VERDICT_PRIVATE_KEY) : undefined;
+  try {
+    if (chain && chain.chainId !== DEV_CHAIN_ID && !o.srs) {
+      throw new VerdictError(
+        "DEV_SRS_REFUSED",
+        `chain ${chain.chainId} is not a local development chain (${DEV_CHAIN_ID}): keys from a development SRS (random, made on this machine) would let its maker forge proofs`,
+        "pass a ceremony SRS file with --srs",
+      );
+    }
+    await buildModel(dir, o, chain);
+  } finally {
+    chain?.provider.destroy();
+  }
+}
+
+async function buildModel(dir: string | undefined, o: BuildOptions, chain: Chain | undefined): Promise<void> {
   const started = performance.now();
   const step = (line: string) => {
     if (!o.json) console.error(`  ${((performance.now() - started) / 1000).toFixed(1).padStart(6)}s  ${line}`);
@@ -61,6 +86,10 @@ async function build(dir: string | undefined, o: BuildOptions): Promise<void> {
   const proof = await prove(circuit, sample!);
   step(`sample proven in ${proof.timings.prove?.toFixed(2)}s (witness ${proof.timings.witness?.toFixed(2)}s, verify ${proof.timings.verify?.toFixed(3)}s), proof ${(proof.proof.length - 2) / 2} bytes`);
 
+  const bundle = await writeBundle(circuit, o.home);
+  const uri = bundleUri(o.bundleUri ?? bundle.base, bundle);
+  step(`bundle ${bundle.id.slice(0, 16)}… in ${bundle.dir}`);
+
   const agreement = await heldoutAgreement(circuit);
   if (agreement) step(`held-out agreement over ${agreement.rows} rows: argmax ${(agreement.argmaxAgreement * 100).toFixed(1)}%, max |proven - float| ${agreement.maxAbsError.toFixed(4)}`);
 
@@ -77,38 +106,35 @@ async function build(dir: string | undefined, o: BuildOptions): Promise<void> {
     proofBytes: (proof.proof.length - 2) / 2,
     verifierBytes: artifact.runtimeBytes,
     artifacts: path.relative(REPO_ROOT, circuit.dir),
+    bundle: bundle.dir,
+    uri,
     ...(agreement ? { heldout: agreement } : {}),
   };
-  if (o.register) {
-    const chain = await connect(o.rpc, process.env.VERDICT_PRIVATE_KEY);
-    try {
-      const registry = o.registry ?? (await deployment(chain.chainId)).registry;
-      const reg = await deployAndRegister(circuit, chain.signer, registry);
-      step(reg.reused ? `already registered as model ${reg.modelId} (same artifacts)` : `verifier ${reg.verifier} deployed, registered as model ${reg.modelId}`);
-      const verifierGas = await chain.provider.estimateGas({
-        to: reg.verifier,
-        data: IHalo2Verifier__factory.createInterface().encodeFunctionData("verifyProof", [proof.proof, proof.instances]),
-      });
-      step(`on-chain check of the sample proof: ${verifierGas} gas (eth_estimateGas)`);
-      Object.assign(summary, { chainId: chain.chainId.toString(), modelId: reg.modelId, verifier: reg.verifier, reused: reg.reused, verifierGas: Number(verifierGas) });
-    } finally {
-      chain.provider.destroy();
-    }
+  if (chain) {
+    const registry = o.registry ?? (await deployment(chain.chainId)).registry;
+    const reg = await deployAndRegister(circuit, chain.signer, registry, uri);
+    step(reg.reused ? `already registered as model ${reg.modelId} (same artifacts)` : `verifier ${reg.verifier} deployed, registered as model ${reg.modelId}`);
+    const verifierGas = await chain.provider.estimateGas({
+      to: reg.verifier,
+      data: IHalo2Verifier__factory.createInterface().encodeFunctionData("verifyProof", [proof.proof, proof.instances]),
+    });
+    step(`on-chain check of the sample proof: ${verifierGas} gas (eth_estimateGas)`);
+    Object.assign(summary, { chainId: chain.chainId.toString(), modelId: reg.modelId, verifier: reg.verifier, reused: reg.reused, verifierGas: Number(verifierGas) });
   }
   if (o.json) console.log(JSON.stringify(summary, null, 2));
   else console.table(Object.fromEntries(Object.entries(summary).map(([k, v]) => [k, { value: typeof v === "object" ? JSON.stringify(v) : v }])));
 }
 
 export function modelCommands(program: Command): void {
-  const model = program.command("model").description("onboard and inspect models");
-  model
-    .command("build")
+  const model = program.command("model").description("onboard, distribute and inspect models");
+  homeOpt(model.command("build"))
     .description("build (or reuse) a model's ezkl circuit, keys and verifier; deploy and register it")
     .argument("[dir]", "model folder with a model.json (e.g. models/wine-classifier)")
     .option("--onnx <file>", "an ONNX file to onboard as a new model folder under models/")
     .option("--data <file>", "calibration rows for --onnx, ezkl input JSON {\"input_data\": [[...]]}")
     .option("--name <name>", "model name for --onnx (default: the file name)")
-    .option("--srs <file>", "ceremony SRS file (default: a locally generated development SRS, insecure)")
+    .option("--srs <file>", "ceremony SRS file (default: a locally generated development SRS, insecure: local chains only)")
+    .option("--bundle-uri <base>", "base URL the bundle will be fetched from, recorded in the registry (default: file:// URL of <home>/bundles)")
     .option("--rpc <url>", "JSON-RPC URL of the chain", process.env.VERDICT_RPC_URL ?? DEFAULT_RPC_URL)
     .option("--registry <address>", "ModelRegistry address (default: from deploy/deployments)")
     .option("--no-register", "build and check only; deploy and register nothing")
@@ -119,7 +145,38 @@ export function modelCommands(program: Command): void {
 Examples:
   verdict model build models/wine-classifier --rpc http://127.0.0.1:8545
   verdict model build --onnx my.onnx --data rows.json --name my-mlp --no-register
+  verdict model build models/wine-classifier --srs ceremony-k17.srs --bundle-uri https://models.example.org/bundles
+The bundle lands in <home>/bundles/<name>-<id16>/; publish that folder under --bundle-uri (e.g. verdict model serve).
 Signing key: VERDICT_PRIVATE_KEY (default: the node's first account, for local chains).`,
     )
     .action(build);
+
+  chainOpts(
+    homeOpt(
+      model
+        .command("pull")
+        .description("fetch a registered model's bundle from its registry URI, check every file against the registry, install it in <home>")
+        .argument("<modelId>", "registered model id")
+        .option("--from <base>", "fetch from this base URL or bundles folder instead of the registry URI's"),
+    ),
+  )
+    .addHelpText("after", "\nExamples:\n  verdict model pull 1\n  verdict model pull 1 --from http://10.0.0.5:8780 --home /var/lib/verdict")
+    .action(async (id: string, o: ChainOptions & { home: string; from?: string }) => {
+      await withVerdict(o, async ({ registry }) => {
+        const pulled = await pullModel(registry, parseId(id, "model id"), o.home, o.from);
+        print(o, { model: id, name: pulled.circuit.name, bundle: pulled.circuit.dir, fetched: pulled.fetched, source: pulled.source });
+      });
+    });
+
+  model
+    .command("serve")
+    .description("serve a bundles folder over HTTP, for `verdict model pull --from`")
+    .argument("<dir>", "bundles folder (e.g. ~/.verdict/bundles)")
+    .option("--port <n>", "port (0: any free one)", "8780")
+    .option("--host <address>", "address to bind", "127.0.0.1")
+    .addHelpText("after", "\nExample:\n  verdict model serve ~/.verdict/bundles --host 0.0.0.0 --port 8780")
+    .action(async (dir: string, o: { port: string; host: string }) => {
+      const { url } = await serveBundles(dir, Number(o.port), o.host);
+      console.log(`serving ${path.resolve(dir)} at ${url}`);
+    });
 }

@@ -5,7 +5,7 @@
 // against free stake. Reasons that can pass defer the job to another look instead of dropping it.
 import { ZeroAddress } from "ethers";
 import type { Logger } from "pino";
-import { checkCircuitInput } from "../../zk/circuit.js";
+import { checkCircuitInput } from "../../zk/artifacts.js";
 import { admit } from "../admission.js";
 import { advance, jobInput, type JobData, type OperatorContext } from "../pipeline.js";
 import { blockSeconds, stillOpen } from "../reconcile.js";

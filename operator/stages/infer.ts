@@ -1,6 +1,5 @@
 // infer — consumes: `infer` jobs (locked by this operator). Produces: `prove` jobs with the float outputs.
 // Runs the model with onnxruntime-node on the configured execution provider (CUDA falls back to CPU, logged).
-import path from "node:path";
 import type { Logger } from "pino";
 import { infer as runModel } from "../../zk/inference.js";
 import { advance, jobInput, type JobData, type OperatorContext } from "../pipeline.js";
@@ -11,8 +10,7 @@ export async function infer(ctx: OperatorContext, data: JobData, log: Logger): P
   const mine = await stillMine(ctx, data);
   if (!mine.ok) return { outcome: "skipped", reason: mine.reason };
   const { circuit, input } = jobInput(ctx, data);
-  const onnx = path.join(circuit.spec.dir, circuit.spec.onnx);
-  const floatOutputs = await runModel(onnx, input, ctx.config.operator.executionProvider, (msg) => log.warn(msg));
+  const floatOutputs = await runModel(circuit.onnx, input, ctx.config.operator.executionProvider, (msg) => log.warn(msg));
   log.info({ floatOutputs }, "inferred");
   await advance(ctx, "prove", { ...data, floatOutputs });
   return { outcome: "advanced" };

@@ -23,7 +23,7 @@ export async function prove(ctx: OperatorContext, data: JobData, log: Logger): P
     throw new VerdictError("INPUT_NOT_BOUND", `proof's input instances ${bound.join()} differ from the job input ${data.input.join()}`);
   }
   await ctx.catalog.recordProveSeconds(data.modelId, seconds);
-  ctx.metrics.proveSeconds.observe({ model: circuit.spec.name }, seconds);
+  ctx.metrics.proveSeconds.observe({ model: circuit.name }, seconds);
   log.info({ seconds: Number(seconds.toFixed(2)), proofBytes: (result.proof.length - 2) / 2, outputs: result.outputs, floatOutputs: data.floatOutputs }, "proved");
   await advance(ctx, "verify", { ...data, proof: result.proof, instances: result.instances.map(String), outputs: result.outputs, proveSeconds: seconds });
   return { outcome: "advanced" };

@@ -1,9 +1,12 @@
 // The `verdict` CLI as users run it: real subprocesses (tsx cli/verdict.ts ...) against a `hardhat node` with the
 // whole system deployed by Ignition and the demo models onboarded. Covers the operator, market and model
-// registry command groups, their --json output, a decoded revert, and the help text of every group.
+// registry command groups, model bundles pulled from `model serve`, their --json output, a decoded revert, and the
+// help text of every group.
 import { expect } from "chai";
-import { execFile } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { execFile, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { createServer } from "node:http";
+import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -12,7 +15,8 @@ import { startLocalChain } from "../../infra/localChain.js";
 import { deployLocalStack, type LocalStack } from "../../infra/localStack.js";
 import type { LocalService } from "../../infra/service.js";
 import { REPO_ROOT } from "../../shared/paths.js";
-import { DemoToken__factory, InferenceMarket__factory } from "../../types/ethers-contracts/index.js";
+import { DemoToken__factory, InferenceMarket__factory, ModelRegistry__factory } from "../../types/ethers-contracts/index.js";
+import { bundlesDir, parseBundleUri } from "../../zk/bundle.js";
 import { readInputRows } from "../../zk/circuit.js";
 import { prove } from "../../zk/prover.js";
 
@@ -26,6 +30,12 @@ const ACCOUNT3_KEY = "0x7c852118294e51e653712a81e05800f419141751be58f605c371e151
 const ACCOUNT3 = { address: new Wallet(ACCOUNT3_KEY).address, key: ACCOUNT3_KEY };
 const UNIT = 10n ** 18n;
 
+/** Every file below `dir` (relative path) with its modification time. */
+async function snapshot(dir: string): Promise<Record<string, number>> {
+  const files = (await readdir(dir, { recursive: true, withFileTypes: true })).filter((d) => d.isFile());
+  return Object.fromEntries(await Promise.all(files.map(async (d) => [path.relative(dir, path.join(d.parentPath, d.name)), (await stat(path.join(d.parentPath, d.name))).mtimeMs] as const)));
+}
+
 interface CliResult {
   code: number;
   stdout: string;
@@ -38,9 +48,10 @@ describe("verdict CLI: operator, market, job, verify and model registry commands
   let stack: LocalStack | undefined;
   let work: string;
 
-  /** Runs `verdict <args>` signing with `key` (default: the node's account 0); never throws on a non-zero exit. */
+  /** Runs `verdict <args>` signing with `key` (default: the node's account 0); never throws on a non-zero exit.
+   * Its data directory (VERDICT_HOME) is the test's own, never the user's. */
   async function verdict(args: string[], key?: string): Promise<CliResult> {
-    const env: NodeJS.ProcessEnv = { ...process.env, VERDICT_RPC_URL: chain!.url, VERDICT_DEPLOYMENTS_DIR: stack!.deploymentsDir, NO_COLOR: "1" };
+    const env: NodeJS.ProcessEnv = { ...process.env, VERDICT_RPC_URL: chain!.url, VERDICT_DEPLOYMENTS_DIR: stack!.deploymentsDir, VERDICT_HOME: path.join(work, "cli-home"), NO_COLOR: "1" };
     if (key) env.VERDICT_PRIVATE_KEY = key;
     else delete env.VERDICT_PRIVATE_KEY;
     try {
@@ -81,7 +92,7 @@ describe("verdict CLI: operator, market, job, verify and model registry commands
       expect(m.status).to.equal("Active");
       expect(Number(m.inputs)).to.be.greaterThan(0);
       expect(Number(m.outputs)).to.be.greaterThan(0);
-      expect(m.uri).to.match(/^verdict:models\//);
+      expect(m.uri).to.match(/^file:\/\/.+\/(wine-classifier|diabetes-regressor)-[0-9a-f]{16}\/#sha256=[0-9a-f]{64}$/);
     }
     const one = await json<{ id: string; outputScale: string; vkHash: string }>(["model", "show", models[0]!.id]);
     expect(one.vkHash).to.match(/^0x[0-9a-f]{64}$/);
@@ -134,9 +145,66 @@ describe("verdict CLI: operator, market, job, verify and model registry commands
     const result = await json<{ outputs: number[]; proofBytes: number }>(["job", "result", created.jobId]);
     expect(result.outputs).to.deep.equal(proof.outputs);
     expect(result.proofBytes).to.equal(3072);
-    const verified = await json<{ ethCall: string; native: string; nativeMaxRssMb: string }>(["verify", created.jobId]);
+    // A stranger's machine: an empty data directory. verify pulls the registered bundle (hash-checked) and
+    // builds nothing: no SRS or key is written anywhere but the installed bundle, and the build cache is untouched.
+    const cacheBefore = await snapshot(path.join(REPO_ROOT, ".cache"));
+    const home = await mkdtemp(path.join(tmpdir(), "verdict-stranger-"));
+    const verified = await json<{ ethCall: string; native: string; nativeMaxRssMb: string }>(["verify", created.jobId, "--home", home]);
     expect(verified).to.include({ ethCall: "valid", native: "valid" });
     expect(Number(verified.nativeMaxRssMb)).to.be.greaterThan(0);
+    expect(await snapshot(path.join(REPO_ROOT, ".cache"))).to.deep.equal(cacheBefore);
+    const registry = ModelRegistry__factory.connect(stack!.addresses.registry, stack!.connection.ethers.provider);
+    const { folder } = parseBundleUri((await registry.model(modelId)).uri);
+    const index = JSON.parse(await readFile(path.join(bundlesDir(home), folder, "bundle.json"), "utf8")) as { files: Record<string, unknown> };
+    expect(Object.keys(await snapshot(home)).sort()).to.deep.equal([...Object.keys(index.files), "bundle.json"].map((f) => path.join("bundles", folder, f)).sort());
+    await rm(home, { recursive: true, force: true });
+  });
+
+  it("model serve publishes the bundles; model pull --from fetches a registered model's bundle into a fresh home", async () => {
+    const { modelId } = stack!.models["wine-classifier"]!;
+    const server = spawn(process.execPath, ["--import", "tsx", CLI, "model", "serve", bundlesDir(stack!.publisher), "--port", "0"], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "inherit"] });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = "";
+        server.stdout.on("data", (c: Buffer) => {
+          out += c.toString();
+          const m = /at (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out);
+          if (m) resolve(m[1]!);
+        });
+        server.on("exit", (code) => reject(new Error(`model serve exited ${code}: ${out}`)));
+      });
+      const home = await mkdtemp(path.join(tmpdir(), "verdict-second-machine-"));
+      const pulled = await json<{ name: string; bundle: string; fetched: boolean; source: string }>(["model", "pull", String(modelId), "--from", url, "--home", home]);
+      expect(pulled).to.include({ name: "wine-classifier", fetched: true });
+      expect(pulled.source.startsWith(url)).to.equal(true);
+      expect(existsSync(path.join(pulled.bundle, "pk.key"))).to.equal(true);
+      expect((await json<{ fetched: boolean }>(["model", "pull", String(modelId), "--home", home])).fetched).to.equal(false);
+      await rm(home, { recursive: true, force: true });
+    } finally {
+      server.kill();
+    }
+  });
+
+  it("model build refuses to register with the development SRS on a chain other than a local one (31337)", async () => {
+    // A stand-in JSON-RPC node of chain 1: the refusal comes before any build or transaction.
+    const node = createServer((req, res) => {
+      let body = "";
+      req.on("data", (c: Buffer) => (body += c.toString()));
+      req.on("end", () => {
+        const calls = [JSON.parse(body)].flat() as { id: number; method: string }[];
+        const answer = (c: { id: number; method: string }) => ({ jsonrpc: "2.0", id: c.id, result: c.method === "eth_accounts" ? [ACCOUNT1] : "0x1" });
+        res.setHeader("content-type", "application/json").end(JSON.stringify(Array.isArray(JSON.parse(body)) ? calls.map(answer) : answer(calls[0]!)));
+      });
+    });
+    await new Promise<void>((resolve) => node.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = node.address() as { port: number };
+      const r = await verdict(["model", "build", "models/spike", "--rpc", `http://127.0.0.1:${port}`]);
+      expect(r.code).to.not.equal(0);
+      expect(r.stderr).to.match(/DEV_SRS_REFUSED/).and.match(/chain 1 is not a local development chain/).and.match(/Try: pass a ceremony SRS file with --srs/);
+    } finally {
+      node.close();
+    }
   });
 
   it("job create with an input of the wrong length exits non-zero with the decoded InputLengthMismatch", async () => {

@@ -14,7 +14,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { Wallet } from "ethers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
 import { startLocalChain } from "../../infra/localChain.js";
-import { deployLocalStack, DEV_KEYS, type LocalStack } from "../../infra/localStack.js";
+import { deployLocalStack, DEV_KEYS, operatorEnv, type LocalStack } from "../../infra/localStack.js";
 import { startLocalRedis } from "../../infra/localRedis.js";
 import { startRpcProxy, type RpcProxy } from "../../infra/rpcProxy.js";
 import type { LocalService } from "../../infra/service.js";
@@ -214,6 +214,7 @@ describe("chaos: faults injected into real processes lose no job and slash no ho
       VERDICT_RPC_URL: proxy.url, // through the proxy, so the endpoint can be cut
       VERDICT_REDIS_URL: redis.url,
       VERDICT_DEPLOYMENTS_DIR: stack.deploymentsDir,
+      ...operatorEnv(stack),
       VERDICT_QUEUE_PREFIX: "chaos",
       VERDICT_LOG_LEVEL: "info",
       VERDICT_RELAYER_KEY: DEV_KEYS.relayer,

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
 import { startLocalChain } from "../../infra/localChain.js";
-import { deployLocalStack, DEV_KEYS, type LocalStack } from "../../infra/localStack.js";
+import { deployLocalStack, DEV_KEYS, operatorEnv, type LocalStack } from "../../infra/localStack.js";
 import { startLocalRedis } from "../../infra/localRedis.js";
 import type { LocalService } from "../../infra/service.js";
 import { startVerdictService } from "../../infra/verdictService.js";
@@ -78,6 +78,7 @@ describe("e2e: operator and relayer processes settle real jobs on a JSON-RPC cha
       VERDICT_RPC_URL: chain.url,
       VERDICT_REDIS_URL: redis.url,
       VERDICT_DEPLOYMENTS_DIR: stack.deploymentsDir,
+      ...operatorEnv(stack),
       VERDICT_QUEUE_PREFIX: "e2e",
       VERDICT_LOG_LEVEL: "info",
       VERDICT_RELAYER_KEY: DEV_KEYS.relayer,

@@ -6,12 +6,13 @@ import path from "node:path";
 import type { ContractTransactionResponse } from "ethers";
 import { REPO_ROOT } from "../../shared/paths.js";
 import { SpikeVerifier__factory } from "../../types/ethers-contracts/index.js";
-import { ensureCircuit, loadModelSpec, registryHashes, type CircuitArtifacts } from "../../zk/circuit.js";
+import { circuitHashes } from "../../zk/artifacts.js";
+import { ensureCircuit, loadModelSpec, type BuiltCircuit } from "../../zk/circuit.js";
 import { BN254_R, feltToSigned } from "../../zk/felt.js";
 import { prove, type ProofResult } from "../../zk/prover.js";
 import { createJob, deploySystem, ethers, jobRequest, lockedJob, networkHelpers, PRICE, signedFulfilment, TIMEOUT, TOKEN_UNIT } from "../fixtures/system.js";
 
-let circuit: CircuitArtifacts;
+let circuit: BuiltCircuit;
 let proof: ProofResult;
 let input: number[];
 
@@ -26,7 +27,7 @@ async function realModelFixture() {
     outputScale: circuit.outputs.scale,
     status: 0,
     verifierKind: 0,
-    ...(await registryHashes(circuit)),
+    ...(await circuitHashes(circuit)),
     uri: "models/spike",
   });
   return { ...s, realVerifier, modelId: await s.registry.modelCount() };

@@ -4,38 +4,38 @@ import { expect } from "chai";
 import path from "node:path";
 import { deployAndRegister } from "../../deploy/onboard.js";
 import { heldoutAgreement } from "../../zk/agreement.js";
-import { ensureCircuit, loadModelSpec, readInputRows, type CircuitArtifacts } from "../../zk/circuit.js";
+import { ensureCircuit, loadModelSpec, readInputRows, type BuiltCircuit } from "../../zk/circuit.js";
 import { feltToSigned, floatToFelt } from "../../zk/felt.js";
 import { infer } from "../../zk/inference.js";
 import { prove } from "../../zk/prover.js";
 import { VkaVerifier__factory } from "../../types/ethers-contracts/index.js";
-import { deploySystem, lockedJob, networkHelpers, signedFulfilment } from "../fixtures/system.js";
+import { deploySystem, lockedJob, networkHelpers, NO_BUNDLE, signedFulfilment } from "../fixtures/system.js";
 
 const argmax = (v: number[]) => v.indexOf(Math.max(...v));
 
 for (const name of ["wine-classifier", "diabetes-regressor"]) {
   describe(`demo model ${name}: onboarded, proven and settled on-chain`, () => {
-    let circuit: CircuitArtifacts;
+    let circuit: BuiltCircuit;
     before(async () => {
       circuit = await ensureCircuit(await loadModelSpec(name));
     });
 
     it("deployAndRegister registers the verifier with the model's hashes, and reuses it when nothing changed", async () => {
       const s = await networkHelpers.loadFixture(deploySystem);
-      const first = await deployAndRegister(circuit, s.admin, await s.registry.getAddress());
+      const first = await deployAndRegister(circuit, s.admin, await s.registry.getAddress(), NO_BUNDLE);
       expect(first.reused).to.equal(false);
       const version = await s.registry.model(first.modelId);
       expect(version.verifier).to.equal(first.verifier);
       expect(version.vkHash).to.equal(first.vkHash);
       expect([Number(version.inputCount), Number(version.outputCount)]).to.deep.equal([circuit.inputs.count, circuit.outputs.count]);
-      const again = await deployAndRegister(circuit, s.admin, await s.registry.getAddress());
+      const again = await deployAndRegister(circuit, s.admin, await s.registry.getAddress(), NO_BUNDLE);
       expect(again).to.include({ reused: true, modelId: first.modelId, verifier: first.verifier });
       expect(await s.registry.modelCount()).to.equal(BigInt(first.modelId));
     });
 
     it("a job on a held-out row is proven, verified by the market and paid; outputs match onnxruntime", async () => {
       const s = await networkHelpers.loadFixture(deploySystem);
-      const { modelId } = await deployAndRegister(circuit, s.admin, await s.registry.getAddress());
+      const { modelId } = await deployAndRegister(circuit, s.admin, await s.registry.getAddress(), NO_BUNDLE);
       const [row] = await readInputRows(path.join(circuit.spec.dir, circuit.spec.sample), circuit.inputs.count, "sample");
       const input = row!.map((v) => floatToFelt(v, circuit.inputs.scale));
       const jobId = await lockedJob(s, { modelId: BigInt(modelId), input });
@@ -56,8 +56,8 @@ for (const name of ["wine-classifier", "diabetes-regressor"]) {
 
     it("the same circuit registered with ezkl's reusable verifier (VkaVerifier) settles a job too", async () => {
       const s = await networkHelpers.loadFixture(deploySystem);
-      const reusable = { ...circuit, spec: { ...circuit.spec, verifier: "reusable" as const } };
-      const { modelId, verifier } = await deployAndRegister(reusable, s.admin, await s.registry.getAddress());
+      const reusable = { ...circuit, verifier: "reusable" as const };
+      const { modelId, verifier } = await deployAndRegister(reusable, s.admin, await s.registry.getAddress(), NO_BUNDLE);
       expect((await s.registry.model(modelId)).verifierKind).to.equal(1n);
       const [row] = await readInputRows(path.join(circuit.spec.dir, circuit.spec.sample), circuit.inputs.count, "sample");
       const jobId = await lockedJob(s, { modelId: BigInt(modelId), input: row!.map((v) => floatToFelt(v, circuit.inputs.scale)) });

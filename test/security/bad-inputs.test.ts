@@ -9,17 +9,18 @@ import { deployAndRegister } from "../../deploy/onboard.js";
 import type { JobData, OperatorContext } from "../../operator/pipeline.js";
 import { evaluate } from "../../operator/stages/evaluate.js";
 import { HostileConsumer__factory } from "../../types/ethers-contracts/index.js";
-import { checkCircuitInput, ensureCircuit, loadModelSpec, readInputRows, type CircuitArtifacts } from "../../zk/circuit.js";
+import { checkCircuitInput } from "../../zk/artifacts.js";
+import { ensureCircuit, loadModelSpec, readInputRows, type BuiltCircuit } from "../../zk/circuit.js";
 import { BN254_R, feltToFloat, floatToFelt } from "../../zk/felt.js";
 import { prove, type ProofResult } from "../../zk/prover.js";
 import { rejection } from "../fixtures/errors.js";
-import { createJob, deploySystem, ETH, ethers, jobRequest, networkHelpers, PRICE, signedFulfilment, type System } from "../fixtures/system.js";
+import { createJob, deploySystem, ETH, ethers, jobRequest, networkHelpers, NO_BUNDLE, PRICE, signedFulfilment, type System } from "../fixtures/system.js";
 
 const MODELS = ["wine-classifier", "diabetes-regressor"] as const;
 type Name = (typeof MODELS)[number];
 
 interface Model {
-  circuit: CircuitArtifacts;
+  circuit: BuiltCircuit;
   rows: number[][];
   /** Real proofs of rows 0 and 1. */
   proofs: [ProofResult, ProofResult];
@@ -29,7 +30,7 @@ const models = {} as Record<Name, Model>;
 async function fixture() {
   const s = await deploySystem();
   const ids = {} as Record<Name, bigint>;
-  for (const name of MODELS) ids[name] = BigInt((await deployAndRegister(models[name].circuit, s.admin, await s.registry.getAddress())).modelId);
+  for (const name of MODELS) ids[name] = BigInt((await deployAndRegister(models[name].circuit, s.admin, await s.registry.getAddress(), NO_BUNDLE)).modelId);
   const consumer = await new HostileConsumer__factory(s.admin).deploy(await s.market.getAddress());
   return { ...s, ids, consumer };
 }

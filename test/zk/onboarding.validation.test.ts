@@ -6,7 +6,7 @@ import { copyFile, mkdtemp, readdir, readFile, writeFile } from "node:fs/promise
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { REPO_ROOT } from "../../shared/paths.js";
-import { CACHE_DIR, ensureCircuit, loadModelSpec, type CircuitArtifacts, type ModelSpec } from "../../zk/circuit.js";
+import { CACHE_DIR, ensureCircuit, loadModelSpec, type BuiltCircuit, type ModelSpec } from "../../zk/circuit.js";
 import { prove } from "../../zk/prover.js";
 import { ensureDevSrs } from "../../zk/srs.js";
 import { checkVerifierCurrent } from "../../zk/verifier.js";
@@ -80,7 +80,7 @@ describe("model onboarding: bad input is refused before any key generation", () 
 });
 
 describe("prover: inputs ezkl cannot prove are refused before proving", () => {
-  let circuit: CircuitArtifacts;
+  let circuit: BuiltCircuit;
   before(async () => {
     circuit = await ensureCircuit(await loadModelSpec("spike"));
   });

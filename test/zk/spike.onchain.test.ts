@@ -5,7 +5,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { network } from "hardhat";
 import { SpikeVerifier__factory, type SpikeVerifier } from "../../types/ethers-contracts/index.js";
-import { ensureCircuit, loadModelSpec, type CircuitArtifacts } from "../../zk/circuit.js";
+import { ensureCircuit, loadModelSpec, type BuiltCircuit } from "../../zk/circuit.js";
 import { BN254_R, floatToFelt } from "../../zk/felt.js";
 import { infer } from "../../zk/inference.js";
 import { prove, type ProofResult } from "../../zk/prover.js";
@@ -13,7 +13,7 @@ import { prove, type ProofResult } from "../../zk/prover.js";
 const { ethers } = await network.getOrCreate();
 
 describe("zk spike: ezkl proof of the spike model verified on-chain", function () {
-  let circuit: CircuitArtifacts;
+  let circuit: BuiltCircuit;
   let input: number[];
   let proof: ProofResult;
   let verifier: SpikeVerifier;
