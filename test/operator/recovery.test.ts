@@ -6,20 +6,18 @@ import { expect } from "chai";
 import { solidityPackedKeccak256, Wallet } from "ethers";
 import type { Logger } from "pino";
 import type { Queue } from "bullmq";
-import { startLocalRedis } from "../../infra/localRedis.js";
-import type { LocalService } from "../../infra/service.js";
 import { queueName, type JobData, type OperatorContext } from "../../operator/pipeline.js";
 import { resume, sweepLocks, trackLock } from "../../operator/recovery.js";
 import { JobStatus } from "../../operator/status.js";
 import { worker, type Stage } from "../../shared/queues.js";
-import { operatorQueues, type OperatorQueues } from "../fixtures/operatorQueues.js";
+import { operatorQueues, suiteRedis, type OperatorQueues } from "../fixtures/operatorQueues.js";
 
 const NOW = 1_800_000_000;
 const silent = { debug: () => undefined, info: () => undefined, warn: () => undefined } as unknown as Logger;
 
 describe("locked-job recovery (real Redis, fake chain)", function () {
   this.timeout(60_000);
-  let redis: LocalService;
+  const redis = suiteRedis();
   const address = new Wallet(Wallet.createRandom().privateKey).address;
   /** What the fake chain says about every job. */
   let onChain: { status: number; operator: string };
@@ -40,15 +38,9 @@ describe("locked-job recovery (real Redis, fake chain)", function () {
     operator: address,
   });
 
-  before(async () => {
-    redis = await startLocalRedis();
-  });
-  after(async () => {
-    await redis?.stop();
-  });
 
   beforeEach(() => {
-    pipeline = operatorQueues(redis.url, address, "recovery");
+    pipeline = operatorQueues(redis().url, address, "recovery");
     const { connection, prefix } = pipeline;
     queues = pipeline.queues;
     onChain = { status: JobStatus.Locked, operator: address };

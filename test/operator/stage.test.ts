@@ -5,30 +5,22 @@
 import { expect } from "chai";
 import { Wallet } from "ethers";
 import { Registry } from "prom-client";
-import { startLocalRedis } from "../../infra/localRedis.js";
-import type { LocalService } from "../../infra/service.js";
 import { jobInput, operatorMetrics, type JobData, type OperatorContext } from "../../operator/pipeline.js";
 import { runStage, type Outcome } from "../../operator/stage.js";
-import { operatorQueues, type OperatorQueues } from "../fixtures/operatorQueues.js";
+import { operatorQueues, suiteRedis, type OperatorQueues } from "../fixtures/operatorQueues.js";
 
 const silent: unknown = { info: () => undefined, warn: () => undefined, debug: () => undefined, child: () => silent };
 
 describe("stage runner (real Redis)", function () {
   this.timeout(30_000);
-  let redis: LocalService;
+  const redis = suiteRedis();
   let pipeline: OperatorQueues;
   let ctx: OperatorContext;
   const address = Wallet.createRandom().address;
   const data = { chainId: "31337", jobId: "1", modelId: 9, input: ["1"], deadline: 2_000_000_000 } as JobData;
 
-  before(async () => {
-    redis = await startLocalRedis();
-  });
-  after(async () => {
-    await redis?.stop();
-  });
   beforeEach(() => {
-    pipeline = operatorQueues(redis.url, address, "stage");
+    pipeline = operatorQueues(redis().url, address, "stage");
     ctx = {
       address,
       redis: pipeline.connection,

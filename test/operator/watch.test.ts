@@ -4,13 +4,11 @@
 import { expect } from "chai";
 import { solidityPackedKeccak256, Wallet } from "ethers";
 import type { Queue } from "bullmq";
-import { startLocalRedis } from "../../infra/localRedis.js";
-import type { LocalService } from "../../infra/service.js";
 import type { JobData, OperatorContext } from "../../operator/pipeline.js";
 import { JobWatcher } from "../../operator/stages/watch.js";
 import { JobStatus } from "../../operator/status.js";
 import type { Stage } from "../../shared/queues.js";
-import { operatorQueues, type OperatorQueues } from "../fixtures/operatorQueues.js";
+import { operatorQueues, suiteRedis, type OperatorQueues } from "../fixtures/operatorQueues.js";
 
 const BLOCK_SECONDS = 12;
 const MAX_JOB_DURATION = 3600n; // 300 blocks
@@ -29,7 +27,7 @@ interface FakeEvent {
 
 describe("watcher (fake chain, real Redis)", function () {
   this.timeout(60_000);
-  let redis: LocalService;
+  const redis = suiteRedis();
   const address = Wallet.createRandom().address;
   let ctx: OperatorContext;
   let queues: Record<Stage, Queue<JobData>>;
@@ -53,15 +51,9 @@ describe("watcher (fake chain, real Redis)", function () {
     deadline: BigInt(T0 + 1800),
   });
 
-  before(async () => {
-    redis = await startLocalRedis();
-  });
-  after(async () => {
-    await redis?.stop();
-  });
 
   beforeEach(() => {
-    pipeline = operatorQueues(redis.url, address, "watch");
+    pipeline = operatorQueues(redis().url, address, "watch");
     const { connection, prefix } = pipeline;
     queues = pipeline.queues;
     head = 10_000;
