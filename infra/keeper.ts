@@ -7,6 +7,7 @@
 import { Command } from "commander";
 import { isError, Transaction, type Log, type Signer } from "ethers";
 import { pathToFileURL } from "node:url";
+import { NonceManager } from "../relayer/nonceManager.js";
 import { connect, deployment } from "../shared/chain.js";
 import { createLogger, type Logger } from "../shared/logger.js";
 import { InferenceMarket__factory, type InferenceMarket } from "../types/ethers-contracts/index.js";
@@ -64,6 +65,7 @@ export function startKeeper(opts: KeeperOptions): Keeper {
   const topics = [EVENTS.map((name) => market.interface.getEvent(name).topicHash)];
   const jobs = new Map<bigint, TrackedJob>();
   /** Our transactions not yet mined, apart from `jobs`: the job's closing event may arrive before we read the receipt. */
+  const nonces = new NonceManager(opts.signer);
   const inFlight = new Map<bigint, { action: Action; hash: string; sentAt: number }>();
   const attempted: Record<Action, Set<bigint>> = { slash: new Set(), refund: new Set() };
   const counts = { slashesRefused: 0, slashed: 0, refundsRefused: 0, refunded: 0 };
@@ -124,12 +126,18 @@ export function startKeeper(opts: KeeperOptions): Keeper {
       throw e;
     }
     // The estimate is the simulation; a margin keeps a send from running out of gas on a slightly different state.
-    // Signed here and remembered before the broadcast: a send whose answer is lost (an RPC error after the node
-    // took it) is still found by its hash, rather than counted as nothing.
-    const signed = await opts.signer.signTransaction(await opts.signer.populateTransaction(await fn.populateTransaction(jobId, { gasLimit: (gas * 12n) / 10n })));
-    const hash = Transaction.from(signed).hash!;
-    inFlight.set(jobId, { action, hash, sentAt: cursor });
-    await provider.broadcastTransaction(signed);
+    const unsigned = await fn.populateTransaction(jobId, { gasLimit: (gas * 12n) / 10n });
+    // Nonces counted locally: a node's "pending" count need not include its mempool (EDR with interval mining
+    // does not), and several jobs fall due in the same block.
+    const hash = await nonces.send(async (nonce) => {
+      const signed = await opts.signer.signTransaction(await opts.signer.populateTransaction({ ...unsigned, nonce }));
+      // Remembered before the broadcast: a send whose answer is lost (an RPC error after the node took it) is
+      // still found by its hash, rather than counted as nothing.
+      const txHash = Transaction.from(signed).hash!;
+      inFlight.set(jobId, { action, hash: txHash, sentAt: cursor });
+      await provider.broadcastTransaction(signed);
+      return txHash;
+    });
     log.info({ jobId: jobId.toString(), action, tx: hash }, `${action} sent`);
   };
 

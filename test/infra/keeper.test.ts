@@ -1,7 +1,8 @@
-// The keeper against a real `hardhat node` with the stack deployed, reaching it through the JSON-RPC fault
-// proxy: it refunds an open job once its lock deadline has passed and slashes a locked job once its deadline has
-// passed (never before), counts injected RPC errors as nothing (neither an attempt refused nor a job lost), counts
-// a slash the market refuses, and reads each new block with a constant number of requests.
+// The keeper against a real interval-mined `hardhat node` with the stack deployed, reaching it through the
+// JSON-RPC fault proxy: it refunds open jobs once their lock deadline has passed (several in the same block) and
+// slashes a locked job once its deadline has passed (never before), counts injected RPC errors as nothing (neither
+// an attempt refused nor a job lost), counts a slash the market refuses, and reads each new block with a constant
+// number of requests.
 import { expect } from "chai";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -17,6 +18,7 @@ import { InferenceMarket__factory, type InferenceMarket } from "../../types/ethe
 import { e2eJobRequest } from "../fixtures/e2e.js";
 
 const HARDHAT_CHAIN_ID = 31337;
+const BLOCK_TIME_MS = 1000;
 const LOCK_TIMEOUT = 60;
 const TIMEOUT = 120;
 const NONE: KeeperStats = { slashAttempts: 0, slashesRefused: 0, slashed: 0, refundAttempts: 0, refundsRefused: 0, refunded: 0 };
@@ -48,8 +50,8 @@ describe("infra: keeper", function () {
     const op = new Wallet(DEV_KEYS.operators[0]!, stack.connection.ethers.provider);
     await (await market.connect(op).lock(jobId)).wait();
   }
-  async function until(what: string, probe: () => boolean): Promise<void> {
-    const deadline = Date.now() + 30_000;
+  async function until(what: string, probe: () => boolean, timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
     while (!probe()) {
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(keeper.stats())}`);
       await sleep(100);
@@ -59,7 +61,9 @@ describe("infra: keeper", function () {
 
   before(async () => {
     work = await mkdtemp(path.join(tmpdir(), "verdict-keeper-"));
-    chain = await startLocalChain();
+    // Interval-mined: the node's "pending" nonce then ignores its mempool, which a keeper sending several
+    // transactions per block must survive.
+    chain = await startLocalChain({ blockTimeMs: BLOCK_TIME_MS });
     stack = await deployLocalStack(chain.url, work);
     market = InferenceMarket__factory.connect(stack.addresses.market, (await stack.connection.ethers.getSigners())[0]!);
     // Every read the keeper makes may fail; its sends always reach the node.
@@ -82,22 +86,24 @@ describe("infra: keeper", function () {
     if (work) await rm(work, { recursive: true, force: true });
   });
 
-  it("refunds an open job after its lock deadline and slashes a locked one after its deadline, never earlier, despite 30% RPC errors", async () => {
-    const open = await post();
+  it("refunds open jobs after their lock deadline and slashes a locked one after its deadline, never earlier, despite 30% RPC errors", async () => {
+    const open = [await post(), await post(), await post()];
     const locked = await post();
     await lock(locked);
-    await until("the keeper to follow both jobs", () => keeper.tracked() === 2);
-    await elapse(LOCK_TIMEOUT - 5);
+    await until("the keeper to follow the jobs", () => keeper.tracked() === 4);
+    // Margins of 20 s either side: blocks also carry real time (posting and locking take a few).
+    await elapse(LOCK_TIMEOUT - 20);
     await sleep(500);
     expect(keeper.stats(), "nothing is due yet").to.deep.equal(NONE);
-    await elapse(10);
-    await until("the refund", () => keeper.stats().refunded === 1);
-    expect(await status(open)).to.equal(5); // Refunded
+    await elapse(40);
+    // All three fall due in the same block and are refunded within a few (not one per nonce re-sync).
+    await until("the refunds", () => keeper.stats().refunded === 3, 10 * BLOCK_TIME_MS);
+    for (const id of open) expect(await status(id)).to.equal(5); // Refunded
     expect(await status(locked)).to.equal(2); // still Locked: its deadline is later
     await elapse(TIMEOUT - LOCK_TIMEOUT);
     await until("the slash", () => keeper.stats().slashed === 1);
     expect(await status(locked)).to.equal(4); // Slashed
-    expect(keeper.stats()).to.deep.equal({ ...NONE, slashAttempts: 1, slashed: 1, refundAttempts: 1, refunded: 1 });
+    expect(keeper.stats()).to.deep.equal({ ...NONE, slashAttempts: 1, slashed: 1, refundAttempts: 3, refunded: 3 });
     expect(keeper.tracked()).to.equal(0);
     const injected = Object.values(proxy.stats().injected).reduce((a, b) => a + b);
     expect(injected, "errors were injected").to.be.greaterThan(0);
@@ -121,15 +127,14 @@ describe("infra: keeper", function () {
     proxy.configure({ errorRate: 0 });
     await sleep(300);
     const before = proxy.stats().requests;
-    const blocks = 10;
-    for (let i = 0; i < blocks; i++) {
-      await rpc("evm_mine");
-      await sleep(150);
-    }
+    const first = await stack.connection.ethers.provider.getBlockNumber();
+    await sleep(10 * BLOCK_TIME_MS);
     const after = proxy.stats().requests;
+    const blocks = (await stack.connection.ethers.provider.getBlockNumber()) - first;
     const delta = (m: string) => (after[m] ?? 0) - (before[m] ?? 0);
-    expect(delta("eth_getLogs")).to.be.within(1, blocks);
-    expect(delta("eth_getBlockByNumber")).to.be.within(1, blocks);
+    // +1: a block may land between the two snapshots and the head read.
+    expect(delta("eth_getLogs")).to.be.within(1, blocks + 1);
+    expect(delta("eth_getBlockByNumber")).to.be.within(1, blocks + 1);
     expect(delta("eth_call") + delta("eth_estimateGas") + delta("eth_sendRawTransaction"), "no simulations or sends when nothing is due").to.equal(0);
   });
 });
