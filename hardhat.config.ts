@@ -24,12 +24,15 @@ export default defineConfig({
     // In-process EDR chain used by `hardhat test` and scripts.
     default: { type: "edr-simulated", chainType: "l1" },
     // `hardhat node` serves this one over JSON-RPC (the demo and end-to-end tests start it on a free port).
-    // Automine plus a block every second: transactions still mine at once, and an idle chain keeps producing
-    // blocks, as a real one does (watchers waiting for confirmations would otherwise stall).
+    // By default automine plus a block every second: transactions still mine at once, and an idle chain keeps
+    // producing blocks, as a real one does (watchers waiting for confirmations would otherwise stall).
+    // VERDICT_NODE_BLOCK_TIME_MS makes it a real chain's cadence instead: no automine, a block every N ms.
     node: {
       type: "edr-simulated",
       chainType: "l1",
-      mining: { auto: true, interval: 1000 },
+      mining: process.env.VERDICT_NODE_BLOCK_TIME_MS
+        ? { auto: false, interval: Number(process.env.VERDICT_NODE_BLOCK_TIME_MS) }
+        : { auto: true, interval: 1000 },
       // The bench measures fulfilBatch of 32 on an earlier hardfork: it exceeds Osaka's 2^24 per-transaction gas cap.
       ...(process.env.VERDICT_NODE_HARDFORK ? { hardfork: process.env.VERDICT_NODE_HARDFORK, blockGasLimit: 100_000_000 } : {}),
     },

@@ -131,10 +131,10 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       VERDICT_RELAYER_KEY: DEV_KEYS.relayer,
     };
     services.push(await startVerdictService("relayer", { ...env, VERDICT_HTTP_PORT: String(relayerPort) }, path.join(work, "relayer.log")));
-    for (const [i, key] of DEV_KEYS.operators.entries()) {
+    for (const [i, key] of stack.operatorKeys.entries()) {
       services.push(await startVerdictService("operator", { ...env, VERDICT_OPERATOR_KEY: key }, path.join(work, `operator-${i}.log`)));
     }
-    log(`relayer and ${DEV_KEYS.operators.length} operators running (logs in ${work})`);
+    log(`relayer and ${stack.operatorKeys.length} operators running (logs in ${work})`);
 
     const { ethers } = stack.connection;
     const signers = await ethers.getSigners();

@@ -101,7 +101,7 @@ async function main(): Promise<void> {
   const relayerPort = await getPort({ host: "127.0.0.1" });
   const relayerBoard = `http://127.0.0.1:${relayerPort}`;
   services.push(await startVerdictService("relayer", { ...env, VERDICT_HTTP_PORT: String(relayerPort) }, path.join(work, "relayer.log")));
-  for (const [i, key] of DEV_KEYS.operators.entries()) {
+  for (const [i, key] of stack.operatorKeys.entries()) {
     services.push(await startVerdictService("operator", { ...env, VERDICT_OPERATOR_KEY: key }, path.join(work, `operator-${"ab"[i]}.log`)));
   }
   spinner.succeed("relayer and two operators running (separate processes)");

@@ -16,11 +16,17 @@ import { DemoToken__factory, ModelRegistry__factory, OperatorStaking__factory } 
 import { bundleUri, pullModel, writeBundle } from "../zk/bundle.js";
 import { ensureCircuit, loadModelSpec, type BuiltCircuit } from "../zk/circuit.js";
 
-/** Development keys of `hardhat node` accounts 1, 2 (operators) and 4 (relayer): public test mnemonic, never for real funds. */
+/** Development keys of `hardhat node` accounts 1, 2, 3 (operators) and 4 (relayer): public test mnemonic, never for real funds. */
 export const DEV_KEYS = {
-  operators: ["0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d", "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a"],
+  operators: [
+    "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+    "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
+    "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
+  ],
   relayer: "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a",
 };
+/** Operators staked unless asked otherwise: account 3 stays a plain account (the e2e requester, the CLI test's newcomer). */
+const DEFAULT_OPERATORS = 2;
 export const DEMO_MODELS = ["wine-classifier", "diabetes-regressor"];
 const UNIT = 10n ** 18n;
 const NAMES = { token: "DemoToken", registry: "ModelRegistry", staking: "OperatorStaking", market: "InferenceMarket", predictionMarket: "PredictionMarket" } as const;
@@ -35,11 +41,18 @@ export interface LocalStack {
   publisher: string;
   /** Operators' data directory (VERDICT_HOME): every demo model's bundle pulled and installed. */
   home: string;
+  /** Keys of the operators funded and staked (100 VDT each), from DEV_KEYS.operators. */
+  operatorKeys: string[];
   /** Removes Ignition's journal of this deployment. */
   cleanup(): Promise<void>;
 }
 
-export async function deployLocalStack(chainUrl: string, workDir: string, log: (line: string) => void = () => undefined): Promise<LocalStack> {
+export interface LocalStackOptions {
+  /** How many of DEV_KEYS.operators to fund and stake (default 2). */
+  operators?: number;
+}
+
+export async function deployLocalStack(chainUrl: string, workDir: string, log: (line: string) => void = () => undefined, opts: LocalStackOptions = {}): Promise<LocalStack> {
   // connect(), not create(): with create() Ignition deployed to the in-process chain instead of this one.
   const connection = await network.connect({ network: "rpc", override: { url: chainUrl } });
   const [admin, ...others] = await connection.ethers.getSigners();
@@ -70,12 +83,20 @@ export async function deployLocalStack(chainUrl: string, workDir: string, log: (
   log(`bundles pulled into ${home}`);
   const token = DemoToken__factory.connect(addresses.token, admin!);
   const staking = OperatorStaking__factory.connect(addresses.staking, admin!);
-  for (const op of others.slice(0, DEV_KEYS.operators.length)) {
-    await (await token.mint(op, 100n * UNIT)).wait();
-    await (await token.connect(op).approve(staking, 100n * UNIT)).wait();
-    await (await staking.connect(op).stake(100n * UNIT)).wait();
-  }
-  log(`${DEV_KEYS.operators.length} operators funded and staked (100 VDT each)`);
+  const operatorKeys = DEV_KEYS.operators.slice(0, opts.operators ?? DEFAULT_OPERATORS);
+  const operators = others.slice(0, operatorKeys.length);
+  // All mints sent before any is awaited, then each operator's approve and stake alongside the others': three
+  // blocks in all, which matters on an interval-mined chain.
+  const mints = [];
+  for (const op of operators) mints.push(await token.mint(op, 100n * UNIT));
+  await Promise.all(mints.map((tx) => tx.wait()));
+  await Promise.all(
+    operators.map(async (op) => {
+      await (await token.connect(op).approve(staking, 100n * UNIT)).wait();
+      await (await staking.connect(op).stake(100n * UNIT)).wait();
+    }),
+  );
+  log(`${operators.length} operators funded and staked (100 VDT each)`);
   return {
     connection,
     addresses,
@@ -83,6 +104,7 @@ export async function deployLocalStack(chainUrl: string, workDir: string, log: (
     models,
     publisher,
     home,
+    operatorKeys,
     cleanup: () => rm(path.join(REPO_ROOT, "deploy", "deployments", deploymentId), { recursive: true, force: true }),
   };
 }

@@ -233,7 +233,7 @@ describe("chaos: faults injected into real processes lose no job and slash no ho
       const lost = statuses.filter(([, s]) => s !== Status.Fulfilled);
       // Honest operators slashed: slash events from the market or the staking contract, or a dev operator's stake below what it staked.
       const staking = OperatorStaking__factory.connect(stack.addresses.staking, provider);
-      const operators = await Promise.all(DEV_KEYS.operators.map((k) => new Wallet(k).address));
+      const operators = stack.operatorKeys.map((k) => new Wallet(k).address);
       const slashEvents = (await market.queryFilter(market.filters.JobSlashed(), deployBlock)).length + (await staking.queryFilter(staking.filters.Slashed(), deployBlock)).length;
       const stakeShort = (await Promise.all(operators.map(async (o) => (await staking.operatorOf(o)).staked))).filter((s) => s < STAKE).length;
       const slashed = Math.max(slashEvents, stakeShort);
