@@ -38,6 +38,8 @@ async function main(): Promise<void> {
   const registry = ModelRegistry__factory.connect(addresses.registry, chain.signer);
   const redis = redisConnection(config.redisUrl);
   const qctx = { connection: redis, prefix: config.queuePrefix };
+  const relayRedis = config.operator.relayRedisUrl ? redisConnection(config.operator.relayRedisUrl) : redis;
+  const relayCtx = { connection: relayRedis, prefix: config.operator.relayQueuePrefix ?? config.queuePrefix };
   const metricsReg = metricsRegistry("operator");
   const ctx: OperatorContext = {
     config,
@@ -50,8 +52,8 @@ async function main(): Promise<void> {
     catalog: await ModelCatalog.load(config.operator.models, config.home, registry, redis, config.queuePrefix, log),
     redis,
     queues: Object.fromEntries(STAGES.map((s) => [s, queue<JobData>(qctx, queueName(s, address))])) as Record<Stage, ReturnType<typeof queue<JobData>>>,
-    relay: queue(qctx, RELAYER_QUEUE),
-    relayEvents: queueEvents(qctx, RELAYER_QUEUE),
+    relay: queue(relayCtx, RELAYER_QUEUE),
+    relayEvents: queueEvents(relayCtx, RELAYER_QUEUE),
     metrics: operatorMetrics(metricsReg),
   };
   if (ctx.catalog.ids().length === 0) throw new VerdictError("NO_MODELS", "no active model to serve: set operator.models (or VERDICT_MODELS) to registry model ids", "`verdict model list`, then `verdict model pull <id>` for each");
@@ -94,6 +96,7 @@ async function main(): Promise<void> {
     await Promise.all([...Object.values(ctx.queues).map((q) => q.close()), ctx.relay.close(), ctx.relayEvents.close()]);
     server?.close();
     redis.disconnect();
+    if (relayRedis !== redis) relayRedis.disconnect();
     chain.provider.destroy();
   });
 }

@@ -3,10 +3,11 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { JsonRpcProvider, Wallet, type Signer } from "ethers";
+import { JsonRpcProvider, Network, Wallet, type Signer } from "ethers";
 import { z } from "zod";
 import { VerdictError } from "./errors.js";
 import { REPO_ROOT } from "./paths.js";
+import { RetryingJsonRpcProvider } from "./rpcProvider.js";
 
 export const DEFAULT_RPC_URL = "http://127.0.0.1:8545";
 
@@ -16,16 +17,21 @@ export interface Chain {
   chainId: bigint;
 }
 
-/** Connects to `rpcUrl`; signs with `privateKey` when given, else with the node's account 0 (local chains only). */
+/**
+ * Connects to `rpcUrl`; signs with `privateKey` when given, else with the node's account 0 (local chains only).
+ * The chain id is asked once: with a static network ethers stops sending an eth_chainId before most calls.
+ */
 export async function connect(rpcUrl: string, privateKey?: string): Promise<Chain> {
-  const provider = new JsonRpcProvider(rpcUrl, undefined, { staticNetwork: false, pollingInterval: 250 });
+  const probe = new RetryingJsonRpcProvider(rpcUrl);
   let chainId: bigint;
   try {
-    chainId = (await provider.getNetwork()).chainId;
+    chainId = (await probe.getNetwork()).chainId;
   } catch (e) {
-    provider.destroy();
     throw new VerdictError("RPC_UNREACHABLE", `cannot reach ${rpcUrl}: ${(e as Error).message.split("\n")[0]}`, "check --rpc / VERDICT_RPC_URL, or start a local chain", true);
+  } finally {
+    probe.destroy();
   }
+  const provider = new RetryingJsonRpcProvider(rpcUrl, Network.from(chainId), { staticNetwork: true, pollingInterval: 250 });
   const signer = privateKey ? new Wallet(privateKey, provider) : await provider.getSigner(0);
   return { provider, signer, chainId };
 }

@@ -52,6 +52,11 @@ export const configSchema = z
         /** A job declined for a reason that can pass (fees, stake tied up, a backlog) is looked at again after this
          * long, for as long as it can still be locked. */
         reevaluateMs: z.number().int().min(100).default(5_000),
+        /** Where the relayer this operator uses takes its requests: its Redis and queue prefix (default: this
+         * operator's own redisUrl and queuePrefix). An operator's pipeline can then stay private to it while a
+         * relayer run by someone else serves many operators. */
+        relayRedisUrl: z.string().url().optional(),
+        relayQueuePrefix: z.string().optional(),
       })
       .default({}),
     relayer: z
@@ -96,6 +101,8 @@ export function loadConfig(fileArg?: string, env: NodeJS.ProcessEnv = process.en
   if (env.VERDICT_OPERATOR_KEY) operator.privateKey = env.VERDICT_OPERATOR_KEY;
   if (env.VERDICT_RELAYER_KEY) relayer.privateKey = env.VERDICT_RELAYER_KEY;
   if (env.VERDICT_MODELS) operator.models = env.VERDICT_MODELS.split(",");
+  if (env.VERDICT_RELAY_REDIS_URL) operator.relayRedisUrl = env.VERDICT_RELAY_REDIS_URL;
+  if (env.VERDICT_RELAY_QUEUE_PREFIX) operator.relayQueuePrefix = env.VERDICT_RELAY_QUEUE_PREFIX;
   const merged = {
     ...raw,
     ...(env.VERDICT_RPC_URL ? { rpcUrl: env.VERDICT_RPC_URL } : {}),

@@ -7,21 +7,36 @@ import express from "express";
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import { classifySendError, isRevert } from "../../shared/rpcErrors.js";
+import { RetryingJsonRpcProvider } from "../../shared/rpcProvider.js";
 
 type RpcError = { code: number; message: string; data?: string };
 
-/** A JSON-RPC endpoint that answers eth_chainId and, for every other method, the error `next` holds. */
-async function fakeNode(): Promise<{ url: string; server: Server; answer: (e: RpcError) => void }> {
+/**
+ * A JSON-RPC endpoint that answers eth_chainId, and every other method with the error `answer` set, for the first
+ * `times` requests (then with "0x01"); it counts the requests per method.
+ */
+async function fakeNode(): Promise<{ url: string; server: Server; answer: (e: RpcError, times?: number) => void; calls: Map<string, number> }> {
   let error: RpcError = { code: -32005, message: "rate limit exceeded" };
+  let failures = Number.POSITIVE_INFINITY;
+  const calls = new Map<string, number>();
   const app = express().use(express.json());
   app.post("/", (req, res) => {
-    const one = (r: { id: number; method: string }) => (r.method === "eth_chainId" ? { jsonrpc: "2.0", id: r.id, result: "0x7a69" } : { jsonrpc: "2.0", id: r.id, error });
+    const one = (r: { id: number; method: string }) => {
+      calls.set(r.method, (calls.get(r.method) ?? 0) + 1);
+      if (r.method === "eth_chainId") return { jsonrpc: "2.0", id: r.id, result: "0x7a69" };
+      return failures-- > 0 ? { jsonrpc: "2.0", id: r.id, error } : { jsonrpc: "2.0", id: r.id, result: "0x01" };
+    };
     res.json(Array.isArray(req.body) ? req.body.map(one) : one(req.body));
   });
   const server = await new Promise<Server>((resolve) => {
     const s = app.listen(0, "127.0.0.1", () => resolve(s));
   });
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server, answer: (e) => (error = e) };
+  const answer = (e: RpcError, times = Number.POSITIVE_INFINITY) => {
+    error = e;
+    failures = times;
+    calls.clear();
+  };
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server, answer, calls };
 }
 
 describe("RPC error classification against ethers' real errors", () => {
@@ -59,5 +74,37 @@ describe("RPC error classification against ethers' real errors", () => {
     expect(isRevert(await thrown(provider.call(call)))).to.equal(true);
     node.answer({ code: -32000, message: "execution reverted", data: "0x" });
     expect(isRevert(await thrown(provider.call(call)))).to.equal(true);
+  });
+
+  describe("the services' provider (RetryingJsonRpcProvider)", () => {
+    let retrying: RetryingJsonRpcProvider;
+    before(() => {
+      retrying = new RetryingJsonRpcProvider(node.url, 31337, { staticNetwork: true });
+    });
+    after(() => retrying.destroy());
+
+    it("asks a read answered with a rate limit or header not found again, and returns the later answer", async () => {
+      node.answer({ code: -32005, message: "rate limit exceeded" }, 2);
+      expect(await retrying.getBlockNumber()).to.equal(1);
+      expect(node.calls.get("eth_blockNumber")).to.equal(3);
+      node.answer({ code: -32000, message: "header not found" }, 1);
+      expect(await retrying.call(call)).to.equal("0x01");
+      expect(node.calls.get("eth_call")).to.equal(2);
+    });
+
+    it("does not ask again for a revert, a range refusal or a send, and gives up after a few tries", async () => {
+      node.answer({ code: 3, message: "execution reverted", data: "0xbfa13283" }, 1);
+      expect(isRevert(await thrown(retrying.call(call)))).to.equal(true);
+      expect(node.calls.get("eth_call")).to.equal(1);
+      node.answer({ code: -32005, message: "query returned more than 10000 results" }, 1);
+      await thrown(retrying.send("eth_getLogs", [{}]));
+      expect(node.calls.get("eth_getLogs")).to.equal(1);
+      node.answer({ code: -32005, message: "rate limit exceeded" }, 1);
+      await thrown(retrying.send("eth_sendRawTransaction", ["0x00"]));
+      expect(node.calls.get("eth_sendRawTransaction")).to.equal(1);
+      node.answer({ code: -32005, message: "rate limit exceeded" });
+      expect(classifySendError(await thrown(retrying.call(call)))).to.deep.equal({ action: "retry", reason: "network" });
+      expect(node.calls.get("eth_call")).to.equal(4);
+    });
   });
 });
