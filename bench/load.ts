@@ -3,7 +3,7 @@
 // when no operator could take it (its input is outside the model's calibrated range: operators skip it, so its
 // lock deadline passes and the requester gets the price back). Records throughput (jobs, relayer transactions,
 // the evaluate queue), latency and the relayer's nonce errors.
-//   make load [ARGS="--jobs 1000"]      (CI runs the same scenario with 50 jobs: test/load/load.test.ts)
+//   make load [ARGS="--jobs 1000 --block-time 12"]      (CI runs the same scenario with 50 jobs: test/load/load.test.ts)
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -11,6 +11,7 @@ import { Queue } from "bullmq";
 import getPort from "get-port";
 import { Redis } from "ioredis";
 import { DEV_KEYS, operatorEnv, withLocalStack } from "../infra/localStack.js";
+import { startRpcFaultProxy } from "../infra/rpcFaultProxy.js";
 import { startVerdictService } from "../infra/verdictService.js";
 import { queueName } from "../operator/pipeline.js";
 import { REPO_ROOT } from "../shared/paths.js";
@@ -32,6 +33,8 @@ export interface LoadOptions {
   log?: (line: string) => void;
   /** Gives up (and throws) when the jobs have not all ended by then. */
   timeoutMs?: number;
+  /** A block every this many ms without automine (a real chain's pace); default automine. */
+  blockTimeMs?: number;
 }
 
 export interface LoadResult {
@@ -122,8 +125,11 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   return withLocalStack("load", log, async ({ redis, chain, stack, work, services }) => {
     const prefix = "load";
     const relayerPort = await getPort({ host: "127.0.0.1" });
+    // The services reach the chain through a proxy that injects nothing and counts every request by method.
+    const rpc = await startRpcFaultProxy(chain.url);
+    services.push({ name: "rpc proxy", port: rpc.port, url: rpc.url, stop: () => rpc.close() });
     const env = {
-      VERDICT_RPC_URL: chain.url,
+      VERDICT_RPC_URL: rpc.url,
       VERDICT_REDIS_URL: redis.url,
       VERDICT_DEPLOYMENTS_DIR: stack.deploymentsDir,
       ...operatorEnv(stack),
@@ -218,7 +224,10 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     await Promise.all(evaluateQueues.map((q) => q.close()));
     client.disconnect();
 
+    const { requests } = rpc.stats();
+    const rpcRequests = Object.values(requests).reduce((a, b) => a + b, 0);
     return {
+      block_time_s: opts.blockTimeMs ? opts.blockTimeMs / 1000 : 0,
       jobs: opts.jobs,
       fulfilled,
       refunded,
@@ -235,19 +244,24 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       queue_jobs_per_s: round(evaluate.perSecond, 2),
       latency_s: { p50: round(median(latencies), 2), p95: round(percentile(latencies, 95), 2), max: round(Math.max(...latencies), 2) },
       per_operator: perOperator,
+      rpc_requests: rpcRequests,
+      rpc_requests_per_job: round(rpcRequests / opts.jobs, 1),
+      rpc_requests_by_method: requests,
     };
-  });
+  }, { blockTimeMs: opts.blockTimeMs });
 }
 
 // `tsx bench/load.ts --jobs N`: the full load run, written to bench/results/load.json.
 if (isMain(import.meta.url)) {
-  const { values } = parseArgs({ options: { jobs: { type: "string", default: "1000" }, "out-of-range": { type: "string", default: "10" } } });
+  const { values } = parseArgs({ options: { jobs: { type: "string", default: "1000" }, "out-of-range": { type: "string", default: "10" }, "block-time": { type: "string", default: "0" } } });
   const say = (l: string) => console.log(`\x1b[36m[load]\x1b[0m ${l}`);
-  const result = await runLoad({ jobs: Number(values.jobs), outOfRange: Number(values["out-of-range"]), log: say });
+  const blockTimeMs = Number(values["block-time"]) * 1000;
+  const result = await runLoad({ jobs: Number(values.jobs), outOfRange: Number(values["out-of-range"]), blockTimeMs: blockTimeMs || undefined, log: say });
   const dir = path.join(REPO_ROOT, "bench", "results");
   await mkdir(dir, { recursive: true });
-  await writeFile(path.join(dir, "load.json"), `${JSON.stringify({ generatedAt: new Date().toISOString(), ...result }, null, 2)}\n`);
+  const file = blockTimeMs ? `load-${blockTimeMs / 1000}s-blocks.json` : "load.json";
+  await writeFile(path.join(dir, file), `${JSON.stringify({ generatedAt: new Date().toISOString(), ...result }, null, 2)}\n`);
   console.log(JSON.stringify(result, null, 2));
-  say("wrote bench/results/load.json");
+  say(`wrote bench/results/${file}`);
   process.exit(result.lost === 0 && result.duplicated === 0 && result.honest_slashed === 0 && result.relayer_nonce_errors === 0 ? 0 : 1);
 }

@@ -133,7 +133,7 @@ export interface StackRun {
  * Runs `body` against a fresh Redis, `hardhat node` and deployed stack, then stops every service and removes
  * the Ignition journal; the log folder is removed on success and kept (and named) on failure.
  */
-export async function withLocalStack<T>(tag: string, log: (line: string) => void, body: (run: StackRun) => Promise<T>): Promise<T> {
+export async function withLocalStack<T>(tag: string, log: (line: string) => void, body: (run: StackRun) => Promise<T>, chainOpts: { blockTimeMs?: number } = {}): Promise<T> {
   const work = await mkdtemp(path.join(os.tmpdir(), `verdict-${tag}-`));
   const services: LocalService[] = [];
   let stack: LocalStack | undefined;
@@ -141,7 +141,7 @@ export async function withLocalStack<T>(tag: string, log: (line: string) => void
   try {
     const redis = await startLocalRedis();
     services.push(redis);
-    const chain = await startLocalChain();
+    const chain = await startLocalChain(chainOpts);
     services.push(chain);
     stack = await deployLocalStack(chain.url, work, log);
     const run = { redis, chain, stack, work, services };
