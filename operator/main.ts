@@ -11,6 +11,7 @@ import { metricsRegistry, serveHttp } from "../shared/http.js";
 import { createLogger } from "../shared/logger.js";
 import { onShutdown } from "../shared/shutdown.js";
 import { InferenceMarket__factory, ModelRegistry__factory, OperatorStaking__factory } from "../types/ethers-contracts/index.js";
+import { WarmBridgePool } from "../zk/bridge.js";
 import { ModelCatalog } from "./catalog.js";
 import { operatorMetrics, queueName, type JobData, type OperatorContext } from "./pipeline.js";
 import { sweepLocks } from "./recovery.js";
@@ -55,6 +56,7 @@ async function main(): Promise<void> {
     relay: queue(relayCtx, RELAYER_QUEUE),
     relayEvents: queueEvents(relayCtx, RELAYER_QUEUE),
     metrics: operatorMetrics(metricsReg),
+    provers: new WarmBridgePool(config.operator.proveConcurrency),
   };
   if (ctx.catalog.ids().length === 0) throw new VerdictError("NO_MODELS", "no active model to serve: set operator.models (or VERDICT_MODELS) to registry model ids", "`verdict model list`, then `verdict model pull <id>` for each");
 
@@ -95,6 +97,7 @@ async function main(): Promise<void> {
     await Promise.all(workers.map((w) => w.close()));
     await Promise.all([...Object.values(ctx.queues).map((q) => q.close()), ctx.relay.close(), ctx.relayEvents.close()]);
     server?.close();
+    await ctx.provers.close();
     redis.disconnect();
     if (relayRedis !== redis) relayRedis.disconnect();
     chain.provider.destroy();

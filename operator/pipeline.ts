@@ -10,6 +10,7 @@ import type { Config } from "../shared/config.js";
 import { jobKey, type Stage } from "../shared/queues.js";
 import type { InferenceMarket, ModelRegistry, OperatorStaking } from "../types/ethers-contracts/index.js";
 import type { CircuitArtifacts } from "../zk/artifacts.js";
+import type { WarmBridgePool } from "../zk/bridge.js";
 import { feltToFloat } from "../zk/felt.js";
 import { VerdictError } from "../shared/errors.js";
 import type { ModelCatalog } from "./catalog.js";
@@ -75,6 +76,8 @@ export interface OperatorContext {
   relay: Queue<RelayRequest, RelayResult>;
   relayEvents: QueueEvents;
   metrics: OperatorMetrics;
+  /** Warm provers, one per parallel proof (operator.proveConcurrency). */
+  provers: WarmBridgePool;
 }
 
 /**

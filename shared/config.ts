@@ -43,6 +43,10 @@ export const configSchema = z
         /** Parallel proofs; bounded by cores (CPU) or GPUs. */
         proveConcurrency: z.number().int().positive().default(1),
         executionProvider: z.enum(["cpu", "cuda"]).default("cpu"),
+        /** A proof is submitted only when each proven (quantized) output is within this of onnxruntime's float
+         * output, relative to max(1, |float|): a circuit whose fixed-point settings lose the answer must not
+         * deliver it as verified. */
+        outputTolerance: z.number().positive().default(0.05),
         /** A worker that dies mid-job (crash, SIGKILL) loses its BullMQ lock after this long; the job is then
          * handed to another worker (or the restarted one). Longer than any single stage takes. */
         jobLockMs: z.number().int().min(1000).default(60_000),

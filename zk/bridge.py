@@ -170,6 +170,22 @@ def cmd_verify(a) -> dict:
     return {"verified": bool(ok), "timings": timings, "maxRssMb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
 
 
+def serve(commands: dict) -> None:
+    """One process for many requests (the operator's warm prover): a JSON line in, {"cmd": ..., "args": {...}}
+    with the same arguments as the command line, a JSON line out. Interpreter start-up and `import ezkl` are paid
+    once, not per proof. Only run-time commands are served: a prover never generates keys or an SRS."""
+    print(json.dumps({"ready": True, "ezkl": ezkl.__version__}), flush=True)
+    for line in sys.stdin:
+        req = json.loads(line)
+        try:
+            args = argparse.Namespace(**{k.replace("-", "_"): v for k, v in req.get("args", {}).items()})
+            out = commands[req["cmd"]](args)
+        except Exception as e:  # noqa: BLE001 - one JSON error line per failed request; the process serves on
+            out = {"error": f"{type(e).__name__}: {e}"}
+        print(json.dumps(out), flush=True)
+    os._exit(0)
+
+
 def die_with_parent() -> None:
     """A proof must not outlive the operator that asked for it (a SIGKILLed parent would leave it holding the CPU
     or GPU, and its restart would prove the job again): Linux kills us when the parent dies."""
@@ -213,7 +229,10 @@ def main() -> None:
     v = sub.add_parser("verify", help="verify a proof file natively")
     for name in ("proof", "settings", "vk", "srs"):
         v.add_argument(f"--{name}", required=True)
+    sub.add_parser("serve", help="prove, verify and outputs requests as JSON lines on stdin (a warm prover)")
     a = ap.parse_args()
+    if a.cmd == "serve":
+        serve({"prove": cmd_prove, "outputs": cmd_outputs, "verify": cmd_verify})
     try:
         commands = {"srs": cmd_srs, "inspect": cmd_inspect, "settings": cmd_settings, "setup": cmd_setup, "prove": cmd_prove, "outputs": cmd_outputs, "verify": cmd_verify}
         result = commands[a.cmd](a)

@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { z } from "zod";
-import { runBridge, timingsSchema, type BridgeOptions } from "./bridge.js";
+import { runBridge, timingsSchema, type BridgeCall, type BridgeOptions } from "./bridge.js";
 import { checkCircuitInput, type CircuitArtifacts } from "./artifacts.js";
 import { feltFromLeHex, feltToFloat } from "./felt.js";
 
@@ -26,14 +26,15 @@ const proveResultSchema = z.object({
   timings: timingsSchema,
 });
 
-export async function prove(circuit: CircuitArtifacts, input: readonly number[], opts: BridgeOptions = {}): Promise<ProofResult> {
+/** `bridge`: a warm prover's call (WarmBridgePool.use); default a fresh bridge process for this proof. */
+export async function prove(circuit: CircuitArtifacts, input: readonly number[], opts: BridgeOptions & { bridge?: BridgeCall } = {}): Promise<ProofResult> {
   // Refuse inputs ezkl cannot prove (wrong size, NaN, outside the calibrated range) before any proving work.
   checkCircuitInput(circuit, input, `input to ${circuit.name}`);
   const work = await mkdtemp(path.join(tmpdir(), "verdict-prove-"));
   try {
     const inputFile = path.join(work, "input.json");
     await writeFile(inputFile, JSON.stringify({ input_data: [input] }));
-    const result = await runBridge(
+    const result = await (opts.bridge ?? runBridge)(
       "prove",
       {
         dir: circuit.dir,
@@ -43,7 +44,7 @@ export async function prove(circuit: CircuitArtifacts, input: readonly number[],
         proof: path.join(work, "proof.json"),
       },
       proveResultSchema,
-      opts,
+      { timeoutMs: opts.timeoutMs },
     );
     if (!result.verified) throw new Error(`ezkl produced a proof for ${circuit.name} that it does not verify`);
     const instances = result.instances.map(feltFromLeHex);

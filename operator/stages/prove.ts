@@ -16,15 +16,28 @@ export async function prove(ctx: OperatorContext, data: JobData, log: Logger): P
   // while time is left), rather than holding the machine while the job is slashed (review S1-7).
   const timeoutMs = Math.max(1000, (data.deadline - (await chainTime(ctx))) * 1000);
   const t0 = performance.now();
-  const result = await proveInference(circuit, input, { timeoutMs });
+  const result = await ctx.provers.use((bridge) => proveInference(circuit, input, { timeoutMs, bridge }));
   const seconds = (performance.now() - t0) / 1000;
   const bound = result.instances.slice(0, circuit.inputs.count).map(String);
   if (bound.join() !== data.input.join()) {
     throw new VerdictError("INPUT_NOT_BOUND", `proof's input instances ${bound.join()} differ from the job input ${data.input.join()}`);
   }
+  const off = quantisationError(result.outputs, data.floatOutputs, ctx.config.operator.outputTolerance);
+  if (off) throw new VerdictError("OUTPUT_DISAGREES", `proven output ${off} of model ${data.modelId}: not submitted`);
   await ctx.catalog.recordProveSeconds(data.modelId, seconds);
   ctx.metrics.proveSeconds.observe({ model: circuit.name }, seconds);
   log.info({ seconds: Number(seconds.toFixed(2)), proofBytes: (result.proof.length - 2) / 2, outputs: result.outputs, floatOutputs: data.floatOutputs }, "proved");
   await advance(ctx, "verify", { ...data, proof: result.proof, instances: result.instances.map(String), outputs: result.outputs, proveSeconds: seconds });
   return { outcome: "advanced" };
+}
+
+/**
+ * The first proven output further from onnxruntime's float output than `tolerance` (relative to max(1, |float|)),
+ * described; undefined when all agree (or no float output was computed).
+ */
+export function quantisationError(proven: readonly number[], float: readonly number[] | undefined, tolerance: number): string | undefined {
+  if (!float) return undefined;
+  if (proven.length !== float.length) return `count ${proven.length} differs from onnxruntime's ${float.length}`;
+  const i = proven.findIndex((q, k) => Math.abs(q - float[k]!) > tolerance * Math.max(1, Math.abs(float[k]!)));
+  return i < 0 ? undefined : `#${i} = ${proven[i]} is further than ${tolerance} (relative) from onnxruntime's ${float[i]}`;
 }

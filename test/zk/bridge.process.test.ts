@@ -11,7 +11,10 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { z } from "zod";
 import { REPO_ROOT } from "../../shared/paths.js";
-import { EzklError, runBridge } from "../../zk/bridge.js";
+import { quantisationError } from "../../operator/stages/prove.js";
+import { EzklError, runBridge, WarmBridge } from "../../zk/bridge.js";
+import { ensureCircuit, loadModelSpec, readInputRows } from "../../zk/circuit.js";
+import { prove } from "../../zk/prover.js";
 import { rejection } from "../fixtures/errors.js";
 
 const PYTHON = path.join(REPO_ROOT, ".venv", "bin", "python");
@@ -81,5 +84,63 @@ describe("ezkl bridge process faults", function () {
     parent.kill("SIGKILL");
     for (let i = 0; i < 50 && alive(child); i++) await sleep(100);
     expect(alive(child), `bridge ${child} still running after its parent was SIGKILLed`).to.equal(false);
+  });
+
+  describe("the warm prover (bridge.py serve)", () => {
+    it("proves jobs one after another in one Python process, each proof verified", async () => {
+      if (saved === undefined) delete process.env.VERDICT_PYTHON;
+      else process.env.VERDICT_PYTHON = saved;
+      const circuit = await ensureCircuit(await loadModelSpec("diabetes-regressor"));
+      const rows = await readInputRows(path.join(circuit.spec.dir, circuit.spec.calibration!), circuit.inputs.count, "calibration");
+      const bridge = new WarmBridge();
+      try {
+        const first = await prove(circuit, rows[0]!, { bridge: bridge.request });
+        const pid = bridge.pid;
+        const second = await prove(circuit, rows[1]!, { bridge: bridge.request });
+        expect(pid, "the same process served both").to.be.a("number").and.equal(bridge.pid);
+        expect(first.proof).to.not.equal(second.proof);
+        expect(second.outputs).to.have.length(circuit.outputs.count);
+      } finally {
+        await bridge.close();
+      }
+    });
+
+    it("a warm prover that outlives a request's timeout is killed, fails retryably, and the next request starts a fresh one", async () => {
+      process.env.VERDICT_PYTHON = await fakePython("hung-server", `echo '{"ready": true, "ezkl": "fake"}'; exec sleep 30`);
+      const bridge = new WarmBridge();
+      try {
+        const e = await rejection(bridge.request("prove", {}, z.object({}), { timeoutMs: 300 }));
+        expect((e as EzklError).retryable).to.equal(true);
+        const pid = bridge.pid;
+        for (let i = 0; i < 50 && bridge.pid !== undefined; i++) await sleep(20);
+        expect(bridge.pid, "the hung process is gone").to.equal(undefined);
+        await rejection(bridge.request("prove", {}, z.object({}), { timeoutMs: 300 }));
+        expect(bridge.pid === undefined || bridge.pid !== pid, "a fresh process served the next request").to.equal(true);
+      } finally {
+        await bridge.close();
+      }
+    });
+
+    it("a warm prover killed mid-request (the OOM killer) fails that request retryably, naming the signal", async () => {
+      process.env.VERDICT_PYTHON = await fakePython("killed-server", `echo '{"ready": true, "ezkl": "fake"}'; read line; kill -9 $$`);
+      const bridge = new WarmBridge();
+      try {
+        const e = await rejection(bridge.request("prove", {}, z.object({})));
+        expect((e as EzklError).retryable).to.equal(true);
+        expect(e.message).to.match(/killed by SIGKILL/);
+      } finally {
+        await bridge.close();
+      }
+    });
+  });
+});
+
+describe("quantisation sanity check", () => {
+  it("passes proven outputs within the tolerance of onnxruntime's and names the first one beyond it", () => {
+    expect(quantisationError([5.35, -0.2], [5.357, -0.21], 0.05)).to.equal(undefined);
+    expect(quantisationError([5.35, 0.9], [5.357, -0.21], 0.05)).to.match(/#1 = 0.9 is further than 0.05/);
+    expect(quantisationError([120.0], [126.0], 0.05), "relative for large outputs").to.equal(undefined);
+    expect(quantisationError([1], [1, 2], 0.05)).to.match(/count 1 differs/);
+    expect(quantisationError([1], undefined, 0.05)).to.equal(undefined);
   });
 });
