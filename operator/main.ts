@@ -1,19 +1,16 @@
 // The operator service: watches the market, evaluates, locks, infers, proves, verifies and submits jobs for the
-// models it serves. Several processes (machines) may share one Redis; see operator/pipeline.ts for the queues.
+// models it serves. Its proofs may also run on prove workers on other machines (operator/proveWorker.ts) that
+// share its Redis and bundles; see operator/pipeline.ts for the queues.
 //   tsx operator/main.ts [--config operator.json]     (keys: VERDICT_OPERATOR_KEY; see config/example.json)
 import { Command } from "commander";
 import type { Worker } from "bullmq";
-import { RELAYER_QUEUE, STAGES, queue, queueEvents, redisConnection, type Stage } from "../shared/queues.js";
-import { connect, deployment } from "../shared/chain.js";
+import { STAGES, type Stage } from "../shared/queues.js";
 import { loadConfig } from "../shared/config.js";
-import { VerdictError } from "../shared/errors.js";
 import { metricsRegistry, serveHttp } from "../shared/http.js";
 import { createLogger } from "../shared/logger.js";
 import { onShutdown } from "../shared/shutdown.js";
-import { InferenceMarket__factory, ModelRegistry__factory, OperatorStaking__factory } from "../types/ethers-contracts/index.js";
-import { WarmBridgePool } from "../zk/bridge.js";
-import { ModelCatalog } from "./catalog.js";
-import { operatorMetrics, queueName, type JobData, type OperatorContext } from "./pipeline.js";
+import { operatorContext } from "./context.js";
+import type { OperatorContext } from "./pipeline.js";
 import { sweepLocks } from "./recovery.js";
 import { runStage, type StageProcessor } from "./stage.js";
 import { evaluate } from "./stages/evaluate.js";
@@ -32,43 +29,20 @@ const opts = new Command("operator").option("--config <file>", "JSON config file
 async function main(): Promise<void> {
   const config = loadConfig(opts.config);
   const log = createLogger("operator", config.logLevel);
-  const chain = await connect(config.rpcUrl, config.operator.privateKey);
-  if (!config.operator.privateKey) log.warn("no VERDICT_OPERATOR_KEY: signing with the node's account 0 (local development chains only)");
-  const address = await chain.signer.getAddress();
-  const addresses = await deployment(chain.chainId, config.deploymentsDir);
-  const registry = ModelRegistry__factory.connect(addresses.registry, chain.signer);
-  const redis = redisConnection(config.redisUrl);
-  const qctx = { connection: redis, prefix: config.queuePrefix };
-  const relayRedis = config.operator.relayRedisUrl ? redisConnection(config.operator.relayRedisUrl) : redis;
-  const relayCtx = { connection: relayRedis, prefix: config.operator.relayQueuePrefix ?? config.queuePrefix };
   const metricsReg = metricsRegistry("operator");
-  const ctx: OperatorContext = {
-    config,
-    log,
-    chain,
-    address,
-    market: InferenceMarket__factory.connect(addresses.market, chain.signer),
-    registry,
-    staking: OperatorStaking__factory.connect(addresses.staking, chain.signer),
-    catalog: await ModelCatalog.load(config.operator.models, config.home, registry, redis, config.queuePrefix, log),
-    redis,
-    queues: Object.fromEntries(STAGES.map((s) => [s, queue<JobData>(qctx, queueName(s, address))])) as Record<Stage, ReturnType<typeof queue<JobData>>>,
-    relay: queue(relayCtx, RELAYER_QUEUE),
-    relayEvents: queueEvents(relayCtx, RELAYER_QUEUE),
-    metrics: operatorMetrics(metricsReg),
-    provers: new WarmBridgePool(config.operator.proveConcurrency),
-  };
-  if (ctx.catalog.ids().length === 0) throw new VerdictError("NO_MODELS", "no active model to serve: set operator.models (or VERDICT_MODELS) to registry model ids", "`verdict model list`, then `verdict model pull <id>` for each");
+  const { ctx, close } = await operatorContext(config, log, metricsReg, true);
+  const { address, chain, redis } = ctx;
 
   const processors: Record<Stage, [StageProcessor, number]> = {
     evaluate: [(data, log) => evaluate(ctx, data, log), 4],
     lock: [(data, log) => lock(ctx, data, log), 2],
     infer: [(data, log) => infer(ctx, data, log), 2],
+    // 0: every proof on prove workers elsewhere (operator/proveWorker.ts).
     prove: [(data, log) => prove(ctx, data, log), config.operator.proveConcurrency],
     verify: [(data, log) => verify(ctx, data, log), 2],
     submit: [(data, log) => submit(ctx, data, log), 2],
   };
-  const workers: Worker[] = STAGES.map((s) => runStage(ctx, s, ...processors[s]));
+  const workers: Worker[] = STAGES.filter((s) => processors[s][1] > 0).map((s) => runStage(ctx, s, ...processors[s]));
   // The watcher backfills from its cursor (or from where a job could still be live), so locks held before a
   // restart are found by it and by the sweep of the tracked locks; no unbounded scan from genesis at start-up.
   const watcher = new JobWatcher(ctx);
@@ -87,7 +61,7 @@ async function main(): Promise<void> {
       return Date.now() - watcher.lastScanAt < Math.max(30_000, 10 * config.operator.pollIntervalMs);
     },
   });
-  log.info({ address, chainId: chain.chainId.toString(), models: ctx.catalog.ids(), market: addresses.market, httpPort: config.httpPort }, "operator ready");
+  log.info({ address, chainId: chain.chainId.toString(), models: ctx.catalog.ids(), market: await ctx.market.getAddress(), httpPort: config.httpPort }, "operator ready");
 
   onShutdown(log, async () => {
     clearInterval(gauges);
@@ -95,12 +69,8 @@ async function main(): Promise<void> {
     await watcher.stop();
     // close() lets in-flight jobs finish; queued ones stay in Redis for the next start (nothing is forgotten).
     await Promise.all(workers.map((w) => w.close()));
-    await Promise.all([...Object.values(ctx.queues).map((q) => q.close()), ctx.relay.close(), ctx.relayEvents.close()]);
     server?.close();
-    await ctx.provers.close();
-    redis.disconnect();
-    if (relayRedis !== redis) relayRedis.disconnect();
-    chain.provider.destroy();
+    await close();
   });
 }
 

@@ -17,11 +17,8 @@ export interface Chain {
   chainId: bigint;
 }
 
-/**
- * Connects to `rpcUrl`; signs with `privateKey` when given, else with the node's account 0 (local chains only).
- * The chain id is asked once: with a static network ethers stops sending an eth_chainId before most calls.
- */
-export async function connect(rpcUrl: string, privateKey?: string): Promise<Chain> {
+/** A read-only connection to `rpcUrl` (the chain id asked once; see connect). */
+export async function connectProvider(rpcUrl: string): Promise<{ provider: JsonRpcProvider; chainId: bigint }> {
   const probe = new RetryingJsonRpcProvider(rpcUrl);
   let chainId: bigint;
   try {
@@ -31,7 +28,15 @@ export async function connect(rpcUrl: string, privateKey?: string): Promise<Chai
   } finally {
     probe.destroy();
   }
-  const provider = new RetryingJsonRpcProvider(rpcUrl, Network.from(chainId), { staticNetwork: true, pollingInterval: 250 });
+  return { provider: new RetryingJsonRpcProvider(rpcUrl, Network.from(chainId), { staticNetwork: true, pollingInterval: 250 }), chainId };
+}
+
+/**
+ * Connects to `rpcUrl`; signs with `privateKey` when given, else with the node's account 0 (local chains only).
+ * The chain id is asked once: with a static network ethers stops sending an eth_chainId before most calls.
+ */
+export async function connect(rpcUrl: string, privateKey?: string): Promise<Chain> {
+  const { provider, chainId } = await connectProvider(rpcUrl);
   const signer = privateKey ? new Wallet(privateKey, provider) : await provider.getSigner(0);
   return { provider, signer, chainId };
 }

@@ -40,8 +40,13 @@ export const configSchema = z
         minProfitWei: z.coerce.bigint().default(0n),
         /** Seconds kept in hand between the estimated end of proving and the job's deadline. */
         deadlineMarginSeconds: z.number().int().min(0).default(30),
-        /** Parallel proofs; bounded by cores (CPU) or GPUs. */
-        proveConcurrency: z.number().int().positive().default(1),
+        /** Parallel proofs in this process; bounded by cores (CPU) or GPUs. 0: proofs run only on prove workers
+         * (operator/proveWorker.ts) on other machines. */
+        proveConcurrency: z.number().int().min(0).default(1),
+        /** Parallel proofs of this operator's prove workers on other machines, counted by admission. */
+        remoteProveSlots: z.number().int().min(0).default(0),
+        /** For a prove worker: the address of the operator it proves for (VERDICT_OPERATOR_ADDRESS); no key. */
+        address: z.string().regex(/^0x[0-9a-fA-F]{40}$/, "a 0x-prefixed 20-byte address").optional(),
         executionProvider: z.enum(["cpu", "cuda"]).default("cpu"),
         /** A proof is submitted only when each proven (quantized) output is within this of onnxruntime's float
          * output, relative to max(1, |float|): a circuit whose fixed-point settings lose the answer must not
@@ -82,6 +87,10 @@ export const configSchema = z
       .default({}),
   })
   .strict()
+  .refine((c) => c.operator.proveConcurrency + c.operator.remoteProveSlots > 0, {
+    message: "with proveConcurrency 0 the proofs run on prove workers elsewhere: set remoteProveSlots to their parallel proofs",
+    path: ["operator", "remoteProveSlots"],
+  })
   // The operator moves a job on once its lock is confirmed to the relayer's depth; a reorg deeper than that but
   // within the operator's depth would drop a lock the pipeline already counted on, and the job would be lost.
   .refine((c) => c.relayer.confirmations >= c.operator.confirmations, {
@@ -105,6 +114,8 @@ export function loadConfig(fileArg?: string, env: NodeJS.ProcessEnv = process.en
   if (env.VERDICT_OPERATOR_KEY) operator.privateKey = env.VERDICT_OPERATOR_KEY;
   if (env.VERDICT_RELAYER_KEY) relayer.privateKey = env.VERDICT_RELAYER_KEY;
   if (env.VERDICT_MODELS) operator.models = env.VERDICT_MODELS.split(",");
+  if (env.VERDICT_OPERATOR_ADDRESS) operator.address = env.VERDICT_OPERATOR_ADDRESS;
+  if (env.VERDICT_PROVE_CONCURRENCY) operator.proveConcurrency = Number(env.VERDICT_PROVE_CONCURRENCY);
   if (env.VERDICT_RELAY_REDIS_URL) operator.relayRedisUrl = env.VERDICT_RELAY_REDIS_URL;
   if (env.VERDICT_RELAY_QUEUE_PREFIX) operator.relayQueuePrefix = env.VERDICT_RELAY_QUEUE_PREFIX;
   const merged = {

@@ -47,7 +47,7 @@ export async function evaluate(ctx: OperatorContext, data: JobData, log: Logger)
     lockDeadline: data.lockDeadline,
     deadline: data.deadline,
     txSeconds: blockTime * (cfg.confirmations + 2),
-    backlogSeconds: (backlogJobs * proveSeconds) / cfg.proveConcurrency,
+    backlogSeconds: (backlogJobs * proveSeconds) / (cfg.proveConcurrency + cfg.remoteProveSlots),
     proveSeconds,
     marginSeconds: cfg.deadlineMarginSeconds,
     ...(data.token === ZeroAddress ? { price: BigInt(data.price), gasCostWei: BigInt(gas) * gasPrice } : {}),

@@ -5,16 +5,17 @@
 // fulfilled exactly once. Faults (killed processes, Redis, RPC outage, stuck transactions, reorgs) are injected
 // in chaos.e2e.test.ts.
 import { expect } from "chai";
-import { mkdir, mkdtemp } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
+import { Wallet } from "ethers";
 import { startLocalChain } from "../../infra/localChain.js";
-import { deployLocalStack, DEV_KEYS, operatorEnv, type LocalStack } from "../../infra/localStack.js";
+import { deployLocalStack, DEV_KEYS, installBundles, operatorEnv, type LocalStack } from "../../infra/localStack.js";
 import { startLocalRedis } from "../../infra/localRedis.js";
 import type { LocalService } from "../../infra/service.js";
 import { startVerdictService } from "../../infra/verdictService.js";
-import { DemoToken__factory, InferenceMarket__factory, PredictionMarket__factory, type InferenceMarket } from "../../types/ethers-contracts/index.js";
+import { DemoToken__factory, InferenceMarket__factory, ModelRegistry__factory, PredictionMarket__factory, type InferenceMarket } from "../../types/ethers-contracts/index.js";
 import { readInputRows } from "../../zk/circuit.js";
 import { floatToFelt } from "../../zk/felt.js";
 import { e2eJobRequest } from "../fixtures/e2e.js";
@@ -24,6 +25,7 @@ const UNIT = 10n ** 18n;
 describe("e2e: operator and relayer processes settle real jobs on a JSON-RPC chain", function () {
   this.timeout(600_000);
   const services: LocalService[] = [];
+  const operators: LocalService[] = [];
   let work: string;
   let env: Record<string, string>;
   let market: InferenceMarket;
@@ -34,7 +36,7 @@ describe("e2e: operator and relayer processes settle real jobs on a JSON-RPC cha
   let addresses: LocalStack["addresses"];
   let stack: LocalStack | undefined;
 
-  async function start(kind: "operator" | "relayer", extra: Record<string, string>, tag: string = kind) {
+  async function start(kind: Parameters<typeof startVerdictService>[0], extra: Record<string, string>, tag: string = kind) {
     const s = await startVerdictService(kind, { ...env, ...extra }, path.join(work, `${tag}.log`));
     services.push(s);
     return s;
@@ -84,7 +86,7 @@ describe("e2e: operator and relayer processes settle real jobs on a JSON-RPC cha
       VERDICT_RELAYER_KEY: DEV_KEYS.relayer,
     };
     await start("relayer", {});
-    await start("operator", { VERDICT_OPERATOR_KEY: DEV_KEYS.operators[0]! }, "operator-a");
+    operators.push(await start("operator", { VERDICT_OPERATOR_KEY: DEV_KEYS.operators[0]! }, "operator-a"));
   });
 
   after(async () => {
@@ -121,7 +123,7 @@ describe("e2e: operator and relayer processes settle real jobs on a JSON-RPC cha
   });
 
   it("with two operators on one Redis, each job is locked and fulfilled exactly once", async () => {
-    await start("operator", { VERDICT_OPERATOR_KEY: DEV_KEYS.operators[1]! }, "operator-b");
+    operators.push(await start("operator", { VERDICT_OPERATOR_KEY: DEV_KEYS.operators[1]! }, "operator-b"));
     const from = await provider.getBlockNumber();
     const ids: bigint[] = [];
     for (let i = 0; i < 6; i++) ids.push(await post(i % 2 ? "diabetes-regressor" : "wine-classifier", 0));
@@ -132,5 +134,28 @@ describe("e2e: operator and relayer processes settle real jobs on a JSON-RPC cha
       expect(locks.filter((e) => e.args.jobId === id), `locks of job ${id}`).to.have.length(1);
       expect(fulfils.filter((e) => e.args.jobId === id), `fulfilments of job ${id}`).to.have.length(1);
     }
+  });
+
+  it("a prove worker on another data directory, without the operator's key, proves every job of an operator that proves nothing itself", async () => {
+    for (const op of operators) await op.stop();
+    const config = path.join(work, "operator-no-prover.json");
+    await writeFile(config, JSON.stringify({ operator: { proveConcurrency: 0, remoteProveSlots: 1 } }));
+    await start("operator", { VERDICT_OPERATOR_KEY: DEV_KEYS.operators[0]!, VERDICT_CONFIG: config }, "operator-a-no-prover");
+    // The worker's machine: its own data directory with the bundles pulled from the registry's URIs.
+    const home = path.join(work, "home-prove-worker");
+    await installBundles(ModelRegistry__factory.connect(addresses.registry, provider), Object.values(modelIds), home);
+    const operator = new Wallet(DEV_KEYS.operators[0]!).address;
+    const workerEnv: Record<string, string> = { VERDICT_HOME: home, VERDICT_OPERATOR_ADDRESS: operator, VERDICT_OPERATOR_KEY: "" };
+    await start("prove-worker", workerEnv, "prove-worker");
+    const ids = [await post("wine-classifier", 0), await post("diabetes-regressor", 0)];
+    await waitFulfilled(ids);
+    for (const id of ids) expect((await market.jobOf(id)).operator).to.equal(operator);
+    const proved = async (log: string) =>
+      (await readFile(path.join(work, `${log}.log`), "utf8"))
+        .split("\n")
+        .filter((l) => l.includes('"msg":"proved"'))
+        .map((l) => (JSON.parse(l) as { jobId: string }).jobId);
+    expect(await proved("prove-worker"), "proved by the worker").to.include.members(ids.map(String));
+    expect(await proved("operator-a-no-prover"), "proved by the operator itself").to.deep.equal([]);
   });
 });
