@@ -12,6 +12,7 @@ import { InferenceMarket__factory, ModelRegistry__factory, OperatorStaking__fact
 import { WarmBridgePool } from "../zk/bridge.js";
 import { ModelCatalog } from "./catalog.js";
 import { operatorMetrics, queueName, type JobData, type OperatorContext } from "./pipeline.js";
+import { ChainSnapshot } from "./snapshot.js";
 
 /**
  * `signing`: the operator itself (its key signs locks and fulfilments); otherwise a prove worker for the operator
@@ -50,6 +51,7 @@ export async function operatorContext(config: Config, log: Logger, metrics: Regi
     relayEvents: queueEvents(relayCtx, RELAYER_QUEUE),
     metrics: operatorMetrics(metrics),
     provers: new WarmBridgePool(config.operator.proveConcurrency),
+    snapshot: new ChainSnapshot(),
   };
   if (ctx.catalog.ids().length === 0) throw new VerdictError("NO_MODELS", "no active model to serve: set operator.models (or VERDICT_MODELS) to registry model ids", "`verdict model list`, then `verdict model pull <id>` for each");
   const close = async () => {

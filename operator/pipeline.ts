@@ -14,6 +14,7 @@ import type { WarmBridgePool } from "../zk/bridge.js";
 import { feltToFloat } from "../zk/felt.js";
 import { VerdictError } from "../shared/errors.js";
 import type { ModelCatalog } from "./catalog.js";
+import type { ChainSnapshot } from "./snapshot.js";
 
 /** BullMQ job data: small, JSON, and enough for any stage to reconcile with the chain on its own. */
 export interface JobData {
@@ -78,6 +79,8 @@ export interface OperatorContext {
   metrics: OperatorMetrics;
   /** Warm provers, one per parallel proof (operator.proveConcurrency). */
   provers: WarmBridgePool;
+  /** Chain state for evaluation, read once per block. */
+  snapshot: ChainSnapshot;
 }
 
 /**

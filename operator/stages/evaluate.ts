@@ -1,16 +1,15 @@
 // evaluate — consumes: `evaluate` jobs (a job seen on-chain). Produces: `lock` jobs for the ones worth taking.
-// Free local checks first (model served, input inside the circuit's calibrated range: locking one outside would
-// end in a failed proof and a slash), then the chain's view (job still open, model active), then admission
-// (operator/admission.ts): capacity against the deadline, price against the expected gas cost, collateral
-// against free stake. Reasons that can pass defer the job to another look instead of dropping it.
+// Decides on the JobCreated event and the per-block chain snapshot (operator/snapshot.ts) alone, with no RPC per
+// job: model served and active, input inside the circuit's calibrated range (locking one outside would end in a
+// failed proof and a slash), then admission (operator/admission.ts): capacity against the deadline, price against
+// the expected gas cost, collateral against free stake. Reasons that can pass defer the job to another look
+// instead of dropping it; the lock stage checks the job is still open before signing.
 import { ZeroAddress } from "ethers";
 import type { Logger } from "pino";
 import { checkCircuitInput } from "../../zk/artifacts.js";
 import { admit } from "../admission.js";
 import { advance, jobInput, type JobData, type OperatorContext } from "../pipeline.js";
-import { blockSeconds, stillOpen } from "../reconcile.js";
 import type { Outcome } from "../stage.js";
-import { ModelStatus } from "../status.js";
 
 /** Stages whose queued jobs this operator has locked (or is locking) and still has to prove. */
 const COMMITTED_STAGES = ["lock", "infer", "prove"] as const;
@@ -24,36 +23,28 @@ export async function evaluate(ctx: OperatorContext, data: JobData, log: Logger)
   } catch (e) {
     return { outcome: "skipped", reason: (e as Error).message };
   }
-  const [, , , , status] = await ctx.registry.layout(data.modelId);
-  if (Number(status) !== ModelStatus.Active) return { outcome: "skipped", reason: `model ${data.modelId} is deprecated` };
-  const open = await stillOpen(ctx, data);
-  if (!open.ok) return { outcome: "skipped", reason: open.reason };
-
-  const [block, fees, blockTime, backlogJobs, proveSeconds, gas, freeStake] = await Promise.all([
-    ctx.chain.provider.getBlock("latest"),
-    ctx.chain.provider.getFeeData(),
-    blockSeconds(ctx),
+  const [snap, backlogJobs, pendingCollateral, proveSeconds, gas] = await Promise.all([
+    ctx.snapshot.get(ctx),
     committedJobs(ctx),
+    lockingCollateral(ctx),
     ctx.catalog.proveBound(data.modelId),
     ctx.catalog.expectedGas(data.modelId, cfg.estimatedGas),
-    ctx.staking.freeStake(ctx.address),
   ]);
-  const now = block?.timestamp ?? Math.floor(Date.now() / 1000);
-  // What the lock and fulfilment are expected to pay per gas (base fee + tip), not the fee cap (twice the base
-  // fee): pricing at the cap skipped cheap jobs that were profitable (review S1, item 3).
-  const gasPrice = block?.baseFeePerGas != null ? block.baseFeePerGas + (fees.maxPriorityFeePerGas ?? 0n) : (fees.gasPrice ?? 0n);
+  if (!snap.activeModels.has(data.modelId)) return { outcome: "skipped", reason: `model ${data.modelId} is deprecated` };
+  const now = snap.timestamp;
   const decision = admit({
     now,
     lockDeadline: data.lockDeadline,
     deadline: data.deadline,
-    txSeconds: blockTime * (cfg.confirmations + 2),
+    txSeconds: snap.blockSeconds * (cfg.confirmations + 2),
     backlogSeconds: (backlogJobs * proveSeconds) / (cfg.proveConcurrency + cfg.remoteProveSlots),
     proveSeconds,
     marginSeconds: cfg.deadlineMarginSeconds,
-    ...(data.token === ZeroAddress ? { price: BigInt(data.price), gasCostWei: BigInt(gas) * gasPrice } : {}),
+    ...(data.token === ZeroAddress ? { price: BigInt(data.price), gasCostWei: BigInt(gas) * snap.gasPrice } : {}),
     minProfitWei: cfg.minProfitWei,
     collateral: BigInt(data.collateral),
-    freeStake,
+    // Locks this operator has signed but not yet seen mined will reserve their collateral too.
+    freeStake: snap.freeStake - pendingCollateral,
     reevaluateSeconds: cfg.reevaluateMs / 1000,
   });
   if (!decision.take) {
@@ -62,6 +53,12 @@ export async function evaluate(ctx: OperatorContext, data: JobData, log: Logger)
   log.info({ modelId: data.modelId, price: data.price, deadlineIn: data.deadline - now, backlogJobs }, "taking job");
   await advance(ctx, "lock", data);
   return { outcome: "advanced" };
+}
+
+/** Collateral of the jobs in this operator's lock stage (their locks are not on-chain yet). */
+async function lockingCollateral(ctx: OperatorContext): Promise<bigint> {
+  const jobs = await ctx.queues.lock.getJobs(["waiting", "active", "prioritized", "delayed"]);
+  return jobs.reduce((sum, j) => sum + BigInt(j.data.collateral), 0n);
 }
 
 /** Jobs this operator has committed to prove and not yet proven. */
