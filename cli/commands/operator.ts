@@ -36,7 +36,7 @@ async function operatorStatus(v: Verdict, address: string, fromBlock: number): P
     unbonding: tokens(op.unbonding),
     unbondingEnds: op.unbonding === 0n ? "-" : `${isoTime(op.unbondingEnds)}${op.unbondingEnds <= now ? " (withdrawable)" : ""}`,
     jailed: op.jailed,
-    marketBalance: `${ethOwed} wei (ETH owed by the market, withdraw with market.withdraw)`,
+    marketBalance: `${ethOwed} wei (ETH owed by the market, withdraw with: verdict withdraw)`,
     jobsLocked: locked.length,
     jobsFulfilled: fulfilled.length,
     jobsSlashed: slashed.length,
@@ -78,7 +78,7 @@ export function operatorCommands(program: Command): void {
   const operator = program
     .command("operator")
     .description("operators: stake to back job locks, inspect an operator, run the operator service")
-    .addHelpText("after", "\nExamples:\n  verdict operator stake 100\n  verdict operator status 0x70997970C51812dc3A010C7d01b50e0d17dc79C8 --json\nSigning key: VERDICT_PRIVATE_KEY.");
+    .addHelpText("after", "\nExamples:\n  verdict operator stake 100\n  verdict operator status 0x70997970C51812dc3A010C7d01b50e0d17dc79C8 --json\nSigning key: VERDICT_KEY or VERDICT_KEYSTORE (see README, Keys).");
 
   const stakeCommand = (name: string, description: string) =>
     chainOpts(operator.command(name).description(description).argument("<amount>", "stake tokens, e.g. 100 or 2.5").addHelpText("after", `\nExample:\n  verdict operator ${name} 100`)).action(
