@@ -1,12 +1,13 @@
 // The operator service: watches the market, evaluates, locks, infers, proves, verifies and submits jobs for the
 // models it serves. Several processes (machines) may share one Redis; see operator/pipeline.ts for the queues.
-//   tsx operator/main.ts [--config operator.json]     (keys: VERDICT_OPERATOR_KEY; see config/example.json)
+//   tsx operator/main.ts [--config operator.json]     (key: VERDICT_KEY or VERDICT_KEYSTORE, shared/keys.ts; see config/example.json)
 import { Command } from "commander";
 import type { Worker } from "bullmq";
 import { RELAYER_QUEUE, STAGES, queue, queueEvents, redisConnection, type Stage } from "../shared/queues.js";
 import { connect, deployment } from "../shared/chain.js";
 import { loadConfig } from "../shared/config.js";
 import { VerdictError } from "../shared/errors.js";
+import { signerKey } from "../shared/keys.js";
 import { metricsRegistry, serveHttp } from "../shared/http.js";
 import { createLogger } from "../shared/logger.js";
 import { onShutdown } from "../shared/shutdown.js";
@@ -31,8 +32,9 @@ const opts = new Command("operator").option("--config <file>", "JSON config file
 async function main(): Promise<void> {
   const config = loadConfig(opts.config);
   const log = createLogger("operator", config.logLevel);
-  const chain = await connect(config.rpcUrl, config.operator.privateKey);
-  if (!config.operator.privateKey) log.warn("no VERDICT_OPERATOR_KEY: signing with the node's account 0 (local development chains only)");
+  const key = (await signerKey("operator", process.env, (m) => log.warn(m)))?.privateKey ?? config.operator.privateKey;
+  const chain = await connect(config.rpcUrl, key);
+  if (!key) log.warn("no VERDICT_KEY: signing with the node's account 0 (local development chains only)");
   const address = await chain.signer.getAddress();
   const addresses = await deployment(chain.chainId, config.deploymentsDir);
   const registry = ModelRegistry__factory.connect(addresses.registry, chain.signer);

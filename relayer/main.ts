@@ -12,6 +12,7 @@ import { pathToFileURL } from "node:url";
 import { connect } from "../shared/chain.js";
 import { loadConfig } from "../shared/config.js";
 import { VerdictError } from "../shared/errors.js";
+import { signerKey } from "../shared/keys.js";
 import { metricsRegistry, serveHttp } from "../shared/http.js";
 import { createLogger, type Logger } from "../shared/logger.js";
 import { queue, RELAYER_QUEUE, redisConnection, worker, type QueueContext } from "../shared/queues.js";
@@ -96,9 +97,9 @@ async function main(): Promise<void> {
     .opts<{ config?: string }>();
   const config = loadConfig(opts.config);
   const log = createLogger("relayer", config.logLevel);
-  const key = config.relayer.privateKey;
+  const key = (await signerKey("relayer", process.env, (m) => log.warn(m)))?.privateKey ?? config.relayer.privateKey;
   const noKey = (chainId?: bigint) =>
-    new VerdictError("NO_RELAYER_KEY", `no relayer key${chainId === undefined ? "" : ` for chain ${chainId}`}`, "set VERDICT_RELAYER_KEY to the relayer account's private key");
+    new VerdictError("NO_RELAYER_KEY", `no relayer key${chainId === undefined ? "" : ` for chain ${chainId}`}`, "set VERDICT_KEY (or VERDICT_KEYSTORE) to the relayer account's key");
   // Without a key connect() signs with the node's account 0, which a public node does not have.
   const chain = await connect(config.rpcUrl, key).catch((e: unknown) => {
     throw !key && !(e instanceof VerdictError) ? noKey() : e;
@@ -108,7 +109,7 @@ async function main(): Promise<void> {
       chain.provider.destroy();
       throw noKey(chain.chainId);
     }
-    log.warn({ chainId: chain.chainId.toString() }, "VERDICT_RELAYER_KEY not set: relaying from the local node's account 0");
+    log.warn({ chainId: chain.chainId.toString() }, "VERDICT_KEY not set: relaying from the local node's account 0");
   }
 
   const registry = metricsRegistry("relayer");

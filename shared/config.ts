@@ -26,7 +26,7 @@ export const configSchema = z
     httpPort: z.number().int().min(0).max(65535).default(0),
     operator: z
       .object({
-        /** Signs locks and fulfilments; from VERDICT_OPERATOR_KEY. */
+        /** Signs locks and fulfilments: VERDICT_OPERATOR_KEY (deprecated). The operator signs with VERDICT_KEY / VERDICT_KEYSTORE first (shared/keys.ts). */
         privateKey: privateKey.optional(),
         /** Blocks a JobCreated event must be buried under before the operator acts on it (reorg safety). */
         confirmations: z.number().int().min(0).default(1),
@@ -56,7 +56,7 @@ export const configSchema = z
       .default({}),
     relayer: z
       .object({
-        /** Sends transactions; from VERDICT_RELAYER_KEY. */
+        /** Sends transactions: VERDICT_RELAYER_KEY (deprecated). The relayer signs with VERDICT_KEY / VERDICT_KEYSTORE first (shared/keys.ts). */
         privateKey: privateKey.optional(),
         confirmations: z.number().int().min(1).default(1),
         /** A transaction unmined after this long is replaced at the same nonce with a higher fee. */
