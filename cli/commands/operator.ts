@@ -46,16 +46,17 @@ async function operatorStatus(v: Verdict, address: string, fromBlock: number): P
 /** Runs `tsx <script>` as a child writing to the terminal, passing SIGINT/SIGTERM on so the service shuts down
  * gracefully, and exits with the child's code. Resolves only after the child has exited. */
 function runService(script: string, config: string | undefined): Promise<void> {
-  const tsx = path.join(REPO_ROOT, "node_modules", ".bin", "tsx");
-  // detached: its own process group, so a Ctrl-C reaches it once (forwarded by us) rather than twice (from the
-  // terminal and from us), which the services take as "exit now" instead of draining in-flight work.
-  const child = spawn(tsx, [path.join(REPO_ROOT, script), ...(config ? ["--config", path.resolve(config)] : [])], { stdio: ["ignore", "inherit", "inherit"], detached: true });
+  // node with tsx's loader resolved from this package (not a node_modules/.bin that a global or hoisted install
+  // may not have). detached: its own process group, so a Ctrl-C reaches it once (forwarded by us) rather than
+  // twice (from the terminal and from us), which the services take as "exit now" instead of draining in-flight work.
+  const args = ["--import", import.meta.resolve("tsx"), path.join(REPO_ROOT, script), ...(config ? ["--config", path.resolve(config)] : [])];
+  const child = spawn(process.execPath, args, { stdio: ["ignore", "inherit", "inherit"], detached: true });
   const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
   const onInt = forward("SIGINT");
   const onTerm = forward("SIGTERM");
   process.on("SIGINT", onInt).on("SIGTERM", onTerm);
   return new Promise((resolve, reject) => {
-    child.once("error", (e) => reject(new VerdictError("SPAWN_FAILED", `cannot start ${script}: ${e.message}`, "npm install (tsx is a dev dependency)")));
+    child.once("error", (e) => reject(new VerdictError("SPAWN_FAILED", `cannot start ${script}: ${e.message}`, "npm ci --omit=dev (tsx is a runtime dependency)")));
     child.once("exit", (code, signal) => {
       process.off("SIGINT", onInt).off("SIGTERM", onTerm);
       // A child killed by a signal has no code: report it the shell's way (128 + signal number).
