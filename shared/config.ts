@@ -22,8 +22,11 @@ export const configSchema = z
     /** Data directory: installed model bundles under bundles/ (VERDICT_HOME; default ~/.verdict). */
     home: z.string().min(1).default(DEFAULT_HOME),
     logLevel: z.enum(["trace", "debug", "info", "warn", "error"]).default("info"),
-    /** Port of /metrics, /healthz and /queues (bull-board); 0 disables the server. */
+    /** Port of /metrics, /livez, /readyz and /queues (bull-board); 0 disables the server. */
     httpPort: z.number().int().min(0).max(65535).default(0),
+    /** Address the HTTP server binds: 127.0.0.1 (this host only) by default; 0.0.0.0 for a Prometheus elsewhere
+     * (then firewall it: /queues can retry and delete jobs). */
+    httpHost: z.string().min(1).default("127.0.0.1"),
     operator: z
       .object({
         /** Signs locks and fulfilments: VERDICT_OPERATOR_KEY (deprecated). The operator signs with VERDICT_KEY / VERDICT_KEYSTORE first (shared/keys.ts). */
@@ -105,6 +108,7 @@ export function loadConfig(fileArg?: string, env: NodeJS.ProcessEnv = process.en
     ...(env.VERDICT_DEPLOYMENTS_DIR ? { deploymentsDir: env.VERDICT_DEPLOYMENTS_DIR } : {}),
     ...(env.VERDICT_LOG_LEVEL ? { logLevel: env.VERDICT_LOG_LEVEL } : {}),
     ...(env.VERDICT_HTTP_PORT ? { httpPort: Number(env.VERDICT_HTTP_PORT) } : {}),
+    ...(env.VERDICT_HTTP_HOST ? { httpHost: env.VERDICT_HTTP_HOST } : {}),
     operator,
     relayer,
   };

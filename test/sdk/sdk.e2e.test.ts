@@ -1,9 +1,11 @@
 // The requester SDK end to end, as an integrating protocol uses it: a `hardhat node`, Redis and the deployed
 // stack, with the relayer and an operator as real processes. The SDK lists the models (layout, scales, input
 // range from the bundle manifest), refuses an out-of-range input, posts a job of floats, waits for it, decodes the
-// verified outputs, re-verifies the proof by eth_call, lists the requester's jobs and reads who served the model.
+// verified outputs, re-verifies the proof by eth_call, lists the requester's jobs and reads who served the model;
+// the operator's /metrics then shows its RPC use and the locked-job risk gauges.
 import { expect } from "chai";
 import path from "node:path";
+import getPort from "get-port";
 import { DEV_KEYS, operatorEnv, withLocalStack } from "../../infra/localStack.js";
 import { startVerdictService } from "../../infra/verdictService.js";
 import { VerdictClient, VerdictError } from "../../sdk/index.js";
@@ -20,7 +22,8 @@ describe("SDK e2e: post, wait, decode and verify a job served by real operator a
     await withLocalStack("sdk", () => undefined, async ({ redis, chain, stack, work, services }) => {
       const env = { VERDICT_RPC_URL: chain.url, VERDICT_REDIS_URL: redis.url, VERDICT_DEPLOYMENTS_DIR: stack.deploymentsDir, VERDICT_QUEUE_PREFIX: "sdk", ...operatorEnv(stack) };
       services.push(await startVerdictService("relayer", { ...env, VERDICT_KEY: DEV_KEYS.relayer }, path.join(work, "relayer.log")));
-      services.push(await startVerdictService("operator", { ...env, VERDICT_KEY: DEV_KEYS.operators[0]! }, path.join(work, "operator.log")));
+      const metricsPort = await getPort({ host: "127.0.0.1" });
+      services.push(await startVerdictService("operator", { ...env, VERDICT_KEY: DEV_KEYS.operators[0]!, VERDICT_HTTP_PORT: String(metricsPort) }, path.join(work, "operator.log")));
 
       const verdict = await VerdictClient.connect({ rpcUrl: chain.url, privateKey: REQUESTER_KEY, deploymentsDir: stack.deploymentsDir });
       try {
@@ -55,6 +58,12 @@ describe("SDK e2e: post, wait, decode and verify a job served by real operator a
         expect(served[0]).to.deep.include({ operator, modelId, locked: 1, fulfilled: 1, slashed: 0, pending: 0, successRate: 1 });
         expect(served[0]!.medianPrice).to.deep.equal({ "0x0000000000000000000000000000000000000000": price });
         expect(served[0]!.medianLatencySeconds).to.be.a("number").and.be.greaterThan(0);
+
+        // The operator's metrics include its RPC use and the locked-job risk gauges.
+        const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+        expect(metrics).to.match(/verdict_rpc_requests_total\{method="eth_getLogs",service="operator"\} [1-9]/);
+        expect(metrics).to.match(/verdict_operator_locked_jobs_at_risk\{service="operator"\} 0/);
+        expect(metrics).to.include("verdict_operator_slashed_total");
       } finally {
         verdict.close();
       }
