@@ -423,6 +423,19 @@ export class VerdictClient {
     return { token, amount: this.event(receipt, "Withdrawal").args.amount as bigint, txHash: receipt.hash };
   }
 
+  /** Slash compensation owed to `account` (default: the signer) by OperatorStaking, in base units of the staking token. */
+  async slashCredit(account?: string): Promise<bigint> {
+    return this.staking.slashCredits(account ?? (await this.address()));
+  }
+
+  /** Pays out the signer's slash compensation (its share of slashed collateral) from OperatorStaking. */
+  async claimSlashed(): Promise<{ token: string; amount: bigint; txHash: string }> {
+    const receipt = await this.simulateAndSend(() => this.staking.claimSlashed.staticCall(), () => this.staking.claimSlashed());
+    const ev = receipt.logs.map((l) => this.staking.interface.parseLog(l)).find((l) => l?.name === "SlashClaimed");
+    if (!ev) throw new VerdictError("NO_EVENT", `transaction ${receipt.hash} emitted no SlashClaimed`);
+    return { token: await this.staking.stakeToken(), amount: ev.args.amount as bigint, txHash: receipt.hash };
+  }
+
   /** Jobs created in a block range, optionally only `requester`'s or one model's, with their current records. */
   async jobs(o: BlockRange & { requester?: string; modelId?: number } = {}): Promise<(JobInfo & { createdBlock: number })[]> {
     const { from, to, step } = resolveRange(o, await this.provider.getBlockNumber());

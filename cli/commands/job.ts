@@ -218,18 +218,27 @@ export function jobCommands(program: Command): void {
   chainOpts(
     program
       .command("withdraw")
-      .description("pay out your market balances: job refunds, slash compensation and operator earnings, in ETH and ERC20 tokens")
-      .option("--token <address...>", "only these tokens (\"eth\" for ETH); default ETH and the deployment's token")
+      .description("pay out what you are owed: market balances (job refunds, operator earnings) in ETH and ERC20 tokens, and slash compensation in the stake token")
+      .option("--token <address...>", "only these market tokens (\"eth\" for ETH); default ETH and the deployment's token, plus slash compensation")
       .addHelpText("after", "\nExamples:\n  verdict withdraw\n  verdict withdraw --token eth --json"),
   ).action(async (o: ChainOptions & { token?: string[] }) => {
     const chosen = o.token?.map(parseToken);
     await withVerdict(o, async ({ client, addresses }) => {
       const wanted = chosen ?? [ZeroAddress, ...(addresses.token ? [addresses.token] : [])];
       const owed = (await client.balances(wanted)).filter((b) => b.amount > 0n);
-      if (owed.length === 0) throw new VerdictError("NOTHING_TO_WITHDRAW", `${await client.address()} has no market balance in ${wanted.map((t) => (t === ZeroAddress ? "ETH" : t)).join(", ")}`);
-      const paid = [];
-      for (const b of owed) paid.push(await client.withdraw(b.token));
-      printTable(o, paid.map((p) => ({ token: p.token === ZeroAddress ? "ETH" : p.token, amount: p.amount, tx: p.txHash })));
+      // A slashed job's requester is also owed part of the operator's collateral, held by OperatorStaking.
+      const compensation = chosen ? 0n : await client.slashCredit();
+      if (owed.length === 0 && compensation === 0n) throw new VerdictError("NOTHING_TO_WITHDRAW", `${await client.address()} is owed nothing in ${wanted.map((t) => (t === ZeroAddress ? "ETH" : t)).join(", ")}${chosen ? "" : " or slash compensation"}`);
+      const paid: Record<string, unknown>[] = [];
+      for (const b of owed) {
+        const p = await client.withdraw(b.token);
+        paid.push({ from: "market", token: p.token === ZeroAddress ? "ETH" : p.token, amount: p.amount, tx: p.txHash });
+      }
+      if (compensation > 0n) {
+        const p = await client.claimSlashed();
+        paid.push({ from: "staking (slash compensation)", token: p.token, amount: p.amount, tx: p.txHash });
+      }
+      printTable(o, paid);
     });
   });
 }

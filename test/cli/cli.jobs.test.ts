@@ -114,8 +114,8 @@ describe("verdict CLI: job lifecycle, withdraw, operator jobs, relayer dlq and c
     const mine = await json<Row[]>(["job", "list", "--mine"], REQUESTER_KEY);
     expect(mine.find((j) => j.jobId === jobId)).to.include({ status: "Refunded" });
     expect(mine.every((j) => (j as unknown as { requester: string }).requester === REQUESTER)).to.equal(true);
-    const paid = await json<{ token: string; amount: string }[]>(["withdraw", "--token", "eth"], REQUESTER_KEY);
-    expect(paid).to.deep.equal([{ token: "ETH", amount: (3n * 10n ** 15n).toString(), tx: (paid[0] as unknown as { tx: string }).tx }]);
+    const paid = await json<{ from: string; token: string; amount: string; tx: string }[]>(["withdraw", "--token", "eth"], REQUESTER_KEY);
+    expect(paid).to.deep.equal([{ from: "market", token: "ETH", amount: (3n * 10n ** 15n).toString(), tx: paid[0]!.tx }]);
     const again = await verdict(["withdraw", "--token", "eth"], REQUESTER_KEY);
     expect(again.code).to.equal(1);
     expect(again.stderr).to.match(/\[NOTHING_TO_WITHDRAW\]/);
@@ -133,6 +133,12 @@ describe("verdict CLI: job lifecycle, withdraw, operator jobs, relayer dlq and c
     expect(slashed).to.include({ status: "Slashed", operator: await operator!.getAddress(), collateral: "1.0 tokens" });
     const wait = await verdict(["job", "wait", jobId]);
     expect(wait.code).to.equal(3);
+    // The requester is owed the price (market) and half the collateral (staking): one withdraw pays both.
+    const paid = await json<{ from: string; token: string; amount: string }[]>(["withdraw"], REQUESTER_KEY);
+    expect(paid.map(({ from, token, amount }) => ({ from, token, amount }))).to.deep.equal([
+      { from: "market", token: "ETH", amount: (10n ** 15n).toString() },
+      { from: "staking (slash compensation)", token: stack!.addresses.token, amount: (UNIT / 2n).toString() },
+    ]);
   });
 
   it("job create --token pays in the allowed ERC20: approves, escrows, and the job records the token", async () => {
