@@ -26,6 +26,8 @@ export type JobStatusName = keyof typeof JobStatus;
 const STATUS_NAME = Object.fromEntries(Object.entries(JobStatus).map(([k, v]) => [v, k])) as Record<number, JobStatusName>;
 const MODEL_STATUS = ["None", "Active", "Deprecated"] as const;
 const VERIFIER_KIND = ["Single", "Reusable"] as const;
+/** Job records read in parallel by list scans. */
+const JOB_READS_IN_FLIGHT = 20;
 /** The statuses after which a job never changes. */
 export const FINAL_STATUSES: readonly JobStatusName[] = ["Fulfilled", "Slashed", "Refunded"];
 
@@ -441,7 +443,15 @@ export class VerdictClient {
     const { from, to, step } = resolveRange(o, await this.provider.getBlockNumber());
     const filter = this.market.filters.JobCreated(undefined, o.requester, o.modelId);
     const events = await inRanges(from, to, step, (a, b) => this.market.queryFilter(filter, a, b));
-    return Promise.all(events.map(async (e) => ({ ...(await this.job(e.args.jobId)), createdBlock: e.blockNumber })));
+    const jobs = await this.jobsById(events.map((e) => e.args.jobId));
+    return jobs.map((j, i) => ({ ...j, createdBlock: events[i]!.blockNumber }));
+  }
+
+  /** Job records, read JOB_READS_IN_FLIGHT at a time (a long list must not burst the RPC endpoint). */
+  private async jobsById(ids: bigint[]): Promise<JobInfo[]> {
+    const out: JobInfo[] = [];
+    for (let i = 0; i < ids.length; i += JOB_READS_IN_FLIGHT) out.push(...(await Promise.all(ids.slice(i, i + JOB_READS_IN_FLIGHT).map((id) => this.job(id)))));
+    return out;
   }
 
   /**
@@ -451,8 +461,7 @@ export class VerdictClient {
   async operators(o: BlockRange & { modelId?: number } = {}): Promise<OperatorStats[]> {
     const { from, to, step } = resolveRange(o, await this.provider.getBlockNumber());
     const locks = await inRanges(from, to, step, (a, b) => this.market.queryFilter(this.market.filters.JobLocked(), a, b));
-    const jobs: JobInfo[] = [];
-    for (let i = 0; i < locks.length; i += 20) jobs.push(...(await Promise.all(locks.slice(i, i + 20).map((e) => this.job(e.args.jobId)))));
+    const jobs = await this.jobsById(locks.map((e) => e.args.jobId));
     const stats = new Map<string, OperatorStats & { prices: Record<string, bigint[]>; latencies: number[] }>();
     jobs.forEach((job, i) => {
       if (o.modelId !== undefined && job.modelId !== o.modelId) return;
