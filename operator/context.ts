@@ -7,6 +7,8 @@ import type { Registry } from "prom-client";
 import { connect, connectProvider, deployment, type Chain } from "../shared/chain.js";
 import type { Config } from "../shared/config.js";
 import { VerdictError } from "../shared/errors.js";
+import { signerKey } from "../shared/keys.js";
+import { instrumentProvider, rpcMetrics } from "../shared/rpcMetrics.js";
 import { RELAYER_QUEUE, STAGES, queue, queueEvents, redisConnection, type Stage } from "../shared/queues.js";
 import { InferenceMarket__factory, ModelRegistry__factory, OperatorStaking__factory } from "../types/ethers-contracts/index.js";
 import { WarmBridgePool } from "../zk/bridge.js";
@@ -21,14 +23,16 @@ import { ChainSnapshot } from "./snapshot.js";
 export async function operatorContext(config: Config, log: Logger, metrics: Registry, signing: boolean): Promise<{ ctx: OperatorContext; close: () => Promise<void> }> {
   let chain: Chain;
   if (signing) {
-    chain = await connect(config.rpcUrl, config.operator.privateKey);
-    if (!config.operator.privateKey) log.warn("no VERDICT_OPERATOR_KEY: signing with the node's account 0 (local development chains only)");
+    const key = (await signerKey("operator", process.env, (m) => log.warn(m)))?.privateKey ?? config.operator.privateKey;
+    chain = await connect(config.rpcUrl, key);
+    if (!key) log.warn("no VERDICT_KEY: signing with the node's account 0 (local development chains only)");
   } else {
     const address = config.operator.address;
     if (!address) throw new VerdictError("NO_OPERATOR_ADDRESS", "a prove worker needs the address of the operator it proves for", "set operator.address (VERDICT_OPERATOR_ADDRESS)");
     const { provider, chainId } = await connectProvider(config.rpcUrl);
     chain = { provider, chainId, signer: new VoidSigner(address, provider) };
   }
+  instrumentProvider(chain.provider, rpcMetrics(metrics));
   const address = await chain.signer.getAddress();
   const addresses = await deployment(chain.chainId, config.deploymentsDir);
   const registry = ModelRegistry__factory.connect(addresses.registry, chain.signer);

@@ -1,7 +1,7 @@
 // The operator service: watches the market, evaluates, locks, infers, proves, verifies and submits jobs for the
 // models it serves. Its proofs may also run on prove workers on other machines (operator/proveWorker.ts) that
 // share its Redis and bundles; see operator/pipeline.ts for the queues.
-//   tsx operator/main.ts [--config operator.json]     (keys: VERDICT_OPERATOR_KEY; see config/example.json)
+//   tsx operator/main.ts [--config operator.json]     (key: VERDICT_KEY or VERDICT_KEYSTORE, shared/keys.ts; see config/example.json)
 import { Command } from "commander";
 import type { Worker } from "bullmq";
 import { STAGES, type Stage } from "../shared/queues.js";
@@ -10,6 +10,7 @@ import { metricsRegistry, serveHttp } from "../shared/http.js";
 import { createLogger } from "../shared/logger.js";
 import { onShutdown } from "../shared/shutdown.js";
 import { operatorContext } from "./context.js";
+import { jobsAtRisk, lockedJobs, riskMetrics, SlashWatch, type RiskMetrics } from "./observability.js";
 import type { OperatorContext } from "./pipeline.js";
 import { sweepLocks } from "./recovery.js";
 import { runStage, type StageProcessor } from "./stage.js";
@@ -52,7 +53,9 @@ async function main(): Promise<void> {
   sweep();
   const sweeper = setInterval(sweep, LOCK_SWEEP_MS);
 
-  const gauges = setInterval(() => void updateGauges(ctx).catch((e: unknown) => log.debug({ err: e }, "gauge update failed")), 5000);
+  const risk = riskMetrics(metricsReg);
+  const slashWatch = new SlashWatch(ctx.market, address, risk.slashes);
+  const gauges = setInterval(() => void updateGauges(ctx, risk, slashWatch).catch((e: unknown) => log.debug({ err: e }, "gauge update failed")), 5000);
   const server = await serveHttp(config.httpPort, metricsReg, [...Object.values(ctx.queues), ctx.relay], {
     live: async () => (await redis.ping()) === "PONG",
     // Ready: the chain answers and the watcher scanned up to the head recently (a stuck watcher sees no jobs).
@@ -60,7 +63,7 @@ async function main(): Promise<void> {
       await chain.provider.getBlockNumber();
       return Date.now() - watcher.lastScanAt < Math.max(30_000, 10 * config.operator.pollIntervalMs);
     },
-  });
+  }, config.httpHost);
   log.info({ address, chainId: chain.chainId.toString(), models: ctx.catalog.ids(), market: await ctx.market.getAddress(), httpPort: config.httpPort }, "operator ready");
 
   onShutdown(log, async () => {
@@ -74,13 +77,21 @@ async function main(): Promise<void> {
   });
 }
 
-async function updateGauges(ctx: OperatorContext): Promise<void> {
+async function updateGauges(ctx: OperatorContext, risk: RiskMetrics, slashWatch: SlashWatch): Promise<void> {
   for (const q of Object.values(ctx.queues)) {
     const counts = await q.getJobCounts("waiting", "active", "prioritized", "delayed");
     ctx.metrics.queueDepth.set({ queue: q.name }, Object.values(counts).reduce((a, b) => a + b, 0));
   }
   ctx.metrics.balanceWei.set(Number(await ctx.market.balanceOf(ctx.address, "0x0000000000000000000000000000000000000000")));
   ctx.metrics.freeStake.set(Number(await ctx.staking.freeStake(ctx.address)));
+  const head = await ctx.chain.provider.getBlock("latest");
+  if (!head) return;
+  const locked = await lockedJobs(ctx.queues);
+  const proveSeconds = new Map<number, number>();
+  for (const id of new Set(locked.map((j) => j.modelId))) proveSeconds.set(id, await ctx.catalog.proveSeconds(id).catch(() => 0));
+  risk.lockedJobs.set(locked.length);
+  risk.lockedAtRisk.set(jobsAtRisk(locked, head.timestamp, (id) => proveSeconds.get(id) ?? 0, ctx.config.operator.deadlineMarginSeconds));
+  await slashWatch.poll(head.number);
 }
 
 main().catch((e: unknown) => {

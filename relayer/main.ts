@@ -7,12 +7,15 @@
 // Transient failures (RPC down, an empty relayer wallet, a nonce clash) are then retried over ~15 s (1+2+4+8); requests
 // that cannot succeed fail at once (UnrecoverableError) and, like those out of attempts, go to the dead letters.
 import { UnrecoverableError, type Job, type Queue, type Worker } from "bullmq";
+import { Gauge, type Registry } from "prom-client";
 import { Command } from "commander";
 import { pathToFileURL } from "node:url";
 import { connect } from "../shared/chain.js";
 import { loadConfig } from "../shared/config.js";
 import { VerdictError } from "../shared/errors.js";
+import { signerKey } from "../shared/keys.js";
 import { metricsRegistry, serveHttp } from "../shared/http.js";
+import { instrumentProvider, rpcMetrics } from "../shared/rpcMetrics.js";
 import { createLogger, type Logger } from "../shared/logger.js";
 import { queue, RELAYER_QUEUE, redisConnection, worker, type QueueContext } from "../shared/queues.js";
 import { onShutdown } from "../shared/shutdown.js";
@@ -88,6 +91,20 @@ export function startRelayWorker(ctx: QueueContext, relayer: Relayer, log: Logge
   return { worker: w, deadLetters, close };
 }
 
+/**
+ * The relayer_dead_letters gauge, refreshed every `everyMs`: dead letters never expire, so their number is what
+ * someone has to look at (`verdict relayer dlq list`). Returns the timer (clear it at shutdown).
+ */
+export function deadLetterDepth(registry: Registry, deadLetters: Queue<DeadLetter>, log: Logger, everyMs = 5000): NodeJS.Timeout {
+  const gauge = new Gauge({ name: "relayer_dead_letters", help: "relay requests in the dead-letter queue", registers: [registry] });
+  return setInterval(() => {
+    void deadLetters
+      .getJobCounts("waiting", "prioritized", "delayed")
+      .then((c) => gauge.set(Object.values(c).reduce((a, b) => a + b, 0)))
+      .catch((e: unknown) => log.debug({ err: e }, "dead-letter depth update failed"));
+  }, everyMs);
+}
+
 async function main(): Promise<void> {
   const opts = new Command("relayer")
     .description("Verdict relayer: sends the operator's signed locks and fulfilments")
@@ -96,9 +113,9 @@ async function main(): Promise<void> {
     .opts<{ config?: string }>();
   const config = loadConfig(opts.config);
   const log = createLogger("relayer", config.logLevel);
-  const key = config.relayer.privateKey;
+  const key = (await signerKey("relayer", process.env, (m) => log.warn(m)))?.privateKey ?? config.relayer.privateKey;
   const noKey = (chainId?: bigint) =>
-    new VerdictError("NO_RELAYER_KEY", `no relayer key${chainId === undefined ? "" : ` for chain ${chainId}`}`, "set VERDICT_RELAYER_KEY to the relayer account's private key");
+    new VerdictError("NO_RELAYER_KEY", `no relayer key${chainId === undefined ? "" : ` for chain ${chainId}`}`, "set VERDICT_KEY (or VERDICT_KEYSTORE) to the relayer account's key");
   // Without a key connect() signs with the node's account 0, which a public node does not have.
   const chain = await connect(config.rpcUrl, key).catch((e: unknown) => {
     throw !key && !(e instanceof VerdictError) ? noKey() : e;
@@ -108,10 +125,11 @@ async function main(): Promise<void> {
       chain.provider.destroy();
       throw noKey(chain.chainId);
     }
-    log.warn({ chainId: chain.chainId.toString() }, "VERDICT_RELAYER_KEY not set: relaying from the local node's account 0");
+    log.warn({ chainId: chain.chainId.toString() }, "VERDICT_KEY not set: relaying from the local node's account 0");
   }
 
   const registry = metricsRegistry("relayer");
+  instrumentProvider(chain.provider, rpcMetrics(registry));
   const relayer = new Relayer({ signer: chain.signer, config: config.relayer, logger: log, registry });
   const connection = redisConnection(config.redisUrl);
   const ctx = { connection, prefix: config.queuePrefix };
@@ -119,9 +137,11 @@ async function main(): Promise<void> {
   const relayQueue = queue<RelayRequest>(ctx, RELAYER_QUEUE);
   const live = async () => (await connection.ping()) === "PONG";
   const ready = async () => (await live()) && (await chain.provider.getBlockNumber()) >= 0;
-  const server = await serveHttp(config.httpPort, registry, [relayQueue, relayWorker.deadLetters], { live, ready });
+  const server = await serveHttp(config.httpPort, registry, [relayQueue, relayWorker.deadLetters], { live, ready }, config.httpHost);
+  const depth = deadLetterDepth(registry, relayWorker.deadLetters, log);
 
   onShutdown(log, async () => {
+    clearInterval(depth);
     // Stops taking jobs and waits for the in-flight ones (a relay waiting for its receipt finishes).
     await relayWorker.close();
     await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));

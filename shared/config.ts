@@ -22,11 +22,14 @@ export const configSchema = z
     /** Data directory: installed model bundles under bundles/ (VERDICT_HOME; default ~/.verdict). */
     home: z.string().min(1).default(DEFAULT_HOME),
     logLevel: z.enum(["trace", "debug", "info", "warn", "error"]).default("info"),
-    /** Port of /metrics, /healthz and /queues (bull-board); 0 disables the server. */
+    /** Port of /metrics, /livez, /readyz and /queues (bull-board); 0 disables the server. */
     httpPort: z.number().int().min(0).max(65535).default(0),
+    /** Address the HTTP server binds: 127.0.0.1 (this host only) by default; 0.0.0.0 for a Prometheus elsewhere
+     * (then firewall it: /queues can retry and delete jobs). */
+    httpHost: z.string().min(1).default("127.0.0.1"),
     operator: z
       .object({
-        /** Signs locks and fulfilments; from VERDICT_OPERATOR_KEY. */
+        /** Signs locks and fulfilments: VERDICT_OPERATOR_KEY (deprecated). The operator signs with VERDICT_KEY / VERDICT_KEYSTORE first (shared/keys.ts). */
         privateKey: privateKey.optional(),
         /** Blocks a JobCreated event must be buried under before the operator acts on it (reorg safety). */
         confirmations: z.number().int().min(0).default(1),
@@ -70,7 +73,7 @@ export const configSchema = z
       .default({}),
     relayer: z
       .object({
-        /** Sends transactions; from VERDICT_RELAYER_KEY. */
+        /** Sends transactions: VERDICT_RELAYER_KEY (deprecated). The relayer signs with VERDICT_KEY / VERDICT_KEYSTORE first (shared/keys.ts). */
         privateKey: privateKey.optional(),
         confirmations: z.number().int().min(1).default(1),
         /** A transaction unmined after this long is replaced at the same nonce with a higher fee. */
@@ -127,6 +130,7 @@ export function loadConfig(fileArg?: string, env: NodeJS.ProcessEnv = process.en
     ...(env.VERDICT_DEPLOYMENTS_DIR ? { deploymentsDir: env.VERDICT_DEPLOYMENTS_DIR } : {}),
     ...(env.VERDICT_LOG_LEVEL ? { logLevel: env.VERDICT_LOG_LEVEL } : {}),
     ...(env.VERDICT_HTTP_PORT ? { httpPort: Number(env.VERDICT_HTTP_PORT) } : {}),
+    ...(env.VERDICT_HTTP_HOST ? { httpHost: env.VERDICT_HTTP_HOST } : {}),
     operator,
     relayer,
   };

@@ -23,8 +23,8 @@ export interface Probes {
   ready: () => Promise<boolean>;
 }
 
-/** Starts the server on `port` (0 = none): /livez, /readyz (and /healthz, the same as /readyz), /metrics, /queues. */
-export async function serveHttp(port: number, registry: Registry, queues: Queue[], probes: Probes): Promise<Server | undefined> {
+/** Starts the server on `host`:`port` (port 0 = none): /livez, /readyz (and /healthz, the same as /readyz), /metrics, /queues. */
+export async function serveHttp(port: number, registry: Registry, queues: Queue[], probes: Probes, host = "127.0.0.1"): Promise<Server | undefined> {
   if (port === 0) return undefined;
   const app = express();
   const board = new ExpressAdapter();
@@ -41,6 +41,6 @@ export async function serveHttp(port: number, registry: Registry, queues: Queue[
   app.get("/livez", probe(probes.live));
   app.get(["/readyz", "/healthz"], probe(probes.ready));
   return new Promise((resolve) => {
-    const server = app.listen(port, "127.0.0.1", () => resolve(server));
+    const server = app.listen(port, host, () => resolve(server));
   });
 }

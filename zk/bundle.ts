@@ -14,7 +14,7 @@ import express from "express";
 import { z } from "zod";
 import { VerdictError } from "../shared/errors.js";
 import type { ModelRegistry } from "../types/ethers-contracts/index.js";
-import { manifestSchema, registryHashes, type ArtifactFile, type CircuitArtifacts, type RegistryHashes } from "./artifacts.js";
+import { manifestSchema, registryHashes, type ArtifactFile, type CircuitArtifacts, type CircuitManifest, type RegistryHashes } from "./artifacts.js";
 
 const INDEX = "bundle.json";
 const FORMAT = "verdict-bundle/1";
@@ -247,4 +247,22 @@ export async function serveBundles(dir: string, port: number, host: string): Pro
 export async function pullModel(registry: Pick<ModelRegistry, "model">, modelId: number | bigint, home: string, from?: string): ReturnType<typeof pullBundle> {
   const version = await registry.model(modelId);
   return pullBundle({ uri: version.uri, expected: version, home, from });
+}
+
+/**
+ * The manifest (layout, scales, calibrated input range) of a registered bundle, without fetching its keys: the
+ * index is checked against the bundle id and the manifest against the index. Read from `<home>/bundles` when the
+ * bundle is installed there, else fetched from `from` or the URI's base.
+ */
+export async function fetchManifest(uri: string, o: { home?: string; from?: string } = {}): Promise<CircuitManifest> {
+  const ref = parseBundleUri(uri);
+  const installed = o.home ? path.join(bundlesDir(o.home), ref.folder) : undefined;
+  const source = installed && existsSync(path.join(installed, INDEX)) ? `${pathToFileURL(installed).href}/` : `${(o.from ? baseUrl(o.from) : ref.base).replace(/\/+$/, "")}/${ref.folder}/`;
+  const indexBytes = await fetchBytes(`${source}${INDEX}`);
+  checkIndexHash(indexBytes, ref, `${source}${INDEX}`);
+  const index = parseIndex(indexBytes, `${source}${INDEX}`);
+  const bytes = await fetchBytes(`${source}${MANIFEST}`);
+  const want = index.files[MANIFEST]!;
+  if (bytes.length !== want.size || sha256(bytes) !== want.sha256) throw new VerdictError("BUNDLE_FILE_MISMATCH", `${ref.folder}: ${MANIFEST} does not match the bundle index`, "fetch the bundle from a trusted source (--from)");
+  return manifestSchema.parse(JSON.parse(bytes.toString("utf8")));
 }

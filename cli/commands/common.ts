@@ -1,12 +1,14 @@
 // Shared plumbing of the chain-facing `verdict` command groups (operator, market, model list/show/deprecate):
 // the --rpc/--json options, one connection with every deployed contract bound to the signer, output as aligned
-// rows or JSON, token amounts, and the approve-then-spend step that staking and betting share.
-// (cli/commands/job.ts has its own private copies of withMarket/print; it could reuse these.)
+// rows or JSON, token amounts, argument parsing, exit codes, and the approve-then-spend step that staking and
+// betting share. Job commands go through the SDK client (sdk/) that withVerdict also hands out.
 import type { Command } from "commander";
 import { formatEther, NonceManager, parseEther, type ContractTransactionReceipt, type ContractTransactionResponse, type Interface, type LogDescription } from "ethers";
 import { connect, DEFAULT_RPC_URL, deployment, type Chain, type Deployment } from "../../shared/chain.js";
 import { VerdictError } from "../../shared/errors.js";
+import { signerKey } from "../../shared/keys.js";
 import { DEFAULT_HOME } from "../../shared/paths.js";
+import { VerdictClient } from "../../sdk/client.js";
 import {
   DemoToken__factory,
   InferenceMarket__factory,
@@ -43,18 +45,32 @@ export interface Verdict {
   staking: OperatorStaking;
   market: InferenceMarket;
   prediction: PredictionMarket;
+  /** The SDK client over the same connection and signer. */
+  client: VerdictClient;
 }
 
-/** Connects (signing with VERDICT_PRIVATE_KEY, else the node's account 0), runs `fn` with the deployed contracts,
- * and always closes the provider so the process can exit. */
+/** Exit codes scripts can rely on (listed in `verdict --help` and the README). */
+export const EXIT = { OK: 0, ERROR: 1, INVALID_PROOF: 2, SLASHED: 3, REFUNDED: 4, TIMEOUT: 124 } as const;
+export const EXIT_HELP = `
+Exit codes:
+  0    success (job wait: the job was Fulfilled)
+  1    error (bad argument, RPC failure, contract revert, ...)
+  2    verify: the proof is INVALID
+  3    job wait: the job ended Slashed (no result; escrow refunded)
+  4    job wait: the job ended Refunded (nobody locked it)
+  124  job wait: timed out before the job was final`;
+
+/** Connects (signing with VERDICT_KEY or VERDICT_KEYSTORE, else the node's account 0: see shared/keys.ts), runs
+ * `fn` with the deployed contracts, and always closes the provider so the process can exit. */
 export async function withVerdict<T>(o: ChainOptions, fn: (v: Verdict) => Promise<T>): Promise<T> {
-  const chain = await connect(o.rpc, process.env.VERDICT_PRIVATE_KEY);
+  const chain = await connect(o.rpc, (await signerKey("cli"))?.privateKey);
   try {
     const addresses = await deployment(chain.chainId);
     // Counts nonces locally: back-to-back sends (approve, then stake) would otherwise both read the same
     // "pending" nonce, since ethers' provider answers an identical request within 250 ms from its cache.
     const signer = new NonceManager(chain.signer);
     return await fn({
+      client: new VerdictClient(chain.provider, signer, chain.chainId, addresses),
       chain,
       signer,
       addresses,
@@ -71,14 +87,14 @@ export async function withVerdict<T>(o: ChainOptions, fn: (v: Verdict) => Promis
 const plain = (v: unknown): unknown => (typeof v === "bigint" ? v.toString() : Array.isArray(v) ? v.map(plain) : v);
 
 /** One record: aligned `key value` rows, or a JSON object with --json (bigints as decimal strings). */
-export function print(o: ChainOptions, value: Record<string, unknown>): void {
+export function print(o: { json?: boolean }, value: Record<string, unknown>): void {
   const rows = Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
   if (o.json) console.log(JSON.stringify(rows, null, 2));
   else for (const [k, v] of Object.entries(rows)) console.log(`${k.padEnd(16)} ${Array.isArray(v) ? v.join(", ") : String(v)}`);
 }
 
 /** Many records: a table, or a JSON array with --json. */
-export function printTable(o: ChainOptions, records: Record<string, unknown>[]): void {
+export function printTable(o: { json?: boolean }, records: Record<string, unknown>[]): void {
   const rows = records.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, plain(v)])));
   if (o.json) console.log(JSON.stringify(rows, null, 2));
   else if (rows.length === 0) console.log("(none)");
@@ -101,8 +117,14 @@ export const tokens = (amount: bigint): string => `${formatEther(amount)} tokens
 
 /** A non-negative integer argument (market, job or model id). */
 export function parseId(raw: string, what: string): bigint {
-  if (!/^\d+$/.test(raw)) throw new VerdictError("BAD_ID", `${what} must be a non-negative integer, got '${raw}'`);
+  if (!/^\d+$/.test(raw)) throw new VerdictError("BAD_ARGUMENT", `${what} must be a non-negative integer, got '${raw}'`);
   return BigInt(raw);
+}
+
+/** A positive whole number of seconds (or gas, or blocks). */
+export function parsePositive(raw: string, what: string): number {
+  if (!/^\d+$/.test(raw) || Number(raw) <= 0 || !Number.isSafeInteger(Number(raw))) throw new VerdictError("BAD_ARGUMENT", `${what} must be a positive integer, got '${raw}'`);
+  return Number(raw);
 }
 
 /** Lets `spender` pull `amount` of `token` from the signer, approving only when the allowance is short (an

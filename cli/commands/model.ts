@@ -6,6 +6,7 @@ import type { Command } from "commander";
 import { deployAndRegister } from "../../deploy/onboard.js";
 import { connect, DEFAULT_RPC_URL, deployment, type Chain } from "../../shared/chain.js";
 import { VerdictError } from "../../shared/errors.js";
+import { signerKey } from "../../shared/keys.js";
 import { REPO_ROOT } from "../../shared/paths.js";
 import { IHalo2Verifier__factory } from "../../types/ethers-contracts/index.js";
 import { bundleUri, pullModel, serveBundles, writeBundle } from "../../zk/bundle.js";
@@ -48,7 +49,7 @@ async function scaffold(onnx: string, data: string, name: string): Promise<Model
 
 async function build(dir: string | undefined, o: BuildOptions): Promise<void> {
   // Connect first: a registration the development SRS cannot secure is refused before minutes of key generation.
-  const chain = o.register ? await connect(o.rpc, process.env.VERDICT_PRIVATE_KEY) : undefined;
+  const chain = o.register ? await connect(o.rpc, (await signerKey("cli"))?.privateKey) : undefined;
   try {
     if (chain && chain.chainId !== DEV_CHAIN_ID && !o.srs) {
       throw new VerdictError(
@@ -147,7 +148,7 @@ Examples:
   verdict model build --onnx my.onnx --data rows.json --name my-mlp --no-register
   verdict model build models/wine-classifier --srs ceremony-k17.srs --bundle-uri https://models.example.org/bundles
 The bundle lands in <home>/bundles/<name>-<id16>/; publish that folder under --bundle-uri (e.g. verdict model serve).
-Signing key: VERDICT_PRIVATE_KEY (default: the node's first account, for local chains).`,
+Signing key: VERDICT_KEY or VERDICT_KEYSTORE (default: the node's first account, for local chains).`,
     )
     .action(build);
 

@@ -36,7 +36,7 @@ async function operatorStatus(v: Verdict, address: string, fromBlock: number): P
     unbonding: tokens(op.unbonding),
     unbondingEnds: op.unbonding === 0n ? "-" : `${isoTime(op.unbondingEnds)}${op.unbondingEnds <= now ? " (withdrawable)" : ""}`,
     jailed: op.jailed,
-    marketBalance: `${ethOwed} wei (ETH owed by the market, withdraw with market.withdraw)`,
+    marketBalance: `${ethOwed} wei (ETH owed by the market, withdraw with: verdict withdraw)`,
     jobsLocked: locked.length,
     jobsFulfilled: fulfilled.length,
     jobsSlashed: slashed.length,
@@ -46,16 +46,17 @@ async function operatorStatus(v: Verdict, address: string, fromBlock: number): P
 /** Runs `tsx <script>` as a child writing to the terminal, passing SIGINT/SIGTERM on so the service shuts down
  * gracefully, and exits with the child's code. Resolves only after the child has exited. */
 function runService(script: string, config: string | undefined): Promise<void> {
-  const tsx = path.join(REPO_ROOT, "node_modules", ".bin", "tsx");
-  // detached: its own process group, so a Ctrl-C reaches it once (forwarded by us) rather than twice (from the
-  // terminal and from us), which the services take as "exit now" instead of draining in-flight work.
-  const child = spawn(tsx, [path.join(REPO_ROOT, script), ...(config ? ["--config", path.resolve(config)] : [])], { stdio: ["ignore", "inherit", "inherit"], detached: true });
+  // node with tsx's loader resolved from this package (not a node_modules/.bin that a global or hoisted install
+  // may not have). detached: its own process group, so a Ctrl-C reaches it once (forwarded by us) rather than
+  // twice (from the terminal and from us), which the services take as "exit now" instead of draining in-flight work.
+  const args = ["--import", import.meta.resolve("tsx"), path.join(REPO_ROOT, script), ...(config ? ["--config", path.resolve(config)] : [])];
+  const child = spawn(process.execPath, args, { stdio: ["ignore", "inherit", "inherit"], detached: true });
   const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
   const onInt = forward("SIGINT");
   const onTerm = forward("SIGTERM");
   process.on("SIGINT", onInt).on("SIGTERM", onTerm);
   return new Promise((resolve, reject) => {
-    child.once("error", (e) => reject(new VerdictError("SPAWN_FAILED", `cannot start ${script}: ${e.message}`, "npm install (tsx is a dev dependency)")));
+    child.once("error", (e) => reject(new VerdictError("SPAWN_FAILED", `cannot start ${script}: ${e.message}`, "npm ci --omit=dev (tsx is a runtime dependency)")));
     child.once("exit", (code, signal) => {
       process.off("SIGINT", onInt).off("SIGTERM", onTerm);
       // A child killed by a signal has no code: report it the shell's way (128 + signal number).
@@ -78,7 +79,7 @@ export function operatorCommands(program: Command): void {
   const operator = program
     .command("operator")
     .description("operators: stake to back job locks, inspect an operator, run the operator service")
-    .addHelpText("after", "\nExamples:\n  verdict operator stake 100\n  verdict operator status 0x70997970C51812dc3A010C7d01b50e0d17dc79C8 --json\nSigning key: VERDICT_PRIVATE_KEY.");
+    .addHelpText("after", "\nExamples:\n  verdict operator stake 100\n  verdict operator status 0x70997970C51812dc3A010C7d01b50e0d17dc79C8 --json\nSigning key: VERDICT_KEY or VERDICT_KEYSTORE (see README, Keys).");
 
   const stakeCommand = (name: string, description: string) =>
     chainOpts(operator.command(name).description(description).argument("<amount>", "stake tokens, e.g. 100 or 2.5").addHelpText("after", `\nExample:\n  verdict operator ${name} 100`)).action(

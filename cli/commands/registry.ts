@@ -54,7 +54,7 @@ export function registryCommands(program: Command): void {
       .command("deprecate")
       .description("deprecate a model version for good: no new jobs; jobs already created still settle (MODEL_ADMIN_ROLE only)")
       .argument("<id>", "model id")
-      .addHelpText("after", "\nExample:\n  verdict model deprecate 1\nSigning key: VERDICT_PRIVATE_KEY (must hold MODEL_ADMIN_ROLE on the registry)."),
+      .addHelpText("after", "\nExample:\n  verdict model deprecate 1\nSigning key: VERDICT_KEY or VERDICT_KEYSTORE (must hold MODEL_ADMIN_ROLE on the registry)."),
   ).action(async (id: string, o: ChainOptions) => {
     const modelId = parseId(id, "model id");
     await withVerdict(o, async ({ registry }) => {

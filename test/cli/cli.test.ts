@@ -3,13 +3,12 @@
 // registry command groups, model bundles pulled from `model serve`, their --json output, a decoded revert, and the
 // help text of every group.
 import { expect } from "chai";
-import { execFile, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createServer } from "node:http";
 import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { promisify } from "node:util";
 import { Wallet } from "ethers";
 import { startLocalChain } from "../../infra/localChain.js";
 import { deployLocalStack, type LocalStack } from "../../infra/localStack.js";
@@ -19,10 +18,8 @@ import { DemoToken__factory, InferenceMarket__factory, ModelRegistry__factory } 
 import { bundlesDir, parseBundleUri } from "../../zk/bundle.js";
 import { readInputRows } from "../../zk/circuit.js";
 import { prove } from "../../zk/prover.js";
+import { CLI, cliRunner } from "../fixtures/cli.js";
 
-const run = promisify(execFile);
-const TSX = path.join(REPO_ROOT, "node_modules", ".bin", "tsx");
-const CLI = path.join(REPO_ROOT, "cli", "verdict.ts");
 // Well-known `hardhat node` dev accounts (public test mnemonic). Account 1 is staked by deployLocalStack;
 // account 3 starts with ETH but no tokens and holds no role.
 const ACCOUNT1 = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
@@ -36,39 +33,14 @@ async function snapshot(dir: string): Promise<Record<string, number>> {
   return Object.fromEntries(await Promise.all(files.map(async (d) => [path.relative(dir, path.join(d.parentPath, d.name)), (await stat(path.join(d.parentPath, d.name))).mtimeMs] as const)));
 }
 
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 describe("verdict CLI: operator, market, job, verify and model registry commands", function () {
   this.timeout(180_000);
   let chain: LocalService | undefined;
   let stack: LocalStack | undefined;
   let work: string;
 
-  /** Runs `verdict <args>` signing with `key` (default: the node's account 0); never throws on a non-zero exit.
-   * Its data directory (VERDICT_HOME) is the test's own, never the user's. */
-  async function verdict(args: string[], key?: string): Promise<CliResult> {
-    const env: NodeJS.ProcessEnv = { ...process.env, VERDICT_RPC_URL: chain!.url, VERDICT_DEPLOYMENTS_DIR: stack!.deploymentsDir, VERDICT_HOME: path.join(work, "cli-home"), NO_COLOR: "1" };
-    if (key) env.VERDICT_PRIVATE_KEY = key;
-    else delete env.VERDICT_PRIVATE_KEY;
-    try {
-      const { stdout, stderr } = await run(TSX, [CLI, ...args], { cwd: REPO_ROOT, env });
-      return { code: 0, stdout, stderr };
-    } catch (e) {
-      const err = e as { code?: number; stdout?: string; stderr?: string };
-      return { code: typeof err.code === "number" ? err.code : -1, stdout: err.stdout ?? "", stderr: err.stderr ?? "" };
-    }
-  }
-
-  /** `verdict <args> --json`, expected to succeed, parsed. */
-  async function json<T>(args: string[], key?: string): Promise<T> {
-    const r = await verdict([...args, "--json"], key);
-    expect(r.code, `verdict ${args.join(" ")} failed:\n${r.stderr}`).to.equal(0);
-    return JSON.parse(r.stdout) as T;
-  }
+  // Its data directory (VERDICT_HOME) is the test's own, never the user's.
+  const { verdict, json } = cliRunner(() => ({ VERDICT_RPC_URL: chain!.url, VERDICT_DEPLOYMENTS_DIR: stack!.deploymentsDir, VERDICT_HOME: path.join(work, "cli-home") }));
 
   before(async () => {
     work = await mkdtemp(path.join(tmpdir(), "verdict-cli-"));
@@ -207,10 +179,10 @@ describe("verdict CLI: operator, market, job, verify and model registry commands
     }
   });
 
-  it("job create with an input of the wrong length exits non-zero with the decoded InputLengthMismatch", async () => {
+  it("job create with an input of the wrong length exits 1 with INPUT_SHAPE_MISMATCH before sending anything", async () => {
     const r = await verdict(["job", "create", "--model", String(stack!.models["wine-classifier"]!.modelId), "--input", "[1, 2]"]);
-    expect(r.code).to.not.equal(0);
-    expect(r.stderr).to.match(/InputLengthMismatch\(13, 2\)/);
+    expect(r.code).to.equal(1);
+    expect(r.stderr).to.match(/INPUT_SHAPE_MISMATCH/).and.match(/takes 13 inputs, got 2/);
   });
 
   it("--help of each group exits 0 and shows an example", async () => {
