@@ -198,7 +198,7 @@ async function gas(s: LocalStack, name: string, proofs: ProofResult[]): Promise<
     const input = p.instances.slice(0, circuit.inputs.count);
     const verifierGas = await verifier.verifyProof.estimateGas(p.proof, p.instances);
     const { jobId, gas: createGas } = await create(input);
-    const lockGas = await gasOf(market.connect(operator!).lock(jobId));
+    const lockGas = await gasOf(market.connect(operator!).lock(jobId, await market.termsOf(jobId)));
     const fulfilGas = await gasOf(market.connect(operator!).fulfil(jobId, p.proof, p.instances));
     await expectStatus(market, jobId, 3n, "fulfil");
     out.verifier_gas.push(Number(verifierGas));
@@ -213,7 +213,7 @@ async function gas(s: LocalStack, name: string, proofs: ProofResult[]): Promise<
   const toSlash: bigint[] = [];
   for (const p of proofs) {
     const { jobId } = await create(p.instances.slice(0, circuit.inputs.count));
-    await (await market.connect(operator!).lock(jobId)).wait();
+    await (await market.connect(operator!).lock(jobId, await market.termsOf(jobId))).wait();
     toSlash.push(jobId);
   }
   await ethers.provider.send("evm_increaseTime", [Number(TIMEOUT) + 1]);
@@ -243,7 +243,7 @@ async function batchGas(s: LocalStack, name: string, proofs: ProofResult[], size
     const auths = [];
     for (let j = 0; j < size; j++) {
       const { jobId } = await postJob(market, modelId, input);
-      await (await market.connect(operator!).lock(jobId)).wait();
+      await (await market.connect(operator!).lock(jobId, await market.termsOf(jobId))).wait();
       const value = { jobId, proof: p.proof, instances: p.instances, relayerFee: 0n, relayer: ETH };
       auths.push({ ...value, signature: await operatorWallet.signTypedData(domain, FULFIL_TYPES, value) });
     }

@@ -14,7 +14,7 @@ import {IInferenceMarket} from "./interfaces/IInferenceMarket.sol";
 import {IModelRegistry} from "./interfaces/IModelRegistry.sol";
 import {IOperatorStaking} from "./interfaces/IOperatorStaking.sol";
 import {Felt} from "./libraries/Felt.sol";
-import {FulfilmentAuth, Job, JobRequest, JobStatus} from "./types/Job.sol";
+import {FulfilmentAuth, Job, JobRequest, JobStatus, termsHash} from "./types/Job.sol";
 import {ModelStatus} from "./types/ModelVersion.sol";
 
 /// @title InferenceMarket
@@ -25,7 +25,7 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
     using SafeERC20 for IERC20;
 
     bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
-    bytes32 public constant LOCK_TYPEHASH = keccak256("Lock(uint256 jobId,address operator,uint64 validUntil)");
+    bytes32 public constant LOCK_TYPEHASH = keccak256("Lock(uint256 jobId,bytes32 terms,address operator,uint64 validUntil)");
     bytes32 public constant FULFIL_TYPEHASH =
         keccak256("Fulfil(uint256 jobId,bytes proof,uint256[] instances,uint128 relayerFee,address relayer)");
 
@@ -51,6 +51,8 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
     mapping(address token => uint256) public escrowed;
     mapping(address token => uint256) public owed;
     uint256 public jobCount;
+    /// EIP-712 digests of `Lock` signatures their operator cancelled.
+    mapping(bytes32 digest => bool) public lockSignatureCancelled;
 
     constructor(address admin, IModelRegistry registry_, IOperatorStaking staking_, uint64 maxJobDuration_)
         EIP712("Verdict InferenceMarket", "1")
@@ -114,40 +116,75 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
             uint256 received = token.balanceOf(address(this)) - before;
             if (received != r.price) revert FeeOnTransferToken(r.price, received);
         }
+        _emitCreated(jobId, r.input);
+    }
+
+    /// @dev Split out of createJob for the stack: the event carries the terms digest a lock must name.
+    function _emitCreated(uint256 jobId, uint256[] calldata input) private {
+        Job storage job = _jobs[jobId];
         emit JobCreated(
-            jobId, msg.sender, r.modelId, r.token, r.price, r.collateral, now_ + r.lockTimeout, now_ + r.timeout, r.input
+            jobId,
+            job.requester,
+            job.modelId,
+            job.token,
+            job.price,
+            job.collateral,
+            job.lockDeadline,
+            job.deadline,
+            input,
+            termsHash(jobId, job)
         );
     }
 
     // ----------------------------------------------------------------------------------------------- lock
 
     /// @inheritdoc IInferenceMarket
-    function lock(uint256 jobId) external nonReentrant whenNotPaused {
-        _lock(jobId, msg.sender);
+    function lock(uint256 jobId, bytes32 terms) external nonReentrant whenNotPaused {
+        _lock(jobId, terms, msg.sender);
     }
 
     /// @inheritdoc IInferenceMarket
-    function lockWithSignature(uint256 jobId, address operator, uint64 validUntil, bytes calldata signature)
+    function lockWithSignature(uint256 jobId, bytes32 terms, address operator, uint64 validUntil, bytes calldata signature)
         external
         nonReentrant
         whenNotPaused
     {
         if (block.timestamp > validUntil) revert SignatureExpired(validUntil);
-        bytes32 digest = _hashTypedDataV4(keccak256(abi.encode(LOCK_TYPEHASH, jobId, operator, validUntil)));
-        address signer = ECDSA.recover(digest, signature);
-        if (signer != operator) revert InvalidSignature(signer, operator);
-        // A lock signature cannot be replayed: a job is locked at most once.
-        _lock(jobId, operator);
+        bytes32 digest = _lockDigest(jobId, terms, operator, validUntil);
+        if (lockSignatureCancelled[digest]) revert LockSignatureIsCancelled(digest);
+        _requireSigner(digest, signature, operator);
+        // A lock signature cannot be replayed: a job is locked at most once, and the terms pin which job.
+        _lock(jobId, terms, operator);
     }
 
-    function _lock(uint256 jobId, address operator) private {
+    /// @inheritdoc IInferenceMarket
+    function cancelLockSignature(uint256 jobId, bytes32 terms, uint64 validUntil) external {
+        bytes32 digest = _lockDigest(jobId, terms, msg.sender, validUntil);
+        lockSignatureCancelled[digest] = true;
+        emit LockSignatureCancelled(msg.sender, jobId, digest);
+    }
+
+    function _lock(uint256 jobId, bytes32 terms, address operator) private {
         Job storage job = _requireStatus(jobId, JobStatus.Open);
         if (block.timestamp > job.lockDeadline) revert LockExpired(jobId, job.lockDeadline);
+        bytes32 actual = termsHash(jobId, job);
+        if (actual != terms) revert TermsMismatch(jobId, actual, terms);
         job.status = JobStatus.Locked;
         job.operator = operator;
         // The staking contract is trusted (set at deployment); it reverts if the stake cannot cover the collateral.
         staking.reserve(operator, job.collateral);
         emit JobLocked(jobId, operator, job.collateral);
+    }
+
+    function _lockDigest(uint256 jobId, bytes32 terms, address operator, uint64 validUntil) private view returns (bytes32) {
+        return _hashTypedDataV4(keccak256(abi.encode(LOCK_TYPEHASH, jobId, terms, operator, validUntil)));
+    }
+
+    /// @dev A signature that does not recover to `expected` (another signer, a tampered or malformed signature)
+    /// reverts `InvalidSignature(recovered, expected)`; recovered is address(0) when nothing can be recovered.
+    function _requireSigner(bytes32 digest, bytes calldata signature, address expected) private pure {
+        (address signer,,) = ECDSA.tryRecover(digest, signature);
+        if (signer != expected) revert InvalidSignature(signer, expected);
     }
 
     // ----------------------------------------------------------------------------------------------- fulfil
@@ -204,8 +241,11 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
                 a.relayer
             )
         );
-        address signer = ECDSA.recover(_hashTypedDataV4(structHash), a.signature);
-        _fulfil(a.jobId, signer, a.proof, a.instances, a.relayer, a.relayerFee);
+        // The signer must be the lock holder: a tampered signature recovers a random address, which is reported as
+        // InvalidSignature rather than as a lock held by someone else.
+        address operator = _requireStatus(a.jobId, JobStatus.Locked).operator;
+        _requireSigner(_hashTypedDataV4(structHash), a.signature, operator);
+        _fulfil(a.jobId, operator, a.proof, a.instances, a.relayer, a.relayerFee);
     }
 
     /// @dev `operator` is who vouches for the fulfilment (the sender, or the signer of a relayed one); it must be
@@ -360,6 +400,11 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
         Job storage job = _requireStatus(jobId, JobStatus.Fulfilled);
         (,,, scale,) = registry.layout(job.modelId);
         return (_outputs[jobId], scale, job.finalizedAt);
+    }
+
+    /// @inheritdoc IInferenceMarket
+    function termsOf(uint256 jobId) external view returns (bytes32) {
+        return termsHash(jobId, _known(jobId));
     }
 
     /// @inheritdoc IInferenceMarket

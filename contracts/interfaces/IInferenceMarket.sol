@@ -16,9 +16,11 @@ interface IInferenceMarket {
         uint256 collateral,
         uint64 lockDeadline,
         uint64 deadline,
-        uint256[] input
+        uint256[] input,
+        bytes32 terms
     );
     event JobLocked(uint256 indexed jobId, address indexed operator, uint256 collateral);
+    event LockSignatureCancelled(address indexed operator, uint256 indexed jobId, bytes32 digest);
     event JobFulfilled(
         uint256 indexed jobId, address indexed operator, address indexed relayer, uint256 payment, uint256 relayerFee, int256[] outputs
     );
@@ -54,6 +56,8 @@ interface IInferenceMarket {
     error InsufficientGasForCallback(uint256 available, uint256 required);
     error SignatureExpired(uint64 validUntil);
     error InvalidSignature(address signer, address operator);
+    error TermsMismatch(uint256 jobId, bytes32 terms, bytes32 named);
+    error LockSignatureIsCancelled(bytes32 digest);
     error RelayerFeeTooHigh(uint256 fee, uint256 price);
     error NotDesignatedRelayer(address caller, address relayer);
     error BatchTooLarge(uint256 size, uint256 max);
@@ -68,10 +72,26 @@ interface IInferenceMarket {
     function createJob(JobRequest calldata request) external payable returns (uint256 jobId);
 
     /// @notice Locks an open job for the caller until its deadline, reserving `collateral` of the caller's stake.
-    function lock(uint256 jobId) external;
+    /// @param terms The job's `termsOf` digest as the caller saw it when it decided to lock: a lock binds the
+    /// job's terms, not only its id, so after a reorg that gives the id to another job the lock reverts
+    /// `TermsMismatch` instead of attaching the operator to terms it never checked (review M-2).
+    function lock(uint256 jobId, bytes32 terms) external;
 
-    /// @notice Locks a job for `operator` on the strength of its EIP-712 `Lock` signature (relayed lock).
-    function lockWithSignature(uint256 jobId, address operator, uint64 validUntil, bytes calldata signature) external;
+    /// @notice Locks a job for `operator` on the strength of its EIP-712
+    /// `Lock(uint256 jobId,bytes32 terms,address operator,uint64 validUntil)` signature (relayed lock). The
+    /// signature names the terms digest too; it can be cancelled before it is used (`cancelLockSignature`).
+    /// A signature that does not recover to `operator` (tampered, malformed) reverts `InvalidSignature`.
+    function lockWithSignature(uint256 jobId, bytes32 terms, address operator, uint64 validUntil, bytes calldata signature)
+        external;
+
+    /// @notice Cancels the caller's own signed lock before anyone submits it (review M-4): an operator that stops
+    /// waiting for a relayed lock cancels it, so a late relay can no longer lock a job nobody will prove.
+    function cancelLockSignature(uint256 jobId, bytes32 terms, uint64 validUntil) external;
+
+    /// @notice The digest of a job's terms (job id, requester, model, input hash, token, price, collateral, lock
+    /// deadline, deadline, callback and its gas limit) that `lock` and `Lock` signatures must name. Also emitted
+    /// in `JobCreated`.
+    function termsOf(uint256 jobId) external view returns (bytes32);
 
     /// @notice Settles a locked job: the caller must be the operator that locked it. The proof and instances are
     /// checked against the model's registered verifier; outputs are decoded from the instances.

@@ -139,7 +139,7 @@ describe("verdict CLI: operator, market, job, verify and model registry commands
     // Account 1 (staked) locks and fulfils with a real proof, as its operator service would.
     const [, operator] = await stack!.connection.ethers.getSigners();
     const market = InferenceMarket__factory.connect(stack!.addresses.market, operator!);
-    await (await market.lock(created.jobId)).wait();
+    await (await market.lock(created.jobId, await market.termsOf(created.jobId))).wait();
     const proof = await prove(circuit, row!);
     await (await market.fulfil(created.jobId, proof.proof, proof.instances)).wait();
     const result = await json<{ outputs: number[]; proofBytes: number }>(["job", "result", created.jobId]);

@@ -37,7 +37,7 @@ async function attachedJob(s: System, bettingEnds: bigint, o: JobOptions = {}): 
   await networkHelpers.time.increaseTo(bettingEnds);
   const jobId = await createJob(s.market, s.requester, o);
   await s.predictionMarket.connect(s.requester).attachJob(1n, jobId);
-  await s.market.connect(s.operator).lock(jobId);
+  await s.market.connect(s.operator).lock(jobId, await s.market.termsOf(jobId));
   return jobId;
 }
 
@@ -67,7 +67,7 @@ describe("PredictionMarket", () => {
       const jobId = await createJob(s.market, s.requester, { callback: await pm.getAddress(), callbackGasLimit: 300_000 });
       await expect(pm.connect(s.requester).attachJob(1n, jobId)).to.emit(pm, "JobAttached").withArgs(1n, jobId);
       expect(await pm.marketOfJob(jobId)).to.equal(1n);
-      await s.market.connect(s.operator).lock(jobId);
+      await s.market.connect(s.operator).lock(jobId, await s.market.termsOf(jobId));
       const fulfil = s.market.connect(s.operator).fulfil(jobId, FAKE_PROOF, instancesFor());
       await expect(fulfil).to.emit(pm, "MarketResolved").withArgs(1n, Outcome.Yes, OUTPUT);
       await expect(fulfil).to.emit(s.market, "CallbackCalled").withArgs(jobId, await pm.getAddress(), true);
@@ -174,7 +174,7 @@ describe("PredictionMarket", () => {
       await expect(pm.connect(s.requester).attachJob(1n, otherModel)).to.be.revertedWithCustomError(pm, "WrongModel").withArgs(1n, 2n);
 
       const done = await createJob(s.market, s.requester);
-      await s.market.connect(s.operator).lock(done);
+      await s.market.connect(s.operator).lock(done, await s.market.termsOf(done));
       await s.market.connect(s.operator).fulfil(done, FAKE_PROOF, instancesFor());
       await expect(pm.connect(s.requester).attachJob(1n, done)).to.be.revertedWithCustomError(pm, "JobNotPending").withArgs(done, 3n);
 

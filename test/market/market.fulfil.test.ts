@@ -3,6 +3,7 @@ import { BN254_R, feltToSigned } from "../../zk/felt.js";
 import {
   COLLATERAL,
   deploySystem,
+  ethers,
   ETH,
   FAKE_PROOF,
   instancesFor,
@@ -124,19 +125,25 @@ describe("InferenceMarket.fulfilWithSignature and fulfilBatch", () => {
     expect(await s.market.balanceOf(s.stranger, ETH)).to.equal(0n);
   });
 
-  it("fulfilWithSignature reverts NotLockOperator when the signer is not the locking operator", async () => {
+  it("fulfilWithSignature reverts InvalidSignature when the signer is not the locking operator", async () => {
     const s = await networkHelpers.loadFixture(lockedFixture);
     const auth = await signedFulfilment(s.market, s.operator2, s.jobId);
     await expect(s.market.connect(s.relayer).fulfilWithSignature(auth))
-      .to.be.revertedWithCustomError(s.market, "NotLockOperator")
-      .withArgs(s.jobId, s.operator2.address, s.operator.address);
+      .to.be.revertedWithCustomError(s.market, "InvalidSignature")
+      .withArgs(s.operator2.address, s.operator.address);
   });
 
-  it("fulfilWithSignature rejects instances other than the ones signed", async () => {
+  it("fulfilWithSignature reverts InvalidSignature (not NotLockOperator with a random address) for a tampered relayed signature or instances", async () => {
     const s = await networkHelpers.loadFixture(lockedFixture);
     const auth = await signedFulfilment(s.market, s.operator, s.jobId);
     const forged = { ...auth, instances: instancesFor(SAMPLE_INPUT, [1n, 2n]) };
-    await expect(s.market.connect(s.relayer).fulfilWithSignature(forged)).to.be.revertedWithCustomError(s.market, "NotLockOperator");
+    await expect(s.market.connect(s.relayer).fulfilWithSignature(forged)).to.be.revertedWithCustomError(s.market, "InvalidSignature");
+    const sig = auth.signature;
+    const tampered = { ...auth, signature: sig.slice(0, 10) + (sig[10] === "0" ? "1" : "0") + sig.slice(11) };
+    await expect(s.market.connect(s.relayer).fulfilWithSignature(tampered)).to.be.revertedWithCustomError(s.market, "InvalidSignature");
+    await expect(s.market.connect(s.relayer).fulfilWithSignature({ ...auth, signature: "0x" }))
+      .to.be.revertedWithCustomError(s.market, "InvalidSignature")
+      .withArgs(ethers.ZeroAddress, s.operator.address);
   });
 
   it("fulfilBatch settles the good items and reports each failure with its reason instead of reverting", async () => {
@@ -148,7 +155,7 @@ describe("InferenceMarket.fulfilWithSignature and fulfilBatch", () => {
     const wrongSigner = await signedFulfilment(s.market, s.operator, third);
     const ok = await s.market.connect(s.relayer).fulfilBatch.staticCall([good1, wrongSigner, good2]);
     expect(ok).to.deep.equal([true, false, true]);
-    const reason = s.market.interface.encodeErrorResult("NotLockOperator", [third, s.operator.address, s.operator2.address]);
+    const reason = s.market.interface.encodeErrorResult("InvalidSignature", [s.operator.address, s.operator2.address]);
     await expect(s.market.connect(s.relayer).fulfilBatch([good1, wrongSigner, good2]))
       .to.emit(s.market, "FulfilmentFailed")
       .withArgs(third, reason);

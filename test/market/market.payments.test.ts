@@ -145,7 +145,7 @@ describe("InferenceMarket payments", () => {
       await expect(s.market.connect(s.admin).pause()).to.emit(s.market, "Paused").withArgs(s.admin.address);
 
       await expect(s.market.connect(s.requester).createJob(jobRequest(), { value: PRICE })).to.be.revertedWithCustomError(s.market, "EnforcedPause");
-      await expect(s.market.connect(s.operator2).lock(open)).to.be.revertedWithCustomError(s.market, "EnforcedPause");
+      await expect(s.market.connect(s.operator2).lock(open, await s.market.termsOf(open))).to.be.revertedWithCustomError(s.market, "EnforcedPause");
       await expect(s.market.connect(s.operator).fulfil(locked, FAKE_PROOF, instancesFor())).to.be.revertedWithCustomError(s.market, "EnforcedPause");
       await networkHelpers.time.increase(TIMEOUT + 1n);
       await expect(s.market.slash(locked)).to.be.revertedWithCustomError(s.market, "EnforcedPause");
@@ -170,7 +170,7 @@ describe("InferenceMarket payments", () => {
     const toRefund = await createJob(s.market, s.requester);
     expect(await s.market.escrowed(ETH)).to.equal(2n * PRICE);
     await expectSolvent(s);
-    await s.market.connect(s.operator).lock(toFulfil);
+    await s.market.connect(s.operator).lock(toFulfil, await s.market.termsOf(toFulfil));
     await s.market.connect(s.operator).fulfil(toFulfil, FAKE_PROOF, instancesFor());
     expect([await s.market.escrowed(ETH), await s.market.owed(ETH)]).to.deep.equal([PRICE, PRICE]);
     await expectSolvent(s);

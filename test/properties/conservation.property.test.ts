@@ -41,7 +41,7 @@ async function apply(s: System, actors: Signer[], a: Action): Promise<void> {
       return void (await s.market.connect(actor).createJob(req, { value: a.erc20 ? 0n : a.price }));
     }
     case "lock": // by one of the two staked operators
-      return void (await s.market.connect(actors[1 + (a.who % 2)]!).lock(jobId(a.job)));
+      return void (await s.market.connect(actors[1 + (a.who % 2)]!).lock(jobId(a.job), await s.market.termsOf(jobId(a.job))));
     case "fulfil": {
       // by the locking operator (others are refused, as unit tests show); unlocked jobs revert
       const job = await s.market.jobOf(jobId(a.job));

@@ -110,7 +110,7 @@ describe("ModelRegistry", () => {
       .to.be.revertedWithCustomError(s.market, "ModelNotActive")
       .withArgs(1n);
 
-    await expect(s.market.connect(s.operator).lock(jobId)).to.emit(s.market, "JobLocked").withArgs(jobId, s.operator.address, COLLATERAL);
+    await expect(s.market.connect(s.operator).lock(jobId, await s.market.termsOf(jobId))).to.emit(s.market, "JobLocked").withArgs(jobId, s.operator.address, COLLATERAL);
     await expect(s.market.connect(s.operator).fulfil(jobId, FAKE_PROOF, instancesFor())).to.emit(s.market, "JobFulfilled");
     expect((await s.market.jobOf(jobId)).status).to.equal(3n); // Fulfilled
   });
