@@ -190,21 +190,17 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
     // ----------------------------------------------------------------------------------------------- fulfil
 
     /// @inheritdoc IInferenceMarket
-    function fulfil(uint256 jobId, bytes calldata proof, uint256[] calldata instances)
-        external
-        nonReentrant
-        whenNotPaused
-    {
+    function fulfil(uint256 jobId, bytes calldata proof, uint256[] calldata instances) external nonReentrant {
         _fulfil(jobId, msg.sender, proof, instances, address(0), 0);
     }
 
     /// @inheritdoc IInferenceMarket
-    function fulfilWithSignature(FulfilmentAuth calldata auth) external nonReentrant whenNotPaused {
+    function fulfilWithSignature(FulfilmentAuth calldata auth) external nonReentrant {
         _fulfilSigned(auth);
     }
 
     /// @inheritdoc IInferenceMarket
-    function fulfilBatch(FulfilmentAuth[] calldata auths) external nonReentrant whenNotPaused returns (bool[] memory ok) {
+    function fulfilBatch(FulfilmentAuth[] calldata auths) external nonReentrant returns (bool[] memory ok) {
         if (auths.length > MAX_BATCH) revert BatchTooLarge(auths.length, MAX_BATCH);
         ok = new bool[](auths.length);
         for (uint256 i; i < auths.length; ++i) {
@@ -339,7 +335,7 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
     // ----------------------------------------------------------------------------------------------- slash, refund
 
     /// @inheritdoc IInferenceMarket
-    function slash(uint256 jobId) external nonReentrant whenNotPaused {
+    function slash(uint256 jobId) external nonReentrant {
         // checks: locked and past its deadline
         Job storage job = _requireStatus(jobId, JobStatus.Locked);
         if (block.timestamp <= job.deadline) revert DeadlineNotReached(jobId, job.deadline);
@@ -445,7 +441,14 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
         emit MaxJobDurationSet(d);
     }
 
-    /// @notice Stops new jobs, locks, fulfilments and slashes in an emergency; refunds and withdrawals stay open.
+    /// @notice Stops intake in an emergency: no new jobs and no new locks. Fulfilment, slashing, refunds and
+    /// withdrawals stay open (review M-1, option b): a job already locked keeps the deadline its operator agreed
+    /// to and can still be fulfilled, so a pause never runs out an honest operator's deadline and has it slashed
+    /// at unpause; and no escrow or collateral is ever frozen by a pause, however long (a lost PAUSER key cannot
+    /// lock funds). Options (a) (deadlines extended by the time paused) and (c) (an emergency refund path) were
+    /// rejected: (a) makes every deadline depend on governance history and still freezes funds for the pause,
+    /// (c) would let the pauser cancel work already done. A verifier found unsound is handled per model by
+    /// revocation (ModelRegistry.revoke, `closeRevoked`), not by a global stop.
     function pause() external onlyRole(PAUSER_ROLE) {
         _pause();
     }

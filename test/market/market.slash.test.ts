@@ -168,15 +168,28 @@ describe("InferenceMarket.slash and refund", () => {
     expect(await s.market.isFinal(open)).to.equal(true);
   });
 
-  it("slashing while paused refused: slash reverts EnforcedPause, while refund stays available", async () => {
+  it("pause slashes no one: an operator whose deadline falls inside a pause can still fulfil during it, and is not slashed at unpause (M-1, T-5)", async () => {
+    const s = await networkHelpers.loadFixture(deploySystem);
+    const locked = await lockedJob(s);
+    const { deadline } = await s.market.jobOf(locked);
+    await s.market.pause();
+    // The operator proved in time and submits while the market is paused, just before its deadline.
+    await networkHelpers.time.setNextBlockTimestamp(deadline);
+    await expect(s.market.connect(s.operator).fulfil(locked, FAKE_PROOF, instancesFor())).to.emit(s.market, "JobFulfilled");
+    await s.market.unpause();
+    await expect(s.market.slash(locked)).to.be.revertedWithCustomError(s.market, "JobNotInStatus");
+    expect((await s.staking.operatorOf(s.operator)).staked).to.equal(STAKE);
+  });
+
+  it("pause freezes no funds: slash and refund stay available while paused, so escrow and collateral never wait on an unpause (M-1)", async () => {
     const s = await networkHelpers.loadFixture(deploySystem);
     const locked = await lockedJob(s);
     const open = await createJob(s.market, s.requester);
-    await passDeadline(s, locked);
     await s.market.pause();
-    await expect(s.market.slash(locked)).to.be.revertedWithCustomError(s.market, "EnforcedPause");
+    await expect(s.market.refund(open)).to.be.revertedWithCustomError(s.market, "LockNotExpired");
+    await passDeadline(s, locked);
     await expect(s.market.refund(open)).to.emit(s.market, "JobRefunded").withArgs(open, s.requester.address, PRICE);
-    await s.market.unpause();
     await expect(s.market.slash(locked)).to.emit(s.market, "JobSlashed");
+    expect(await s.market.paused()).to.equal(true);
   });
 });
