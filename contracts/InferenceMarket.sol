@@ -29,15 +29,21 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
     bytes32 public constant FULFIL_TYPEHASH =
         keccak256("Fulfil(uint256 jobId,bytes proof,uint256[] instances,uint128 relayerFee,address relayer)");
 
-    /// @dev Half of a slashed collateral is burned so an operator cannot win it back by posting jobs to itself
-    /// from another address (sybil); the other half compensates the requester.
-    uint256 public constant SLASH_BURN_BPS = 5_000;
+    /// @dev A job nobody delivered: its lock holder's whole collateral is burned. None of it goes to the requester
+    /// (review I-1): a requester paid for failing an honest operator (an unprovable input, a reorg, a griefed
+    /// relay) would have a reason to make it fail. The requester gets its price back, no more.
+    uint256 public constant SLASH_BURN_BPS = 10_000;
+    /// @dev A job another operator delivered after the lock holder's deadline (secondary fulfilment, as in
+    /// Boundless): this share of the lock holder's collateral rewards that fulfiller, the rest is burned. Half, so
+    /// that a lock holder delivering late from a second address (sybil) still loses half its collateral.
+    uint256 public constant SECONDARY_REWARD_BPS = 5_000;
     /// @dev Bounds a batch's gas so one call cannot exceed a block.
     uint256 public constant MAX_BATCH = 32;
     /// @dev Bounds what a requester can make a fulfiller pay for the callback.
     uint256 public constant MAX_CALLBACK_GAS = 3_000_000;
     /// @dev Gas kept back for the work after the callback returns (event, return) when checking the 63/64 rule.
     uint256 private constant CALLBACK_RESERVE = 10_000;
+    uint256 private constant BPS = 10_000;
 
     IModelRegistry public immutable override registry;
     IOperatorStaking public immutable staking;
@@ -53,6 +59,8 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
     uint256 public jobCount;
     /// EIP-712 digests of `Lock` signatures their operator cancelled.
     mapping(bytes32 digest => bool) public lockSignatureCancelled;
+    /// Block in which a secondary fulfilment commitment was made (commit-reveal; see `commitFulfilment`).
+    mapping(bytes32 commitment => uint256 blockNumber) public committedAt;
 
     constructor(address admin, IModelRegistry registry_, IOperatorStaking staking_, uint64 maxJobDuration_)
         EIP712("Verdict InferenceMarket", "1")
@@ -255,57 +263,88 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
         uint128 relayerFee
     ) private {
         Job storage job = _requireStatus(jobId, JobStatus.Locked);
-        uint256 inputCount = _checkFulfilment(jobId, job, operator, proof, instances, relayerFee);
-        int256[] storage outputs = _outputs[jobId];
-        for (uint256 i = inputCount; i < instances.length; ++i) {
-            outputs.push(Felt.toSigned(instances[i]));
-        }
-        _settle(jobId, job, operator, relayer, relayerFee, outputs);
-    }
-
-    /// @return inputCount Number of leading input instances (the rest are outputs).
-    function _checkFulfilment(
-        uint256 jobId,
-        Job storage job,
-        address operator,
-        bytes calldata proof,
-        uint256[] calldata instances,
-        uint128 relayerFee
-    ) private returns (uint256 inputCount) {
         // lifecycle: the lock owner, before the deadline
         if (operator != job.operator) revert NotLockOperator(jobId, operator, job.operator);
         if (block.timestamp > job.deadline) revert DeadlinePassed(jobId, job.deadline);
         if (relayerFee > job.price) revert RelayerFeeTooHigh(relayerFee, job.price);
-        // statement binding: layout, canonical felts, this job's input; then the model's registered verifier
-        (address verifier, uint16 inputs, uint16 outputs,,) = registry.layout(job.modelId);
-        inputCount = inputs;
-        if (instances.length != inputCount + outputs) revert InstanceCountMismatch(inputCount + outputs, instances.length);
-        uint256 bad = Felt.firstOutOfField(instances);
-        if (bad != instances.length) revert InstanceOutOfField(bad, instances[bad]);
-        if (keccak256(abi.encodePacked(instances[:inputCount])) != job.inputHash) revert InputMismatch(jobId);
-        if (!_verifies(verifier, proof, instances)) revert ProofRejected(jobId);
-    }
-
-    function _settle(
-        uint256 jobId,
-        Job storage job,
-        address operator,
-        address relayer,
-        uint128 relayerFee,
-        int256[] storage outputs
-    ) private {
+        int256[] storage outputs = _checkStatement(jobId, job, proof, instances);
         // effects: final status, payment credited (pulled later), fee to the named relayer
-        job.status = JobStatus.Fulfilled;
-        job.finalizedAt = uint64(block.timestamp);
-        address token = job.token;
+        _finalise(job, JobStatus.Fulfilled);
         uint256 payment = job.price - relayerFee;
-        escrowed[token] -= job.price;
-        _credit(operator, token, payment);
-        if (relayerFee != 0) _credit(relayer, token, relayerFee);
+        _credit(operator, job.token, payment);
+        if (relayerFee != 0) _credit(relayer, job.token, relayerFee);
         emit JobFulfilled(jobId, operator, relayer, payment, relayerFee, outputs);
         // interactions: trusted staking first, then the untrusted callback last
         staking.release(operator, job.collateral);
         _notify(jobId, job.callback, job.callbackGasLimit, outputs);
+    }
+
+    /// @inheritdoc IInferenceMarket
+    function commitFulfilment(uint256 jobId, bytes32 commitment) external {
+        _requireStatus(jobId, JobStatus.Locked);
+        if (committedAt[commitment] == 0) committedAt[commitment] = block.number;
+        emit FulfilmentCommitted(jobId, msg.sender, commitment);
+    }
+
+    /// @inheritdoc IInferenceMarket
+    function fulfilSecondary(uint256 jobId, bytes calldata proof, uint256[] calldata instances) external nonReentrant {
+        // checks: past the lock holder's deadline, inside the secondary window, a staked operator other than the
+        // lock holder, revealing a commitment made in an earlier block (so a copy of this transaction seen in the
+        // mempool cannot be committed and revealed ahead of it)
+        Job storage job = _requireStatus(jobId, JobStatus.Locked);
+        if (block.timestamp <= job.deadline) revert DeadlineNotReached(jobId, job.deadline);
+        uint64 expiry = _expiry(job);
+        if (block.timestamp > expiry) revert DeadlinePassed(jobId, expiry);
+        address lockHolder = job.operator;
+        if (msg.sender == lockHolder) revert NotLockOperator(jobId, msg.sender, address(0));
+        if (staking.freeStake(msg.sender) == 0) revert NotStakedOperator(msg.sender);
+        bytes32 commitment = fulfilmentCommitment(jobId, msg.sender, proof, instances);
+        uint256 at = committedAt[commitment];
+        if (at == 0 || at >= block.number) revert FulfilmentNotCommitted(jobId, commitment);
+        int256[] storage outputs = _checkStatement(jobId, job, proof, instances);
+        // effects: the requester gets its result and pays its price, to the operator that delivered it
+        _finalise(job, JobStatus.Fulfilled);
+        _credit(msg.sender, job.token, job.price);
+        emit JobSlashed(jobId, lockHolder, job.collateral, 0);
+        emit JobFulfilled(jobId, msg.sender, address(0), job.price, 0, outputs);
+        // interactions: the lock holder's collateral, part to this fulfiller and the rest burned; then the callback
+        staking.slash(lockHolder, job.collateral, BPS - SECONDARY_REWARD_BPS, msg.sender);
+        _notify(jobId, job.callback, job.callbackGasLimit, outputs);
+    }
+
+    /// @inheritdoc IInferenceMarket
+    function fulfilmentCommitment(uint256 jobId, address operator, bytes calldata proof, uint256[] calldata instances)
+        public
+        pure
+        returns (bytes32)
+    {
+        return keccak256(abi.encode(jobId, operator, keccak256(proof), keccak256(abi.encodePacked(instances))));
+    }
+
+    /// @dev Statement binding: layout, canonical felts, this job's input; then the model's registered verifier.
+    /// Stores and returns the outputs decoded from the output instances.
+    function _checkStatement(uint256 jobId, Job storage job, bytes calldata proof, uint256[] calldata instances)
+        private
+        returns (int256[] storage outputs)
+    {
+        (address verifier, uint16 inputCount, uint16 outputCount,,) = registry.layout(job.modelId);
+        if (instances.length != uint256(inputCount) + outputCount) {
+            revert InstanceCountMismatch(uint256(inputCount) + outputCount, instances.length);
+        }
+        uint256 bad = Felt.firstOutOfField(instances);
+        if (bad != instances.length) revert InstanceOutOfField(bad, instances[bad]);
+        if (keccak256(abi.encodePacked(instances[:inputCount])) != job.inputHash) revert InputMismatch(jobId);
+        if (!_verifies(verifier, proof, instances)) revert ProofRejected(jobId);
+        outputs = _outputs[jobId];
+        for (uint256 i = inputCount; i < instances.length; ++i) {
+            outputs.push(Felt.toSigned(instances[i]));
+        }
+    }
+
+    /// @dev The end of the secondary window: a second proving window as long as the one the lock holder was
+    /// promised at least (deadline - lockDeadline). After it, the job can only be slashed.
+    function _expiry(Job storage job) private view returns (uint64) {
+        return job.deadline + (job.deadline - job.lockDeadline);
     }
 
     function _verifies(address verifier, bytes calldata proof, uint256[] calldata instances) private returns (bool) {
@@ -336,14 +375,15 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
 
     /// @inheritdoc IInferenceMarket
     function slash(uint256 jobId) external nonReentrant {
-        // checks: locked and past its deadline
+        // checks: locked, and past the secondary window too (until then another operator may still deliver)
         Job storage job = _requireStatus(jobId, JobStatus.Locked);
-        if (block.timestamp <= job.deadline) revert DeadlineNotReached(jobId, job.deadline);
+        uint64 expiry = _expiry(job);
+        if (block.timestamp <= expiry) revert DeadlineNotReached(jobId, expiry);
         // effects: final status, price back to the requester
         _closeWithRefund(job, JobStatus.Slashed);
         emit JobSlashed(jobId, job.operator, job.collateral, job.price);
-        // interactions: collateral burned in part, the rest to the requester (claimable from staking)
-        staking.slash(job.operator, job.collateral, SLASH_BURN_BPS, job.requester);
+        // interactions: the collateral is burned (nobody, the requester included, profits from a failure)
+        staking.slash(job.operator, job.collateral, SLASH_BURN_BPS, address(0));
     }
 
     /// @inheritdoc IInferenceMarket
@@ -356,10 +396,15 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
 
     /// @dev Ends a job without a result: final status, and its escrowed price credited back to the requester.
     function _closeWithRefund(Job storage job, JobStatus status) private {
+        _finalise(job, status);
+        _credit(job.requester, job.token, job.price);
+    }
+
+    /// @dev A final status; the escrowed price leaves escrow (the caller credits it to someone).
+    function _finalise(Job storage job, JobStatus status) private {
         job.status = status;
         job.finalizedAt = uint64(block.timestamp);
         escrowed[job.token] -= job.price;
-        _credit(job.requester, job.token, job.price);
     }
 
     // ----------------------------------------------------------------------------------------------- payments
@@ -396,6 +441,11 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
         Job storage job = _requireStatus(jobId, JobStatus.Fulfilled);
         (,,, scale,) = registry.layout(job.modelId);
         return (_outputs[jobId], scale, job.finalizedAt);
+    }
+
+    /// @inheritdoc IInferenceMarket
+    function expiryOf(uint256 jobId) external view returns (uint64) {
+        return _expiry(_known(jobId));
     }
 
     /// @inheritdoc IInferenceMarket

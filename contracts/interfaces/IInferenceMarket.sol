@@ -20,6 +20,7 @@ interface IInferenceMarket {
         bytes32 terms
     );
     event JobLocked(uint256 indexed jobId, address indexed operator, uint256 collateral);
+    event FulfilmentCommitted(uint256 indexed jobId, address indexed operator, bytes32 commitment);
     event LockSignatureCancelled(address indexed operator, uint256 indexed jobId, bytes32 digest);
     event JobFulfilled(
         uint256 indexed jobId, address indexed operator, address indexed relayer, uint256 payment, uint256 relayerFee, int256[] outputs
@@ -58,6 +59,8 @@ interface IInferenceMarket {
     error InvalidSignature(address signer, address operator);
     error TermsMismatch(uint256 jobId, bytes32 terms, bytes32 named);
     error LockSignatureIsCancelled(bytes32 digest);
+    error NotStakedOperator(address account);
+    error FulfilmentNotCommitted(uint256 jobId, bytes32 commitment);
     error RelayerFeeTooHigh(uint256 fee, uint256 price);
     error NotDesignatedRelayer(address caller, address relayer);
     error BatchTooLarge(uint256 size, uint256 max);
@@ -106,9 +109,34 @@ interface IInferenceMarket {
     /// @return ok Per item, whether it settled.
     function fulfilBatch(FulfilmentAuth[] calldata auths) external returns (bool[] memory ok);
 
-    /// @notice After the deadline of a locked, unfulfilled job: refunds the requester and slashes the
-    /// operator's collateral (part burned, the rest to the requester). Anyone may call.
+    /// @notice Secondary fulfilment, step 1: any staked operator commits to the proof it will reveal with
+    /// `fulfilSecondary`. `commitment` is `fulfilmentCommitment(jobId, operator, proof, instances)`: it names the
+    /// committing operator, so a copied commitment is worthless to the copier.
+    function commitFulfilment(uint256 jobId, bytes32 commitment) external;
+
+    /// @notice Secondary fulfilment, step 2 (liveness, as in Boundless): after the lock holder's deadline and until
+    /// `expiryOf(jobId)`, any staked operator other than the lock holder may settle the job with a proof it
+    /// committed to in an earlier block. The requester gets its result and pays its price, to this fulfiller;
+    /// the lock holder's collateral is slashed, SECONDARY_REWARD_BPS of it to this fulfiller, the rest burned.
+    /// The commit-reveal makes a fulfilment seen in the mempool worthless to copy: a copier's own commitment
+    /// could at best be mined in the same block as the original reveal, which settles the job first.
+    function fulfilSecondary(uint256 jobId, bytes calldata proof, uint256[] calldata instances) external;
+
+    /// @notice The commitment `commitFulfilment` takes: keccak256(abi.encode(jobId, operator, keccak256(proof),
+    /// keccak256(abi.encodePacked(instances)))).
+    function fulfilmentCommitment(uint256 jobId, address operator, bytes calldata proof, uint256[] calldata instances)
+        external
+        pure
+        returns (bytes32);
+
+    /// @notice After the secondary window of a locked job nobody delivered (`expiryOf`): refunds the requester its
+    /// price and burns the lock holder's whole collateral (SLASH_BURN_BPS): no requester profits from making an
+    /// honest operator fail (review I-1). Anyone may call.
     function slash(uint256 jobId) external;
+
+    /// @notice The end of a job's secondary window: deadline + (deadline - lockDeadline). Between the deadline
+    /// and this time another operator may deliver (`fulfilSecondary`); after it the job can be slashed.
+    function expiryOf(uint256 jobId) external view returns (uint64);
 
     /// @notice Refunds a job nobody locked before its lock deadline. Anyone may call; funds go to the requester.
     function refund(uint256 jobId) external;

@@ -198,7 +198,7 @@ describe("PredictionMarket", () => {
       const { s, pm, bettingEnds } = await openMarket();
       await bets(s, [[s.relayer, true, 30n], [s.relayer, false, 5n], [s.stranger, false, 20n]]);
       const jobId = await attachedJob(s, bettingEnds);
-      await networkHelpers.time.increase(TIMEOUT + 1n);
+      await networkHelpers.time.increaseTo((await s.market.expiryOf(jobId)) + 1n);
       await s.market.slash(jobId);
       await expect(pm.connect(s.stranger).cancel(1n)).to.emit(pm, "MarketCancelled").withArgs(1n);
       await expect(pm.connect(s.relayer).claim(1n)).to.changeTokenBalances(ethers, s.token, [s.relayer, pm], [35n, -35n]);

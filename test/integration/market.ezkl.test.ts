@@ -94,7 +94,7 @@ describe("InferenceMarket with the real ezkl verifier (spike model)", function (
     const fulfilGas = await gasOf(m.connect(s.operator).fulfil(jobId, proof.proof, proof.instances));
     const verifierGas = await gasOf(s.realVerifier.verifyProof(proof.proof, proof.instances));
     const slashed = await lockedJob(s, req);
-    await networkHelpers.time.increase(TIMEOUT + 1n);
+    await networkHelpers.time.increaseTo((await m.expiryOf(slashed)) + 1n);
     const slashGas = await gasOf(m.connect(s.stranger).slash(slashed));
 
     const batchPerJob: Record<string, number> = {};
