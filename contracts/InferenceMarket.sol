@@ -41,8 +41,14 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
     uint256 public constant MAX_BATCH = 32;
     /// @dev Bounds what a requester can make a fulfiller pay for the callback.
     uint256 public constant MAX_CALLBACK_GAS = 3_000_000;
-    /// @dev Gas kept back for the work after the callback returns (event, return) when checking the 63/64 rule.
-    uint256 private constant CALLBACK_RESERVE = 10_000;
+    /// @dev What the CALL to the callback costs on top of the gas it forwards, once the check has passed: cold
+    /// account access (2,600) and a few opcodes; the calldata is already encoded when the check runs (review L-1).
+    uint256 private constant CALLBACK_CALL_OVERHEAD = 3_000;
+    /// @dev Shortest time a job may leave between its lock deadline and its deadline (review I-4): a lock taken at
+    /// the last moment must still leave time to prove.
+    uint64 public constant MIN_PROVING_WINDOW = 60;
+    /// @dev Bounds below what governance may set as the longest job: 0 would block every createJob (review I-3).
+    uint64 public constant MIN_JOB_DURATION = 10 minutes;
     uint256 private constant BPS = 10_000;
 
     IModelRegistry public immutable override registry;
@@ -77,19 +83,24 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
     /// @inheritdoc IInferenceMarket
     function createJob(JobRequest calldata r) external payable nonReentrant whenNotPaused returns (uint256 jobId) {
         // checks
-        (, uint16 inputCount,,, ModelStatus status) = registry.layout(r.modelId);
+        (, uint16 inputCount,,, ModelStatus status,) = registry.layout(r.modelId);
         if (status != ModelStatus.Active) revert ModelNotActive(r.modelId);
         if (r.input.length != inputCount) revert InputLengthMismatch(inputCount, r.input.length);
         uint256 bad = Felt.firstOutOfField(r.input);
         if (bad != r.input.length) revert InstanceOutOfField(bad, r.input[bad]);
         if (r.price == 0) revert ZeroPrice();
         if (r.collateral == 0) revert ZeroCollateral();
-        if (r.lockTimeout == 0 || r.lockTimeout > r.timeout || r.timeout > maxJobDuration) {
+        // A lock taken at the lock deadline must still leave MIN_PROVING_WINDOW to prove (review I-4).
+        if (r.lockTimeout == 0 || r.timeout < r.lockTimeout + MIN_PROVING_WINDOW || r.timeout > maxJobDuration) {
             revert InvalidTimeouts(r.lockTimeout, r.timeout, maxJobDuration);
         }
         if (r.callbackGasLimit > MAX_CALLBACK_GAS) revert CallbackGasTooHigh(r.callbackGasLimit, MAX_CALLBACK_GAS);
-        // A call to an address without code "succeeds" without running anything; refuse it up front.
-        if (r.callback != address(0) && r.callback.code.length == 0) revert CallbackNotContract(r.callback);
+        if (r.callback != address(0)) {
+            // A call to an address without code "succeeds" without running anything; refuse it up front. A
+            // callback with no gas could never succeed (review I-4).
+            if (r.callback.code.length == 0) revert CallbackNotContract(r.callback);
+            if (r.callbackGasLimit == 0) revert ZeroCallbackGas(r.callback);
+        }
 
         // effects
         jobId = ++jobCount;
@@ -191,8 +202,9 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
     /// @dev A signature that does not recover to `expected` (another signer, a tampered or malformed signature)
     /// reverts `InvalidSignature(recovered, expected)`; recovered is address(0) when nothing can be recovered.
     function _requireSigner(bytes32 digest, bytes calldata signature, address expected) private pure {
-        (address signer,,) = ECDSA.tryRecover(digest, signature);
-        if (signer != expected) revert InvalidSignature(signer, expected);
+        (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(digest, signature);
+        // err is checked too: a failed recovery yields address(0), which must not pass for an expected address(0).
+        if (err != ECDSA.RecoverError.NoError || signer != expected) revert InvalidSignature(signer, expected);
     }
 
     // ----------------------------------------------------------------------------------------------- fulfil
@@ -212,8 +224,11 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
         if (auths.length > MAX_BATCH) revert BatchTooLarge(auths.length, MAX_BATCH);
         ok = new bool[](auths.length);
         for (uint256 i; i < auths.length; ++i) {
-            // A self-call gives each item its own revert scope; the guard stays held by this outer call.
-            try this.fulfilBatchItem(auths[i], msg.sender) {
+            // A self-call gives each item its own revert scope; the guard stays held by this outer call. Each item
+            // gets at most an even share of the gas left (review L-7): a malformed proof that makes a precompile
+            // burn all the gas it is given cannot starve the items after it.
+            uint256 share = gasleft() / (auths.length - i);
+            try this.fulfilBatchItem{gas: share}(auths[i], msg.sender) {
                 ok[i] = true;
             } catch (bytes memory reason) {
                 emit FulfilmentFailed(auths[i].jobId, reason);
@@ -327,14 +342,17 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
         private
         returns (int256[] storage outputs)
     {
-        (address verifier, uint16 inputCount, uint16 outputCount,,) = registry.layout(job.modelId);
+        (address verifier, uint16 inputCount, uint16 outputCount,, ModelStatus status, bytes32 codehash) =
+            registry.layout(job.modelId);
+        // A revoked model's proofs prove nothing: its jobs close with refunds (closeRevoked), never settle.
+        if (status == ModelStatus.Revoked) revert ModelRevoked(job.modelId);
         if (instances.length != uint256(inputCount) + outputCount) {
             revert InstanceCountMismatch(uint256(inputCount) + outputCount, instances.length);
         }
         uint256 bad = Felt.firstOutOfField(instances);
         if (bad != instances.length) revert InstanceOutOfField(bad, instances[bad]);
         if (keccak256(abi.encodePacked(instances[:inputCount])) != job.inputHash) revert InputMismatch(jobId);
-        if (!_verifies(verifier, proof, instances)) revert ProofRejected(jobId);
+        if (!_verifies(verifier, codehash, proof, instances)) revert ProofRejected(jobId);
         outputs = _outputs[jobId];
         for (uint256 i = inputCount; i < instances.length; ++i) {
             outputs.push(Felt.toSigned(instances[i]));
@@ -347,23 +365,30 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
         return job.deadline + (job.deadline - job.lockDeadline);
     }
 
-    function _verifies(address verifier, bytes calldata proof, uint256[] calldata instances) private returns (bool) {
-        // ezkl verifiers revert on some bad proofs and return false on others: both are a rejection.
-        try IHalo2Verifier(verifier).verifyProof(proof, instances) returns (bool ok) {
-            return ok;
-        } catch {
-            return false;
-        }
+    /// @dev ezkl verifiers revert on some bad proofs and return false on others: both are a rejection. So are a
+    /// verifier whose code is no longer the code pinned at registration (upgraded, re-delegated, emptied) and one
+    /// that returns no word (a code-less account: a high-level call would revert in this contract instead, and
+    /// fail every fulfilment of the model; review L-2).
+    function _verifies(address verifier, bytes32 codehash, bytes calldata proof, uint256[] calldata instances)
+        private
+        returns (bool)
+    {
+        if (verifier.codehash != codehash) return false;
+        (bool ok, bytes memory ret) = verifier.call(abi.encodeCall(IHalo2Verifier.verifyProof, (proof, instances)));
+        return ok && ret.length >= 32 && abi.decode(ret, (uint256)) == 1;
     }
 
     /// @dev Calls the requester's callback with its own gas limit. Settlement is already done and never depends
     /// on the callee: no revert propagates and no return data is copied (a huge return cannot cost us gas).
     function _notify(uint256 jobId, address callback, uint256 gasLimit, int256[] storage outputs) private {
         if (callback == address(0)) return;
-        // 63/64 rule: a sender could otherwise pass just enough gas for settlement and starve the callback.
-        uint256 required = gasLimit * 64 / 63 + CALLBACK_RESERVE;
-        if (gasleft() < required) revert InsufficientGasForCallback(gasleft(), required);
         bytes memory data = abi.encodeCall(IInferenceConsumer.onInferenceResult, (jobId, outputs));
+        // 63/64 rule, checked right before the CALL with the calldata already encoded (review L-1): a sender could
+        // otherwise pass just enough gas for settlement and starve the callback. The CALL forwards at most 63/64 of
+        // what is left after its own cost, so the callee gets its full limit exactly when this check passes.
+        uint256 available = gasleft();
+        uint256 required = gasLimit + gasLimit / 63 + CALLBACK_CALL_OVERHEAD + 1;
+        if (available < required) revert InsufficientGasForCallback(available, required);
         bool success;
         assembly ("memory-safe") {
             success := call(gasLimit, callback, 0, add(data, 0x20), mload(data), 0, 0)
@@ -394,6 +419,20 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
         emit JobRefunded(jobId, job.requester, job.price);
     }
 
+    /// @inheritdoc IInferenceMarket
+    function closeRevoked(uint256 jobId) external nonReentrant {
+        Job storage job = _known(jobId);
+        (,,,, ModelStatus modelStatus,) = registry.layout(job.modelId);
+        if (modelStatus != ModelStatus.Revoked) revert ModelNotRevoked(job.modelId);
+        JobStatus status = job.status;
+        if (status != JobStatus.Open && status != JobStatus.Locked) revert JobNotInStatus(jobId, status, JobStatus.Locked);
+        // effects: refunded, price back to the requester; interactions: the lock holder's collateral released,
+        // never slashed (an unsound verifier is nobody's fault among the parties to the job)
+        _closeWithRefund(job, JobStatus.Refunded);
+        emit JobRefunded(jobId, job.requester, job.price);
+        if (status == JobStatus.Locked) staking.release(job.operator, job.collateral);
+    }
+
     /// @dev Ends a job without a result: final status, and its escrowed price credited back to the requester.
     function _closeWithRefund(Job storage job, JobStatus status) private {
         _finalise(job, status);
@@ -411,17 +450,27 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
 
     /// @inheritdoc IInferenceMarket
     function withdraw(address token) external nonReentrant {
+        _withdraw(token, msg.sender);
+    }
+
+    /// @inheritdoc IInferenceMarket
+    function withdrawTo(address token, address to) external nonReentrant {
+        _withdraw(token, to);
+    }
+
+    function _withdraw(address token, address to) private {
         uint256 amount = balanceOf[msg.sender][token];
         if (amount == 0) revert NothingToWithdraw(msg.sender, token);
         balanceOf[msg.sender][token] = 0;
         owed[token] -= amount;
         if (token == address(0)) {
-            (bool ok,) = msg.sender.call{value: amount}("");
-            if (!ok) revert EthTransferFailed(msg.sender, amount);
+            (bool ok,) = to.call{value: amount}("");
+            if (!ok) revert EthTransferFailed(to, amount);
         } else {
-            IERC20(token).safeTransfer(msg.sender, amount);
+            IERC20(token).safeTransfer(to, amount);
         }
         emit Withdrawal(msg.sender, token, amount);
+        if (to != msg.sender) emit WithdrawalTo(msg.sender, to, token, amount);
     }
 
     function _credit(address account, address token, uint256 amount) private {
@@ -439,7 +488,7 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
     /// @inheritdoc IInferenceMarket
     function resultOf(uint256 jobId) external view returns (int256[] memory outputs, uint8 scale, uint64 finalizedAt) {
         Job storage job = _requireStatus(jobId, JobStatus.Fulfilled);
-        (,,, scale,) = registry.layout(job.modelId);
+        (,,, scale,,) = registry.layout(job.modelId);
         return (_outputs[jobId], scale, job.finalizedAt);
     }
 
@@ -485,6 +534,7 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
     }
 
     function _setMaxJobDuration(uint64 d) private {
+        if (d < MIN_JOB_DURATION) revert MaxJobDurationTooShort(d, MIN_JOB_DURATION);
         uint64 unbonding = staking.unbondingDelay();
         if (d >= unbonding) revert MaxJobDurationTooLong(d, unbonding);
         maxJobDuration = d;

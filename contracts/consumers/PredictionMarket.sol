@@ -100,7 +100,7 @@ contract PredictionMarket is IInferenceConsumer, AccessControl, Pausable, Reentr
     {
         if (bettingEnds <= block.timestamp) revert BettingClosed(0, bettingEnds);
         // The question must be answerable: an active model version (immutable) with that output.
-        (,, uint16 outputCount,, ModelStatus status) = inference.registry().layout(modelId);
+        (,, uint16 outputCount,, ModelStatus status,) = inference.registry().layout(modelId);
         if (status != ModelStatus.Active) revert ModelNotActive(modelId);
         if (outputIndex >= outputCount) revert OutputIndexOutOfRange(outputIndex, outputCount);
         marketId = ++marketCount;

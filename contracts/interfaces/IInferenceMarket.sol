@@ -30,6 +30,7 @@ interface IInferenceMarket {
     event JobRefunded(uint256 indexed jobId, address indexed requester, uint256 amount);
     event CallbackCalled(uint256 indexed jobId, address indexed callback, bool success);
     event Withdrawal(address indexed account, address indexed token, uint256 amount);
+    event WithdrawalTo(address indexed account, address indexed to, address indexed token, uint256 amount);
     event TokenAllowed(address indexed token, bool allowed);
     event MaxJobDurationSet(uint64 maxJobDuration);
 
@@ -68,6 +69,10 @@ interface IInferenceMarket {
     error EthTransferFailed(address to, uint256 amount);
     error OnlySelf();
     error MaxJobDurationTooLong(uint64 maxJobDuration, uint64 unbondingDelay);
+    error MaxJobDurationTooShort(uint64 maxJobDuration, uint64 minimum);
+    error ZeroCallbackGas(address callback);
+    error ModelRevoked(uint32 modelId);
+    error ModelNotRevoked(uint32 modelId);
 
     /// @notice Posts a job and escrows its price now (ETH as msg.value, or an allow-listed ERC20 pulled with
     /// transferFrom). The input must match the model's registered input layout.
@@ -143,6 +148,14 @@ interface IInferenceMarket {
 
     /// @notice Pays out the caller's balance in `token` (address(0) for ETH).
     function withdraw(address token) external;
+
+    /// @notice Pays out the caller's balance in `token` to `to` (review L-6): a requester contract whose
+    /// `receive` reverts, or a consumer that wants its refunds elsewhere, names the recipient.
+    function withdrawTo(address token, address to) external;
+
+    /// @notice Closes an open or locked job of a Revoked model (review L-2): the price back to the requester, the
+    /// lock holder's collateral released, no slash. Anyone may call.
+    function closeRevoked(uint256 jobId) external;
 
     /// @notice The job record.
     function jobOf(uint256 jobId) external view returns (Job memory);

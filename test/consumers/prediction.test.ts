@@ -184,7 +184,7 @@ describe("PredictionMarket", () => {
 
     it("attachJob reverts JobCreatedDuringBetting for a job posted while betting was open (its input was public)", async () => {
       const { s, pm, bettingEnds } = await openMarket();
-      const early = await createJob(s.market, s.requester, { lockTimeout: 2n * BETTING, timeout: 2n * BETTING });
+      const early = await createJob(s.market, s.requester, { lockTimeout: 2n * BETTING, timeout: 2n * BETTING + 60n });
       const { createdAt } = await s.market.jobOf(early);
       await networkHelpers.time.increaseTo(bettingEnds);
       await expect(pm.connect(s.requester).attachJob(1n, early))
