@@ -115,16 +115,21 @@ describe("ModelRegistry", () => {
     expect((await s.market.jobOf(jobId)).status).to.equal(3n); // Fulfilled
   });
 
-  it("malicious verifier: requester cannot choose — the job is checked by its model's registered verifier only", async () => {
+  it("malicious verifier: requester cannot choose — with the registered verifier rejecting and the requester's accepting, fulfil reverts ProofRejected (T-3)", async () => {
     const s = await networkHelpers.loadFixture(deploySystem);
     const fields = s.market.interface.getFunction("createJob")!.inputs[0]!.components!.map((c) => c.name);
     expect(fields).to.not.include("verifier");
     expect(fields).to.not.include("verifierAddress");
-    // The requester's own verifier, rejecting everything: nothing the requester sends can point the market at it.
+    // The requester's own verifier accepts everything; the model's registered one rejects this proof. If anything
+    // the requester or operator sends could route verification to `evil`, the fulfilment would settle.
     const evil = await new MockVerifier__factory(s.requester).deploy();
-    await evil.setMode(1n); // ReturnFalse
-    const jobId = await lockedJob(s);
+    const jobId = await lockedJob(s, { callback: await evil.getAddress(), callbackGasLimit: 100_000 });
+    await s.verifier.setMode(1n); // ReturnFalse
     const callsBefore = await s.verifier.calls();
+    await expect(s.market.connect(s.operator).fulfil(jobId, FAKE_PROOF, instancesFor()))
+      .to.be.revertedWithCustomError(s.market, "ProofRejected")
+      .withArgs(jobId);
+    await s.verifier.setMode(0n); // Accept
     await expect(s.market.connect(s.operator).fulfil(jobId, FAKE_PROOF, instancesFor())).to.emit(s.market, "JobFulfilled");
     expect(await s.verifier.calls()).to.equal(callsBefore + 1n);
     expect(await evil.calls()).to.equal(0n);
