@@ -18,7 +18,7 @@ import { chainOpts, homeOpt, print, sent, withVerdict, type ChainOptions } from 
 
 const STATUS = Object.fromEntries(Object.entries(JobStatus).map(([k, v]) => [v, k]));
 
-async function parseInput(raw: string): Promise<number[]> {
+export async function parseInput(raw: string): Promise<number[]> {
   const text = existsSync(raw) ? await readFile(raw, "utf8") : raw;
   const parsed = z.union([z.array(z.number()), z.object({ input_data: z.array(z.array(z.number())).length(1) })]).safeParse(JSON.parse(text));
   if (!parsed.success) throw new VerdictError("BAD_INPUT", "--input must be a JSON array of numbers (inline or a file), or ezkl input JSON with one row");
