@@ -177,3 +177,25 @@ describe("InferenceMarket.fulfilWithSignature and fulfilBatch", () => {
     await expect(s.market.fulfilBatchItem(auth, s.operator.address)).to.be.revertedWithCustomError(s.market, "OnlySelf");
   });
 });
+
+// Issue 12 "a proof earns only its prover", decided: the proof binds the input and the outputs, not the job or the
+// prover (ezkl circuits carry no job/operator instance). An answer already proven for an identical input is a valid
+// answer to a new job of that input, by design; what holds is that only the job's lock holder (or, after its
+// deadline, an operator with an earlier commitment) is paid, so a fulfilment seen in the mempool is never worth copying.
+describe("InferenceMarket: reuse of a proof for an identical input (by design) and copying (never paid)", () => {
+  it("the lock holder of a new job may settle it with an earlier job's public proof of the same input; another operator copying it reverts NotLockOperator", async () => {
+    const s = await networkHelpers.loadFixture(deploySystem);
+    const first = await lockedJob(s);
+    await s.market.connect(s.operator).fulfil(first, FAKE_PROOF, instancesFor());
+    const second = await lockedJob(s, {}, s.operator2);
+    // The earlier proof, read from chain data, is copied by an operator that does not hold the lock: refused.
+    await expect(s.market.connect(s.operator).fulfil(second, FAKE_PROOF, instancesFor()))
+      .to.be.revertedWithCustomError(s.market, "NotLockOperator")
+      .withArgs(second, s.operator.address, s.operator2.address);
+    // The lock holder submits it unchanged: a correct, verified answer to this job's input, and it is paid.
+    await expect(s.market.connect(s.operator2).fulfil(second, FAKE_PROOF, instancesFor())).to.emit(s.market, "JobFulfilled");
+    const [a] = await s.market.resultOf(first);
+    const [b] = await s.market.resultOf(second);
+    expect(b).to.deep.equal(a);
+  });
+});
