@@ -22,6 +22,7 @@ import { readInputRows } from "../zk/circuit.js";
 import { floatToFelt } from "../zk/felt.js";
 import { isMain } from "./machine.js";
 import { median, round } from "./stats.js";
+import { slashStillLocked } from "./slasher.js";
 
 export interface LoadOptions {
   /** Jobs posted in the burst. */
@@ -194,6 +195,10 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       for (const id of badIds) await (await market.refund(id)).wait();
       log(`refunded the ${outOfRange} out-of-range job(s) after their lock deadline`);
     }
+
+    // A slasher bot (review T-4): a job left locked is slashed, so a failed honest operator shows in honest_slashed.
+    const leftLocked = await slashStillLocked(market, ethers.provider, created);
+    if (leftLocked > 0) log(`slashed ${leftLocked} job(s) left locked past their secondary window`);
 
     const statuses = await Promise.all(created.map(async (id) => Number((await market.jobOf(id)).status)));
     const fulfilled = statuses.filter((s) => s === 3).length;

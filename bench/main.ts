@@ -198,7 +198,7 @@ async function gas(s: LocalStack, name: string, proofs: ProofResult[]): Promise<
     const input = p.instances.slice(0, circuit.inputs.count);
     const verifierGas = await verifier.verifyProof.estimateGas(p.proof, p.instances);
     const { jobId, gas: createGas } = await create(input);
-    const lockGas = await gasOf(market.connect(operator!).lock(jobId));
+    const lockGas = await gasOf(market.connect(operator!).lock(jobId, await market.termsOf(jobId)));
     const fulfilGas = await gasOf(market.connect(operator!).fulfil(jobId, p.proof, p.instances));
     await expectStatus(market, jobId, 3n, "fulfil");
     out.verifier_gas.push(Number(verifierGas));
@@ -209,14 +209,14 @@ async function gas(s: LocalStack, name: string, proofs: ProofResult[]): Promise<
     say(`  ${name}: gas run ${i + 1}/${proofs.length}: verifier ${verifierGas}, create ${createGas}, lock ${lockGas}, fulfil ${fulfilGas}`);
   }
   for (const size of BATCH_SIZES) out.batch[size] = await batchGas(s, name, proofs, size);
-  // Slash: lock N jobs, let their deadline pass, slash each (time moves forward for the whole chain).
+  // Slash: lock N jobs, let their secondary window (expiryOf) pass, slash each (time moves forward for the whole chain).
   const toSlash: bigint[] = [];
   for (const p of proofs) {
     const { jobId } = await create(p.instances.slice(0, circuit.inputs.count));
-    await (await market.connect(operator!).lock(jobId)).wait();
+    await (await market.connect(operator!).lock(jobId, await market.termsOf(jobId))).wait();
     toSlash.push(jobId);
   }
-  await ethers.provider.send("evm_increaseTime", [Number(TIMEOUT) + 1]);
+  await ethers.provider.send("evm_increaseTime", [2 * Number(TIMEOUT) + 1]);
   await ethers.provider.send("evm_mine", []);
   for (const jobId of toSlash) {
     out.slash_gas.push(Number(await gasOf(market.connect(stranger).slash(jobId))));
@@ -243,7 +243,7 @@ async function batchGas(s: LocalStack, name: string, proofs: ProofResult[], size
     const auths = [];
     for (let j = 0; j < size; j++) {
       const { jobId } = await postJob(market, modelId, input);
-      await (await market.connect(operator!).lock(jobId)).wait();
+      await (await market.connect(operator!).lock(jobId, await market.termsOf(jobId))).wait();
       const value = { jobId, proof: p.proof, instances: p.instances, relayerFee: 0n, relayer: ETH };
       auths.push({ ...value, signature: await operatorWallet.signTypedData(domain, FULFIL_TYPES, value) });
     }

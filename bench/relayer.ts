@@ -52,7 +52,7 @@ export async function benchRelayer(opts: { txs: number; log?: (line: string) => 
     const { jobIds } = await postBurst(market, opts.txs, () => ({ modelId, input, lockTimeout: 3600n }));
     let nonce = await ethers.provider.getTransactionCount(operator, "pending");
     const locks = [];
-    for (const id of jobIds) locks.push(await market.connect(operator).lock(id, { nonce: nonce++, gasLimit: 200_000 }));
+    for (const id of jobIds) locks.push(await market.connect(operator).lock(id, await market.termsOf(id), { nonce: nonce++, gasLimit: 200_000 }));
     await Promise.all(locks.map((tx) => tx.wait()));
     log(`${opts.txs} jobs posted and locked; signing ${opts.txs} fulfilments`);
     const chainId = (await ethers.provider.getNetwork()).chainId;

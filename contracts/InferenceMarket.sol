@@ -14,7 +14,7 @@ import {IInferenceMarket} from "./interfaces/IInferenceMarket.sol";
 import {IModelRegistry} from "./interfaces/IModelRegistry.sol";
 import {IOperatorStaking} from "./interfaces/IOperatorStaking.sol";
 import {Felt} from "./libraries/Felt.sol";
-import {FulfilmentAuth, Job, JobRequest, JobStatus} from "./types/Job.sol";
+import {FulfilmentAuth, Job, JobRequest, JobStatus, termsHash} from "./types/Job.sol";
 import {ModelStatus} from "./types/ModelVersion.sol";
 
 /// @title InferenceMarket
@@ -25,19 +25,31 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
     using SafeERC20 for IERC20;
 
     bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
-    bytes32 public constant LOCK_TYPEHASH = keccak256("Lock(uint256 jobId,address operator,uint64 validUntil)");
+    bytes32 public constant LOCK_TYPEHASH = keccak256("Lock(uint256 jobId,bytes32 terms,address operator,uint64 validUntil)");
     bytes32 public constant FULFIL_TYPEHASH =
         keccak256("Fulfil(uint256 jobId,bytes proof,uint256[] instances,uint128 relayerFee,address relayer)");
 
-    /// @dev Half of a slashed collateral is burned so an operator cannot win it back by posting jobs to itself
-    /// from another address (sybil); the other half compensates the requester.
-    uint256 public constant SLASH_BURN_BPS = 5_000;
+    /// @dev A job nobody delivered: its lock holder's whole collateral is burned. None of it goes to the requester
+    /// (review I-1): a requester paid for failing an honest operator (an unprovable input, a reorg, a griefed
+    /// relay) would have a reason to make it fail. The requester gets its price back, no more.
+    uint256 public constant SLASH_BURN_BPS = 10_000;
+    /// @dev A job another operator delivered after the lock holder's deadline (secondary fulfilment, as in
+    /// Boundless): this share of the lock holder's collateral rewards that fulfiller, the rest is burned. Half, so
+    /// that a lock holder delivering late from a second address (sybil) still loses half its collateral.
+    uint256 public constant SECONDARY_REWARD_BPS = 5_000;
     /// @dev Bounds a batch's gas so one call cannot exceed a block.
     uint256 public constant MAX_BATCH = 32;
     /// @dev Bounds what a requester can make a fulfiller pay for the callback.
     uint256 public constant MAX_CALLBACK_GAS = 3_000_000;
-    /// @dev Gas kept back for the work after the callback returns (event, return) when checking the 63/64 rule.
-    uint256 private constant CALLBACK_RESERVE = 10_000;
+    /// @dev What the CALL to the callback costs on top of the gas it forwards, once the check has passed: cold
+    /// account access (2,600) and a few opcodes; the calldata is already encoded when the check runs (review L-1).
+    uint256 private constant CALLBACK_CALL_OVERHEAD = 3_000;
+    /// @dev Shortest time a job may leave between its lock deadline and its deadline (review I-4): a lock taken at
+    /// the last moment must still leave time to prove.
+    uint64 public constant MIN_PROVING_WINDOW = 60;
+    /// @dev Bounds below what governance may set as the longest job: 0 would block every createJob (review I-3).
+    uint64 public constant MIN_JOB_DURATION = 10 minutes;
+    uint256 private constant BPS = 10_000;
 
     IModelRegistry public immutable override registry;
     IOperatorStaking public immutable staking;
@@ -51,6 +63,10 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
     mapping(address token => uint256) public escrowed;
     mapping(address token => uint256) public owed;
     uint256 public jobCount;
+    /// EIP-712 digests of `Lock` signatures their operator cancelled.
+    mapping(bytes32 digest => bool) public lockSignatureCancelled;
+    /// Block in which a secondary fulfilment commitment was made (commit-reveal; see `commitFulfilment`).
+    mapping(bytes32 commitment => uint256 blockNumber) public committedAt;
 
     constructor(address admin, IModelRegistry registry_, IOperatorStaking staking_, uint64 maxJobDuration_)
         EIP712("Verdict InferenceMarket", "1")
@@ -67,19 +83,24 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
     /// @inheritdoc IInferenceMarket
     function createJob(JobRequest calldata r) external payable nonReentrant whenNotPaused returns (uint256 jobId) {
         // checks
-        (, uint16 inputCount,,, ModelStatus status) = registry.layout(r.modelId);
+        (, uint16 inputCount,,, ModelStatus status,) = registry.layout(r.modelId);
         if (status != ModelStatus.Active) revert ModelNotActive(r.modelId);
         if (r.input.length != inputCount) revert InputLengthMismatch(inputCount, r.input.length);
         uint256 bad = Felt.firstOutOfField(r.input);
         if (bad != r.input.length) revert InstanceOutOfField(bad, r.input[bad]);
         if (r.price == 0) revert ZeroPrice();
         if (r.collateral == 0) revert ZeroCollateral();
-        if (r.lockTimeout == 0 || r.lockTimeout > r.timeout || r.timeout > maxJobDuration) {
+        // A lock taken at the lock deadline must still leave MIN_PROVING_WINDOW to prove (review I-4).
+        if (r.lockTimeout == 0 || r.timeout < r.lockTimeout + MIN_PROVING_WINDOW || r.timeout > maxJobDuration) {
             revert InvalidTimeouts(r.lockTimeout, r.timeout, maxJobDuration);
         }
         if (r.callbackGasLimit > MAX_CALLBACK_GAS) revert CallbackGasTooHigh(r.callbackGasLimit, MAX_CALLBACK_GAS);
-        // A call to an address without code "succeeds" without running anything; refuse it up front.
-        if (r.callback != address(0) && r.callback.code.length == 0) revert CallbackNotContract(r.callback);
+        if (r.callback != address(0)) {
+            // A call to an address without code "succeeds" without running anything; refuse it up front. A
+            // callback with no gas could never succeed (review I-4).
+            if (r.callback.code.length == 0) revert CallbackNotContract(r.callback);
+            if (r.callbackGasLimit == 0) revert ZeroCallbackGas(r.callback);
+        }
 
         // effects
         jobId = ++jobCount;
@@ -114,35 +135,59 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
             uint256 received = token.balanceOf(address(this)) - before;
             if (received != r.price) revert FeeOnTransferToken(r.price, received);
         }
+        _emitCreated(jobId, r.input);
+    }
+
+    /// @dev Split out of createJob for the stack: the event carries the terms digest a lock must name.
+    function _emitCreated(uint256 jobId, uint256[] calldata input) private {
+        Job storage job = _jobs[jobId];
         emit JobCreated(
-            jobId, msg.sender, r.modelId, r.token, r.price, r.collateral, now_ + r.lockTimeout, now_ + r.timeout, r.input
+            jobId,
+            job.requester,
+            job.modelId,
+            job.token,
+            job.price,
+            job.collateral,
+            job.lockDeadline,
+            job.deadline,
+            input,
+            termsHash(jobId, job)
         );
     }
 
     // ----------------------------------------------------------------------------------------------- lock
 
     /// @inheritdoc IInferenceMarket
-    function lock(uint256 jobId) external nonReentrant whenNotPaused {
-        _lock(jobId, msg.sender);
+    function lock(uint256 jobId, bytes32 terms) external nonReentrant whenNotPaused {
+        _lock(jobId, terms, msg.sender);
     }
 
     /// @inheritdoc IInferenceMarket
-    function lockWithSignature(uint256 jobId, address operator, uint64 validUntil, bytes calldata signature)
+    function lockWithSignature(uint256 jobId, bytes32 terms, address operator, uint64 validUntil, bytes calldata signature)
         external
         nonReentrant
         whenNotPaused
     {
         if (block.timestamp > validUntil) revert SignatureExpired(validUntil);
-        bytes32 digest = _hashTypedDataV4(keccak256(abi.encode(LOCK_TYPEHASH, jobId, operator, validUntil)));
-        address signer = ECDSA.recover(digest, signature);
-        if (signer != operator) revert InvalidSignature(signer, operator);
-        // A lock signature cannot be replayed: a job is locked at most once.
-        _lock(jobId, operator);
+        bytes32 digest = _lockDigest(jobId, terms, operator, validUntil);
+        if (lockSignatureCancelled[digest]) revert LockSignatureIsCancelled(digest);
+        _requireSigner(digest, signature, operator);
+        // A lock signature cannot be replayed: a job is locked at most once, and the terms pin which job.
+        _lock(jobId, terms, operator);
     }
 
-    function _lock(uint256 jobId, address operator) private {
+    /// @inheritdoc IInferenceMarket
+    function cancelLockSignature(uint256 jobId, bytes32 terms, uint64 validUntil) external {
+        bytes32 digest = _lockDigest(jobId, terms, msg.sender, validUntil);
+        lockSignatureCancelled[digest] = true;
+        emit LockSignatureCancelled(msg.sender, jobId, digest);
+    }
+
+    function _lock(uint256 jobId, bytes32 terms, address operator) private {
         Job storage job = _requireStatus(jobId, JobStatus.Open);
         if (block.timestamp > job.lockDeadline) revert LockExpired(jobId, job.lockDeadline);
+        bytes32 actual = termsHash(jobId, job);
+        if (actual != terms) revert TermsMismatch(jobId, actual, terms);
         job.status = JobStatus.Locked;
         job.operator = operator;
         // The staking contract is trusted (set at deployment); it reverts if the stake cannot cover the collateral.
@@ -150,29 +195,40 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
         emit JobLocked(jobId, operator, job.collateral);
     }
 
+    function _lockDigest(uint256 jobId, bytes32 terms, address operator, uint64 validUntil) private view returns (bytes32) {
+        return _hashTypedDataV4(keccak256(abi.encode(LOCK_TYPEHASH, jobId, terms, operator, validUntil)));
+    }
+
+    /// @dev A signature that does not recover to `expected` (another signer, a tampered or malformed signature)
+    /// reverts `InvalidSignature(recovered, expected)`; recovered is address(0) when nothing can be recovered.
+    function _requireSigner(bytes32 digest, bytes calldata signature, address expected) private pure {
+        (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(digest, signature);
+        // err is checked too: a failed recovery yields address(0), which must not pass for an expected address(0).
+        if (err != ECDSA.RecoverError.NoError || signer != expected) revert InvalidSignature(signer, expected);
+    }
+
     // ----------------------------------------------------------------------------------------------- fulfil
 
     /// @inheritdoc IInferenceMarket
-    function fulfil(uint256 jobId, bytes calldata proof, uint256[] calldata instances)
-        external
-        nonReentrant
-        whenNotPaused
-    {
+    function fulfil(uint256 jobId, bytes calldata proof, uint256[] calldata instances) external nonReentrant {
         _fulfil(jobId, msg.sender, proof, instances, address(0), 0);
     }
 
     /// @inheritdoc IInferenceMarket
-    function fulfilWithSignature(FulfilmentAuth calldata auth) external nonReentrant whenNotPaused {
+    function fulfilWithSignature(FulfilmentAuth calldata auth) external nonReentrant {
         _fulfilSigned(auth);
     }
 
     /// @inheritdoc IInferenceMarket
-    function fulfilBatch(FulfilmentAuth[] calldata auths) external nonReentrant whenNotPaused returns (bool[] memory ok) {
+    function fulfilBatch(FulfilmentAuth[] calldata auths) external nonReentrant returns (bool[] memory ok) {
         if (auths.length > MAX_BATCH) revert BatchTooLarge(auths.length, MAX_BATCH);
         ok = new bool[](auths.length);
         for (uint256 i; i < auths.length; ++i) {
-            // A self-call gives each item its own revert scope; the guard stays held by this outer call.
-            try this.fulfilBatchItem(auths[i], msg.sender) {
+            // A self-call gives each item its own revert scope; the guard stays held by this outer call. Each item
+            // gets at most an even share of the gas left (review L-7): a malformed proof that makes a precompile
+            // burn all the gas it is given cannot starve the items after it.
+            uint256 share = gasleft() / (auths.length - i);
+            try this.fulfilBatchItem{gas: share}(auths[i], msg.sender) {
                 ok[i] = true;
             } catch (bytes memory reason) {
                 emit FulfilmentFailed(auths[i].jobId, reason);
@@ -204,8 +260,11 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
                 a.relayer
             )
         );
-        address signer = ECDSA.recover(_hashTypedDataV4(structHash), a.signature);
-        _fulfil(a.jobId, signer, a.proof, a.instances, a.relayer, a.relayerFee);
+        // The signer must be the lock holder: a tampered signature recovers a random address, which is reported as
+        // InvalidSignature rather than as a lock held by someone else.
+        address operator = _requireStatus(a.jobId, JobStatus.Locked).operator;
+        _requireSigner(_hashTypedDataV4(structHash), a.signature, operator);
+        _fulfil(a.jobId, operator, a.proof, a.instances, a.relayer, a.relayerFee);
     }
 
     /// @dev `operator` is who vouches for the fulfilment (the sender, or the signer of a relayed one); it must be
@@ -219,76 +278,117 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
         uint128 relayerFee
     ) private {
         Job storage job = _requireStatus(jobId, JobStatus.Locked);
-        uint256 inputCount = _checkFulfilment(jobId, job, operator, proof, instances, relayerFee);
-        int256[] storage outputs = _outputs[jobId];
-        for (uint256 i = inputCount; i < instances.length; ++i) {
-            outputs.push(Felt.toSigned(instances[i]));
-        }
-        _settle(jobId, job, operator, relayer, relayerFee, outputs);
-    }
-
-    /// @return inputCount Number of leading input instances (the rest are outputs).
-    function _checkFulfilment(
-        uint256 jobId,
-        Job storage job,
-        address operator,
-        bytes calldata proof,
-        uint256[] calldata instances,
-        uint128 relayerFee
-    ) private returns (uint256 inputCount) {
         // lifecycle: the lock owner, before the deadline
         if (operator != job.operator) revert NotLockOperator(jobId, operator, job.operator);
         if (block.timestamp > job.deadline) revert DeadlinePassed(jobId, job.deadline);
         if (relayerFee > job.price) revert RelayerFeeTooHigh(relayerFee, job.price);
-        // statement binding: layout, canonical felts, this job's input; then the model's registered verifier
-        (address verifier, uint16 inputs, uint16 outputs,,) = registry.layout(job.modelId);
-        inputCount = inputs;
-        if (instances.length != inputCount + outputs) revert InstanceCountMismatch(inputCount + outputs, instances.length);
-        uint256 bad = Felt.firstOutOfField(instances);
-        if (bad != instances.length) revert InstanceOutOfField(bad, instances[bad]);
-        if (keccak256(abi.encodePacked(instances[:inputCount])) != job.inputHash) revert InputMismatch(jobId);
-        if (!_verifies(verifier, proof, instances)) revert ProofRejected(jobId);
-    }
-
-    function _settle(
-        uint256 jobId,
-        Job storage job,
-        address operator,
-        address relayer,
-        uint128 relayerFee,
-        int256[] storage outputs
-    ) private {
+        int256[] storage outputs = _checkStatement(jobId, job, proof, instances);
         // effects: final status, payment credited (pulled later), fee to the named relayer
-        job.status = JobStatus.Fulfilled;
-        job.finalizedAt = uint64(block.timestamp);
-        address token = job.token;
+        _finalise(job, JobStatus.Fulfilled);
         uint256 payment = job.price - relayerFee;
-        escrowed[token] -= job.price;
-        _credit(operator, token, payment);
-        if (relayerFee != 0) _credit(relayer, token, relayerFee);
+        _credit(operator, job.token, payment);
+        if (relayerFee != 0) _credit(relayer, job.token, relayerFee);
         emit JobFulfilled(jobId, operator, relayer, payment, relayerFee, outputs);
         // interactions: trusted staking first, then the untrusted callback last
         staking.release(operator, job.collateral);
         _notify(jobId, job.callback, job.callbackGasLimit, outputs);
     }
 
-    function _verifies(address verifier, bytes calldata proof, uint256[] calldata instances) private returns (bool) {
-        // ezkl verifiers revert on some bad proofs and return false on others: both are a rejection.
-        try IHalo2Verifier(verifier).verifyProof(proof, instances) returns (bool ok) {
-            return ok;
-        } catch {
-            return false;
+    /// @inheritdoc IInferenceMarket
+    function commitFulfilment(uint256 jobId, bytes32 commitment) external {
+        _requireStatus(jobId, JobStatus.Locked);
+        if (committedAt[commitment] == 0) committedAt[commitment] = block.number;
+        emit FulfilmentCommitted(jobId, msg.sender, commitment);
+    }
+
+    /// @inheritdoc IInferenceMarket
+    function fulfilSecondary(uint256 jobId, bytes calldata proof, uint256[] calldata instances) external nonReentrant {
+        // checks: past the lock holder's deadline, inside the secondary window, a staked operator other than the
+        // lock holder, revealing a commitment made in an earlier block (so a copy of this transaction seen in the
+        // mempool cannot be committed and revealed ahead of it)
+        Job storage job = _requireStatus(jobId, JobStatus.Locked);
+        if (block.timestamp <= job.deadline) revert DeadlineNotReached(jobId, job.deadline);
+        uint64 expiry = _expiry(job);
+        if (block.timestamp > expiry) revert DeadlinePassed(jobId, expiry);
+        address lockHolder = job.operator;
+        if (msg.sender == lockHolder) revert NotLockOperator(jobId, msg.sender, address(0));
+        if (staking.freeStake(msg.sender) == 0) revert NotStakedOperator(msg.sender);
+        bytes32 commitment = fulfilmentCommitment(jobId, msg.sender, proof, instances);
+        uint256 at = committedAt[commitment];
+        if (at == 0 || at >= block.number) revert FulfilmentNotCommitted(jobId, commitment);
+        int256[] storage outputs = _checkStatement(jobId, job, proof, instances);
+        // effects: the requester gets its result and pays its price, to the operator that delivered it
+        _finalise(job, JobStatus.Fulfilled);
+        _credit(msg.sender, job.token, job.price);
+        emit JobSlashed(jobId, lockHolder, job.collateral, 0);
+        emit JobFulfilled(jobId, msg.sender, address(0), job.price, 0, outputs);
+        // interactions: the lock holder's collateral, part to this fulfiller and the rest burned; then the callback
+        staking.slash(lockHolder, job.collateral, BPS - SECONDARY_REWARD_BPS, msg.sender);
+        _notify(jobId, job.callback, job.callbackGasLimit, outputs);
+    }
+
+    /// @inheritdoc IInferenceMarket
+    function fulfilmentCommitment(uint256 jobId, address operator, bytes calldata proof, uint256[] calldata instances)
+        public
+        pure
+        returns (bytes32)
+    {
+        return keccak256(abi.encode(jobId, operator, keccak256(proof), keccak256(abi.encodePacked(instances))));
+    }
+
+    /// @dev Statement binding: layout, canonical felts, this job's input; then the model's registered verifier.
+    /// Stores and returns the outputs decoded from the output instances.
+    function _checkStatement(uint256 jobId, Job storage job, bytes calldata proof, uint256[] calldata instances)
+        private
+        returns (int256[] storage outputs)
+    {
+        (address verifier, uint16 inputCount, uint16 outputCount,, ModelStatus status, bytes32 codehash) =
+            registry.layout(job.modelId);
+        // A revoked model's proofs prove nothing: its jobs close with refunds (closeRevoked), never settle.
+        if (status == ModelStatus.Revoked) revert ModelRevoked(job.modelId);
+        if (instances.length != uint256(inputCount) + outputCount) {
+            revert InstanceCountMismatch(uint256(inputCount) + outputCount, instances.length);
         }
+        uint256 bad = Felt.firstOutOfField(instances);
+        if (bad != instances.length) revert InstanceOutOfField(bad, instances[bad]);
+        if (keccak256(abi.encodePacked(instances[:inputCount])) != job.inputHash) revert InputMismatch(jobId);
+        if (!_verifies(verifier, codehash, proof, instances)) revert ProofRejected(jobId);
+        outputs = _outputs[jobId];
+        for (uint256 i = inputCount; i < instances.length; ++i) {
+            outputs.push(Felt.toSigned(instances[i]));
+        }
+    }
+
+    /// @dev The end of the secondary window: a second proving window as long as the one the lock holder was
+    /// promised at least (deadline - lockDeadline). After it, the job can only be slashed.
+    function _expiry(Job storage job) private view returns (uint64) {
+        return job.deadline + (job.deadline - job.lockDeadline);
+    }
+
+    /// @dev ezkl verifiers revert on some bad proofs and return false on others: both are a rejection. So are a
+    /// verifier whose code is no longer the code pinned at registration (upgraded, re-delegated, emptied) and one
+    /// that returns no word (a code-less account: a high-level call would revert in this contract instead, and
+    /// fail every fulfilment of the model; review L-2).
+    function _verifies(address verifier, bytes32 codehash, bytes calldata proof, uint256[] calldata instances)
+        private
+        returns (bool)
+    {
+        if (verifier.codehash != codehash) return false;
+        (bool ok, bytes memory ret) = verifier.call(abi.encodeCall(IHalo2Verifier.verifyProof, (proof, instances)));
+        return ok && ret.length >= 32 && abi.decode(ret, (uint256)) == 1;
     }
 
     /// @dev Calls the requester's callback with its own gas limit. Settlement is already done and never depends
     /// on the callee: no revert propagates and no return data is copied (a huge return cannot cost us gas).
     function _notify(uint256 jobId, address callback, uint256 gasLimit, int256[] storage outputs) private {
         if (callback == address(0)) return;
-        // 63/64 rule: a sender could otherwise pass just enough gas for settlement and starve the callback.
-        uint256 required = gasLimit * 64 / 63 + CALLBACK_RESERVE;
-        if (gasleft() < required) revert InsufficientGasForCallback(gasleft(), required);
         bytes memory data = abi.encodeCall(IInferenceConsumer.onInferenceResult, (jobId, outputs));
+        // 63/64 rule, checked right before the CALL with the calldata already encoded (review L-1): a sender could
+        // otherwise pass just enough gas for settlement and starve the callback. The CALL forwards at most 63/64 of
+        // what is left after its own cost, so the callee gets its full limit exactly when this check passes.
+        uint256 available = gasleft();
+        uint256 required = gasLimit + gasLimit / 63 + CALLBACK_CALL_OVERHEAD + 1;
+        if (available < required) revert InsufficientGasForCallback(available, required);
         bool success;
         assembly ("memory-safe") {
             success := call(gasLimit, callback, 0, add(data, 0x20), mload(data), 0, 0)
@@ -299,15 +399,16 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
     // ----------------------------------------------------------------------------------------------- slash, refund
 
     /// @inheritdoc IInferenceMarket
-    function slash(uint256 jobId) external nonReentrant whenNotPaused {
-        // checks: locked and past its deadline
+    function slash(uint256 jobId) external nonReentrant {
+        // checks: locked, and past the secondary window too (until then another operator may still deliver)
         Job storage job = _requireStatus(jobId, JobStatus.Locked);
-        if (block.timestamp <= job.deadline) revert DeadlineNotReached(jobId, job.deadline);
+        uint64 expiry = _expiry(job);
+        if (block.timestamp <= expiry) revert DeadlineNotReached(jobId, expiry);
         // effects: final status, price back to the requester
         _closeWithRefund(job, JobStatus.Slashed);
         emit JobSlashed(jobId, job.operator, job.collateral, job.price);
-        // interactions: collateral burned in part, the rest to the requester (claimable from staking)
-        staking.slash(job.operator, job.collateral, SLASH_BURN_BPS, job.requester);
+        // interactions: the collateral is burned (nobody, the requester included, profits from a failure)
+        staking.slash(job.operator, job.collateral, SLASH_BURN_BPS, address(0));
     }
 
     /// @inheritdoc IInferenceMarket
@@ -318,29 +419,58 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
         emit JobRefunded(jobId, job.requester, job.price);
     }
 
+    /// @inheritdoc IInferenceMarket
+    function closeRevoked(uint256 jobId) external nonReentrant {
+        Job storage job = _known(jobId);
+        (,,,, ModelStatus modelStatus,) = registry.layout(job.modelId);
+        if (modelStatus != ModelStatus.Revoked) revert ModelNotRevoked(job.modelId);
+        JobStatus status = job.status;
+        if (status != JobStatus.Open && status != JobStatus.Locked) revert JobNotInStatus(jobId, status, JobStatus.Locked);
+        // effects: refunded, price back to the requester; interactions: the lock holder's collateral released,
+        // never slashed (an unsound verifier is nobody's fault among the parties to the job)
+        _closeWithRefund(job, JobStatus.Refunded);
+        emit JobRefunded(jobId, job.requester, job.price);
+        if (status == JobStatus.Locked) staking.release(job.operator, job.collateral);
+    }
+
     /// @dev Ends a job without a result: final status, and its escrowed price credited back to the requester.
     function _closeWithRefund(Job storage job, JobStatus status) private {
+        _finalise(job, status);
+        _credit(job.requester, job.token, job.price);
+    }
+
+    /// @dev A final status; the escrowed price leaves escrow (the caller credits it to someone).
+    function _finalise(Job storage job, JobStatus status) private {
         job.status = status;
         job.finalizedAt = uint64(block.timestamp);
         escrowed[job.token] -= job.price;
-        _credit(job.requester, job.token, job.price);
     }
 
     // ----------------------------------------------------------------------------------------------- payments
 
     /// @inheritdoc IInferenceMarket
     function withdraw(address token) external nonReentrant {
+        _withdraw(token, msg.sender);
+    }
+
+    /// @inheritdoc IInferenceMarket
+    function withdrawTo(address token, address to) external nonReentrant {
+        _withdraw(token, to);
+    }
+
+    function _withdraw(address token, address to) private {
         uint256 amount = balanceOf[msg.sender][token];
         if (amount == 0) revert NothingToWithdraw(msg.sender, token);
         balanceOf[msg.sender][token] = 0;
         owed[token] -= amount;
         if (token == address(0)) {
-            (bool ok,) = msg.sender.call{value: amount}("");
-            if (!ok) revert EthTransferFailed(msg.sender, amount);
+            (bool ok,) = to.call{value: amount}("");
+            if (!ok) revert EthTransferFailed(to, amount);
         } else {
-            IERC20(token).safeTransfer(msg.sender, amount);
+            IERC20(token).safeTransfer(to, amount);
         }
         emit Withdrawal(msg.sender, token, amount);
+        if (to != msg.sender) emit WithdrawalTo(msg.sender, to, token, amount);
     }
 
     function _credit(address account, address token, uint256 amount) private {
@@ -358,8 +488,18 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
     /// @inheritdoc IInferenceMarket
     function resultOf(uint256 jobId) external view returns (int256[] memory outputs, uint8 scale, uint64 finalizedAt) {
         Job storage job = _requireStatus(jobId, JobStatus.Fulfilled);
-        (,,, scale,) = registry.layout(job.modelId);
+        (,,, scale,,) = registry.layout(job.modelId);
         return (_outputs[jobId], scale, job.finalizedAt);
+    }
+
+    /// @inheritdoc IInferenceMarket
+    function expiryOf(uint256 jobId) external view returns (uint64) {
+        return _expiry(_known(jobId));
+    }
+
+    /// @inheritdoc IInferenceMarket
+    function termsOf(uint256 jobId) external view returns (bytes32) {
+        return termsHash(jobId, _known(jobId));
     }
 
     /// @inheritdoc IInferenceMarket
@@ -394,13 +534,21 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
     }
 
     function _setMaxJobDuration(uint64 d) private {
+        if (d < MIN_JOB_DURATION) revert MaxJobDurationTooShort(d, MIN_JOB_DURATION);
         uint64 unbonding = staking.unbondingDelay();
         if (d >= unbonding) revert MaxJobDurationTooLong(d, unbonding);
         maxJobDuration = d;
         emit MaxJobDurationSet(d);
     }
 
-    /// @notice Stops new jobs, locks, fulfilments and slashes in an emergency; refunds and withdrawals stay open.
+    /// @notice Stops intake in an emergency: no new jobs and no new locks. Fulfilment, slashing, refunds and
+    /// withdrawals stay open (review M-1, option b): a job already locked keeps the deadline its operator agreed
+    /// to and can still be fulfilled, so a pause never runs out an honest operator's deadline and has it slashed
+    /// at unpause; and no escrow or collateral is ever frozen by a pause, however long (a lost PAUSER key cannot
+    /// lock funds). Options (a) (deadlines extended by the time paused) and (c) (an emergency refund path) were
+    /// rejected: (a) makes every deadline depend on governance history and still freezes funds for the pause,
+    /// (c) would let the pauser cancel work already done. A verifier found unsound is handled per model by
+    /// revocation (ModelRegistry.revoke, `closeRevoked`), not by a global stop.
     function pause() external onlyRole(PAUSER_ROLE) {
         _pause();
     }

@@ -8,14 +8,19 @@ import {ModelStatus, ModelVersion} from "./types/ModelVersion.sol";
 /// @title ModelRegistry
 /// @notice Governed, append-only registry of model versions. A version binds an ONNX model, its ezkl circuit and
 /// verifying key (by content hash) to the verifier every job of that version is checked against: requesters and
-/// operators never choose a verifier. Versions are immutable; deprecation is the only change and is final.
+/// operators never choose a verifier, and the verifier's code hash is pinned too (an EIP-7702-delegated EOA is
+/// refused). Versions are immutable; deprecation and revocation are the only changes, and are final.
 /// @dev Grant MODEL_ADMIN_ROLE (and DEFAULT_ADMIN_ROLE) to a TimelockController in production.
 contract ModelRegistry is IModelRegistry, AccessControl {
     bytes32 public constant MODEL_ADMIN_ROLE = keccak256("MODEL_ADMIN_ROLE");
     /// @dev Values are decoded as int / 2^scale; beyond 2^64 a felt's precision is meaningless for models.
     uint8 public constant MAX_SCALE = 64;
 
+    /// @dev An EIP-7702 delegation designator (0xef0100 ++ address): an EOA whose owner can re-delegate at will.
+    bytes3 private constant DELEGATION_PREFIX = 0xef0100;
+
     mapping(uint32 modelId => ModelVersion) private _models;
+    mapping(uint32 modelId => bytes32) private _verifierCodehash;
     uint32 public override modelCount;
 
     constructor(address admin) {
@@ -26,6 +31,7 @@ contract ModelRegistry is IModelRegistry, AccessControl {
     /// @inheritdoc IModelRegistry
     function register(ModelVersion calldata v) external onlyRole(MODEL_ADMIN_ROLE) returns (uint32 modelId) {
         if (v.verifier.code.length == 0) revert VerifierHasNoCode(v.verifier);
+        if (_isDelegated(v.verifier)) revert VerifierIsDelegated(v.verifier);
         if (v.inputCount == 0 || v.outputCount == 0) revert EmptyLayout();
         if (v.onnxHash == 0 || v.circuitHash == 0 || v.vkHash == 0) revert ZeroHash();
         if (v.inputScale > MAX_SCALE) revert ScaleTooLarge(v.inputScale);
@@ -43,6 +49,7 @@ contract ModelRegistry is IModelRegistry, AccessControl {
         stored.circuitHash = v.circuitHash;
         stored.vkHash = v.vkHash;
         stored.uri = v.uri;
+        _verifierCodehash[modelId] = v.verifier.codehash;
         emit ModelRegistered(modelId, v.verifier, v.verifierKind, v.onnxHash, v.circuitHash, v.vkHash, v.uri);
     }
 
@@ -55,6 +62,14 @@ contract ModelRegistry is IModelRegistry, AccessControl {
     }
 
     /// @inheritdoc IModelRegistry
+    function revoke(uint32 modelId) external onlyRole(MODEL_ADMIN_ROLE) {
+        ModelVersion storage m = _known(modelId);
+        if (m.status == ModelStatus.Revoked) revert ModelAlreadyRevoked(modelId);
+        m.status = ModelStatus.Revoked;
+        emit ModelRevoked(modelId);
+    }
+
+    /// @inheritdoc IModelRegistry
     function model(uint32 modelId) external view returns (ModelVersion memory) {
         return _known(modelId);
     }
@@ -63,10 +78,28 @@ contract ModelRegistry is IModelRegistry, AccessControl {
     function layout(uint32 modelId)
         external
         view
-        returns (address verifier, uint16 inputCount, uint16 outputCount, uint8 outputScale, ModelStatus status)
+        returns (
+            address verifier,
+            uint16 inputCount,
+            uint16 outputCount,
+            uint8 outputScale,
+            ModelStatus status,
+            bytes32 verifierCodehash
+        )
     {
         ModelVersion storage m = _known(modelId);
-        return (m.verifier, m.inputCount, m.outputCount, m.outputScale, m.status);
+        return (m.verifier, m.inputCount, m.outputCount, m.outputScale, m.status, _verifierCodehash[modelId]);
+    }
+
+    function _isDelegated(address account) private view returns (bool) {
+        if (account.code.length != 23) return false;
+        bytes3 head;
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            extcodecopy(account, ptr, 0, 3)
+            head := mload(ptr)
+        }
+        return head == DELEGATION_PREFIX;
     }
 
     function _known(uint32 modelId) private view returns (ModelVersion storage m) {

@@ -26,6 +26,16 @@ contract OperatorStaking is IOperatorStaking, AccessControl, ReentrancyGuardTran
     /// refused the transfer would otherwise block the slash and with it the requester's refund.
     address public constant BURN_ADDRESS = 0x000000000000000000000000000000000000dEaD;
     uint256 private constant BPS = 10_000;
+    /// @dev Longest unbonding delay governance may set (review I-3): a longer one would freeze every exit.
+    uint64 public constant MAX_UNBONDING_DELAY = 90 days;
+    /// @dev Bounds the loop of one withdraw; the rest waits for the next call.
+    uint256 public constant MAX_WITHDRAW_REQUESTS = 64;
+
+    /// @dev One unbonding request: [amount(16) endsAt(8)].
+    struct UnbondingRequest {
+        uint128 amount;
+        uint64 endsAt;
+    }
 
     IERC20 private immutable _token;
     address public market;
@@ -34,6 +44,9 @@ contract OperatorStaking is IOperatorStaking, AccessControl, ReentrancyGuardTran
 
     mapping(address operator => Operator) private _operators;
     mapping(address beneficiary => uint256) public slashCredits;
+    /// Per operator, its unbonding requests in order, and the index of the oldest not yet paid out.
+    mapping(address operator => UnbondingRequest[]) public unbondingRequests;
+    mapping(address operator => uint256) public unbondingHead;
     /// Solvency counters: the token balance always equals totalStaked + totalUnbonding + totalSlashCredits.
     uint256 public totalStaked;
     uint256 public totalUnbonding;
@@ -47,6 +60,7 @@ contract OperatorStaking is IOperatorStaking, AccessControl, ReentrancyGuardTran
     constructor(address admin, IERC20 token_, uint256 minStake_, uint64 unbondingDelay_) {
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _grantRole(GOVERNOR_ROLE, admin);
+        if (unbondingDelay_ > MAX_UNBONDING_DELAY) revert UnbondingTooLong(unbondingDelay_, MAX_UNBONDING_DELAY);
         _token = token_;
         minStake = minStake_;
         unbondingDelay = unbondingDelay_;
@@ -74,22 +88,38 @@ contract OperatorStaking is IOperatorStaking, AccessControl, ReentrancyGuardTran
         Operator storage op = _operators[msg.sender];
         uint256 free = op.staked - op.locked;
         if (amount > free) revert InsufficientFreeStake(msg.sender, free, amount);
-        // amount <= free < 2^128, so the casts below cannot truncate
+        // amount <= free < 2^128, so the casts below cannot truncate. Each request keeps its own end; ends never
+        // decrease (a shortened delay does not let a new request overtake an older one, so the queue stays sorted).
+        uint64 endsAt = uint64(block.timestamp) + unbondingDelay;
+        if (endsAt < op.unbondingEnds) endsAt = op.unbondingEnds;
         op.staked -= uint128(amount);
         op.unbonding += uint128(amount);
-        op.unbondingEnds = uint64(block.timestamp) + unbondingDelay;
+        op.unbondingEnds = endsAt;
+        unbondingRequests[msg.sender].push(UnbondingRequest({amount: uint128(amount), endsAt: endsAt}));
         totalStaked -= amount;
         totalUnbonding += amount;
-        emit UnstakeRequested(msg.sender, amount, op.unbondingEnds);
+        emit UnstakeRequested(msg.sender, amount, endsAt);
     }
 
     /// @inheritdoc IOperatorStaking
     function withdraw() external nonReentrant {
         Operator storage op = _operators[msg.sender];
-        uint256 amount = op.unbonding;
-        if (amount == 0) revert NothingToWithdraw(msg.sender);
-        if (block.timestamp < op.unbondingEnds) revert UnbondingNotOver(msg.sender, op.unbondingEnds);
-        op.unbonding = 0;
+        if (op.unbonding == 0) revert NothingToWithdraw(msg.sender);
+        UnbondingRequest[] storage requests = unbondingRequests[msg.sender];
+        uint256 head = unbondingHead[msg.sender];
+        uint256 end = requests.length;
+        if (end > head + MAX_WITHDRAW_REQUESTS) end = head + MAX_WITHDRAW_REQUESTS;
+        uint256 amount;
+        // sorted by end: stop at the first request still unbonding
+        while (head < end && requests[head].endsAt <= block.timestamp) {
+            amount += requests[head].amount;
+            delete requests[head];
+            ++head;
+        }
+        if (amount == 0) revert UnbondingNotOver(msg.sender, requests[head].endsAt);
+        unbondingHead[msg.sender] = head;
+        // amount <= op.unbonding < 2^128
+        op.unbonding -= uint128(amount);
         totalUnbonding -= amount;
         _token.safeTransfer(msg.sender, amount);
         emit Withdrawn(msg.sender, amount);
@@ -97,11 +127,21 @@ contract OperatorStaking is IOperatorStaking, AccessControl, ReentrancyGuardTran
 
     /// @inheritdoc IOperatorStaking
     function claimSlashed() external nonReentrant {
-        uint256 amount = slashCredits[msg.sender];
+        _claimSlashed(msg.sender);
+    }
+
+    /// @inheritdoc IOperatorStaking
+    function claimSlashedTo(address to) external nonReentrant {
+        uint256 amount = _claimSlashed(to);
+        if (to != msg.sender) emit SlashClaimedTo(msg.sender, to, amount);
+    }
+
+    function _claimSlashed(address to) private returns (uint256 amount) {
+        amount = slashCredits[msg.sender];
         if (amount == 0) revert NothingToWithdraw(msg.sender);
         slashCredits[msg.sender] = 0;
         totalSlashCredits -= amount;
-        _token.safeTransfer(msg.sender, amount);
+        _token.safeTransfer(to, amount);
         emit SlashClaimed(msg.sender, amount);
     }
 
@@ -153,6 +193,7 @@ contract OperatorStaking is IOperatorStaking, AccessControl, ReentrancyGuardTran
     function setUnbondingDelay(uint64 delay) external onlyRole(GOVERNOR_ROLE) {
         uint64 maxJob = market == address(0) ? 0 : IMaxJobDuration(market).maxJobDuration();
         if (delay <= maxJob) revert UnbondingTooShort(delay, maxJob);
+        if (delay > MAX_UNBONDING_DELAY) revert UnbondingTooLong(delay, MAX_UNBONDING_DELAY);
         unbondingDelay = delay;
         emit UnbondingDelaySet(delay);
     }

@@ -14,7 +14,7 @@ import { hhi, nakamoto, shares } from "./concentration.js";
 
 // Solidity enum names, in declaration order (contracts/types/Job.sol, ModelVersion.sol, PredictionMarket.Outcome).
 const JOB_STATUS = ["None", "Open", "Locked", "Fulfilled", "Slashed", "Refunded"] as const;
-const MODEL_STATUS = ["None", "Active", "Deprecated"] as const;
+const MODEL_STATUS = ["None", "Active", "Deprecated", "Revoked"] as const;
 const VERIFIER_KIND = ["Single", "Reusable"] as const;
 const OUTCOME = ["Unresolved", "Yes", "No", "Cancelled"] as const;
 const FULFILLED = 3n;

@@ -82,7 +82,7 @@ async function main(): Promise<void> {
 
   stack = await deployLocalStack(chain.url, work, step);
   const { ethers } = stack.connection;
-  const [admin, , , bettorA, bettorB] = await ethers.getSigners();
+  const [admin, , , bettorA, bettorB, dataProvider] = await ethers.getSigners();
   const market = InferenceMarket__factory.connect(stack.addresses.market, admin!);
   const pm = PredictionMarket__factory.connect(stack.addresses.predictionMarket, admin!);
   const token = DemoToken__factory.connect(stack.addresses.token, admin!);
@@ -106,16 +106,19 @@ async function main(): Promise<void> {
   }
   spinner.succeed("relayer and two operators running (separate processes)");
 
-  // A prediction market on the wine classifier: YES if the wine is cultivar 2 (its logit >= 0).
+  // A prediction market on the wine classifier: YES if the next wine sample is cultivar 2 (its logit >= 0). At
+  // creation it commits to the model, the output rule, the data provider that will publish the sample after
+  // betting closes, and its job's price and collateral; nobody knows the sample while betting.
   const wine = stack.models["wine-classifier"]!;
   const now = (await ethers.provider.getBlock("latest"))!.timestamp;
-  await (await pm.createMarket(wine.modelId, 2, 0n, now + 60, "Is this wine cultivar 2?")).wait();
+  const marketParams = { modelId: wine.modelId, outputIndex: 2, threshold: 0n, bettingEnds: now + 60, provider: dataProvider!.address, inputWindow: 1800n, jobPrice: PRICE, jobCollateral: UNIT, lockTimeout: 600n, timeout: 1800n };
+  await (await pm.createMarket(marketParams, "Is the next wine sample cultivar 2?", { value: PRICE })).wait();
   for (const [who, yes, amount] of [[bettorA!, true, 30n], [bettorB!, false, 20n]] as const) {
     await (await token.mint(who, amount * UNIT)).wait();
     await (await token.connect(who).approve(pm, amount * UNIT)).wait();
     await (await pm.connect(who).bet(1n, yes, amount * UNIT)).wait();
   }
-  step("prediction market #1 'Is this wine cultivar 2?': 30 VDT on YES, 20 VDT on NO; betting closes");
+  step(`prediction market #1 'Is the next wine sample cultivar 2?' (input from data provider ${dataProvider!.address}): 30 VDT on YES, 20 VDT on NO; betting closes`);
   await ethers.provider.send("evm_increaseTime", [120]);
   await ethers.provider.send("evm_mine", []);
 
@@ -128,8 +131,11 @@ async function main(): Promise<void> {
     return market.interface.parseLog(receipt!.logs.find((l) => l.address === stack!.addresses.market)!)!.args.jobId as bigint;
   };
   const posted = performance.now();
-  const marketJob = await post("wine-classifier", stack.addresses.predictionMarket);
-  await (await pm.attachJob(1n, marketJob)).wait();
+  // The data provider publishes the new sample only now, after betting closed; the market posts its own job on it.
+  const sample = await readInputRows(path.join(wine.circuit.spec.dir, wine.circuit.spec.sample), wine.circuit.inputs.count, "sample");
+  await (await pm.connect(dataProvider!).postInput(1n, sample[0]!.map((v) => floatToFelt(v, wine.circuit.inputs.scale)))).wait();
+  const marketJob = (await pm.marketOf(1n)).jobId;
+  step(`data provider published the wine sample after betting closed; the market posted job ${marketJob}`);
   const jobs = [marketJob, await post("diabetes-regressor"), await post("wine-classifier")];
   step(`posted jobs ${jobs.join(", ")} (0.001 ETH each, escrowed)`);
 

@@ -1,6 +1,7 @@
-// The keeper: a third party that closes jobs the moment the market allows it: it slashes a Locked job once its
-// deadline has passed and refunds an Open job once its lock deadline has passed. Tests run it next to honest
-// operators to prove that nobody honest can be slashed, however eager the slasher.
+// The keeper: a third party that closes jobs the moment it can: it tries to slash a Locked job as soon as the
+// lock holder's deadline has passed (the market refuses until the secondary-fulfilment window has closed too, at
+// `expiryOf`, and it tries again then) and refunds an Open job once its lock deadline has passed. Tests run it
+// next to honest operators to prove that nobody honest can be slashed, however eager the slasher.
 // Cheap on RPC: each new block costs one eth_blockNumber, one eth_getLogs over the new blocks only (job state
 // kept in memory from the market's events) and one eth_getBlockByNumber; simulations and sends only for due jobs.
 // As a process: `tsx infra/keeper.ts --rpc <url> --deployments <dir> [--from-block N]`, key in VERDICT_KEEPER_KEY.
@@ -13,7 +14,7 @@ import { createLogger, type Logger } from "../shared/logger.js";
 import { InferenceMarket__factory, type InferenceMarket } from "../types/ethers-contracts/index.js";
 
 export interface KeeperStats {
-  /** Jobs the keeper tried to slash (simulated), and of those the ones refused: reverted in simulation or on chain. */
+  /** Slashes the keeper tried (simulated), and of those the ones refused: reverted in simulation or on chain. */
   slashAttempts: number;
   slashesRefused: number;
   slashed: number;
@@ -43,7 +44,10 @@ type Action = "slash" | "refund";
 interface TrackedJob {
   status: "open" | "locked";
   lockDeadline: bigint;
-  deadline: bigint;
+  /** When a slash is next worth trying: the lock holder's deadline, then (after a refusal) the market's expiry. */
+  slashAfter: bigint;
+  /** InferenceMarket.expiryOf: the deadline plus the secondary window (as long as the lock window). */
+  expiry: bigint;
 }
 
 // Providers cap eth_getLogs ranges; 2,000 blocks is accepted everywhere (the catch-up from fromBlock only).
@@ -67,7 +71,8 @@ export function startKeeper(opts: KeeperOptions): Keeper {
   /** Our transactions not yet mined, apart from `jobs`: the job's closing event may arrive before we read the receipt. */
   const nonces = new NonceManager(opts.signer);
   const inFlight = new Map<bigint, { action: Action; hash: string; sentAt: number }>();
-  const attempted: Record<Action, Set<bigint>> = { slash: new Set(), refund: new Set() };
+  /** What was tried, once each: a refund per job, a slash per job and window (at the deadline, at the expiry). */
+  const attempted: Record<Action, Set<string>> = { slash: new Set(), refund: new Set() };
   const counts = { slashesRefused: 0, slashed: 0, refundsRefused: 0, refunded: 0 };
   let cursor = opts.fromBlock - 1;
   let stopped = false;
@@ -79,7 +84,8 @@ export function startKeeper(opts: KeeperOptions): Keeper {
     if (!ev) return;
     const jobId = ev.args.jobId as bigint;
     if (ev.name === "JobCreated") {
-      jobs.set(jobId, { status: "open", lockDeadline: ev.args.lockDeadline as bigint, deadline: ev.args.deadline as bigint });
+      const [lockDeadline, deadline] = [ev.args.lockDeadline as bigint, ev.args.deadline as bigint];
+      jobs.set(jobId, { status: "open", lockDeadline, slashAfter: deadline, expiry: 2n * deadline - lockDeadline });
     } else if (ev.name === "JobLocked") {
       const job = jobs.get(jobId);
       if (job) job.status = "locked";
@@ -90,8 +96,11 @@ export function startKeeper(opts: KeeperOptions): Keeper {
 
   const refused = (jobId: bigint, action: Action, why: string) => {
     counts[action === "slash" ? "slashesRefused" : "refundsRefused"]++;
-    // Not retried: the market said no for a job it knows better than our view of it.
-    jobs.delete(jobId);
+    const job = jobs.get(jobId);
+    // A slash refused before the expiry is tried once more after it; any other refusal is final: the market said
+    // no for a job it knows better than our view of it.
+    if (action === "slash" && job && job.slashAfter < job.expiry) job.slashAfter = job.expiry;
+    else jobs.delete(jobId);
     log.warn({ jobId: jobId.toString(), action, why }, `${action} refused`);
   };
 
@@ -116,7 +125,7 @@ export function startKeeper(opts: KeeperOptions): Keeper {
   };
 
   const act = async (jobId: bigint, action: Action) => {
-    attempted[action].add(jobId);
+    attempted[action].add(action === "slash" ? `${jobId}@${jobs.get(jobId)?.slashAfter}` : String(jobId));
     const fn = action === "slash" ? market.slash : market.refund;
     let gas: bigint;
     try {
@@ -156,7 +165,7 @@ export function startKeeper(opts: KeeperOptions): Keeper {
     const now = BigInt(block.timestamp);
     for (const [jobId, job] of jobs) {
       if (inFlight.has(jobId)) continue;
-      const action: Action | undefined = job.status === "locked" ? (now > job.deadline ? "slash" : undefined) : now > job.lockDeadline ? "refund" : undefined;
+      const action: Action | undefined = job.status === "locked" ? (now > job.slashAfter ? "slash" : undefined) : now > job.lockDeadline ? "refund" : undefined;
       // One job's RPC failure must not hold up the others; it is retried next block.
       if (action) await act(jobId, action).catch((e: unknown) => log.debug({ jobId: jobId.toString(), err: e }, `${action} not sent; retrying`));
     }

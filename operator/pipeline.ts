@@ -28,6 +28,8 @@ export interface JobData {
   collateral: string;
   lockDeadline: number;
   deadline: number;
+  /** The job's terms digest from its JobCreated event: a lock names it (review M-2). */
+  terms?: string;
   /** Set once this operator holds the lock. */
   operator?: string;
   floatOutputs?: number[];

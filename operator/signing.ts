@@ -7,6 +7,7 @@ import type { OperatorContext } from "./pipeline.js";
 export const LOCK_TYPES = {
   Lock: [
     { name: "jobId", type: "uint256" },
+    { name: "terms", type: "bytes32" },
     { name: "operator", type: "address" },
     { name: "validUntil", type: "uint64" },
   ],
@@ -29,9 +30,13 @@ async function domain(ctx: OperatorContext): Promise<TypedDataDomain> {
   return marketDomain(ctx.chain.chainId, await ctx.market.getAddress());
 }
 
-export async function signLock(ctx: OperatorContext, jobId: string, validUntil: number): Promise<LockRequest> {
-  const signature = await ctx.chain.signer.signTypedData(await domain(ctx), LOCK_TYPES, { jobId, operator: ctx.address, validUntil });
-  return { kind: "lock", chainId: ctx.chain.chainId.toString(), market: await ctx.market.getAddress(), jobId, operator: ctx.address, validUntil: String(validUntil), signature };
+/**
+ * Signs a Lock for `jobId` naming `terms`, the job's terms digest as emitted in its JobCreated event (the terms the
+ * operator evaluated): after a reorg that hands the id to another job, the signature locks nothing (review M-2).
+ */
+export async function signLock(ctx: OperatorContext, jobId: string, terms: string, validUntil: number): Promise<LockRequest> {
+  const signature = await ctx.chain.signer.signTypedData(await domain(ctx), LOCK_TYPES, { jobId, terms, operator: ctx.address, validUntil });
+  return { kind: "lock", chainId: ctx.chain.chainId.toString(), market: await ctx.market.getAddress(), jobId, terms, operator: ctx.address, validUntil: String(validUntil), signature };
 }
 
 /** Signs a fulfilment any relayer may submit, without a fee (the operator runs or trusts its relayer). */

@@ -184,7 +184,7 @@ export class Relayer {
       if (!isAddress(r.market)) throw new Error(`market ${String(r.market)} is not an address`);
       switch (r.kind) {
         case "lock":
-          return this.#market.encodeFunctionData("lockWithSignature", [r.jobId, r.operator, r.validUntil, r.signature]);
+          return this.#market.encodeFunctionData("lockWithSignature", [r.jobId, r.terms, r.operator, r.validUntil, r.signature]);
         case "fulfil":
           return this.#market.encodeFunctionData("fulfilWithSignature", [r.auth]);
         default:

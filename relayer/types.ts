@@ -6,6 +6,8 @@ export interface LockRequest {
   chainId: string;
   market: string;
   jobId: string;
+  /** The job's terms digest (InferenceMarket.termsOf / JobCreated.terms) the signature names. */
+  terms: string;
   operator: string;
   validUntil: string;
   signature: string;

@@ -15,7 +15,7 @@ import { runBridge, timingsSchema } from "../../zk/bridge.js";
 import { pullModel } from "../../zk/bundle.js";
 import { chainOpts, EXIT, EXIT_HELP, homeOpt, isoTime, parseId, parsePositive, parseTokens, print, printTable, tokens, withVerdict, type ChainOptions, type Verdict } from "./common.js";
 
-async function parseInput(raw: string): Promise<number[]> {
+export async function parseInput(raw: string): Promise<number[]> {
   const text = existsSync(raw) ? await readFile(raw, "utf8") : raw;
   let json: unknown;
   try {

@@ -1,7 +1,11 @@
-// `verdict market ...`: binary prediction markets (PredictionMarket) settled by a verified inference: create,
-// bet, attach the settling job, resolve, claim, show.
+// `verdict market ...`: binary prediction markets (PredictionMarket) settled by a verified inference: create
+// (committing to the input provider and the job's terms), bet, post-input (the provider, after betting), repost a
+// failed job, cancel, resolve, claim, show.
 import type { Command } from "commander";
+import { formatEther, parseEther } from "ethers";
 import { VerdictError } from "../../shared/errors.js";
+import { floatToFelt } from "../../zk/felt.js";
+import { parseInput } from "./job.js";
 import { chainNow, chainOpts, ensureAllowance, isoTime, parseId, parseTokens, print, sent, tokens, withVerdict, type ChainOptions, type Verdict } from "./common.js";
 
 const OUTCOMES = ["Unresolved", "Yes", "No", "Cancelled"] as const;
@@ -12,6 +16,12 @@ interface CreateOptions extends ChainOptions {
   threshold: string;
   bettingEnds: string;
   question: string;
+  provider: string;
+  inputWindow: string;
+  jobPrice: string;
+  jobCollateral: string;
+  lockTimeout: string;
+  timeout: string;
 }
 
 /** The market's outputs are fixed-point at the model's registered output scale: raw = round(v * 2^scale). */
@@ -27,7 +37,7 @@ export function marketCommands(program: Command): void {
       "after",
       `
 Examples:
-  verdict market create --model 2 --output 0 --threshold 150 --betting-ends 3600 --question "Progression >= 150?"
+  verdict market create --model 2 --output 0 --threshold 150 --betting-ends 3600 --provider 0xFeed... --question "Progression >= 150?"
   verdict market bet 1 yes 10
   verdict market show 1 --json
 Signing key: VERDICT_PRIVATE_KEY.`,
@@ -42,7 +52,13 @@ Signing key: VERDICT_PRIVATE_KEY.`,
       .requiredOption("--threshold <value>", "threshold as a float, e.g. 0.5 (converted at the model's output scale)")
       .requiredOption("--betting-ends <seconds>", "seconds from now (chain time) until betting closes")
       .requiredOption("--question <text>", "the question, as bettors will read it (stored in the MarketCreated event)")
-      .addHelpText("after", '\nExample:\n  verdict market create --model 1 --output 0 --threshold 0.5 --betting-ends 600 --question "Is wine #7 class 0?"'),
+      .requiredOption("--provider <address>", "the only account that may publish the input, after betting ends (an oracle that does not bet)")
+      .option("--input-window <seconds>", "seconds after betting ends the provider has to publish, else the market can be cancelled", "1800")
+      .option("--job-price <eth>", "the market job's price in ETH, escrowed now", "0.001")
+      .option("--job-collateral <tokens>", "the collateral an operator must lock for the market's job", "1")
+      .option("--lock-timeout <seconds>", "the market job's lock timeout", "600")
+      .option("--timeout <seconds>", "the market job's deadline", "1800")
+      .addHelpText("after", '\nExample:\n  verdict market create --model 1 --output 0 --threshold 0.5 --betting-ends 600 --provider 0xFeed... --question "Is wine #7 class 0?"'),
   ).action(async (o: CreateOptions) => {
     const modelId = parseId(o.model, "--model");
     const output = Number(parseId(o.output, "--output"));
@@ -53,7 +69,19 @@ Signing key: VERDICT_PRIVATE_KEY.`,
       const scale = await outputScale(v, modelId);
       const raw = BigInt(Math.round(threshold * 2 ** scale));
       const bettingEnds = (await chainNow(v)) + seconds;
-      const { receipt, event } = await sent(v.prediction.createMarket(modelId, output, raw, bettingEnds, o.question), v.prediction.interface, "MarketCreated");
+      const params = {
+        modelId,
+        outputIndex: output,
+        threshold: raw,
+        bettingEnds,
+        provider: o.provider,
+        inputWindow: BigInt(o.inputWindow),
+        jobPrice: parseEther(o.jobPrice),
+        jobCollateral: parseEther(o.jobCollateral),
+        lockTimeout: BigInt(o.lockTimeout),
+        timeout: BigInt(o.timeout),
+      };
+      const { receipt, event } = await sent(v.prediction.createMarket(params, o.question, { value: params.jobPrice }), v.prediction.interface, "MarketCreated");
       print(o, { marketId: event!.args.marketId as bigint, model: modelId, output, threshold: Number(raw) / 2 ** scale, rawThreshold: raw, bettingEnds: isoTime(bettingEnds), question: o.question, tx: receipt.hash });
     });
   });
@@ -80,19 +108,35 @@ Signing key: VERDICT_PRIVATE_KEY.`,
 
   chainOpts(
     market
-      .command("attach")
-      .description("bind the job whose verified output settles the market (creator only, after betting closed, a job posted after that)")
+      .command("post-input")
+      .description("publish the market's input (its named provider only, after betting closed); the market posts its own job on it")
       .argument("<id>", "market id")
-      .argument("<jobId>", "a pending job of the market's model")
-      .addHelpText("after", "\nExample:\n  verdict market attach 1 42"),
-  ).action(async (id: string, jobId: string, o: ChainOptions) => {
+      .requiredOption("--input <json|file>", "input row: inline JSON array, or a file (JSON array or ezkl input JSON)")
+      .addHelpText("after", "\nExample:\n  verdict market post-input 1 --input '[0.1, -0.3, 1.2, ...]'"),
+  ).action(async (id: string, o: ChainOptions & { input: string }) => {
     const marketId = parseId(id, "market id");
-    const job = parseId(jobId, "job id");
+    const values = await parseInput(o.input);
     await withVerdict(o, async (v) => {
-      const { receipt } = await sent(v.prediction.attachJob(marketId, job), v.prediction.interface);
-      print(o, { marketId, jobId: job, tx: receipt.hash });
+      const m = await v.prediction.marketOf(marketId);
+      const scale = Number((await v.registry.model(m.modelId)).inputScale);
+      const input = values.map((x) => floatToFelt(x, scale));
+      const { receipt } = await sent(v.prediction.postInput(marketId, input), v.prediction.interface);
+      print(o, { marketId, jobId: (await v.prediction.marketOf(marketId)).jobId, tx: receipt.hash });
     });
   });
+
+  for (const [name, description] of [
+    ["repost", "re-post the market's job, same input and terms, after it ended slashed or refunded (anyone may call)"],
+    ["cancel", "cancel a market that can no longer settle (no input in its window, or its job failed MAX_REPOSTS times)"],
+  ] as const) {
+    chainOpts(market.command(name).description(description).argument("<id>", "market id")).action(async (id: string, o: ChainOptions) => {
+      const marketId = parseId(id, "market id");
+      await withVerdict(o, async (v) => {
+        const { receipt } = await sent(name === "repost" ? v.prediction.repost(marketId) : v.prediction.cancel(marketId), v.prediction.interface);
+        print(o, { marketId, jobId: (await v.prediction.marketOf(marketId)).jobId, tx: receipt.hash });
+      });
+    });
+  }
 
   chainOpts(
     market.command("resolve").description("settle the market from its job's verified result (anyone may call)").argument("<id>", "market id").addHelpText("after", "\nExample:\n  verdict market resolve 1"),
@@ -138,6 +182,11 @@ Signing key: VERDICT_PRIVATE_KEY.`,
           yesPool: tokens(m.yesPool),
           noPool: tokens(m.noPool),
           job: m.jobId === 0n ? "-" : m.jobId,
+          provider: m.provider,
+          inputDeadline: isoTime(m.inputDeadline),
+          jobPrice: `${formatEther(m.jobPrice)} ETH`,
+          jobCollateral: tokens(m.jobCollateral),
+          reposts: Number(m.reposts),
         });
       });
     },

@@ -5,7 +5,7 @@ import { VerdictError } from "../../shared/errors.js";
 import type { ModelRegistry } from "../../types/ethers-contracts/index.js";
 import { chainOpts, parseId, print, printTable, sent, withVerdict, type ChainOptions } from "./common.js";
 
-const STATUS = ["None", "Active", "Deprecated"] as const;
+const STATUS = ["None", "Active", "Deprecated", "Revoked"] as const;
 const VERIFIER_KIND = ["Single", "Reusable"] as const;
 
 type Version = Awaited<ReturnType<ModelRegistry["model"]>>;

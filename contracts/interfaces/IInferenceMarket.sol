@@ -16,9 +16,12 @@ interface IInferenceMarket {
         uint256 collateral,
         uint64 lockDeadline,
         uint64 deadline,
-        uint256[] input
+        uint256[] input,
+        bytes32 terms
     );
     event JobLocked(uint256 indexed jobId, address indexed operator, uint256 collateral);
+    event FulfilmentCommitted(uint256 indexed jobId, address indexed operator, bytes32 commitment);
+    event LockSignatureCancelled(address indexed operator, uint256 indexed jobId, bytes32 digest);
     event JobFulfilled(
         uint256 indexed jobId, address indexed operator, address indexed relayer, uint256 payment, uint256 relayerFee, int256[] outputs
     );
@@ -27,6 +30,7 @@ interface IInferenceMarket {
     event JobRefunded(uint256 indexed jobId, address indexed requester, uint256 amount);
     event CallbackCalled(uint256 indexed jobId, address indexed callback, bool success);
     event Withdrawal(address indexed account, address indexed token, uint256 amount);
+    event WithdrawalTo(address indexed account, address indexed to, address indexed token, uint256 amount);
     event TokenAllowed(address indexed token, bool allowed);
     event MaxJobDurationSet(uint64 maxJobDuration);
 
@@ -54,6 +58,10 @@ interface IInferenceMarket {
     error InsufficientGasForCallback(uint256 available, uint256 required);
     error SignatureExpired(uint64 validUntil);
     error InvalidSignature(address signer, address operator);
+    error TermsMismatch(uint256 jobId, bytes32 terms, bytes32 named);
+    error LockSignatureIsCancelled(bytes32 digest);
+    error NotStakedOperator(address account);
+    error FulfilmentNotCommitted(uint256 jobId, bytes32 commitment);
     error RelayerFeeTooHigh(uint256 fee, uint256 price);
     error NotDesignatedRelayer(address caller, address relayer);
     error BatchTooLarge(uint256 size, uint256 max);
@@ -61,6 +69,10 @@ interface IInferenceMarket {
     error EthTransferFailed(address to, uint256 amount);
     error OnlySelf();
     error MaxJobDurationTooLong(uint64 maxJobDuration, uint64 unbondingDelay);
+    error MaxJobDurationTooShort(uint64 maxJobDuration, uint64 minimum);
+    error ZeroCallbackGas(address callback);
+    error ModelRevoked(uint32 modelId);
+    error ModelNotRevoked(uint32 modelId);
 
     /// @notice Posts a job and escrows its price now (ETH as msg.value, or an allow-listed ERC20 pulled with
     /// transferFrom). The input must match the model's registered input layout.
@@ -68,10 +80,26 @@ interface IInferenceMarket {
     function createJob(JobRequest calldata request) external payable returns (uint256 jobId);
 
     /// @notice Locks an open job for the caller until its deadline, reserving `collateral` of the caller's stake.
-    function lock(uint256 jobId) external;
+    /// @param terms The job's `termsOf` digest as the caller saw it when it decided to lock: a lock binds the
+    /// job's terms, not only its id, so after a reorg that gives the id to another job the lock reverts
+    /// `TermsMismatch` instead of attaching the operator to terms it never checked (review M-2).
+    function lock(uint256 jobId, bytes32 terms) external;
 
-    /// @notice Locks a job for `operator` on the strength of its EIP-712 `Lock` signature (relayed lock).
-    function lockWithSignature(uint256 jobId, address operator, uint64 validUntil, bytes calldata signature) external;
+    /// @notice Locks a job for `operator` on the strength of its EIP-712
+    /// `Lock(uint256 jobId,bytes32 terms,address operator,uint64 validUntil)` signature (relayed lock). The
+    /// signature names the terms digest too; it can be cancelled before it is used (`cancelLockSignature`).
+    /// A signature that does not recover to `operator` (tampered, malformed) reverts `InvalidSignature`.
+    function lockWithSignature(uint256 jobId, bytes32 terms, address operator, uint64 validUntil, bytes calldata signature)
+        external;
+
+    /// @notice Cancels the caller's own signed lock before anyone submits it (review M-4): an operator that stops
+    /// waiting for a relayed lock cancels it, so a late relay can no longer lock a job nobody will prove.
+    function cancelLockSignature(uint256 jobId, bytes32 terms, uint64 validUntil) external;
+
+    /// @notice The digest of a job's terms (job id, requester, model, input hash, token, price, collateral, lock
+    /// deadline, deadline, callback and its gas limit) that `lock` and `Lock` signatures must name. Also emitted
+    /// in `JobCreated`.
+    function termsOf(uint256 jobId) external view returns (bytes32);
 
     /// @notice Settles a locked job: the caller must be the operator that locked it. The proof and instances are
     /// checked against the model's registered verifier; outputs are decoded from the instances.
@@ -86,15 +114,48 @@ interface IInferenceMarket {
     /// @return ok Per item, whether it settled.
     function fulfilBatch(FulfilmentAuth[] calldata auths) external returns (bool[] memory ok);
 
-    /// @notice After the deadline of a locked, unfulfilled job: refunds the requester and slashes the
-    /// operator's collateral (part burned, the rest to the requester). Anyone may call.
+    /// @notice Secondary fulfilment, step 1: any staked operator commits to the proof it will reveal with
+    /// `fulfilSecondary`. `commitment` is `fulfilmentCommitment(jobId, operator, proof, instances)`: it names the
+    /// committing operator, so a copied commitment is worthless to the copier.
+    function commitFulfilment(uint256 jobId, bytes32 commitment) external;
+
+    /// @notice Secondary fulfilment, step 2 (liveness, as in Boundless): after the lock holder's deadline and until
+    /// `expiryOf(jobId)`, any staked operator other than the lock holder may settle the job with a proof it
+    /// committed to in an earlier block. The requester gets its result and pays its price, to this fulfiller;
+    /// the lock holder's collateral is slashed, SECONDARY_REWARD_BPS of it to this fulfiller, the rest burned.
+    /// The commit-reveal makes a fulfilment seen in the mempool worthless to copy: a copier's own commitment
+    /// could at best be mined in the same block as the original reveal, which settles the job first.
+    function fulfilSecondary(uint256 jobId, bytes calldata proof, uint256[] calldata instances) external;
+
+    /// @notice The commitment `commitFulfilment` takes: keccak256(abi.encode(jobId, operator, keccak256(proof),
+    /// keccak256(abi.encodePacked(instances)))).
+    function fulfilmentCommitment(uint256 jobId, address operator, bytes calldata proof, uint256[] calldata instances)
+        external
+        pure
+        returns (bytes32);
+
+    /// @notice After the secondary window of a locked job nobody delivered (`expiryOf`): refunds the requester its
+    /// price and burns the lock holder's whole collateral (SLASH_BURN_BPS): no requester profits from making an
+    /// honest operator fail (review I-1). Anyone may call.
     function slash(uint256 jobId) external;
+
+    /// @notice The end of a job's secondary window: deadline + (deadline - lockDeadline). Between the deadline
+    /// and this time another operator may deliver (`fulfilSecondary`); after it the job can be slashed.
+    function expiryOf(uint256 jobId) external view returns (uint64);
 
     /// @notice Refunds a job nobody locked before its lock deadline. Anyone may call; funds go to the requester.
     function refund(uint256 jobId) external;
 
     /// @notice Pays out the caller's balance in `token` (address(0) for ETH).
     function withdraw(address token) external;
+
+    /// @notice Pays out the caller's balance in `token` to `to` (review L-6): a requester contract whose
+    /// `receive` reverts, or a consumer that wants its refunds elsewhere, names the recipient.
+    function withdrawTo(address token, address to) external;
+
+    /// @notice Closes an open or locked job of a Revoked model (review L-2): the price back to the requester, the
+    /// lock holder's collateral released, no slash. Anyone may call.
+    function closeRevoked(uint256 jobId) external;
 
     /// @notice The job record.
     function jobOf(uint256 jobId) external view returns (Job memory);

@@ -15,6 +15,7 @@ interface IModelRegistry {
         string uri
     );
     event ModelDeprecated(uint32 indexed modelId);
+    event ModelRevoked(uint32 indexed modelId);
 
     error VerifierHasNoCode(address verifier);
     error EmptyLayout();
@@ -22,6 +23,8 @@ interface IModelRegistry {
     error ScaleTooLarge(uint8 scale);
     error UnknownModel(uint32 modelId);
     error ModelNotActive(uint32 modelId);
+    error VerifierIsDelegated(address verifier);
+    error ModelAlreadyRevoked(uint32 modelId);
 
     /// @notice Registers a new immutable model version. Only MODEL_ADMIN_ROLE (meant to sit behind a timelock).
     /// @dev `status` in `version` is ignored: new versions are Active.
@@ -31,14 +34,28 @@ interface IModelRegistry {
     /// @notice Marks a version Deprecated, for good: no new jobs; jobs already created still settle.
     function deprecate(uint32 modelId) external;
 
+    /// @notice Marks a version Revoked, for good (review L-2): its verifier or circuit is unsound. No job of the
+    /// model settles any more, and the market closes each open or locked one with a refund and no slash
+    /// (`InferenceMarket.closeRevoked`). Only MODEL_ADMIN_ROLE.
+    function revoke(uint32 modelId) external;
+
     /// @notice The version record; reverts UnknownModel for an id never registered.
     function model(uint32 modelId) external view returns (ModelVersion memory);
 
-    /// @notice The fields the market needs on its hot paths, without copying the URI.
+    /// @notice The fields the market needs on its hot paths, without copying the URI. `verifierCodehash` is the
+    /// verifier's EXTCODEHASH pinned at registration: the market treats a verifier whose code changed (an
+    /// upgrade, a re-delegation, a self-destruct) as rejecting every proof (review L-2).
     function layout(uint32 modelId)
         external
         view
-        returns (address verifier, uint16 inputCount, uint16 outputCount, uint8 outputScale, ModelStatus status);
+        returns (
+            address verifier,
+            uint16 inputCount,
+            uint16 outputCount,
+            uint8 outputScale,
+            ModelStatus status,
+            bytes32 verifierCodehash
+        );
 
     /// @notice Number of versions registered so far (the newest id).
     function modelCount() external view returns (uint32);

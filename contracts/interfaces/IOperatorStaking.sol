@@ -5,6 +5,8 @@ pragma solidity ^0.8.24;
 /// a job is locked, releases it on fulfilment and slashes it when the job misses its deadline.
 interface IOperatorStaking {
     /// @dev Packed into two slots: [staked(16) locked(16)] [unbonding(16) unbondingEnds(8) jailed(1)].
+    /// `unbonding` is the total of the operator's pending unbonding requests and `unbondingEnds` the end of the
+    /// latest one; each request keeps its own end (`unbondingRequests`, review I-3).
     struct Operator {
         uint128 staked;
         uint128 locked;
@@ -20,6 +22,7 @@ interface IOperatorStaking {
     event CollateralReleased(address indexed operator, uint256 amount);
     event Slashed(address indexed operator, uint256 amount, uint256 burned, address indexed beneficiary);
     event SlashClaimed(address indexed beneficiary, uint256 amount);
+    event SlashClaimedTo(address indexed beneficiary, address indexed to, uint256 amount);
     event Jailed(address indexed operator, bool jailed);
     event MarketSet(address indexed market);
     event MinStakeSet(uint256 minStake);
@@ -35,6 +38,7 @@ interface IOperatorStaking {
     error OnlyMarket(address caller);
     error MarketAlreadySet(address market);
     error UnbondingTooShort(uint64 delay, uint64 maxJobDuration);
+    error UnbondingTooLong(uint64 delay, uint64 maximum);
 
     /// @notice Adds `amount` of the stake token to the caller's stake (pulled with transferFrom).
     function stake(uint256 amount) external;
@@ -42,11 +46,16 @@ interface IOperatorStaking {
     /// @notice Moves `amount` of free (unreserved) stake into unbonding; withdrawable after the unbonding delay.
     function requestUnstake(uint256 amount) external;
 
-    /// @notice Pays out the caller's unbonded stake once the delay is over.
+    /// @notice Pays out the caller's unbonding requests whose delay is over (oldest first, at most
+    /// MAX_WITHDRAW_REQUESTS per call). Each request has its own end: unstaking in several steps never delays an
+    /// earlier request (review I-3).
     function withdraw() external;
 
     /// @notice Pays out what slashes credited to the caller.
     function claimSlashed() external;
+
+    /// @notice Pays out what slashes credited to the caller, to `to` (review L-6).
+    function claimSlashedTo(address to) external;
 
     /// @notice Reserves `amount` of `operator`'s free stake as job collateral. Market only.
     function reserve(address operator, uint256 amount) external;

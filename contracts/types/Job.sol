@@ -36,6 +36,27 @@ struct Job {
     bytes32 inputHash;
 }
 
+/// @notice The digest of a job's terms, which a lock must name (review M-2): job ids are a counter, and after a
+/// reorg an id can belong to another job; a lock (or a signed one) that names the terms it was decided on can
+/// never attach its operator to terms it did not check. Covers every field an operator prices or risks.
+function termsHash(uint256 jobId, Job storage job) view returns (bytes32) {
+    return keccak256(
+        abi.encode(
+            jobId,
+            job.requester,
+            job.modelId,
+            job.inputHash,
+            job.token,
+            job.price,
+            job.collateral,
+            job.lockDeadline,
+            job.deadline,
+            job.callback,
+            job.callbackGasLimit
+        )
+    );
+}
+
 /// @notice What a requester supplies to `createJob`. Durations are seconds from creation.
 struct JobRequest {
     uint32 modelId;

@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-/// @notice Lifecycle of a registered model version. Versions are never edited; deprecation is final.
+/// @notice Lifecycle of a registered model version. Versions are never edited; deprecation and revocation are
+/// final. Deprecated: no new jobs, open ones still settle. Revoked (the verifier or circuit is found unsound): no
+/// job of the model settles any more; each open or locked one can be closed with a refund and no slash.
 enum ModelStatus {
     None,
     Active,
-    Deprecated
+    Deprecated,
+    Revoked
 }
 
 /// @notice Which kind of verifier a version names: an ezkl single-model verifier (key baked in), or a

@@ -9,22 +9,29 @@ import {IHalo2VerifierReusable} from "../interfaces/IHalo2VerifierReusable.sol";
 /// artifact (vka) and presents the same `verifyProof(proof, instances)` as a single-model verifier, so the
 /// registry and the market treat both kinds alike. Used for circuits whose single verifier exceeds 24 KB.
 /// @dev The vka words are stored as the code of a data contract (read with extcodecopy): far cheaper per proof
-/// than reading ~150 storage slots.
+/// than reading ~150 storage slots. The data contract's code starts with a STOP byte, so calling it runs nothing.
 contract VkaVerifier is IHalo2Verifier {
     IHalo2VerifierReusable public immutable reusable;
     address public immutable vkaData;
     uint256 private immutable _words;
     bytes32 public immutable vkaDigest;
 
+    /// @dev EIP-170: the most code a contract may have.
+    uint256 private constant MAX_CODE_SIZE = 24_576;
+
     error VkaDataDeployFailed();
+    error VkaTooLarge(uint256 bytesLength);
 
     constructor(IHalo2VerifierReusable reusable_, bytes32[] memory vka) {
         reusable = reusable_;
         _words = vka.length;
-        // Init code that returns the vka bytes as runtime code: PUSH2 len, DUP1, PUSH1 0x0c (this prefix's length), PUSH1 0, CODECOPY,
-        // PUSH1 0, RETURN, then the data (no runtime STOP needed: nobody calls it).
+        // Init code that returns 0x00 ++ vka as runtime code (SSTORE2 layout, review L-3): PUSH2 len+1, DUP1,
+        // PUSH1 0x0c (this prefix's length), PUSH1 0, CODECOPY, PUSH1 0, RETURN, then a STOP byte and the data.
+        // The leading STOP makes the data contract do nothing when called (no byte of the vka can ever run as
+        // code) and keeps the code from starting with 0xEF (EIP-3541).
         bytes memory data = abi.encodePacked(vka);
-        bytes memory init = abi.encodePacked(hex"61", uint16(data.length), hex"80600c6000396000f3", data);
+        if (data.length + 1 > MAX_CODE_SIZE) revert VkaTooLarge(data.length);
+        bytes memory init = abi.encodePacked(hex"61", uint16(data.length + 1), hex"80600c6000396000f3", hex"00", data);
         address deployed;
         assembly ("memory-safe") {
             deployed := create(0, add(init, 0x20), mload(init))
@@ -40,7 +47,7 @@ contract VkaVerifier is IHalo2Verifier {
         address data = vkaData;
         uint256 size = _words * 32;
         assembly ("memory-safe") {
-            extcodecopy(data, add(vka, 0x20), 0, size)
+            extcodecopy(data, add(vka, 0x20), 1, size) // past the leading STOP
         }
         // Read only the leading `success` word: ezkl's reusable verifier returns its rescaled instances in an
         // encoding that Solidity's ABI decoder rejects (checked against ezkl 23.0.5).

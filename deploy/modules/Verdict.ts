@@ -16,14 +16,13 @@ function buildSystem(m: ModuleBuilder, token: ContractFuture<string>) {
   const minStake = m.getParameter("minStake", 10n ** 18n);
   const unbondingDelay = m.getParameter("unbondingDelay", 8n * DAY);
   const maxJobDuration = m.getParameter("maxJobDuration", 7n * DAY);
-  const safetyDelay = m.getParameter("predictionSafetyDelay", 3n * DAY);
 
   const registry = m.contract("ModelRegistry", [admin]);
   const staking = m.contract("OperatorStaking", [admin, token, minStake, unbondingDelay]);
   const market = m.contract("InferenceMarket", [admin, registry, staking, maxJobDuration]);
   m.call(staking, "setMarket", [market]);
   m.call(market, "setTokenAllowed", [token, true]);
-  const predictionMarket = m.contract("PredictionMarket", [admin, market, token, safetyDelay]);
+  const predictionMarket = m.contract("PredictionMarket", [admin, market, token]);
   return { registry, staking, market, predictionMarket };
 }
 

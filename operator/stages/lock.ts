@@ -23,7 +23,9 @@ export async function lock(ctx: OperatorContext, data: JobData, log: Logger): Pr
   }
   const now = await chainTime(ctx);
   const validUntil = Math.min(now + LOCK_SIGNATURE_TTL_SECONDS, data.lockDeadline);
-  const request = await signLock(ctx, data.jobId, validUntil);
+  // The terms seen in JobCreated (read from the chain only for a job queued before the watcher recorded them).
+  const terms = data.terms ?? (await ctx.market.termsOf(data.jobId));
+  const request = await signLock(ctx, data.jobId, terms, validUntil);
   try {
     // Wait as long as the signature can still be mined: a lock that lands after the operator stopped waiting would
     // be a lock with no pipeline behind it, and a slash (review S1-2). The watcher also picks up any lock naming

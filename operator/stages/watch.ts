@@ -112,6 +112,7 @@ export class JobWatcher {
         collateral: a.collateral.toString(),
         lockDeadline: Number(a.lockDeadline),
         deadline: Number(a.deadline),
+        terms: a.terms,
       };
       seen.set(data.jobId, data);
       await advance(this.ctx, "evaluate", data);

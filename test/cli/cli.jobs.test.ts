@@ -121,24 +121,25 @@ describe("verdict CLI: job lifecycle, withdraw, operator jobs, relayer dlq and c
     expect(again.stderr).to.match(/\[NOTHING_TO_WITHDRAW\]/);
   });
 
-  it("job slash fails with DeadlineNotReached before the deadline, slashes after it; job wait then exits 3", async () => {
+  it("job slash fails with DeadlineNotReached before the job's expiry (deadline + secondary window), slashes after it; job wait then exits 3", async () => {
     const { jobId } = await create(["--timeout", "900"]);
     const [, operator] = await stack!.connection.ethers.getSigners();
-    await (await InferenceMarket__factory.connect(stack!.addresses.market, operator!).lock(jobId)).wait();
+    const market = InferenceMarket__factory.connect(stack!.addresses.market, operator!);
+    await (await market.lock(jobId, await market.termsOf(jobId))).wait();
     const early = await verdict(["job", "slash", jobId]);
     expect(early.code).to.equal(1);
     expect(early.stderr).to.match(/DeadlineNotReached/);
-    await travel(901);
+    await travel(901); // past the deadline: another operator may still deliver until the expiry (lock window again)
+    expect((await verdict(["job", "slash", jobId])).stderr).to.match(/DeadlineNotReached/);
+    await travel(600);
     const slashed = await json<{ status: string; operator: string; collateral: string }>(["job", "slash", jobId]);
     expect(slashed).to.include({ status: "Slashed", operator: await operator!.getAddress(), collateral: "1.0 tokens" });
     const wait = await verdict(["job", "wait", jobId]);
     expect(wait.code).to.equal(3);
-    // The requester is owed the price (market) and half the collateral (staking): one withdraw pays both.
+    // The requester is owed the price back, nothing of the collateral (burned: a requester never profits from a
+    // failure, review I-1).
     const paid = await json<{ from: string; token: string; amount: string }[]>(["withdraw"], REQUESTER_KEY);
-    expect(paid.map(({ from, token, amount }) => ({ from, token, amount }))).to.deep.equal([
-      { from: "market", token: "ETH", amount: (10n ** 15n).toString() },
-      { from: "staking (slash compensation)", token: stack!.addresses.token, amount: (UNIT / 2n).toString() },
-    ]);
+    expect(paid.map(({ from, token, amount }) => ({ from, token, amount }))).to.deep.equal([{ from: "market", token: "ETH", amount: (10n ** 15n).toString() }]);
   });
 
   it("job create --token pays in the allowed ERC20: approves, escrows, and the job records the token", async () => {
@@ -177,7 +178,7 @@ describe("verdict CLI: job lifecycle, withdraw, operator jobs, relayer dlq and c
     const ctx = { connection, prefix: "cli-test" };
     const dead = queue<DeadLetter>(ctx, DEAD_LETTER_QUEUE);
     const relay = queue<RelayRequest>(ctx, RELAYER_QUEUE);
-    const request: RelayRequest = { kind: "lock", chainId: "31337", market: stack!.addresses.market, jobId: "9", operator: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", validUntil: "1", signature: "0x" };
+    const request: RelayRequest = { kind: "lock", chainId: "31337", market: stack!.addresses.market, jobId: "9", operator: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", validUntil: "1", terms: `0x${"00".repeat(32)}`, signature: "0x" };
     for (const id of ["lock-a", "lock-b"]) await dead.add("lock", { request, reason: "simulation reverted: LockExpired(9, 1)", at: new Date().toISOString() }, { jobId: id });
     try {
       const listed = await json<{ id: string; kind: string; jobId: string; reason: string }[]>(["relayer", "dlq", "list"]);

@@ -88,7 +88,7 @@ describe("verdict CLI: operator, market, job, verify and model registry commands
 
   it("market create, bet and show round-trip (question from the event, threshold back as a float)", async () => {
     const model = String(stack!.models["wine-classifier"]!.modelId);
-    const created = await json<{ marketId: string; threshold: number }>(["market", "create", "--model", model, "--output", "0", "--threshold", "0.5", "--betting-ends", "600", "--question", "Is it class 0?"]);
+    const created = await json<{ marketId: string; threshold: number }>(["market", "create", "--model", model, "--output", "0", "--threshold", "0.5", "--betting-ends", "600", "--question", "Is it class 0?", "--provider", ACCOUNT3.address]);
     expect(created.threshold).to.equal(0.5);
     await json(["market", "bet", created.marketId, "yes", "2"], ACCOUNT3.key);
     const shown = await json<Record<string, unknown>>(["market", "show", created.marketId]);
@@ -111,7 +111,7 @@ describe("verdict CLI: operator, market, job, verify and model registry commands
     // Account 1 (staked) locks and fulfils with a real proof, as its operator service would.
     const [, operator] = await stack!.connection.ethers.getSigners();
     const market = InferenceMarket__factory.connect(stack!.addresses.market, operator!);
-    await (await market.lock(created.jobId)).wait();
+    await (await market.lock(created.jobId, await market.termsOf(created.jobId))).wait();
     const proof = await prove(circuit, row!);
     await (await market.fulfil(created.jobId, proof.proof, proof.instances)).wait();
     const result = await json<{ outputs: number[]; proofBytes: number }>(["job", "result", created.jobId]);

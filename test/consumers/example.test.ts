@@ -28,7 +28,7 @@ describe("ExampleConsumer (VerdictConsumer)", () => {
     const job = await c.s.market.jobOf(jobId);
     expect(job.requester).to.equal(await c.consumer.getAddress());
     expect(job.callback).to.equal(await c.consumer.getAddress());
-    await c.s.market.connect(c.s.operator).lock(jobId);
+    await c.s.market.connect(c.s.operator).lock(jobId, await c.s.market.termsOf(jobId));
     const tx = c.s.market.connect(c.s.operator).fulfil(jobId, FAKE_PROOF, instancesFor());
     await expect(tx).to.emit(c.consumer, "InferenceReceived").withArgs(jobId, OUTPUTS);
     await expect(tx).to.emit(c.s.market, "CallbackCalled").withArgs(jobId, await c.consumer.getAddress(), true);
@@ -43,7 +43,7 @@ describe("ExampleConsumer (VerdictConsumer)", () => {
   it("a job someone else posted with the consumer as callback settles, but the consumer refuses it (NotRequestedHere) and stores nothing", async () => {
     const c = await withConsumer();
     const jobId = await createJob(c.s.market, c.s.stranger, { callback: await c.consumer.getAddress(), callbackGasLimit: 200_000 });
-    await c.s.market.connect(c.s.operator).lock(jobId);
+    await c.s.market.connect(c.s.operator).lock(jobId, await c.s.market.termsOf(jobId));
     await expect(c.s.market.connect(c.s.operator).fulfil(jobId, FAKE_PROOF, instancesFor()))
       .to.emit(c.s.market, "CallbackCalled")
       .withArgs(jobId, await c.consumer.getAddress(), false);

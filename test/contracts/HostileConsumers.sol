@@ -11,7 +11,8 @@ contract HostileConsumer is IInferenceConsumer {
         Revert,
         BurnAllGas,
         ReturnBomb,
-        Reenter
+        Reenter,
+        GasProbe
     }
 
     Behaviour public behaviour;
@@ -19,6 +20,8 @@ contract HostileConsumer is IInferenceConsumer {
     uint256 public lastJobId;
     int256[] public lastOutputs;
     bool public reentryFailed;
+    /// Gas left when the callback started (GasProbe): what the market really forwarded.
+    uint256 public gasAtEntry;
 
     constructor(IInferenceMarket market_) {
         market = market_;
@@ -29,7 +32,13 @@ contract HostileConsumer is IInferenceConsumer {
     }
 
     function onInferenceResult(uint256 jobId, int256[] calldata outputs) external {
+        uint256 g = gasleft();
         Behaviour b = behaviour;
+        if (b == Behaviour.GasProbe) {
+            gasAtEntry = g;
+            lastJobId = jobId;
+            return;
+        }
         if (b == Behaviour.Revert) revert("consumer: no");
         if (b == Behaviour.BurnAllGas) {
             while (true) {}

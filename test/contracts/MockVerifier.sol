@@ -9,7 +9,8 @@ contract MockVerifier is IHalo2Verifier {
     enum Mode {
         Accept,
         ReturnFalse,
-        Revert
+        Revert,
+        BurnAllGas
     }
 
     Mode public mode;
@@ -22,6 +23,35 @@ contract MockVerifier is IHalo2Verifier {
     function verifyProof(bytes calldata, uint256[] calldata) external returns (bool) {
         calls++;
         if (mode == Mode.Revert) revert("mock: bad proof");
+        if (mode == Mode.BurnAllGas) {
+            // What a failing ecPairing precompile does to a malformed proof: it uses up all the gas it was given.
+            assembly {
+                invalid()
+            }
+        }
         return mode == Mode.Accept;
+    }
+}
+
+/// @notice TEST ONLY. Stands in for ezkl's reusable verifier behind a VkaVerifier: registers any vka, accepts any proof.
+contract MockReusableVerifier {
+    function registerVka(bytes32[] memory vka) external pure returns (bytes32) {
+        return keccak256(abi.encodePacked(vka));
+    }
+
+    function verifyProof(bytes calldata, uint256[] calldata, bytes32[] memory vka)
+        external
+        pure
+        returns (bool success, bytes32 vkaDigest, int256[] memory rescaledInstances)
+    {
+        return (true, keccak256(abi.encodePacked(vka)), rescaledInstances);
+    }
+}
+
+/// @notice TEST ONLY. Accepts every proof; its code differs from MockVerifier's (a verifier swapped in after
+/// registration must be refused by its code hash).
+contract AcceptingVerifier {
+    function verifyProof(bytes calldata, uint256[] calldata) external pure returns (bool) {
+        return true;
     }
 }

@@ -80,7 +80,7 @@ describe("dashboard in a browser, on a local chain with one proven job", functio
     };
     const created = await (await market.createJob(request, { value: price })).wait();
     const jobId = created!.logs.map((l) => market.interface.parseLog(l)).find((l) => l?.name === "JobCreated")!.args.jobId as bigint;
-    await (await market.connect(operator!).lock(jobId)).wait();
+    await (await market.connect(operator!).lock(jobId, await market.termsOf(jobId))).wait();
     const proof = await prove(circuit, row!);
     await (await market.connect(operator!).fulfil(jobId, proof.proof, proof.instances)).wait();
 

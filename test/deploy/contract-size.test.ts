@@ -3,7 +3,7 @@ import hre from "hardhat";
 
 // EIP-170: runtime bytecode over 24,576 bytes cannot be deployed on Ethereum mainnet.
 const EIP170_LIMIT = 24_576;
-const DEPLOYABLE = ["InferenceMarket", "OperatorStaking", "ModelRegistry", "PredictionMarket", "DemoToken", "SpikeVerifier"];
+const DEPLOYABLE = ["InferenceMarket", "OperatorStaking", "ModelRegistry", "PredictionMarket", "DemoToken", "SpikeVerifier", "VkaVerifier"];
 
 describe("contract sizes", () => {
   for (const name of DEPLOYABLE) {

@@ -18,7 +18,7 @@ import { startVerdictService } from "../../infra/verdictService.js";
 import { DemoToken__factory, InferenceMarket__factory, ModelRegistry__factory, PredictionMarket__factory, type InferenceMarket } from "../../types/ethers-contracts/index.js";
 import { readInputRows } from "../../zk/circuit.js";
 import { floatToFelt } from "../../zk/felt.js";
-import { e2eJobRequest } from "../fixtures/e2e.js";
+import { e2eJobRequest, e2eMarketParams } from "../fixtures/e2e.js";
 
 const UNIT = 10n ** 18n;
 
@@ -98,7 +98,8 @@ describe("e2e: operator and relayer processes settle real jobs on a JSON-RPC cha
     const admin = signers[0]!;
     const pm = PredictionMarket__factory.connect(addresses.predictionMarket!, admin);
     const now = (await provider.getBlock("latest"))!.timestamp;
-    await (await pm.createMarket(modelIds["wine-classifier"]!, 2, 0n, now + 120, "Will the wine be class 2 (logit >= 0)?")).wait();
+    const params = e2eMarketParams(modelIds["wine-classifier"]!, 2, 0n, now + 120, await admin.getAddress());
+    await (await pm.createMarket(params, "Will the wine be class 2 (logit >= 0)?", { value: params.jobPrice })).wait();
     const token = DemoToken__factory.connect(addresses.token!, admin);
     await (await token.mint(admin, 10n * UNIT)).wait();
     await (await token.approve(pm, 10n * UNIT)).wait();
@@ -108,9 +109,9 @@ describe("e2e: operator and relayer processes settle real jobs on a JSON-RPC cha
     await provider.send("evm_mine", []);
 
     const jobs = [await post("wine-classifier", 0), await post("diabetes-regressor", 0), await post("wine-classifier", 0), await post("diabetes-regressor", 0)];
-    // The market's job: posted after betting closed by the market's creator, with the market as callback.
-    const attached = await post("wine-classifier", 0, { callback: addresses.predictionMarket!, callbackGasLimit: 300_000, from: admin });
-    await (await pm.attachJob(1n, attached)).wait();
+    // The market's job: its provider (here the admin) publishes the sample after betting closed; the market posts it.
+    await (await pm.postInput(1n, rows["wine-classifier"]![0]!)).wait();
+    const attached = (await pm.marketOf(1n)).jobId;
     await waitFulfilled([...jobs, attached]);
 
     const operator = await signers[1]!.getAddress();

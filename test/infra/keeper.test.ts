@@ -1,6 +1,6 @@
 // The keeper against a real interval-mined `hardhat node` with the stack deployed, reaching it through the
 // JSON-RPC fault proxy: it refunds open jobs once their lock deadline has passed (several in the same block) and
-// slashes a locked job once its deadline has passed (never before), counts injected RPC errors as nothing (neither
+// slashes a locked job once the market allows (after its expiry, never before), counts injected RPC errors as nothing (neither
 // an attempt refused nor a job lost), counts a slash the market refuses, and reads each new block with a constant
 // number of requests.
 import { expect } from "chai";
@@ -48,7 +48,7 @@ describe("infra: keeper", function () {
   }
   async function lock(jobId: bigint): Promise<void> {
     const op = new Wallet(DEV_KEYS.operators[0]!, stack.connection.ethers.provider);
-    await (await market.connect(op).lock(jobId)).wait();
+    await (await market.connect(op).lock(jobId, await market.termsOf(jobId))).wait();
   }
   async function until(what: string, probe: () => boolean, timeoutMs = 30_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
@@ -86,7 +86,7 @@ describe("infra: keeper", function () {
     if (work) await rm(work, { recursive: true, force: true });
   });
 
-  it("refunds open jobs after their lock deadline and slashes a locked one after its deadline, never earlier, despite 30% RPC errors", async () => {
+  it("refunds open jobs after their lock deadline and slashes a locked one as soon as the market allows (after its expiry, refused before), despite 30% RPC errors", async () => {
     const open = [await post(), await post(), await post()];
     const locked = await post();
     await lock(locked);
@@ -100,27 +100,30 @@ describe("infra: keeper", function () {
     await until("the refunds", () => keeper.stats().refunded === 3, 10 * BLOCK_TIME_MS);
     for (const id of open) expect(await status(id)).to.equal(5); // Refunded
     expect(await status(locked)).to.equal(2); // still Locked: its deadline is later
+    // Past the lock holder's deadline the keeper tries at once; the market refuses until the secondary window
+    // (as long as the lock window) has closed too.
+    await elapse(TIMEOUT - LOCK_TIMEOUT);
+    await until("the early slash to be refused", () => keeper.stats().slashesRefused === 1);
+    expect(await status(locked)).to.equal(2);
     await elapse(TIMEOUT - LOCK_TIMEOUT);
     await until("the slash", () => keeper.stats().slashed === 1);
     expect(await status(locked)).to.equal(4); // Slashed
-    expect(keeper.stats()).to.deep.equal({ ...NONE, slashAttempts: 1, slashed: 1, refundAttempts: 3, refunded: 3 });
+    expect(keeper.stats()).to.deep.equal({ ...NONE, slashAttempts: 2, slashesRefused: 1, slashed: 1, refundAttempts: 3, refunded: 3 });
     expect(keeper.tracked()).to.equal(0);
     const injected = Object.values(proxy.stats().injected).reduce((a, b) => a + b);
     expect(injected, "errors were injected").to.be.greaterThan(0);
   });
 
-  it("counts a slash the market refuses (paused) once, and does not retry it", async () => {
+  it("counts a slash the market refuses (before the expiry) once, and tries again only once the window has closed", async () => {
     const id = await post();
     await lock(id);
-    await market.pause().then((tx) => tx.wait());
-    try {
-      await elapse(TIMEOUT + 1);
-      await until("the refusal", () => keeper.stats().slashesRefused === 1);
-      await sleep(500);
-      expect(keeper.stats()).to.deep.equal({ ...NONE, slashAttempts: 1, slashesRefused: 1 });
-    } finally {
-      await market.unpause().then((tx) => tx.wait());
-    }
+    await elapse(TIMEOUT + 1);
+    await until("the refusal", () => keeper.stats().slashesRefused === 1);
+    await sleep(4 * BLOCK_TIME_MS);
+    expect(keeper.stats(), "not retried every block").to.deep.equal({ ...NONE, slashAttempts: 1, slashesRefused: 1 });
+    await elapse(TIMEOUT - LOCK_TIMEOUT);
+    await until("the slash after the expiry", () => keeper.stats().slashed === 1);
+    expect(keeper.stats()).to.deep.equal({ ...NONE, slashAttempts: 2, slashesRefused: 1, slashed: 1 });
   });
 
   it("reads each new block with one eth_getLogs and one eth_getBlockByNumber, over the new blocks only", async () => {

@@ -90,11 +90,11 @@ describe("InferenceMarket with the real ezkl verifier (spike model)", function (
     const m = s.market;
     const createGas = await gasOf(m.connect(s.requester).createJob(jobRequest(req), { value: PRICE }));
     const jobId = await m.jobCount();
-    const lockGas = await gasOf(m.connect(s.operator).lock(jobId));
+    const lockGas = await gasOf(m.connect(s.operator).lock(jobId, await m.termsOf(jobId)));
     const fulfilGas = await gasOf(m.connect(s.operator).fulfil(jobId, proof.proof, proof.instances));
     const verifierGas = await gasOf(s.realVerifier.verifyProof(proof.proof, proof.instances));
     const slashed = await lockedJob(s, req);
-    await networkHelpers.time.increase(TIMEOUT + 1n);
+    await networkHelpers.time.increaseTo((await m.expiryOf(slashed)) + 1n);
     const slashGas = await gasOf(m.connect(s.stranger).slash(slashed));
 
     const batchPerJob: Record<string, number> = {};
@@ -104,7 +104,7 @@ describe("InferenceMarket with the real ezkl verifier (spike model)", function (
       const auths = [];
       for (let i = 0; i < size; i++) {
         const id = await createJob(m, s.requester, req);
-        await m.connect(s.operator).lock(id);
+        await m.connect(s.operator).lock(id, await m.termsOf(id));
         auths.push(await signedFulfilment(m, s.operator, id, { proof: proof.proof, instances: proof.instances }));
       }
       const gas = await gasOf(m.connect(s.relayer).fulfilBatch(auths));

@@ -2,9 +2,9 @@ import { expect } from "chai";
 import { anyUint } from "@nomicfoundation/hardhat-ethers-chai-matchers/withArgs";
 import { HostileConsumer__factory } from "../../types/ethers-contracts/index.js";
 import { feltToSigned } from "../../zk/felt.js";
-import { deploySystem, ETH, ethers, FAKE_PROOF, instancesFor, jobRequest, lockedJob, networkHelpers, PRICE, SAMPLE_OUTPUT } from "../fixtures/system.js";
+import { deploySystem, ETH, ethers, FAKE_PROOF, instancesFor, jobRequest, lockedJob, modelVersion, networkHelpers, PRICE, SAMPLE_INPUT, SAMPLE_OUTPUT } from "../fixtures/system.js";
 
-const Behaviour = { Record: 0, Revert: 1, BurnAllGas: 2, ReturnBomb: 3, Reenter: 4 } as const;
+const Behaviour = { Record: 0, Revert: 1, BurnAllGas: 2, ReturnBomb: 3, Reenter: 4, GasProbe: 5 } as const;
 const FULFILLED = 3n;
 const OUTPUTS = SAMPLE_OUTPUT.map(feltToSigned);
 
@@ -52,7 +52,9 @@ describe("InferenceMarket callbacks", () => {
     });
   }
 
-  it("fulfil settles with bounded gas when the callback returns 1 MB of data (return data is never copied)", async () => {
+  // T-1: with 200k gas the consumer cannot afford to return 1 MB, so this only shows settlement survives the attempt;
+  // the next test, where the consumer can afford it, is the one that shows return data is never copied.
+  it("fulfil settles with bounded gas when the callback runs out of gas trying to return 1 MB (CallbackCalled(false))", async () => {
     const { s, consumer, jobId } = await consumerJob(Behaviour.ReturnBomb);
     const tx = s.market.connect(s.operator).fulfil(jobId, FAKE_PROOF, instancesFor());
     await expect(tx).to.emit(s.market, "CallbackCalled").withArgs(jobId, await consumer.getAddress(), false);
@@ -62,7 +64,7 @@ describe("InferenceMarket callbacks", () => {
     expect(await s.market.balanceOf(s.operator, ETH)).to.equal(PRICE);
   });
 
-  it("fulfil does not pay to copy 1 MB of return data even when the callback can afford to return it", async () => {
+  it("fulfil does not pay to copy 1 MB of return data even when the callback can afford to return it (return data is never copied)", async () => {
     // With the maximum gas limit the consumer pays ~2M gas to expand its memory and returns successfully; a market
     // that copied the return data would pay about as much again on its side.
     const { s, consumer, jobId } = await consumerJob(Behaviour.ReturnBomb, 3_000_000);
@@ -90,7 +92,7 @@ describe("InferenceMarket callbacks", () => {
   it("fulfil reverts InsufficientGasForCallback when the tx gas cannot give the callback its full limit (63/64 rule)", async () => {
     const callbackGasLimit = 2_000_000;
     const { s, consumer, jobId } = await consumerJob(Behaviour.Record, callbackGasLimit);
-    const required = (BigInt(callbackGasLimit) * 64n) / 63n + 10_000n;
+    const required = BigInt(callbackGasLimit) + BigInt(callbackGasLimit) / 63n + 3_001n; // + CALLBACK_CALL_OVERHEAD + 1
     // 1M gas covers the whole settlement (the revert comes from the callback check, after it) but not the callback.
     await expect(s.market.connect(s.operator).fulfil(jobId, FAKE_PROOF, instancesFor(), { gasLimit: 1_000_000 }))
       .to.be.revertedWithCustomError(s.market, "InsufficientGasForCallback")
@@ -98,6 +100,36 @@ describe("InferenceMarket callbacks", () => {
     await expect(s.market.connect(s.operator).fulfil(jobId, FAKE_PROOF, instancesFor()))
       .to.emit(s.market, "CallbackCalled")
       .withArgs(jobId, await consumer.getAddress(), true);
+  });
+
+  it("fulfil sent with the least gas that passes the callback check still gives a 200-output consumer its full gas limit (L-1, T-2)", async () => {
+    // The check runs after the outputs are encoded, right before the CALL: at the boundary (eth_estimateGas finds
+    // the least gas that does not revert) the consumer must still start with about its whole limit. Before the
+    // fix, encoding 200 outputs and the cold CALL ran after the check and came out of the consumer's share.
+    const s = await networkHelpers.loadFixture(deploySystem);
+    const outputCount = 200;
+    await s.registry.register(modelVersion(await s.verifier.getAddress(), { outputCount }));
+    const consumer = await new HostileConsumer__factory(s.admin).deploy(s.market);
+    await consumer.setBehaviour(Behaviour.GasProbe);
+    const callbackGasLimit = 500_000;
+    const jobId = await lockedJob(s, { modelId: 2n, callback: await consumer.getAddress(), callbackGasLimit });
+    const instances = instancesFor(SAMPLE_INPUT, Array(outputCount).fill(1n));
+    // The least gas for which fulfil does not revert, by bisection over eth_call.
+    const fulfil = s.market.connect(s.operator).fulfil;
+    const passes = (gasLimit: bigint) => fulfil.staticCall(jobId, FAKE_PROOF, instances, { gasLimit }).then(() => true, () => false);
+    let [lo, least] = [100_000n, await fulfil.estimateGas(jobId, FAKE_PROOF, instances)];
+    while (least - lo > 1n) {
+      const mid = (lo + least) / 2n;
+      if (await passes(mid)) least = mid;
+      else lo = mid;
+    }
+    await expect(fulfil(jobId, FAKE_PROOF, instances, { gasLimit: least - 1n })).to.be.revertedWithCustomError(s.market, "InsufficientGasForCallback");
+    await expect(s.market.connect(s.operator).fulfil(jobId, FAKE_PROOF, instances, { gasLimit: least }))
+      .to.emit(s.market, "CallbackCalled")
+      .withArgs(jobId, await consumer.getAddress(), true);
+    const atEntry = await consumer.gasAtEntry();
+    // The few hundred gas of the consumer's own dispatch come before it reads gasleft().
+    expect(atEntry > BigInt(callbackGasLimit) - 1_000n).to.equal(true, `consumer started with ${atEntry} of ${callbackGasLimit}`);
   });
 
   it("createJob reverts CallbackNotContract for an EOA callback (a call to no code would report success)", async () => {

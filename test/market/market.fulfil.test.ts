@@ -3,6 +3,7 @@ import { BN254_R, feltToSigned } from "../../zk/felt.js";
 import {
   COLLATERAL,
   deploySystem,
+  ethers,
   ETH,
   FAKE_PROOF,
   instancesFor,
@@ -124,19 +125,25 @@ describe("InferenceMarket.fulfilWithSignature and fulfilBatch", () => {
     expect(await s.market.balanceOf(s.stranger, ETH)).to.equal(0n);
   });
 
-  it("fulfilWithSignature reverts NotLockOperator when the signer is not the locking operator", async () => {
+  it("fulfilWithSignature reverts InvalidSignature when the signer is not the locking operator", async () => {
     const s = await networkHelpers.loadFixture(lockedFixture);
     const auth = await signedFulfilment(s.market, s.operator2, s.jobId);
     await expect(s.market.connect(s.relayer).fulfilWithSignature(auth))
-      .to.be.revertedWithCustomError(s.market, "NotLockOperator")
-      .withArgs(s.jobId, s.operator2.address, s.operator.address);
+      .to.be.revertedWithCustomError(s.market, "InvalidSignature")
+      .withArgs(s.operator2.address, s.operator.address);
   });
 
-  it("fulfilWithSignature rejects instances other than the ones signed", async () => {
+  it("fulfilWithSignature reverts InvalidSignature (not NotLockOperator with a random address) for a tampered relayed signature or instances", async () => {
     const s = await networkHelpers.loadFixture(lockedFixture);
     const auth = await signedFulfilment(s.market, s.operator, s.jobId);
     const forged = { ...auth, instances: instancesFor(SAMPLE_INPUT, [1n, 2n]) };
-    await expect(s.market.connect(s.relayer).fulfilWithSignature(forged)).to.be.revertedWithCustomError(s.market, "NotLockOperator");
+    await expect(s.market.connect(s.relayer).fulfilWithSignature(forged)).to.be.revertedWithCustomError(s.market, "InvalidSignature");
+    const sig = auth.signature;
+    const tampered = { ...auth, signature: sig.slice(0, 10) + (sig[10] === "0" ? "1" : "0") + sig.slice(11) };
+    await expect(s.market.connect(s.relayer).fulfilWithSignature(tampered)).to.be.revertedWithCustomError(s.market, "InvalidSignature");
+    await expect(s.market.connect(s.relayer).fulfilWithSignature({ ...auth, signature: "0x" }))
+      .to.be.revertedWithCustomError(s.market, "InvalidSignature")
+      .withArgs(ethers.ZeroAddress, s.operator.address);
   });
 
   it("fulfilBatch settles the good items and reports each failure with its reason instead of reverting", async () => {
@@ -148,7 +155,7 @@ describe("InferenceMarket.fulfilWithSignature and fulfilBatch", () => {
     const wrongSigner = await signedFulfilment(s.market, s.operator, third);
     const ok = await s.market.connect(s.relayer).fulfilBatch.staticCall([good1, wrongSigner, good2]);
     expect(ok).to.deep.equal([true, false, true]);
-    const reason = s.market.interface.encodeErrorResult("NotLockOperator", [third, s.operator.address, s.operator2.address]);
+    const reason = s.market.interface.encodeErrorResult("InvalidSignature", [s.operator.address, s.operator2.address]);
     await expect(s.market.connect(s.relayer).fulfilBatch([good1, wrongSigner, good2]))
       .to.emit(s.market, "FulfilmentFailed")
       .withArgs(third, reason);
@@ -168,5 +175,27 @@ describe("InferenceMarket.fulfilWithSignature and fulfilBatch", () => {
     const s: System & { jobId: bigint } = await networkHelpers.loadFixture(lockedFixture);
     const auth = await signedFulfilment(s.market, s.operator, s.jobId);
     await expect(s.market.fulfilBatchItem(auth, s.operator.address)).to.be.revertedWithCustomError(s.market, "OnlySelf");
+  });
+});
+
+// Issue 12 "a proof earns only its prover", decided: the proof binds the input and the outputs, not the job or the
+// prover (ezkl circuits carry no job/operator instance). An answer already proven for an identical input is a valid
+// answer to a new job of that input, by design; what holds is that only the job's lock holder (or, after its
+// deadline, an operator with an earlier commitment) is paid, so a fulfilment seen in the mempool is never worth copying.
+describe("InferenceMarket: reuse of a proof for an identical input (by design) and copying (never paid)", () => {
+  it("the lock holder of a new job may settle it with an earlier job's public proof of the same input; another operator copying it reverts NotLockOperator", async () => {
+    const s = await networkHelpers.loadFixture(deploySystem);
+    const first = await lockedJob(s);
+    await s.market.connect(s.operator).fulfil(first, FAKE_PROOF, instancesFor());
+    const second = await lockedJob(s, {}, s.operator2);
+    // The earlier proof, read from chain data, is copied by an operator that does not hold the lock: refused.
+    await expect(s.market.connect(s.operator).fulfil(second, FAKE_PROOF, instancesFor()))
+      .to.be.revertedWithCustomError(s.market, "NotLockOperator")
+      .withArgs(second, s.operator.address, s.operator2.address);
+    // The lock holder submits it unchanged: a correct, verified answer to this job's input, and it is paid.
+    await expect(s.market.connect(s.operator2).fulfil(second, FAKE_PROOF, instancesFor())).to.emit(s.market, "JobFulfilled");
+    const [a] = await s.market.resultOf(first);
+    const [b] = await s.market.resultOf(second);
+    expect(b).to.deep.equal(a);
   });
 });

@@ -16,43 +16,49 @@ import {
 
 const { time } = networkHelpers;
 const BURN_ADDRESS = "0x000000000000000000000000000000000000dEaD";
-const BURNED = COLLATERAL / 2n; // SLASH_BURN_BPS = 5000
 /** Gas limit for a transaction that must be mined even though it reverts (no estimateGas). */
 const MINED_GAS = 300_000n;
 
-/** Mines a block at the job's deadline (`field` = "deadline") or lockDeadline, so the next transaction is past it. */
-async function passDeadline(s: System, jobId: bigint, field: "deadline" | "lockDeadline" = "deadline") {
-  await time.increaseTo((await s.market.jobOf(jobId))[field]);
+/** Mines a block at the job's expiry (end of its secondary window; the default), deadline or lockDeadline, so the
+ * next transaction is past it. */
+async function passDeadline(s: System, jobId: bigint, field: "expiry" | "deadline" | "lockDeadline" = "expiry") {
+  await time.increaseTo(field === "expiry" ? await s.market.expiryOf(jobId) : (await s.market.jobOf(jobId))[field]);
 }
 
 describe("InferenceMarket.slash and refund", () => {
-  it("slash before deadline refused: reverts DeadlineNotReached before and at the job's deadline", async () => {
+  it("slash before expiry refused: reverts DeadlineNotReached before and at the end of the job's secondary window", async () => {
     const s = await networkHelpers.loadFixture(deploySystem);
     const jobId = await lockedJob(s);
-    const { deadline } = await s.market.jobOf(jobId);
+    const { deadline, lockDeadline } = await s.market.jobOf(jobId);
+    const expiry = await s.market.expiryOf(jobId);
+    expect(expiry).to.equal(deadline + (deadline - lockDeadline));
     await expect(s.market.connect(s.stranger).slash(jobId))
       .to.be.revertedWithCustomError(s.market, "DeadlineNotReached")
-      .withArgs(jobId, deadline);
-    // A fixed gas limit skips estimation, so the reverting transaction is mined at exactly the deadline.
-    await time.setNextBlockTimestamp(deadline);
+      .withArgs(jobId, expiry);
+    await time.increaseTo(deadline + 1n); // past the lock holder's deadline: another operator may still deliver
+    await expect(s.market.connect(s.stranger).slash(jobId)).to.be.revertedWithCustomError(s.market, "DeadlineNotReached");
+    // A fixed gas limit skips estimation, so the reverting transaction is mined at exactly the expiry.
+    await time.setNextBlockTimestamp(expiry);
     await expect(s.market.connect(s.stranger).slash(jobId, { gasLimit: MINED_GAS }))
       .to.be.revertedWithCustomError(s.market, "DeadlineNotReached")
-      .withArgs(jobId, deadline);
-    expect(await time.latest()).to.equal(Number(deadline));
+      .withArgs(jobId, expiry);
+    expect(await time.latest()).to.equal(Number(expiry));
   });
 
-  it("slash after the deadline refunds the price, burns half the collateral and credits the other half to the requester", async () => {
+  it("slash after expiry refunds the price and burns the whole collateral: the requester gets nothing more than its price (I-1)", async () => {
     const s = await networkHelpers.loadFixture(deploySystem);
     expect(await s.staking.BURN_ADDRESS()).to.equal(BURN_ADDRESS);
-    expect(await s.market.SLASH_BURN_BPS()).to.equal(5000n);
+    expect(await s.market.SLASH_BURN_BPS()).to.equal(10_000n);
     const jobId = await lockedJob(s);
     await passDeadline(s, jobId);
     const tx = s.market.connect(s.stranger).slash(jobId);
     await expect(tx).to.emit(s.market, "JobSlashed").withArgs(jobId, s.operator.address, COLLATERAL, PRICE);
-    await expect(tx).to.emit(s.staking, "Slashed").withArgs(s.operator.address, COLLATERAL, BURNED, s.requester.address);
-    // The burned half is credited to the keyless burn address: it stays in staking for good, and no transfer can block the slash.
+    await expect(tx).to.emit(s.staking, "Slashed").withArgs(s.operator.address, COLLATERAL, COLLATERAL, ethers.ZeroAddress);
+    // Burned by crediting the keyless burn address: it stays in staking for good, and no transfer can block the slash.
     await expect(tx).to.changeTokenBalances(ethers, s.token, [s.staking, BURN_ADDRESS], [0n, 0n]);
-    expect(await s.staking.slashCredits(BURN_ADDRESS)).to.equal(BURNED);
+    expect(await s.staking.slashCredits(BURN_ADDRESS)).to.equal(COLLATERAL);
+    expect(await s.staking.slashCredits(s.requester)).to.equal(0n);
+    await expect(s.staking.connect(s.requester).claimSlashed()).to.be.revertedWithCustomError(s.staking, "NothingToWithdraw");
 
     expect(await s.market.balanceOf(s.requester, ETH)).to.equal(PRICE);
     expect(await s.market.escrowed(ETH)).to.equal(0n);
@@ -61,14 +67,7 @@ describe("InferenceMarket.slash and refund", () => {
     expect(op.staked).to.equal(STAKE - COLLATERAL);
     expect(op.locked).to.equal(0n);
     expect(await s.staking.totalStaked()).to.equal(2n * STAKE - COLLATERAL);
-    expect(await s.staking.slashCredits(s.requester)).to.equal(COLLATERAL - BURNED);
     expect((await s.market.jobOf(jobId)).status).to.equal(4n); // Slashed
-
-    const claim = s.staking.connect(s.requester).claimSlashed();
-    await expect(claim).to.emit(s.staking, "SlashClaimed").withArgs(s.requester.address, COLLATERAL - BURNED);
-    await expect(claim).to.changeTokenBalances(ethers, s.token, [s.requester, s.staking], [COLLATERAL - BURNED, -(COLLATERAL - BURNED)]);
-    expect(await s.staking.slashCredits(s.requester)).to.equal(0n);
-    expect(await s.staking.totalSlashCredits()).to.equal(BURNED); // the burned half, credited to BURN_ADDRESS for good
 
     const withdrawal = s.market.connect(s.requester).withdraw(ETH);
     await expect(withdrawal).to.emit(s.market, "Withdrawal").withArgs(s.requester.address, ETH, PRICE);
@@ -168,15 +167,28 @@ describe("InferenceMarket.slash and refund", () => {
     expect(await s.market.isFinal(open)).to.equal(true);
   });
 
-  it("slashing while paused refused: slash reverts EnforcedPause, while refund stays available", async () => {
+  it("pause slashes no one: an operator whose deadline falls inside a pause can still fulfil during it, and is not slashed at unpause (M-1, T-5)", async () => {
+    const s = await networkHelpers.loadFixture(deploySystem);
+    const locked = await lockedJob(s);
+    const { deadline } = await s.market.jobOf(locked);
+    await s.market.pause();
+    // The operator proved in time and submits while the market is paused, just before its deadline.
+    await networkHelpers.time.setNextBlockTimestamp(deadline);
+    await expect(s.market.connect(s.operator).fulfil(locked, FAKE_PROOF, instancesFor())).to.emit(s.market, "JobFulfilled");
+    await s.market.unpause();
+    await expect(s.market.slash(locked)).to.be.revertedWithCustomError(s.market, "JobNotInStatus");
+    expect((await s.staking.operatorOf(s.operator)).staked).to.equal(STAKE);
+  });
+
+  it("pause freezes no funds: slash and refund stay available while paused, so escrow and collateral never wait on an unpause (M-1)", async () => {
     const s = await networkHelpers.loadFixture(deploySystem);
     const locked = await lockedJob(s);
     const open = await createJob(s.market, s.requester);
-    await passDeadline(s, locked);
     await s.market.pause();
-    await expect(s.market.slash(locked)).to.be.revertedWithCustomError(s.market, "EnforcedPause");
+    await expect(s.market.refund(open)).to.be.revertedWithCustomError(s.market, "LockNotExpired");
+    await passDeadline(s, locked);
     await expect(s.market.refund(open)).to.emit(s.market, "JobRefunded").withArgs(open, s.requester.address, PRICE);
-    await s.market.unpause();
     await expect(s.market.slash(locked)).to.emit(s.market, "JobSlashed");
+    expect(await s.market.paused()).to.equal(true);
   });
 });

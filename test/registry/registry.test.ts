@@ -92,7 +92,7 @@ describe("ModelRegistry", () => {
     s.registry.interface.forEachFunction((f) => {
       if (!f.constant) writers.push(f.name);
     });
-    expect(writers.sort()).to.deep.equal(["deprecate", "grantRole", "register", "renounceRole", "revokeRole"]);
+    expect(writers.sort()).to.deep.equal(["deprecate", "grantRole", "register", "renounceRole", "revoke", "revokeRole"]);
     const before = await modelRecord(s, 1n);
     const { modelId } = await registerMockModel(s, 0n, { outputScale: 12, vkHash: ethers.id("vk2") });
     expect(modelId).to.equal(2n);
@@ -110,21 +110,26 @@ describe("ModelRegistry", () => {
       .to.be.revertedWithCustomError(s.market, "ModelNotActive")
       .withArgs(1n);
 
-    await expect(s.market.connect(s.operator).lock(jobId)).to.emit(s.market, "JobLocked").withArgs(jobId, s.operator.address, COLLATERAL);
+    await expect(s.market.connect(s.operator).lock(jobId, await s.market.termsOf(jobId))).to.emit(s.market, "JobLocked").withArgs(jobId, s.operator.address, COLLATERAL);
     await expect(s.market.connect(s.operator).fulfil(jobId, FAKE_PROOF, instancesFor())).to.emit(s.market, "JobFulfilled");
     expect((await s.market.jobOf(jobId)).status).to.equal(3n); // Fulfilled
   });
 
-  it("malicious verifier: requester cannot choose — the job is checked by its model's registered verifier only", async () => {
+  it("malicious verifier: requester cannot choose — with the registered verifier rejecting and the requester's accepting, fulfil reverts ProofRejected (T-3)", async () => {
     const s = await networkHelpers.loadFixture(deploySystem);
     const fields = s.market.interface.getFunction("createJob")!.inputs[0]!.components!.map((c) => c.name);
     expect(fields).to.not.include("verifier");
     expect(fields).to.not.include("verifierAddress");
-    // The requester's own verifier, rejecting everything: nothing the requester sends can point the market at it.
+    // The requester's own verifier accepts everything; the model's registered one rejects this proof. If anything
+    // the requester or operator sends could route verification to `evil`, the fulfilment would settle.
     const evil = await new MockVerifier__factory(s.requester).deploy();
-    await evil.setMode(1n); // ReturnFalse
-    const jobId = await lockedJob(s);
+    const jobId = await lockedJob(s, { callback: await evil.getAddress(), callbackGasLimit: 100_000 });
+    await s.verifier.setMode(1n); // ReturnFalse
     const callsBefore = await s.verifier.calls();
+    await expect(s.market.connect(s.operator).fulfil(jobId, FAKE_PROOF, instancesFor()))
+      .to.be.revertedWithCustomError(s.market, "ProofRejected")
+      .withArgs(jobId);
+    await s.verifier.setMode(0n); // Accept
     await expect(s.market.connect(s.operator).fulfil(jobId, FAKE_PROOF, instancesFor())).to.emit(s.market, "JobFulfilled");
     expect(await s.verifier.calls()).to.equal(callsBefore + 1n);
     expect(await evil.calls()).to.equal(0n);

@@ -51,12 +51,14 @@ async function chainId(): Promise<string> {
 /** The operator's signed lock of `jobId`, valid for `validFor` seconds from the latest block (negative: expired). */
 async function lockRequest(s: System, jobId: bigint, validFor = 300n): Promise<LockRequest> {
   const validUntil = BigInt(await time.latest()) + validFor;
-  const signature = await s.operator.signTypedData(await marketDomain(s.market), LOCK_TYPES, { jobId, operator: s.operator.address, validUntil });
+  const terms = await s.market.termsOf(jobId);
+  const signature = await s.operator.signTypedData(await marketDomain(s.market), LOCK_TYPES, { jobId, terms, operator: s.operator.address, validUntil });
   return {
     kind: "lock",
     chainId: await chainId(),
     market: await s.market.getAddress(),
     jobId: jobId.toString(),
+    terms,
     operator: s.operator.address,
     validUntil: validUntil.toString(),
     signature,

@@ -41,7 +41,7 @@ const inputOf = (p: ProofResult, name: Name) => p.instances.slice(0, models[name
 /** A job of `name` on the input of proof `which`, locked by the fixture's operator. */
 async function locked(s: Fixture, name: Name, which: 0 | 1 = 0, extra: Parameters<typeof createJob>[2] = {}): Promise<bigint> {
   const jobId = await createJob(s.market, s.requester, { modelId: s.ids[name], input: inputOf(models[name].proofs[which], name), ...extra });
-  await (await s.market.connect(s.operator).lock(jobId)).wait();
+  await (await s.market.connect(s.operator).lock(jobId, await s.market.termsOf(jobId))).wait();
   return jobId;
 }
 
@@ -154,13 +154,13 @@ describe("bad inputs: each refused with a clear error, no funds moved (real veri
       );
     });
 
-    it("a relayed fulfilment whose signed instances were swapped reverts NotLockOperator (the signature recovers to a stranger)", async () => {
+    it("a relayed fulfilment whose signed instances were swapped reverts InvalidSignature (the signature recovers to a stranger)", async () => {
       const s = await load();
       const jobId = await locked(s, "wine-classifier");
       const p = wine().proofs[0];
       const auth = await signedFulfilment(s.market, s.operator, jobId, { proof: p.proof, instances: p.instances });
       const swapped = { ...auth, instances: wine().proofs[1].instances };
-      await refused(s, jobId, "NotLockOperator", () => s.market.connect(s.relayer).fulfilWithSignature(swapped));
+      await refused(s, jobId, "InvalidSignature", () => s.market.connect(s.relayer).fulfilWithSignature(swapped));
     });
   });
 

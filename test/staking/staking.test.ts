@@ -74,8 +74,8 @@ describe("OperatorStaking", () => {
       .to.be.revertedWithCustomError(s.staking, "InsufficientFreeStake")
       .withArgs(s.operator.address, 0n, 1n);
     // The collateral is still there to slash once the job misses its deadline.
-    await time.increaseTo((await s.market.jobOf(jobId)).deadline);
-    await expect(s.market.slash(jobId)).to.emit(s.staking, "Slashed").withArgs(s.operator.address, COLLATERAL, COLLATERAL / 2n, s.requester.address);
+    await time.increaseTo(await s.market.expiryOf(jobId));
+    await expect(s.market.slash(jobId)).to.emit(s.staking, "Slashed").withArgs(s.operator.address, COLLATERAL, COLLATERAL, ethers.ZeroAddress);
     expect((await s.staking.operatorOf(s.operator)).staked).to.equal(0n);
   });
 
@@ -181,12 +181,11 @@ describe("OperatorStaking", () => {
     await expectSolvent(s);
     const ends = await requestUnstakeAt(s, s.operator2, 20n * TOKEN_UNIT);
     await expectSolvent(s);
-    await time.increaseTo((await s.market.jobOf(jobId)).deadline);
+    await time.increaseTo(await s.market.expiryOf(jobId));
     await s.market.slash(jobId);
     await expectSolvent(s);
-    expect(await s.staking.totalSlashCredits()).to.equal(COLLATERAL); // half the requester's, half burned (credited to BURN_ADDRESS)
-    await s.staking.connect(s.requester).claimSlashed();
-    await expectSolvent(s);
+    expect(await s.staking.totalSlashCredits()).to.equal(COLLATERAL); // all burned (credited to BURN_ADDRESS)
+    expect(await s.staking.slashCredits(s.requester)).to.equal(0n);
     await time.increaseTo(ends);
     await s.staking.connect(s.operator2).withdraw();
     await s.staking.connect(s.operator).requestUnstake(STAKE - COLLATERAL);
