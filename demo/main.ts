@@ -18,6 +18,7 @@ import { startVerdictService } from "../infra/verdictService.js";
 import { DemoToken__factory, IHalo2Verifier__factory, InferenceMarket__factory, ModelRegistry__factory, PredictionMarket__factory } from "../types/ethers-contracts/index.js";
 import { readInputRows } from "../zk/circuit.js";
 import { floatToFelt } from "../zk/felt.js";
+import { VerdictClient } from "../sdk/index.js";
 
 const { values: flags } = parseArgs({ options: { keep: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false } } });
 if (flags.help) {
@@ -25,15 +26,16 @@ if (flags.help) {
   process.exit(0);
 }
 
-const ETH = "0x0000000000000000000000000000000000000000";
 const UNIT = 10n ** 18n;
 const PRICE = 10n ** 15n;
 const services: LocalService[] = [];
+const clients: VerdictClient[] = [];
 let stack: LocalStack | undefined;
 let stopping: Promise<void> | undefined;
 
 function stopAll(): Promise<void> {
   stopping ??= (async () => {
+    for (const c of clients) c.close();
     for (const s of services.reverse()) await s.stop();
     await stack?.cleanup();
     step(`stopped ${services.map((s) => s.name).join(", ")}`);
@@ -122,13 +124,14 @@ async function main(): Promise<void> {
   await ethers.provider.send("evm_increaseTime", [120]);
   await ethers.provider.send("evm_mine", []);
 
-  // Jobs: the market's question, plus one job per demo model.
-  const post = async (model: string, callback = ETH): Promise<bigint> => {
+  // Jobs: the market's question, plus one job per demo model, posted by a requester through the SDK (floats in,
+  // checked against what the model's circuit can take, encoded to felts; the price escrowed).
+  const requester = await VerdictClient.connect({ rpcUrl: chain.url, privateKey: DEV_KEYS.requester, deploymentsDir: stack.deploymentsDir, home: stack.home });
+  clients.push(requester);
+  const post = async (model: string): Promise<bigint> => {
     const { modelId, circuit } = stack!.models[model]!;
     const [row] = await readInputRows(path.join(circuit.spec.dir, circuit.spec.sample), circuit.inputs.count, "sample");
-    const req = { modelId, input: row!.map((v) => floatToFelt(v, circuit.inputs.scale)), token: ETH, price: PRICE, collateral: UNIT, lockTimeout: 600n, timeout: 1800n, callback, callbackGasLimit: callback === ETH ? 0 : 300_000 };
-    const receipt = await (await market.createJob(req, { value: PRICE })).wait();
-    return market.interface.parseLog(receipt!.logs.find((l) => l.address === stack!.addresses.market)!)!.args.jobId as bigint;
+    return (await requester.createJob({ modelId, input: row!, price: PRICE, collateral: UNIT, lockTimeout: 600, timeout: 1800 })).jobId;
   };
   const posted = performance.now();
   // The data provider publishes the new sample only now, after betting closed; the market posts its own job on it.
@@ -159,8 +162,13 @@ async function main(): Promise<void> {
   progress.succeed(`all ${jobs.length} jobs verified on-chain and paid in ${((performance.now() - posted) / 1000).toFixed(1)} s`);
 
   const m = await pm.marketOf(1n);
-  const [outputs, scale] = await market.resultOf(marketJob);
-  step(`market resolved by the callback: ${Number(m.outcome) === 1 ? "YES" : "NO"} (cultivar-2 logit ${(Number(outputs[2]) / 2 ** Number(scale)).toFixed(3)})`);
+  const { outputs } = await requester.result(marketJob);
+  step(`market resolved by the callback: ${Number(m.outcome) === 1 ? "YES" : "NO"} (cultivar-2 logit ${outputs[2]!.toFixed(3)})`);
+  for (const id of jobs.slice(1)) {
+    const { outputs: out } = await requester.waitForResult(id);
+    const { valid } = await requester.verify(id);
+    step(`job ${id}: outputs [${out.map((v) => v.toFixed(3)).join(", ")}], re-verified by the SDK from chain data: ${valid ? "valid" : "INVALID"}`);
+  }
   for (const who of [bettorA!, bettorB!]) {
     const before = await token.balanceOf(who);
     const claim = await pm.connect(who).claim(1n).then((tx) => tx.wait()).catch(() => undefined);

@@ -16,7 +16,7 @@ import { DemoToken__factory, ModelRegistry__factory, OperatorStaking__factory } 
 import { bundleUri, pullModel, writeBundle } from "../zk/bundle.js";
 import { ensureCircuit, loadModelSpec, type BuiltCircuit } from "../zk/circuit.js";
 
-/** Development keys of `hardhat node` accounts 1, 2, 3 (operators) and 4 (relayer): public test mnemonic, never for real funds. */
+/** Development keys of `hardhat node` accounts 1, 2, 3 (operators), 4 (relayer) and 7 (the demo's requester): public test mnemonic, never for real funds. */
 export const DEV_KEYS = {
   operators: [
     "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
@@ -24,6 +24,8 @@ export const DEV_KEYS = {
     "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
   ],
   relayer: "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a",
+  /** Account 7: the demo's requester (posts its jobs through the SDK). */
+  requester: "0x4bbbf85ce3377467afe5d46f804f221813b2bb87f24d81f60f1fcdbf7cbf4356",
 };
 /** Operators staked unless asked otherwise: account 3 stays a plain account (the e2e requester, the CLI test's newcomer). */
 const DEFAULT_OPERATORS = 2;
