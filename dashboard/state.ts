@@ -8,20 +8,16 @@ import {
   IModelRegistry__factory,
   IOperatorStaking__factory,
   PredictionMarket__factory,
-  type IInferenceMarket,
 } from "../types/ethers-contracts/index.js";
 import { hhi, nakamoto, shares } from "./concentration.js";
+import { JOB_STATUSES, MARKET_OUTCOMES, MODEL_STATUSES, VERIFIER_KINDS } from "../shared/enums.js";
+import { decodeFulfilment } from "../sdk/fulfilment.js";
 
-// Solidity enum names, in declaration order (contracts/types/Job.sol, ModelVersion.sol, PredictionMarket.Outcome).
-const JOB_STATUS = ["None", "Open", "Locked", "Fulfilled", "Slashed", "Refunded"] as const;
-const MODEL_STATUS = ["None", "Active", "Deprecated", "Revoked"] as const;
-const VERIFIER_KIND = ["Single", "Reusable"] as const;
-const OUTCOME = ["Unresolved", "Yes", "No", "Cancelled"] as const;
 const FULFILLED = 3n;
 
 export interface JobView {
   id: bigint;
-  status: (typeof JOB_STATUS)[number];
+  status: (typeof JOB_STATUSES)[number];
   modelId: number;
   requester: string;
   /** Zero address while nobody locked the job. */
@@ -55,8 +51,8 @@ export interface OperatorView {
 
 export interface ModelView {
   id: number;
-  status: (typeof MODEL_STATUS)[number];
-  verifierKind: (typeof VERIFIER_KIND)[number];
+  status: (typeof MODEL_STATUSES)[number];
+  verifierKind: (typeof VERIFIER_KINDS)[number];
   verifier: string;
   inputCount: number;
   outputCount: number;
@@ -71,7 +67,7 @@ export interface PredictionMarketView {
   yesPool: bigint;
   noPool: bigint;
   bets: number;
-  outcome: (typeof OUTCOME)[number];
+  outcome: (typeof MARKET_OUTCOMES)[number];
   /** The model output the market resolved on; null until resolved from a result. */
   resolvedOutput: bigint | null;
 }
@@ -129,7 +125,7 @@ export async function dashboardState(provider: Provider, addresses: Deployment):
       const isFulfilled = job.status === FULFILLED;
       return {
         id: jobId,
-        status: JOB_STATUS[Number(job.status)] ?? "None",
+        status: JOB_STATUSES[Number(job.status)] ?? "None",
         modelId: Number(job.modelId),
         requester: job.requester,
         operator: job.operator,
@@ -137,7 +133,7 @@ export async function dashboardState(provider: Provider, addresses: Deployment):
         price: job.price,
         // finalizedAt and createdAt are the timestamps of the fulfilment and creation blocks.
         latencySeconds: isFulfilled ? Number(job.finalizedAt - job.createdAt) : null,
-        fulfilment: isFulfilled && txHash ? await fulfilmentOf(provider, market, txHash, jobId) : null,
+        fulfilment: isFulfilled && txHash ? await fulfilmentOf(provider, txHash, jobId) : null,
       };
     }),
   );
@@ -163,8 +159,8 @@ export async function dashboardState(provider: Provider, addresses: Deployment):
       const m = await registry.model(i + 1, { blockTag });
       return {
         id: i + 1,
-        status: MODEL_STATUS[Number(m.status)] ?? "None",
-        verifierKind: VERIFIER_KIND[Number(m.verifierKind)] ?? "Single",
+        status: MODEL_STATUSES[Number(m.status)] ?? "None",
+        verifierKind: VERIFIER_KINDS[Number(m.verifierKind)] ?? "Single",
         verifier: m.verifier,
         inputCount: Number(m.inputCount),
         outputCount: Number(m.outputCount),
@@ -185,7 +181,7 @@ export async function dashboardState(provider: Provider, addresses: Deployment):
         yesPool: m.yesPool,
         noPool: m.noPool,
         bets: bets.filter((b) => b.args.marketId === marketId).length,
-        outcome: OUTCOME[Number(m.outcome)] ?? "Unresolved",
+        outcome: MARKET_OUTCOMES[Number(m.outcome)] ?? "Unresolved",
         resolvedOutput: resolvedOutput.get(marketId) ?? null,
       };
     }),
@@ -218,25 +214,9 @@ function concentration(entries: [operator: string, value: bigint][]): LayerConce
 }
 
 /** Gas and proof size of the transaction that fulfilled `jobId`, from its receipt and its decoded calldata. */
-async function fulfilmentOf(provider: Provider, market: IInferenceMarket, txHash: string, jobId: bigint): Promise<FulfilmentView> {
+async function fulfilmentOf(provider: Provider, txHash: string, jobId: bigint): Promise<FulfilmentView> {
   const [tx, receipt] = await Promise.all([provider.getTransaction(txHash), provider.getTransactionReceipt(txHash)]);
   // A fulfilment sent through another contract (a multisig, a batcher) has calldata the market cannot decode.
-  const call = tx ? market.interface.parseTransaction({ data: tx.data }) : null;
-  let proof: string | undefined;
-  let batchSize = 1;
-  switch (call?.name) {
-    case "fulfil":
-      proof = call.args.getValue("proof") as string;
-      break;
-    case "fulfilWithSignature":
-      proof = (call.args.getValue("auth") as { proof: string }).proof;
-      break;
-    case "fulfilBatch": {
-      const auths = call.args.getValue("auths") as { jobId: bigint; proof: string }[];
-      batchSize = auths.length;
-      proof = auths.find((a) => a.jobId === jobId)?.proof;
-      break;
-    }
-  }
-  return { txHash, gasUsed: receipt?.gasUsed ?? 0n, batchSize, proofBytes: proof === undefined ? null : dataLength(proof) };
+  const delivered = tx ? decodeFulfilment(tx.data, jobId) : undefined;
+  return { txHash, gasUsed: receipt?.gasUsed ?? 0n, batchSize: delivered?.batchSize ?? 1, proofBytes: delivered ? dataLength(delivered.proof) : null };
 }

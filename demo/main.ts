@@ -18,6 +18,7 @@ import { startVerdictService } from "../infra/verdictService.js";
 import { DemoToken__factory, IHalo2Verifier__factory, InferenceMarket__factory, ModelRegistry__factory, PredictionMarket__factory } from "../types/ethers-contracts/index.js";
 import { readInputRows } from "../zk/circuit.js";
 import { floatToFelt } from "../zk/felt.js";
+import { decodeFulfilment } from "../sdk/fulfilment.js";
 import { VerdictClient } from "../sdk/index.js";
 
 const { values: flags } = parseArgs({ options: { keep: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false } } });
@@ -194,8 +195,7 @@ async function main(): Promise<void> {
     const fulfilTx = fulfilled.find((e) => e.args.jobId === id)!;
     const lockTx = locked.find((e) => e.args.jobId === id)!;
     const [fulfilReceipt, lockReceipt, tx] = await Promise.all([fulfilTx.getTransactionReceipt(), lockTx.getTransactionReceipt(), fulfilTx.getTransaction()]);
-    const decoded = market.interface.decodeFunctionData("fulfilWithSignature", tx.data)[0] as { proof: string; instances: bigint[] };
-    const auth = { proof: decoded.proof, instances: [...decoded.instances] }; // ethers Results are read-only
+    const auth = decodeFulfilment(tx.data, id)!;
     const [verifierAddress] = await registry.layout(job.modelId);
     const verifier = IHalo2Verifier__factory.connect(verifierAddress, ethers.provider);
     const t0 = performance.now();

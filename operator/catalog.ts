@@ -5,7 +5,7 @@
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { VerdictError } from "../shared/errors.js";
-import { ModelStatus } from "./status.js";
+import { ModelStatus } from "../shared/enums.js";
 import type { ModelRegistry } from "../types/ethers-contracts/index.js";
 import type { CircuitArtifacts } from "../zk/artifacts.js";
 import { loadBundle } from "../zk/bundle.js";

@@ -9,11 +9,11 @@ import type { Config } from "../shared/config.js";
 import { VerdictError } from "../shared/errors.js";
 import { signerKey } from "../shared/keys.js";
 import { instrumentProvider, rpcMetrics } from "../shared/rpcMetrics.js";
-import { RELAYER_QUEUE, STAGES, queue, queueEvents, redisConnection, type Stage } from "../shared/queues.js";
+import { RELAYER_QUEUE, queue, queueEvents, redisConnection } from "../shared/queues.js";
 import { InferenceMarket__factory, ModelRegistry__factory, OperatorStaking__factory } from "../types/ethers-contracts/index.js";
 import { WarmBridgePool } from "../zk/bridge.js";
 import { ModelCatalog } from "./catalog.js";
-import { operatorMetrics, queueName, type JobData, type OperatorContext } from "./pipeline.js";
+import { operatorMetrics, queueName, STAGES, type JobData, type OperatorContext, type Stage } from "./pipeline.js";
 import { ChainSnapshot } from "./snapshot.js";
 
 /**

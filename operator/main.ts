@@ -4,14 +4,13 @@
 //   tsx operator/main.ts [--config operator.json]     (key: VERDICT_KEY or VERDICT_KEYSTORE, shared/keys.ts; see config/example.json)
 import { Command } from "commander";
 import type { Worker } from "bullmq";
-import { STAGES, type Stage } from "../shared/queues.js";
 import { loadConfig } from "../shared/config.js";
 import { metricsRegistry, serveHttp } from "../shared/http.js";
 import { createLogger } from "../shared/logger.js";
 import { onShutdown } from "../shared/shutdown.js";
 import { operatorContext } from "./context.js";
 import { jobsAtRisk, lockedJobs, riskMetrics, SlashWatch, type RiskMetrics } from "./observability.js";
-import type { OperatorContext } from "./pipeline.js";
+import { STAGES, type OperatorContext, type Stage } from "./pipeline.js";
 import { sweepLocks } from "./recovery.js";
 import { runStage, type StageProcessor } from "./stage.js";
 import { evaluate } from "./stages/evaluate.js";

@@ -4,7 +4,7 @@
 import { Counter, Gauge, type Registry } from "prom-client";
 import type { Queue } from "bullmq";
 import { inRanges } from "../sdk/logs.js";
-import type { Stage } from "../shared/queues.js";
+import type { Stage } from "./pipeline.js";
 import type { InferenceMarket } from "../types/ethers-contracts/index.js";
 import type { JobData } from "./pipeline.js";
 

@@ -7,7 +7,7 @@ import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import type { RelayRequest, RelayResult } from "../relayer/types.js";
 import type { Chain } from "../shared/chain.js";
 import type { Config } from "../shared/config.js";
-import { jobKey, type Stage } from "../shared/queues.js";
+import { jobKey } from "../shared/queues.js";
 import type { InferenceMarket, ModelRegistry, OperatorStaking } from "../types/ethers-contracts/index.js";
 import type { CircuitArtifacts } from "../zk/artifacts.js";
 import type { WarmBridgePool } from "../zk/bridge.js";
@@ -15,6 +15,10 @@ import { feltToFloat } from "../zk/felt.js";
 import { VerdictError } from "../shared/errors.js";
 import type { ModelCatalog } from "./catalog.js";
 import type { ChainSnapshot } from "./snapshot.js";
+
+/** The pipeline's stages, in order; each is a queue per operator (queueName). */
+export const STAGES = ["evaluate", "lock", "infer", "prove", "verify", "submit"] as const;
+export type Stage = (typeof STAGES)[number];
 
 /** BullMQ job data: small, JSON, and enough for any stage to reconcile with the chain on its own. */
 export interface JobData {

@@ -3,7 +3,7 @@
 // confirmation depth even describe another job under the same id (job ids are sequential): the chain is the truth.
 import { solidityPackedKeccak256 } from "ethers";
 import type { JobData, OperatorContext } from "./pipeline.js";
-import { JobStatus } from "./status.js";
+import { JobStatus } from "../shared/enums.js";
 
 export type Verdict = { ok: true } | { ok: false; reason: string };
 

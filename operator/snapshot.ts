@@ -2,7 +2,7 @@
 // evaluation in that block: time, fees, this operator's free stake and which served models are active. A job is
 // then judged on its JobCreated event and this snapshot alone, so a burst of jobs — or spam — costs the operator
 // no RPC per job (review S2-5, issue 14); the lock stage reconciles with the chain before anything is signed.
-import { ModelStatus } from "./status.js";
+import { ModelStatus } from "../shared/enums.js";
 import type { OperatorContext } from "./pipeline.js";
 import { blockSeconds } from "./reconcile.js";
 

@@ -4,8 +4,8 @@
 import { DelayedError, UnrecoverableError, type Job, type Worker } from "bullmq";
 import type { Logger } from "pino";
 import { VerdictError } from "../shared/errors.js";
-import { worker, type Stage } from "../shared/queues.js";
-import { queueName, stageBackoff, type JobData, type OperatorContext } from "./pipeline.js";
+import { worker } from "../shared/queues.js";
+import { queueName, stageBackoff, type JobData, type OperatorContext, type Stage } from "./pipeline.js";
 
 /**
  * What a stage did with a job: moved it on, finished it, skipped it for good (with why), or deferred it: not now

@@ -3,7 +3,7 @@
 // re-verifies a settled job by eth_call, and reads which operators served a model recently. The `verdict` CLI's
 // job commands are built on it. See README "SDK" and docs/integration.md.
 import { NonceManager, ZeroAddress, type ContractTransactionReceipt, type ContractTransactionResponse, type JsonRpcProvider, type Signer, type TransactionResponse } from "ethers";
-import { JobStatus } from "../operator/status.js";
+import { JOB_STATUSES, JobStatus, MODEL_STATUSES, VERIFIER_KINDS, type JobStatusName, type ModelStatusName } from "../shared/enums.js";
 import { connect as connectChain, DEFAULT_RPC_URL, deployment, type Deployment } from "../shared/chain.js";
 import { VerdictError } from "../shared/errors.js";
 import { isRevert } from "../shared/rpcErrors.js";
@@ -20,12 +20,10 @@ import {
 import { checkCircuitInput, type CircuitManifest } from "../zk/artifacts.js";
 import { fetchManifest } from "../zk/bundle.js";
 import { feltToFloat, floatToFelt } from "../zk/felt.js";
+import { decodeFulfilment } from "./fulfilment.js";
 import { inRanges, resolveRange, type BlockRange } from "./logs.js";
 
-export type JobStatusName = keyof typeof JobStatus;
-const STATUS_NAME = Object.fromEntries(Object.entries(JobStatus).map(([k, v]) => [v, k])) as Record<number, JobStatusName>;
-const MODEL_STATUS = ["None", "Active", "Deprecated"] as const;
-const VERIFIER_KIND = ["Single", "Reusable"] as const;
+export type { JobStatusName } from "../shared/enums.js";
 /** Job records read in parallel by list scans. */
 const JOB_READS_IN_FLIGHT = 20;
 /** The statuses after which a job never changes. */
@@ -46,8 +44,8 @@ export interface ConnectOptions {
 /** A registered model version as a requester needs it. */
 export interface ModelInfo {
   id: number;
-  status: (typeof MODEL_STATUS)[number];
-  verifierKind: (typeof VERIFIER_KIND)[number];
+  status: ModelStatusName;
+  verifierKind: (typeof VERIFIER_KINDS)[number];
   verifier: string;
   /** Input felts a job carries, and the fixed-point scale they are encoded at (value = felt / 2^scale). */
   inputs: { count: number; scale: number };
@@ -216,8 +214,8 @@ export class VerdictClient {
     if (Number(v.status) === 0) throw new VerdictError("UNKNOWN_MODEL", `model ${id} is not registered on chain ${this.chainId}`, "verdict model list");
     return {
       id: Number(id),
-      status: MODEL_STATUS[Number(v.status)]!,
-      verifierKind: VERIFIER_KIND[Number(v.verifierKind)]!,
+      status: MODEL_STATUSES[Number(v.status)]!,
+      verifierKind: VERIFIER_KINDS[Number(v.verifierKind)]!,
       verifier: v.verifier,
       inputs: { count: Number(v.inputCount), scale: Number(v.inputScale) },
       outputs: { count: Number(v.outputCount), scale: Number(v.outputScale) },
@@ -304,7 +302,7 @@ export class VerdictClient {
     if (Number(j.status) === JobStatus.None) throw new VerdictError("UNKNOWN_JOB", `job ${id} does not exist on chain ${this.chainId}`);
     return {
       jobId: id,
-      status: STATUS_NAME[Number(j.status)]!,
+      status: JOB_STATUSES[Number(j.status)]!,
       modelId: Number(j.modelId),
       requester: j.requester,
       operator: j.operator,
@@ -368,18 +366,9 @@ export class VerdictClient {
     const event = events[0];
     if (!event) throw new VerdictError("NOT_FULFILLED", `job ${id} has no fulfilment on this chain`, `verdict job wait ${id}`);
     const [tx, receipt] = await Promise.all([event.getTransaction(), event.getTransactionReceipt()]);
-    const call = this.market.interface.parseTransaction(tx);
-    const auths =
-      call?.name === "fulfil"
-        ? [{ jobId: call.args[0] as bigint, proof: call.args[1] as string, instances: call.args[2] as bigint[] }]
-        : call?.name === "fulfilWithSignature"
-          ? [call.args[0]]
-          : call?.name === "fulfilBatch"
-            ? [...call.args[0]]
-            : [];
-    const auth = auths.find((a: { jobId: bigint }) => a.jobId === id) as { proof: string; instances: bigint[] } | undefined;
+    const auth = decodeFulfilment(tx.data, id);
     if (!auth) throw new VerdictError("UNKNOWN_FULFILMENT", `transaction ${tx.hash} is not a market fulfilment call (relayed through another contract?)`);
-    return { tx, proof: auth.proof, instances: [...auth.instances], gasUsed: receipt.gasUsed };
+    return { tx, proof: auth.proof, instances: auth.instances, gasUsed: receipt.gasUsed };
   }
 
   /**

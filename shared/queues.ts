@@ -1,10 +1,8 @@
-// BullMQ plumbing shared by the operator and the relayer: one Redis connection factory, queue names (= stage
-// names) and the job id convention `${chainId}-${onchainJobId}` (no ':'), which makes re-enqueueing a no-op.
+// BullMQ plumbing shared by the operator and the relayer: one Redis connection factory, the relay queue's name
+// and the job id convention `${chainId}-${onchainJobId}` (no ':'), which makes re-enqueueing a no-op.
 import { Queue, QueueEvents, Worker, type Processor, type WorkerOptions } from "bullmq";
 import { Redis } from "ioredis";
 
-export const STAGES = ["evaluate", "lock", "infer", "prove", "verify", "submit"] as const;
-export type Stage = (typeof STAGES)[number];
 export const RELAYER_QUEUE = "relay";
 
 export function redisConnection(url: string): Redis {

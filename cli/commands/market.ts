@@ -3,12 +3,12 @@
 // failed job, cancel, resolve, claim, show.
 import type { Command } from "commander";
 import { formatEther, parseEther } from "ethers";
+import { enumName, MARKET_OUTCOMES } from "../../shared/enums.js";
 import { VerdictError } from "../../shared/errors.js";
 import { floatToFelt } from "../../zk/felt.js";
 import { parseInput } from "./job.js";
 import { chainNow, chainOpts, ensureAllowance, isoTime, parseId, parseTokens, print, sent, tokens, withVerdict, type ChainOptions, type Verdict } from "./common.js";
 
-const OUTCOMES = ["Unresolved", "Yes", "No", "Cancelled"] as const;
 
 interface CreateOptions extends ChainOptions {
   model: string;
@@ -146,7 +146,7 @@ Signing key: VERDICT_PRIVATE_KEY.`,
       const { receipt, event } = await sent(v.prediction.resolve(marketId), v.prediction.interface, "MarketResolved");
       const scale = await outputScale(v, (await v.prediction.marketOf(marketId)).modelId);
       const output = event!.args.output as bigint;
-      print(o, { marketId, outcome: OUTCOMES[Number(event!.args.outcome)], output: Number(output) / 2 ** scale, rawOutput: output, tx: receipt.hash });
+      print(o, { marketId, outcome: enumName(MARKET_OUTCOMES, event!.args.outcome), output: Number(output) / 2 ** scale, rawOutput: output, tx: receipt.hash });
     });
   });
 
@@ -176,7 +176,7 @@ Signing key: VERDICT_PRIVATE_KEY.`,
           output: m.outputIndex,
           threshold: Number(m.threshold) / 2 ** scale,
           rawThreshold: m.threshold,
-          outcome: OUTCOMES[Number(m.outcome)],
+          outcome: enumName(MARKET_OUTCOMES, m.outcome),
           bettingEnds: isoTime(m.bettingEnds),
           bettingOpen: (await chainNow(v)) < m.bettingEnds,
           yesPool: tokens(m.yesPool),

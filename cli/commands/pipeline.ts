@@ -4,13 +4,13 @@
 import type { Command } from "commander";
 import { getAddress, isAddress } from "ethers";
 import type { Job } from "bullmq";
-import { queueName, type JobData } from "../../operator/pipeline.js";
+import { queueName, STAGES, type JobData } from "../../operator/pipeline.js";
 import { DEAD_LETTER_QUEUE, relayJobId, type DeadLetter, type RelayRequest } from "../../relayer/types.js";
 import { connect } from "../../shared/chain.js";
 import { loadConfig, type Config } from "../../shared/config.js";
 import { VerdictError } from "../../shared/errors.js";
 import { signerKey } from "../../shared/keys.js";
-import { queue, RELAYER_QUEUE, redisConnection, STAGES, type QueueContext } from "../../shared/queues.js";
+import { queue, RELAYER_QUEUE, redisConnection, type QueueContext } from "../../shared/queues.js";
 import { isoTime, print, printTable } from "./common.js";
 
 interface RedisOptions {

@@ -1,11 +1,11 @@
 // `verdict model list | show <id> | deprecate <id>`: reading and governing the on-chain ModelRegistry. They join
 // the `model` group that cli/commands/model.ts creates (for `model build`), so register them after it.
 import type { Command } from "commander";
+import { enumName, MODEL_STATUSES } from "../../shared/enums.js";
 import { VerdictError } from "../../shared/errors.js";
 import type { ModelRegistry } from "../../types/ethers-contracts/index.js";
 import { chainOpts, parseId, print, printTable, sent, withVerdict, type ChainOptions } from "./common.js";
 
-const STATUS = ["None", "Active", "Deprecated", "Revoked"] as const;
 const VERIFIER_KIND = ["Single", "Reusable"] as const;
 
 type Version = Awaited<ReturnType<ModelRegistry["model"]>>;
@@ -14,7 +14,7 @@ type Version = Awaited<ReturnType<ModelRegistry["model"]>>;
 function summary(id: bigint, v: Version): Record<string, unknown> {
   return {
     id,
-    status: STATUS[Number(v.status)],
+    status: enumName(MODEL_STATUSES, v.status),
     verifierKind: VERIFIER_KIND[Number(v.verifierKind)],
     verifier: v.verifier,
     inputs: v.inputCount,
@@ -59,7 +59,7 @@ export function registryCommands(program: Command): void {
     const modelId = parseId(id, "model id");
     await withVerdict(o, async ({ registry }) => {
       const { receipt } = await sent(registry.deprecate(modelId), registry.interface);
-      print(o, { model: modelId, status: STATUS[Number((await registry.model(modelId)).status)], tx: receipt.hash });
+      print(o, { model: modelId, status: enumName(MODEL_STATUSES, (await registry.model(modelId)).status), tx: receipt.hash });
     });
   });
 }

@@ -8,7 +8,7 @@ import { forgetRelay, relayAndWait, type JobData, type OperatorContext } from ".
 import { stillMine } from "../reconcile.js";
 import { signFulfil } from "../signing.js";
 import type { Outcome } from "../stage.js";
-import { JobStatus } from "../status.js";
+import { JobStatus } from "../../shared/enums.js";
 
 export async function submit(ctx: OperatorContext, data: JobData, log: Logger): Promise<Outcome> {
   const mine = await stillMine(ctx, data);

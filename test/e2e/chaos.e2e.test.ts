@@ -25,10 +25,10 @@ import { floatToFelt } from "../../zk/felt.js";
 import { e2eJobRequest } from "../fixtures/e2e.js";
 import { counterValue } from "../../bench/load.js";
 import { slashStillLocked } from "../../bench/slasher.js";
+import { JobStatus } from "../../shared/enums.js";
 
 const UNIT = 10n ** 18n;
 const STAKE = 100n * UNIT; // what deployLocalStack stakes for each dev operator
-const Status = { None: 0, Open: 1, Locked: 2, Fulfilled: 3 };
 const RPC_OUTAGE_MS = 30_000;
 
 type LogLine = Record<string, unknown> & { msg?: string; jobId?: string; kind?: string };
@@ -126,7 +126,7 @@ describe("chaos: faults injected into real processes lose no job and slash no ho
     try {
       await until(
         `jobs ${ids.join(", ")} to be fulfilled (logs in ${work})`,
-        async () => (await Promise.all(ids.map(async (id) => Number((await market.jobOf(id)).status)))).every((s) => s === Status.Fulfilled),
+        async () => (await Promise.all(ids.map(async (id) => Number((await market.jobOf(id)).status)))).every((s) => s === JobStatus.Fulfilled),
         timeoutMs,
         250,
       );
@@ -233,7 +233,7 @@ describe("chaos: faults injected into real processes lose no job and slash no ho
       // A slasher bot (review T-4): any job left locked is slashed, so the slash count below can be non-zero.
       await slashStillLocked(market, provider, created.map((e) => e.args.jobId));
       const statuses = await Promise.all(created.map(async (e) => [e.args.jobId, Number((await market.jobOf(e.args.jobId)).status)] as const));
-      const lost = statuses.filter(([, s]) => s !== Status.Fulfilled);
+      const lost = statuses.filter(([, s]) => s !== JobStatus.Fulfilled);
       // Honest operators slashed: slash events from the market or the staking contract, or a dev operator's stake below what it staked.
       const staking = OperatorStaking__factory.connect(stack.addresses.staking, provider);
       const operators = stack.operatorKeys.map((k) => new Wallet(k).address);
@@ -396,7 +396,7 @@ describe("chaos: faults injected into real processes lose no job and slash no ho
     // One block on top of `kept`'s two: the operator acts on `kept` (its lock is mined, one confirmation of the
     // relayer's two), while `orphan` (one block deep) is not yet final.
     const orphan = await post("wine-classifier");
-    await until(`job ${kept}'s lock to be mined`, async () => Number((await market.jobOf(kept)).status) === Status.Locked, 60_000);
+    await until(`job ${kept}'s lock to be mined`, async () => Number((await market.jobOf(kept)).status) === JobStatus.Locked, 60_000);
     const head = await provider.getBlockNumber();
     await rpc("evm_revert", [snapshot]);
     expect(await provider.getBlockNumber()).to.equal(forkPoint);
@@ -406,7 +406,7 @@ describe("chaos: faults injected into real processes lose no job and slash no ho
       (e: Error) => /UnknownJob/.test(e.message),
     );
     expect(orphanGone, `job ${orphan} is unknown after the revert`).to.equal(true);
-    expect(Number((await market.jobOf(kept)).status), "kept job after its lock was reorged out").to.equal(Status.Open);
+    expect(Number((await market.jobOf(kept)).status), "kept job after its lock was reorged out").to.equal(JobStatus.Open);
     // The new fork: another job takes the same id.
     const replacement = await post("diabetes-regressor");
     expect(replacement).to.equal(orphan);

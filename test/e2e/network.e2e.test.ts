@@ -25,11 +25,11 @@ import { bundlesDir, pullModel, serveBundles } from "../../zk/bundle.js";
 import { readInputRows } from "../../zk/circuit.js";
 import { floatToFelt } from "../../zk/felt.js";
 import { e2eJobRequest } from "../fixtures/e2e.js";
+import { JobStatus } from "../../shared/enums.js";
 
 const UNIT = 10n ** 18n;
 const BLOCK_TIME_MS = 2000;
-const Status = { Open: 1, Locked: 2, Fulfilled: 3, Slashed: 4, Refunded: 5 } as const;
-const FINAL: number[] = [Status.Fulfilled, Status.Slashed, Status.Refunded];
+const FINAL: number[] = [JobStatus.Fulfilled, JobStatus.Slashed, JobStatus.Refunded];
 // The reads every service makes; sends are never faulted (an error for a send the node took is another scenario).
 const FAULTED = ["eth_call", "eth_estimateGas", "eth_getLogs", "eth_getTransactionReceipt", "eth_blockNumber"];
 const LOCK_TIMEOUT = 60;
@@ -172,20 +172,20 @@ describe("network e2e: three independent operators behind a faulty RPC on a 2 s 
     const k = keeper!.stats();
     console.log("\n      network summary");
     console.log(`        jobs:                 ${ids.length} (statuses ${ids.map((id, i) => `${id}:${statuses[i]}`).join(" ")})`);
-    console.log(`        fulfilled:            ${count(Status.Fulfilled)}`);
-    console.log(`        refunded:             ${count(Status.Refunded)}`);
+    console.log(`        fulfilled:            ${count(JobStatus.Fulfilled)}`);
+    console.log(`        refunded:             ${count(JobStatus.Refunded)}`);
     console.log(`        slashed:              ${slashes.length}`);
-    console.log(`        still open / locked:  ${count(Status.Open)} / ${count(Status.Locked)}`);
+    console.log(`        still open / locked:  ${count(JobStatus.Open)} / ${count(JobStatus.Locked)}`);
     console.log(`        locks by operator:    ${OPERATORS.map((o) => `${o.name} ${locks.filter((l) => l.args.operator === new Wallet(o.key).address).length}`).join(", ")}`);
     console.log(`        RPC errors injected:  ${Object.entries(injected).map(([kind, n]) => `${kind} ${n}`).join(", ")} (of ${FAULTED.reduce((n, m) => n + (requests[m] ?? 0), 0)} eligible requests)`);
     console.log(`        keeper:               slashes attempted ${k.slashAttempts}, refused ${k.slashesRefused}, done ${k.slashed}; refunds attempted ${k.refundAttempts}, refused ${k.refundsRefused}, done ${k.refunded}\n`);
 
-    expect(statuses.filter((st) => st !== Status.Fulfilled && st !== Status.Refunded), "jobs neither fulfilled nor refunded").to.deep.equal([]);
+    expect(statuses.filter((st) => st !== JobStatus.Fulfilled && st !== JobStatus.Refunded), "jobs neither fulfilled nor refunded").to.deep.equal([]);
     expect(slashes.map((e) => e.args.jobId), "slashed jobs").to.deep.equal([]);
     expect(badLocks.map((l) => `${l.args.jobId} by ${servedBy.get(l.args.operator)?.name ?? l.args.operator}`), "locks by an operator that does not serve the model").to.deep.equal([]);
-    expect(statuses[ids.indexOf(uncoverable)], "the job no operator can cover").to.equal(Status.Refunded);
+    expect(statuses[ids.indexOf(uncoverable)], "the job no operator can cover").to.equal(JobStatus.Refunded);
     // Without this a run in which nothing works (every job refunded) would pass.
-    expect(ids.filter((id, i) => id !== uncoverable && statuses[i] !== Status.Fulfilled), "jobs an operator could serve, not fulfilled").to.deep.equal([]);
+    expect(ids.filter((id, i) => id !== uncoverable && statuses[i] !== JobStatus.Fulfilled), "jobs an operator could serve, not fulfilled").to.deep.equal([]);
     ok = true;
   });
 });

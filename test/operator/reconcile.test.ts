@@ -6,7 +6,7 @@ import { expect } from "chai";
 import { solidityPackedKeccak256, Wallet } from "ethers";
 import type { JobData, OperatorContext } from "../../operator/pipeline.js";
 import { stillMine, stillOpen } from "../../operator/reconcile.js";
-import { JobStatus } from "../../operator/status.js";
+import { JobStatus } from "../../shared/enums.js";
 
 const NOW = 1_800_000_000;
 const address = Wallet.createRandom().address;

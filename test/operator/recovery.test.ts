@@ -6,10 +6,10 @@ import { expect } from "chai";
 import { solidityPackedKeccak256, Wallet } from "ethers";
 import type { Logger } from "pino";
 import type { Queue } from "bullmq";
-import { queueName, type JobData, type OperatorContext } from "../../operator/pipeline.js";
+import { queueName, type JobData, type OperatorContext, type Stage } from "../../operator/pipeline.js";
 import { resume, sweepLocks, trackLock } from "../../operator/recovery.js";
-import { JobStatus } from "../../operator/status.js";
-import { worker, type Stage } from "../../shared/queues.js";
+import { JobStatus } from "../../shared/enums.js";
+import { worker } from "../../shared/queues.js";
 import { operatorQueues, suiteRedis, type OperatorQueues } from "../fixtures/operatorQueues.js";
 
 const NOW = 1_800_000_000;

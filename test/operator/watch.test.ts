@@ -4,10 +4,9 @@
 import { expect } from "chai";
 import { solidityPackedKeccak256, Wallet } from "ethers";
 import type { Queue } from "bullmq";
-import type { JobData, OperatorContext } from "../../operator/pipeline.js";
+import type { JobData, OperatorContext, Stage } from "../../operator/pipeline.js";
 import { JobWatcher } from "../../operator/stages/watch.js";
-import { JobStatus } from "../../operator/status.js";
-import type { Stage } from "../../shared/queues.js";
+import { JobStatus } from "../../shared/enums.js";
 import { operatorQueues, suiteRedis, type OperatorQueues } from "../fixtures/operatorQueues.js";
 
 const BLOCK_SECONDS = 12;
