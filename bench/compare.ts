@@ -18,7 +18,7 @@ import { REPO_ROOT } from "../shared/paths.js";
 import { ensureCircuit, loadModelSpec, readInputRows, type BuiltCircuit, type ModelSpec } from "../zk/circuit.js";
 import { prove } from "../zk/prover.js";
 import { isMain, machineInfo, type MachineInfo } from "./machine.js";
-import { median, round } from "./stats.js";
+import { median, round } from "../infra/stats.js";
 import { loadWasmProver, type WasmFiles } from "./wasm_prover.js";
 import { PROJECT_PYTHON, startWorker, workerProveSchema, type EzklWorker } from "./worker.js";
 

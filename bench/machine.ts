@@ -2,7 +2,7 @@
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { round } from "./stats.js";
+import { round } from "../infra/stats.js";
 
 export interface MachineInfo {
   cores: number;

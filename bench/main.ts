@@ -25,11 +25,11 @@ import { ensureCircuit, loadModelSpec, readInputRows, type BuiltCircuit } from "
 import { infer } from "../zk/inference.js";
 import { prove, type ProofResult } from "../zk/prover.js";
 import { benchCompare, type CompareResult } from "./compare.js";
-import { runLoad, type LoadResult } from "./load.js";
+import { runLoad, type LoadResult } from "../infra/load.js";
 import { machineInfo, type MachineInfo } from "./machine.js";
 import { benchRelayer, type RelayerCapacity } from "./relayer.js";
 import { benchScaling, scalingSvg, type ScalingResult } from "./scaling.js";
-import { median, round } from "./stats.js";
+import { median, round } from "../infra/stats.js";
 
 const { values: flags } = parseArgs({
   options: {

@@ -19,8 +19,8 @@ import { InferenceMarket__factory } from "../types/ethers-contracts/index.js";
 import { readInputRows } from "../zk/circuit.js";
 import { prove } from "../zk/prover.js";
 import { isMain } from "./machine.js";
-import { counterValue, postBurst } from "./load.js";
-import { round } from "./stats.js";
+import { counterValue, postBurst } from "../infra/load.js";
+import { round } from "../infra/stats.js";
 
 export interface RelayerCapacity {
   txs: number;

@@ -19,7 +19,7 @@ import { ensureCircuit, modelSpecSchema, readInputRows, type BuiltCircuit, type 
 import { prove } from "../zk/prover.js";
 import { chartSvg } from "./chart.js";
 import { isMain, machineInfo, type MachineInfo } from "./machine.js";
-import { median, round } from "./stats.js";
+import { median, round } from "../infra/stats.js";
 import { startWorker, workerProveSchema, type EzklWorker } from "./worker.js";
 
 export const BENCH_CACHE = path.join(REPO_ROOT, ".cache", "bench");

@@ -23,8 +23,8 @@ import { InferenceMarket__factory, OperatorStaking__factory, type InferenceMarke
 import { readInputRows } from "../../zk/circuit.js";
 import { floatToFelt } from "../../zk/felt.js";
 import { e2eJobRequest } from "../fixtures/e2e.js";
-import { counterValue } from "../../bench/load.js";
-import { slashStillLocked } from "../../bench/slasher.js";
+import { counterValue } from "../../infra/load.js";
+import { slashStillLocked } from "../../infra/slasher.js";
 import { JobStatus } from "../../shared/enums.js";
 
 const UNIT = 10n ** 18n;

@@ -1,9 +1,10 @@
-// Load, scaled down for CI: the `make load` scenario (bench/load.ts, 1,000 jobs) with 50 jobs posted in a burst
-// against one relayer and two operators as real processes. Every job must end fulfilled, or refunded when its
+// Load, scaled down for CI: the `make load` scenario (infra/load.ts; 1,000 jobs in bench/load.ts) with 50 jobs
+// posted in a burst against one relayer and two competing operators as real processes (which one wins each lock
+// is the chain's business: on an automine chain the faster evaluator may win them all). Every job must end fulfilled, or refunded when its
 // input is outside the model's calibrated range (operators skip it instead of locking a job they cannot prove);
 // no job lost or settled twice, no honest operator slashed, no relayer nonce error.
 import { expect } from "chai";
-import { runLoad } from "../../bench/load.js";
+import { runLoad } from "../../infra/load.js";
 
 describe("load (CI scale): 50 jobs in a burst, one relayer, two operators", function () {
   this.timeout(900_000);
@@ -17,7 +18,5 @@ describe("load (CI scale): 50 jobs in a burst, one relayer, two operators", func
     expect(r.relayer_nonce_errors, "relayer nonce errors").to.equal(0);
     expect(r.fulfilled).to.equal(48);
     expect(r.refunded).to.equal(2);
-    // Both operators took work from the shared queues.
-    expect(Object.keys(r.per_operator)).to.have.length(2);
   });
 });

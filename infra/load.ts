@@ -1,0 +1,253 @@
+// Load: N jobs of the smallest demo model posted in a burst against one relayer and two operators, all real
+// processes on a `hardhat node` and a real Redis, as in production. Every job must end fulfilled, or refunded
+// when no operator could take it (its input is outside the model's calibrated range: operators skip it, so its
+// lock deadline passes and the requester gets the price back). Records throughput (jobs, relayer transactions,
+// the evaluate queue), latency, RPC requests per job and the relayer's nonce errors. Run at full size by
+// `make load` (bench/load.ts), at 50 jobs by CI (test/load/load.test.ts).
+import path from "node:path";
+import { Queue } from "bullmq";
+import getPort from "get-port";
+import { Redis } from "ioredis";
+import { DEV_KEYS, operatorEnv, withLocalStack } from "./localStack.js";
+import { startRpcFaultProxy } from "./rpcFaultProxy.js";
+import { startVerdictService } from "./verdictService.js";
+import { queueName } from "../operator/pipeline.js";
+import { RELAYER_QUEUE } from "../shared/queues.js";
+import { Wallet, type Signer } from "ethers";
+import { InferenceMarket__factory, type InferenceMarket } from "../types/ethers-contracts/index.js";
+import { readInputRows } from "../zk/circuit.js";
+import { floatToFelt } from "../zk/felt.js";
+import { median, round } from "./stats.js";
+import { slashStillLocked } from "./slasher.js";
+
+export interface LoadOptions {
+  /** Jobs posted in the burst. */
+  jobs: number;
+  /** Of those, how many carry an input outside the calibrated range (must end refunded, not fulfilled). */
+  outOfRange?: number;
+  /** Smallest demo model by default. */
+  model?: string;
+  log?: (line: string) => void;
+  /** Gives up (and throws) when the jobs have not all ended by then. */
+  timeoutMs?: number;
+  /** A block every this many ms without automine (a real chain's pace); default automine. */
+  blockTimeMs?: number;
+}
+
+export interface LoadResult {
+  jobs: number;
+  fulfilled: number;
+  refunded: number;
+  /** Jobs neither fulfilled nor refunded at the end (must be 0). */
+  lost: number;
+  /** Jobs fulfilled more than once or by more than one lock (must be 0; the contract forbids it). */
+  duplicated: number;
+  /** Slashes of the two (honest) operators (must be 0). */
+  honest_slashed: number;
+  /** Wall time of the burst: every createJob sent, one account, consecutive nonces. */
+  post_s: number;
+  /** First job posted -> last job fulfilled. */
+  drain_s: number;
+  jobs_per_s: number;
+  /** Relay transactions mined (locks + fulfilments) / the span from the first relay started to the last mined. */
+  relayer_txs: number;
+  relayer_tx_per_s: number;
+  relayer_nonce_errors: number;
+  relayer_dropped: number;
+  /** Jobs through the operators' evaluate queues / their busy span (first taken -> last finished), both operators. */
+  queue_jobs_per_s: number;
+  /** createJob sent -> JobFulfilled first seen (events read every 250 ms), wall clock. */
+  latency_s: { p50: number; p95: number; max: number };
+  per_operator: Record<string, number>;
+}
+
+const ETH = "0x0000000000000000000000000000000000000000";
+const PRICE = 10n ** 15n;
+const COLLATERAL = 10n ** 16n; // 0.01 VDT: 1,000 locks fit in one operator's 100 VDT stake
+const SMALLEST_MODEL = "diabetes-regressor";
+const RANGE_LOCK_TIMEOUT = 120;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? Number.NaN;
+
+/** Sum of a Prometheus counter over all its label sets, from the service's /metrics text. */
+export function counterValue(metricsText: string, name: string): number {
+  let sum = 0;
+  for (const line of metricsText.split("\n")) {
+    const m = line.match(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+]+)$`));
+    if (m) sum += Number(m[1]);
+  }
+  return sum;
+}
+
+/** Jobs taken / busy span of queues, from BullMQ's processedOn/finishedOn of their completed jobs. */
+async function queueRate(...queues: Queue[]): Promise<{ count: number; perSecond: number; span: number }> {
+  const jobs = (await Promise.all(queues.map((q) => q.getJobs(["completed"], 0, -1)))).flat();
+  const starts = jobs.map((j) => j.processedOn ?? Number.NaN).filter(Number.isFinite);
+  const ends = jobs.map((j) => j.finishedOn ?? Number.NaN).filter(Number.isFinite);
+  const span = (Math.max(...ends) - Math.min(...starts)) / 1000;
+  return { count: jobs.length, span, perSecond: jobs.length / span };
+}
+
+/**
+ * Posts `count` ETH jobs (price PRICE, collateral COLLATERAL, two hours to finish) from the market's runner at
+ * consecutive nonces without waiting between sends, then waits for every receipt. Returns the job ids in order
+ * and when each send returned.
+ */
+export async function postBurst(
+  market: InferenceMarket,
+  count: number,
+  job: (i: number) => { modelId: number; input: bigint[]; lockTimeout: bigint },
+): Promise<{ jobIds: bigint[]; sentAt: number[] }> {
+  const runner = market.runner as Signer;
+  let nonce = await runner.provider!.getTransactionCount(await runner.getAddress(), "pending");
+  const sent = [];
+  const sentAt: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const req = { ...job(i), token: ETH, price: PRICE, collateral: COLLATERAL, timeout: 7200n, callback: ETH, callbackGasLimit: 0 };
+    sent.push(await market.createJob(req, { value: PRICE, nonce: nonce++, gasLimit: 500_000 }));
+    sentAt.push(performance.now());
+  }
+  const receipts = await Promise.all(sent.map((tx) => tx.wait()));
+  const address = await market.getAddress();
+  const jobIds = receipts.map((r) => market.interface.parseLog(r!.logs.find((l) => l.address === address)!)!.args.jobId as bigint);
+  return { jobIds, sentAt };
+}
+
+export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
+  const log = opts.log ?? (() => undefined);
+  const model = opts.model ?? SMALLEST_MODEL;
+  const outOfRange = opts.outOfRange ?? 0;
+  const timeoutMs = opts.timeoutMs ?? 3_600_000;
+  return withLocalStack("load", log, async ({ redis, chain, stack, work, services }) => {
+    const prefix = "load";
+    const relayerPort = await getPort({ host: "127.0.0.1" });
+    // The services reach the chain through a proxy that injects nothing and counts every request by method.
+    const rpc = await startRpcFaultProxy(chain.url);
+    services.push({ name: "rpc proxy", port: rpc.port, url: rpc.url, stop: () => rpc.close() });
+    const env = {
+      VERDICT_RPC_URL: rpc.url,
+      VERDICT_REDIS_URL: redis.url,
+      VERDICT_DEPLOYMENTS_DIR: stack.deploymentsDir,
+      ...operatorEnv(stack),
+      VERDICT_QUEUE_PREFIX: prefix,
+      VERDICT_RELAYER_KEY: DEV_KEYS.relayer,
+    };
+    services.push(await startVerdictService("relayer", { ...env, VERDICT_HTTP_PORT: String(relayerPort) }, path.join(work, "relayer.log")));
+    for (const [i, key] of stack.operatorKeys.entries()) {
+      services.push(await startVerdictService("operator", { ...env, VERDICT_OPERATOR_KEY: key }, path.join(work, `operator-${i}.log`)));
+    }
+    log(`relayer and ${stack.operatorKeys.length} operators running (logs in ${work})`);
+
+    const { ethers } = stack.connection;
+    const signers = await ethers.getSigners();
+    const requester = signers[3]!;
+    const market = InferenceMarket__factory.connect(stack.addresses.market, requester);
+    const { modelId, circuit } = stack.models[model]!;
+    const rows = await readInputRows(path.join(circuit.spec.dir, circuit.spec.calibration ?? circuit.spec.sample), circuit.inputs.count, "rows");
+    const felts = (row: number[]) => row.map((v) => floatToFelt(v, circuit.inputs.scale));
+    const tooBig = circuit.inputRange.map(([, hi]) => hi + 1);
+    const from = await ethers.provider.getBlockNumber();
+
+    const t0 = performance.now();
+    const { jobIds: created, sentAt } = await postBurst(market, opts.jobs, (i) => {
+      const bad = i < outOfRange;
+      return { input: felts(bad ? tooBig : rows[i % rows.length]!), lockTimeout: BigInt(bad ? RANGE_LOCK_TIMEOUT : 3600), modelId };
+    });
+    const post_s = (performance.now() - t0) / 1000;
+    const postedAt = new Map(created.map((id, i) => [id, sentAt[i]!]));
+    const badIds = new Set(created.slice(0, outOfRange));
+    log(`posted ${opts.jobs} jobs in ${post_s.toFixed(1)} s (${outOfRange} with an out-of-range input)`);
+
+    // Wait until every in-range job is fulfilled, reporting progress; new JobFulfilled events are read every
+    // 250 ms, and the wall time a job is first seen fulfilled gives its latency.
+    const goodCount = opts.jobs - outOfRange;
+    const seenAt = new Map<bigint, number>();
+    const fulfilledEvents: Awaited<ReturnType<typeof market.queryFilter<typeof market.filters.JobFulfilled>>> = [];
+    let scanFrom = from + 1;
+    let lastReport = performance.now();
+    while (seenAt.size < goodCount) {
+      const head = await ethers.provider.getBlockNumber();
+      if (head >= scanFrom) {
+        for (const e of await market.queryFilter(market.filters.JobFulfilled(), scanFrom, head)) {
+          fulfilledEvents.push(e);
+          if (!seenAt.has(e.args.jobId)) seenAt.set(e.args.jobId, performance.now());
+        }
+        scanFrom = head + 1;
+      }
+      if (performance.now() - t0 > timeoutMs) throw new Error(`only ${seenAt.size}/${goodCount} jobs fulfilled after ${timeoutMs / 1000} s (logs in ${work})`);
+      if (performance.now() - lastReport > 10_000) {
+        lastReport = performance.now();
+        log(`fulfilled ${seenAt.size}/${goodCount} after ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+      }
+      await sleep(250);
+    }
+    const drain_s = (performance.now() - t0) / 1000;
+
+    // Jobs nobody could take: past their lock deadline anyone may refund them to the requester.
+    if (outOfRange > 0) {
+      await ethers.provider.send("evm_increaseTime", [RANGE_LOCK_TIMEOUT + 1]);
+      await ethers.provider.send("evm_mine", []);
+      for (const id of badIds) await (await market.refund(id)).wait();
+      log(`refunded the ${outOfRange} out-of-range job(s) after their lock deadline`);
+    }
+
+    // A slasher bot (review T-4): a job left locked is slashed, so a failed honest operator shows in honest_slashed.
+    const leftLocked = await slashStillLocked(market, ethers.provider, created);
+    if (leftLocked > 0) log(`slashed ${leftLocked} job(s) left locked past their secondary window`);
+
+    const statuses = await Promise.all(created.map(async (id) => Number((await market.jobOf(id)).status)));
+    const fulfilled = statuses.filter((s) => s === 3).length;
+    const refunded = statuses.filter((s) => s === 5).length;
+    const locks = await market.queryFilter(market.filters.JobLocked(), from);
+    const slashes = await market.queryFilter(market.filters.JobSlashed(), from);
+    const countBy = <T>(xs: T[]) => xs.reduce((m, x) => m.set(x, (m.get(x) ?? 0) + 1), new Map<T, number>());
+    const duplicated =
+      [...countBy(fulfilledEvents.map((e) => e.args.jobId)).values()].filter((n) => n > 1).length +
+      [...countBy(locks.map((e) => e.args.jobId)).values()].filter((n) => n > 1).length;
+    const perOperator: Record<string, number> = {};
+    const lockedBy = new Map(locks.map((e) => [e.args.jobId, e.args.operator]));
+    for (const e of fulfilledEvents) {
+      const op = lockedBy.get(e.args.jobId) ?? "unknown";
+      perOperator[op] = (perOperator[op] ?? 0) + 1;
+    }
+
+    const latencies = [...seenAt].map(([id, at]) => (at - postedAt.get(id)!) / 1000);
+
+    const metrics = await (await fetch(`http://127.0.0.1:${relayerPort}/metrics`)).text();
+    const client = new Redis(redis.url, { maxRetriesPerRequest: null });
+    const relayQueue = new Queue(RELAYER_QUEUE, { connection: client, prefix });
+    // Each operator evaluates every job in its own queue (operator/pipeline.ts queueName).
+    const evaluateQueues = DEV_KEYS.operators.map((key) => new Queue(queueName("evaluate", new Wallet(key).address), { connection: client, prefix }));
+    const relay = await queueRate(relayQueue);
+    const evaluate = await queueRate(...evaluateQueues);
+    await relayQueue.close();
+    await Promise.all(evaluateQueues.map((q) => q.close()));
+    client.disconnect();
+
+    const { requests } = rpc.stats();
+    const rpcRequests = Object.values(requests).reduce((a, b) => a + b, 0);
+    return {
+      block_time_s: opts.blockTimeMs ? opts.blockTimeMs / 1000 : 0,
+      jobs: opts.jobs,
+      fulfilled,
+      refunded,
+      lost: opts.jobs - fulfilled - refunded,
+      duplicated,
+      honest_slashed: slashes.length,
+      post_s: round(post_s, 2),
+      drain_s: round(drain_s, 1),
+      jobs_per_s: round(goodCount / drain_s, 3),
+      relayer_txs: counterValue(metrics, "relayer_tx_mined_total"),
+      relayer_tx_per_s: round(counterValue(metrics, "relayer_tx_mined_total") / relay.span, 2),
+      relayer_nonce_errors: counterValue(metrics, "relayer_nonce_errors_total"),
+      relayer_dropped: counterValue(metrics, "relayer_tx_dropped_total"),
+      queue_jobs_per_s: round(evaluate.perSecond, 2),
+      latency_s: { p50: round(median(latencies), 2), p95: round(percentile(latencies, 95), 2), max: round(Math.max(...latencies), 2) },
+      per_operator: perOperator,
+      rpc_requests: rpcRequests,
+      rpc_requests_per_job: round(rpcRequests / opts.jobs, 1),
+      rpc_requests_by_method: requests,
+    };
+  }, { blockTimeMs: opts.blockTimeMs });
+}
