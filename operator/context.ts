@@ -9,7 +9,7 @@ import type { Config } from "../shared/config.js";
 import { VerdictError } from "../shared/errors.js";
 import { signerKey } from "../shared/keys.js";
 import { instrumentProvider, rpcMetrics } from "../shared/rpcMetrics.js";
-import { RELAYER_QUEUE, queue, queueEvents, redisConnection } from "../shared/queues.js";
+import { RELAYER_QUEUE, queue, redisConnection } from "../shared/queues.js";
 import { InferenceMarket__factory, ModelRegistry__factory, OperatorStaking__factory } from "../types/ethers-contracts/index.js";
 import { WarmBridgePool } from "../zk/bridge.js";
 import { ModelCatalog } from "./catalog.js";
@@ -52,14 +52,13 @@ export async function operatorContext(config: Config, log: Logger, metrics: Regi
     redis,
     queues: Object.fromEntries(STAGES.map((s) => [s, queue<JobData>(qctx, queueName(s, address))])) as Record<Stage, ReturnType<typeof queue<JobData>>>,
     relay: queue(relayCtx, RELAYER_QUEUE),
-    relayEvents: queueEvents(relayCtx, RELAYER_QUEUE),
     metrics: operatorMetrics(metrics),
     provers: new WarmBridgePool(config.operator.proveConcurrency),
     snapshot: new ChainSnapshot(),
   };
   if (ctx.catalog.ids().length === 0) throw new VerdictError("NO_MODELS", "no active model to serve: set operator.models (or VERDICT_MODELS) to registry model ids", "`verdict model list`, then `verdict model pull <id>` for each");
   const close = async () => {
-    await Promise.all([...Object.values(ctx.queues).map((q) => q.close()), ctx.relay.close(), ctx.relayEvents.close()]);
+    await Promise.all([...Object.values(ctx.queues).map((q) => q.close()), ctx.relay.close()]);
     await ctx.provers.close();
     redis.disconnect();
     if (relayRedis !== redis) relayRedis.disconnect();

@@ -1,6 +1,6 @@
 // The operator's pipeline state: what a job carries from stage to stage, the shared context every stage gets,
 // and how a job moves on (idempotent BullMQ job id, earliest-deadline-first priority).
-import type { Queue, QueueEvents } from "bullmq";
+import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
@@ -8,6 +8,7 @@ import type { RelayRequest, RelayResult } from "../relayer/types.js";
 import type { Chain } from "../shared/chain.js";
 import type { Config } from "../shared/config.js";
 import { jobKey } from "../shared/queues.js";
+import { blockSeconds } from "./reconcile.js";
 import type { InferenceMarket, ModelRegistry, OperatorStaking } from "../types/ethers-contracts/index.js";
 import type { CircuitArtifacts } from "../zk/artifacts.js";
 import type { WarmBridgePool } from "../zk/bridge.js";
@@ -36,6 +37,10 @@ export interface JobData {
   terms?: string;
   /** Set once this operator holds the lock. */
   operator?: string;
+  /** The lock request handed to the relayer (lock stage), and until when its signature is valid. */
+  lockRelay?: { id: string; validUntil: number };
+  /** The fulfilment handed to the relayer (submit stage). */
+  fulfilRelay?: string;
   floatOutputs?: number[];
   proof?: string;
   instances?: string[];
@@ -81,7 +86,6 @@ export interface OperatorContext {
   redis: Redis;
   queues: Record<Stage, Queue<JobData>>;
   relay: Queue<RelayRequest, RelayResult>;
-  relayEvents: QueueEvents;
   metrics: OperatorMetrics;
   /** Warm provers, one per parallel proof (operator.proveConcurrency). */
   provers: WarmBridgePool;
@@ -147,12 +151,12 @@ export async function advance(ctx: OperatorContext, stage: Stage, data: JobData)
 }
 
 /**
- * Sends a signed request to the relayer and waits until its transaction is mined (or the relayer gives up, or
- * `timeoutMs` passes). `relayId` names this very request: a request that differs (a lock re-signed with a new
- * validity, a fulfilment re-sent after its transaction was reorged out) gets a new id, since BullMQ would answer a
- * known id with the old job and its old result (review S1-3).
+ * Hands a signed request to the relayer without waiting for it: the stage that sent it comes back (a deferred
+ * job) to see what became of it, so no worker slot is held while a block is awaited (issue 14). `relayId` names
+ * this very request: a request that differs (a lock re-signed with a new validity) gets a new id, since BullMQ
+ * would answer a known id with the old job and its old result (review S1-3).
  */
-export async function relayAndWait(ctx: OperatorContext, request: RelayRequest, relayId: string, timeoutMs: number): Promise<RelayResult> {
+export async function sendToRelayer(ctx: OperatorContext, request: RelayRequest, relayId: string): Promise<void> {
   const job = await ctx.relay.add(request.kind, request, {
     jobId: relayId,
     attempts: 5,
@@ -161,10 +165,23 @@ export async function relayAndWait(ctx: OperatorContext, request: RelayRequest, 
     removeOnFail: { age: 7 * 24 * 3600 },
   });
   // A relay that failed for good earlier (its retries spent while the RPC node was down) is this very request:
-  // without a retry, every later attempt of the stage would wait on the old failure (found by the chaos suite).
-  // The stage has just reconciled with the chain, and the relayer simulates before sending, so a retry is safe.
+  // without a retry it could never be sent again (found by the chaos suite). The stage has just reconciled with
+  // the chain, and the relayer simulates before sending, so a retry is safe.
   if (await job.isFailed()) await job.retry("failed", { resetAttemptsMade: true });
-  return (await job.waitUntilFinished(ctx.relayEvents, timeoutMs)) as RelayResult;
+}
+
+/** Where a request handed to the relayer stands: still on its way, mined (with its receipt's figures), or failed. */
+export async function relayState(ctx: OperatorContext, relayId: string): Promise<{ state: "pending" | "missing" | "failed" } | { state: "mined"; result: RelayResult }> {
+  const job = await ctx.relay.getJob(relayId);
+  if (!job) return { state: "missing" };
+  const state = await job.getState();
+  if (state === "completed") return { state: "mined", result: job.returnvalue };
+  return { state: state === "failed" ? "failed" : "pending" };
+}
+
+/** When a stage waiting on the chain looks again: half a block, at least 250 ms and at most 6 s. */
+export async function recheckAt(ctx: OperatorContext): Promise<number> {
+  return Date.now() + Math.min(6_000, Math.max(250, (await blockSeconds(ctx)) * 500));
 }
 
 /**

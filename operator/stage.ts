@@ -14,7 +14,7 @@ import { queueName, stageBackoff, type JobData, type OperatorContext, type Stage
 export type Outcome =
   | { outcome: "advanced" | "done" }
   | { outcome: "skipped"; reason: string }
-  | { outcome: "deferred"; reason: string; retryAt: number };
+  | { outcome: "deferred"; reason: string; retryAt: number; data?: JobData; quiet?: boolean };
 
 export type StageProcessor = (data: JobData, log: Logger, job: Job<JobData>) => Promise<Outcome>;
 
@@ -30,7 +30,9 @@ export function runStage(ctx: OperatorContext, stage: Stage, process: StageProce
         if (result.outcome === "skipped") log.info({ reason: result.reason }, "skipped");
         ctx.metrics.jobs.inc({ stage, outcome: result.outcome });
         if (result.outcome === "deferred") {
-          log.info({ reason: result.reason, retryInMs: result.retryAt - Date.now() }, "deferred");
+          // `quiet`: a stage waiting on the chain looks every half block; those looks are not news.
+          log[result.quiet ? "debug" : "info"]({ reason: result.reason, retryInMs: result.retryAt - Date.now() }, "deferred");
+          if (result.data) await job.updateData(result.data);
           // The same job (same id, same data) comes back at retryAt; a skip would have been final.
           await job.moveToDelayed(result.retryAt, token);
           throw new DelayedError();

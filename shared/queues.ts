@@ -1,6 +1,6 @@
 // BullMQ plumbing shared by the operator and the relayer: one Redis connection factory, the relay queue's name
 // and the job id convention `${chainId}-${onchainJobId}` (no ':'), which makes re-enqueueing a no-op.
-import { Queue, QueueEvents, Worker, type Processor, type WorkerOptions } from "bullmq";
+import { Queue, Worker, type Processor, type WorkerOptions } from "bullmq";
 import { Redis } from "ioredis";
 
 export const RELAYER_QUEUE = "relay";
@@ -23,13 +23,9 @@ export function queue<T>(ctx: QueueContext, name: string): Queue<T> {
   return new Queue<T>(name, { connection: ctx.connection, prefix: ctx.prefix });
 }
 
-// BullMQ duplicates the connection it is given for its blocking reads and never closes the one passed in, so
-// workers and queue events get the shared connection itself (a duplicate made here would leak and keep the
-// process alive); the owner closes it once, at shutdown.
-export function queueEvents(ctx: QueueContext, name: string): QueueEvents {
-  return new QueueEvents(name, { connection: ctx.connection, prefix: ctx.prefix });
-}
-
+// BullMQ duplicates the connection it is given for its blocking reads and never closes the one passed in, so a
+// worker gets the shared connection itself (a duplicate made here would leak and keep the process alive); the
+// owner closes it once, at shutdown.
 export function worker<T, R>(ctx: QueueContext, name: string, processor: Processor<T, R>, opts: Partial<WorkerOptions> = {}): Worker<T, R> {
   return new Worker<T, R>(name, processor, {
     connection: ctx.connection,

@@ -1,29 +1,38 @@
 // submit — consumes: `submit` jobs with a checked proof. Produces: the fulfilment on-chain (via the relayer).
-// Reconciles first (already fulfilled, lock lost, deadline passed), then signs an EIP-712 Fulfil and waits for
-// the relayer's receipt.
+// Reconciles first (lock lost, deadline passed), signs an EIP-712 Fulfil and hands it to the relayer, then comes
+// back every half block (a deferred job, holding no worker slot) until the chain shows the job fulfilled; a
+// fulfilment that failed in the relayer is retried, one mined and then reorged out is sent again.
 import type { Logger } from "pino";
-import { VerdictError } from "../../shared/errors.js";
 import { relayJobId } from "../../relayer/types.js";
-import { forgetRelay, relayAndWait, type JobData, type OperatorContext } from "../pipeline.js";
+import { JobStatus } from "../../shared/enums.js";
+import { forgetRelay, recheckAt, relayState, sendToRelayer, type JobData, type OperatorContext } from "../pipeline.js";
 import { stillMine } from "../reconcile.js";
 import { signFulfil } from "../signing.js";
 import type { Outcome } from "../stage.js";
-import { JobStatus } from "../../shared/enums.js";
 
 export async function submit(ctx: OperatorContext, data: JobData, log: Logger): Promise<Outcome> {
+  if (data.fulfilRelay && Number((await ctx.market.jobOf(data.jobId)).status) === JobStatus.Fulfilled) return fulfilled(ctx, data, log);
   const mine = await stillMine(ctx, data);
   if (!mine.ok) return { outcome: "skipped", reason: mine.reason };
-  const request = await signFulfil(ctx, data.jobId, data.proof!, data.instances!);
-  const relayId = relayJobId(request);
-  const result = await relayAndWait(ctx, request, relayId, 180_000);
-  const job = await ctx.market.jobOf(data.jobId);
-  if (Number(job.status) !== JobStatus.Fulfilled) {
-    // Mined, then reorged out (or never effective): the next attempt must send it again, not reuse this result.
-    await forgetRelay(ctx, relayId);
-    throw new VerdictError("FULFILMENT_NOT_ON_CHAIN", `fulfilment mined (${result.txHash}) but job status is ${job.status}; sending it again`, undefined, true);
+  if (data.fulfilRelay) {
+    const relay = await relayState(ctx, data.fulfilRelay);
+    if (relay.state === "pending") return { outcome: "deferred", reason: "fulfilment sent, not yet on-chain", retryAt: await recheckAt(ctx), quiet: true };
+    // Mined, yet the job is not fulfilled: the transaction was reorged out; the request is sent again below.
+    if (relay.state === "mined") await forgetRelay(ctx, data.fulfilRelay);
   }
-  ctx.metrics.gasUsed.inc({ kind: "fulfil" }, Number(result.gasUsed));
-  await ctx.catalog.recordGas(data.modelId, "fulfil", Number(result.gasUsed));
-  log.info({ txHash: result.txHash, gasUsed: result.gasUsed, outputs: data.outputs }, "fulfilled and paid");
+  const request = await signFulfil(ctx, data.jobId, data.proof!, data.instances!);
+  const id = relayJobId(request);
+  await sendToRelayer(ctx, request, id);
+  log.info({ relay: id }, "fulfilment sent");
+  return { outcome: "deferred", reason: "fulfilment sent", retryAt: await recheckAt(ctx), data: { ...data, fulfilRelay: id }, quiet: true };
+}
+
+async function fulfilled(ctx: OperatorContext, data: JobData, log: Logger): Promise<Outcome> {
+  const relay = await relayState(ctx, data.fulfilRelay!);
+  if (relay.state === "mined") {
+    ctx.metrics.gasUsed.inc({ kind: "fulfil" }, Number(relay.result.gasUsed));
+    await ctx.catalog.recordGas(data.modelId, "fulfil", Number(relay.result.gasUsed));
+  }
+  log.info({ ...(relay.state === "mined" ? { txHash: relay.result.txHash, gasUsed: relay.result.gasUsed } : {}), outputs: data.outputs }, "fulfilled and paid");
   return { outcome: "done" };
 }
