@@ -1,11 +1,6 @@
-"""Long-lived ezkl process for the benchmarks (bench/scaling.ts, bench/compare.ts).
-
-zk/bridge.py starts one interpreter per command, which is what the operator does today; this worker instead
-reads one JSON request per line on stdin and answers one JSON line on stdout, so a bench can prove many times in
-one process ("warm"), or start a fresh one per proof ("cold"), with the same ezkl calls either way. It runs
-under the project's ezkl (23.x) and under the pinned ezkl 21 venv that compare.ts builds, so it passes every
-ezkl argument by keyword: positional orders differ between the two (v21's prove takes proof_type before
-srs_path). Bench-only: never imported by the services.
+"""Long-lived ezkl process for the scaling bench (bench/scaling.ts): seeded MLP models and many proofs in one
+process, one JSON request per line on stdin and one JSON line out. Bench-only: the services' warm prover is
+zk/bridge.py serve.
 """
 
 import asyncio
@@ -81,28 +76,6 @@ def cmd_rows(r: dict) -> dict:
     return {"numRows": s["num_rows"], "rangeChecks": s.get("required_range_checks", [])}
 
 
-def cmd_srs(r: dict) -> dict:
-    call(ezkl.gen_srs, r["out"], r["logrows"])
-    return {}
-
-
-def cmd_build(r: dict) -> dict:
-    """settings, compiled circuit and keys into r["dir"] (used for the ezkl 21 artifacts of compare.ts)."""
-    f = lambda name: os.path.join(r["dir"], name)  # noqa: E731
-    os.makedirs(r["dir"], exist_ok=True)
-    t: dict = {}
-    if not timed(t, "gen_settings", ezkl.gen_settings, model=r["onnx"], output=f("settings.json"), py_run_args=run_args(r["run_args"])):
-        raise RuntimeError("gen_settings failed")
-    if not timed(t, "compile_circuit", ezkl.compile_circuit, model=r["onnx"], compiled_circuit=f("network.compiled"), settings_path=f("settings.json")):
-        raise RuntimeError("compile_circuit failed")
-    timed(t, "gen_witness", ezkl.gen_witness, data=r["sample"], model=f("network.compiled"), output=f("sample.witness.json"))
-    if not timed(t, "mock", ezkl.mock, witness=f("sample.witness.json"), model=f("network.compiled")):
-        raise RuntimeError("mock proving failed")
-    if not timed(t, "setup", ezkl.setup, model=f("network.compiled"), vk_path=f("vk.key"), pk_path=f("pk.key"), srs_path=r["srs"]):
-        raise RuntimeError("setup failed")
-    return {"timings": t, "logrows": json.load(open(f("settings.json")))["run_args"]["logrows"]}
-
-
 def cmd_prove(r: dict) -> dict:
     """One job as the operator's bridge call does it: witness, proof, native verification. pk is read from its
     path on every call (ezkl's Python prove takes a path, not a loaded key)."""
@@ -123,13 +96,7 @@ def cmd_prove(r: dict) -> dict:
     }
 
 
-def cmd_verify(r: dict) -> dict:
-    """Native verification of a proof file (e.g. one the WASM engine wrote), for cross-checking provers."""
-    ok = call(ezkl.verify, proof_path=r["proof"], settings_path=os.path.join(r["dir"], "settings.json"), vk_path=os.path.join(r["dir"], "vk.key"), srs_path=r["srs"])
-    return {"verified": bool(ok)}
-
-
-COMMANDS = {"mlp": cmd_mlp, "rows": cmd_rows, "srs": cmd_srs, "build": cmd_build, "prove": cmd_prove, "verify": cmd_verify}
+COMMANDS = {"mlp": cmd_mlp, "rows": cmd_rows, "prove": cmd_prove}
 
 
 def main() -> None:

@@ -24,11 +24,10 @@ import { runBridge, timingsSchema } from "../zk/bridge.js";
 import { ensureCircuit, loadModelSpec, readInputRows, type BuiltCircuit } from "../zk/circuit.js";
 import { infer } from "../zk/inference.js";
 import { prove, type ProofResult } from "../zk/prover.js";
-import { benchCompare, type CompareResult } from "./compare.js";
 import { runLoad, type LoadResult } from "../infra/load.js";
 import { machineInfo, type MachineInfo } from "./machine.js";
 import { benchRelayer, type RelayerCapacity } from "./relayer.js";
-import { benchScaling, scalingSvg, type ScalingResult } from "./scaling.js";
+import { benchScaling, scalingChart, type ScalingResult } from "./scaling.js";
 import { median, round } from "../infra/stats.js";
 
 const { values: flags } = parseArgs({
@@ -43,11 +42,11 @@ const { values: flags } = parseArgs({
 if (flags.help) {
   console.log(
     [
-      'usage: make bench [ARGS="--runs N --load-jobs N --relayer-txs N --skip scaling,compare,relayer,load"]',
+      'usage: make bench [ARGS="--runs N --load-jobs N --relayer-txs N --skip scaling,relayer,load"]',
       "  --runs N       proofs, transactions and end-to-end jobs per figure (median of N; default 5)",
       "  --load-jobs N  jobs in the load burst (two operators, one relayer; default 1000)",
       "  --relayer-txs N  fulfilments handed to one relayer at once for its capacity (default 1000)",
-      "  --skip LIST    leave out sections: scaling (curves over MLP widths), compare (WASM, warm vs cold), relayer, load",
+      "  --skip LIST    leave out sections: scaling (curves over MLP widths), relayer, load",
     ].join("\n"),
   );
   process.exit(0);
@@ -55,7 +54,7 @@ if (flags.help) {
 const RUNS = Number(flags.runs);
 const LOAD_JOBS = Number(flags["load-jobs"]);
 const RELAYER_TXS = Number(flags["relayer-txs"]);
-const SECTIONS = ["scaling", "compare", "relayer", "load"];
+const SECTIONS = ["scaling", "relayer", "load"];
 const SKIP = new Set(flags.skip.split(",").filter(Boolean));
 for (const k of SKIP) if (!SECTIONS.includes(k)) {
   console.error(`--skip takes ${SECTIONS.join(", ")}, not '${k}'`);
@@ -293,8 +292,6 @@ async function versions(): Promise<Record<string, string>> {
 
 interface ModelComparisons {
   single_over_batch_fulfil_per_job?: Record<string, number>;
-  cold_over_warm_native?: number;
-  wasm_over_native_prove?: number | null;
 }
 const cmp = (m: Record<string, unknown>) => (m.comparisons ?? {}) as ModelComparisons;
 
@@ -334,8 +331,6 @@ function markdown(report: {
     ["pipeline overhead ratio ((e2e − prove) / prove)", (m) => m.pipeline_overhead_ratio],
     ["ratio: fulfil alone ÷ per job in a batch of 8", (m) => cmp(m).single_over_batch_fulfil_per_job?.["8"]],
     [`ratio: fulfil alone ÷ per job in a batch of ${BIG_BATCH}`, (m) => cmp(m).single_over_batch_fulfil_per_job?.[String(BIG_BATCH)]],
-    ["ratio: proving key reloaded per job (fresh process) ÷ kept warm", (m) => cmp(m).cold_over_warm_native],
-    ["ratio: WASM prover (@ezkljs/engine) ÷ native ezkl, proving", (m) => cmp(m).wasm_over_native_prove],
   ];
   const m = report.machine;
   return [
@@ -376,7 +371,7 @@ function loadMarkdown(l: LoadResult): string[] {
 
 function scalingMarkdown(proving: Omit<ScalingResult["proving"][number], "samples">[], gas: ScalingResult["gas"], perInstance: number): string[] {
   return [
-    `## Scaling (chart: bench/results/scaling.svg)`,
+    `## Scaling (chart: bench/results/scaling.vl.json)`,
     ``,
     `| hidden width | parameters | logrows | keygen (s) | prove (s) | peak RSS (MB) | verify (s) |`,
     `|---:|---:|---:|---:|---:|---:|---:|`,
@@ -445,13 +440,7 @@ async function main(): Promise<void> {
     scaling = await benchScaling({ runs: Math.min(RUNS, 3), progress: (l) => say(`  ${l}`) });
     await mkdir(RESULTS_DIR, { recursive: true });
     await writeFile(path.join(RESULTS_DIR, "scaling.json"), `${JSON.stringify(scaling, null, 2)}\n`);
-    await writeFile(path.join(RESULTS_DIR, "scaling.svg"), scalingSvg(scaling));
-  }
-  let compare: CompareResult | undefined;
-  if (!SKIP.has("compare")) {
-    step("comparisons: native vs WASM prover, proving keys warm vs reloaded per job");
-    compare = await benchCompare({ models: DEMO_MODELS, runs: RUNS, progress: (l) => say(`  ${l}`) });
-    await writeFile(path.join(RESULTS_DIR, "compare.json"), `${JSON.stringify(compare, null, 2)}\n`);
+    await writeFile(path.join(RESULTS_DIR, "scaling.vl.json"), `${JSON.stringify(scalingChart(scaling), null, 2)}\n`);
   }
   let relayer: RelayerCapacity | undefined;
   if (!SKIP.has("relayer")) {
@@ -493,7 +482,6 @@ async function main(): Promise<void> {
         single_over_batch_fulfil_per_job: Object.fromEntries(
           [8, BIG_BATCH].map((n) => [String(n), round(median(g.batch[1]!) / median(g.batch[n]!), 3)]),
         ),
-        ...(compare ? compare.summary[name] : {}),
       },
       samples: { ...o.samples, ...Object.fromEntries(Object.entries(g).filter(([k]) => k !== "batch")), batch_fulfil_gas_per_job: g.batch, e2e_latency_s: e2e[name] },
     };
@@ -518,9 +506,9 @@ async function main(): Promise<void> {
       slash_gas: "slash of a locked job past its deadline (collateral 1 VDT)",
       e2e_latency_s: "createJob sent -> jobOf(id).status == Fulfilled seen by polling every 50 ms, with the relayer and one operator as separate processes (startVerdictService, as in make demo), jobs one at a time; includes the operator's lock, inference, witness, proof, native check and the relayer's submission",
       pipeline_overhead_ratio: "(e2e_latency_s − prove_s) / prove_s",
-      comparisons: "per model, measured in this run: single_over_batch_fulfil_per_job = fulfil gas per job alone (batch of 1) ÷ per job in a batch of n; cold_over_warm_native = a fresh bridge process per proof (today's operator) ÷ one long-lived process, wall per proof; cold_overhead_native_s = what the fresh process adds per job; wasm_over_native_prove = @ezkljs/engine ÷ native ezkl proving time on the same ezkl 21 artifacts (details and why v21: native_vs_wasm, bench/results/compare.json)",
-      system: "relayer_tx_per_s / relayer_nonce_errors: bench/relayer.ts, --relayer-txs operator-signed fulfilments of locked jobs (one real proof) enqueued at once for one relayer process: fulfilments mined ÷ wall time from enqueue to the last mined, and its relayer_nonce_errors_total; queue_jobs_per_s: from the load run (bench/load.ts), jobs through both operators' evaluate queues ÷ their busy span; load.relayer_tx_per_s is the relayer's rate under that load, paced by proving (two transactions per job). Single runs spanning every transaction / job, not medians",
-      scaling: "bench/scaling.ts: seeded MLPs Gemm(16->w)+Relu+Gemm(w->4), median of min(runs, 3) proofs per width; verifyProof gas over circuits with 4..64 public instances; chart in bench/results/scaling.svg",
+      comparisons: "per model, measured in this run: single_over_batch_fulfil_per_job = fulfil gas per job alone (batch of 1) ÷ per job in a batch of n",
+      system: "relayer_tx_per_s / relayer_nonce_errors: bench/relayer.ts, --relayer-txs operator-signed fulfilments of locked jobs (one real proof) enqueued at once for one relayer process: fulfilments mined ÷ wall time from enqueue to the last mined, and its relayer_nonce_errors_total; queue_jobs_per_s: from the load run (infra/load.ts), jobs through both operators' evaluate queues ÷ their busy span; load.relayer_tx_per_s is the relayer's rate under that load, paced by proving (two transactions per job). Single runs spanning every transaction / job, not medians",
+      scaling: "bench/scaling.ts: seeded MLPs Gemm(16->w)+Relu+Gemm(w->4), median of min(runs, 3) proofs per width; verifyProof gas over circuits with 4..64 public instances; chart in bench/results/scaling.vl.json",
       noise: "shared machine: other work may run on the same cores; compare medians, not single runs",
     },
     models,
@@ -535,10 +523,9 @@ async function main(): Promise<void> {
           proving: scaling.proving.map(({ samples: _, ...p }) => p),
           gas: scaling.gas,
           gas_per_instance: scaling.gas_per_instance,
-          files: ["bench/results/scaling.json", "bench/results/scaling.svg"],
+          files: ["bench/results/scaling.json", "bench/results/scaling.vl.json"],
         }
       : { skipped: "scaling (--skip scaling)" },
-    native_vs_wasm: compare ? compare.native_vs_wasm : { skipped: "compare (--skip compare)" },
   };
   await mkdir(RESULTS_DIR, { recursive: true });
   await writeFile(path.join(RESULTS_DIR, "latest.json"), `${JSON.stringify(report, null, 2)}\n`);

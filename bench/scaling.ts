@@ -17,7 +17,6 @@ import { z } from "zod";
 import { REPO_ROOT } from "../shared/paths.js";
 import { ensureCircuit, modelSpecSchema, readInputRows, type BuiltCircuit, type ModelSpec } from "../zk/circuit.js";
 import { prove } from "../zk/prover.js";
-import { chartSvg } from "./chart.js";
 import { isMain, machineInfo, type MachineInfo } from "./machine.js";
 import { median, round } from "../infra/stats.js";
 import { startWorker, workerProveSchema, type EzklWorker } from "./worker.js";
@@ -297,37 +296,41 @@ export async function benchScaling(opts: ScalingOptions = {}): Promise<ScalingRe
       gas_per_instance: "least-squares slope of gas_used over the instance count",
       calldata_bytes: "ABI-encoded verifyProof calldata (proof + instances)",
       noise: "shared 2-core machine: other work may run at the same time; time figures are medians, memory and gas are deterministic up to allocator noise",
-      chart: "bench/results/scaling.svg: left, prove time (log scale) and peak RSS vs logrows; right, verifyProof gas vs public instances",
+      chart: "bench/results/scaling.vl.json (Vega-Lite): left, prove time (log scale) and peak RSS vs logrows; right, verifyProof gas vs public instances",
     },
   };
 }
 
-/** Two panels: prove time and peak memory vs logrows; verifier gas vs public instances. */
-export function scalingSvg(r: ScalingResult): string {
-  return chartSvg(
-    [
+/**
+ * Two panels as a Vega-Lite spec with the data inline (open it in the Vega editor or render it with vl2svg): prove
+ * time and peak memory vs logrows; verifier gas vs public instances.
+ */
+export function scalingChart(r: ScalingResult): Record<string, unknown> {
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v5.json",
+    title: `ezkl ${r.ezkl}, ${r.machine.cores} cores (${r.machine.cpuModel}), ${r.runs} proof(s) per width, ${r.generatedAt}`,
+    hconcat: [
       {
         title: "Proving vs circuit size (MLP 16 -> w -> 4)",
-        x: { title: "logrows (circuit has 2^k rows)", ticks: r.proving.map((p) => p.logrows) },
-        left: { title: "prove time (s, median, log scale)", log: true },
-        right: { title: "peak RSS of the proving process (MB)" },
-        series: [
-          { label: "prove time", color: "#1f77b4", axis: "left", points: r.proving.map((p) => ({ x: p.logrows, y: p.prove_s, label: `w=${p.hidden_width}` })) },
-          { label: "peak RSS", color: "#d62728", axis: "right", dashed: true, points: r.proving.map((p) => ({ x: p.logrows, y: p.prove_peak_rss_mb })) },
+        data: { values: r.proving.map(({ samples: _, ...p }) => p) },
+        encoding: { x: { field: "logrows", type: "quantitative", title: "logrows (circuit has 2^k rows)" } },
+        layer: [
+          { mark: { type: "line", point: true }, encoding: { y: { field: "prove_s", type: "quantitative", scale: { type: "log" }, title: "prove time (s, median)" } } },
+          { mark: { type: "line", point: true, strokeDash: [4, 2], color: "#d62728" }, encoding: { y: { field: "prove_peak_rss_mb", type: "quantitative", title: "peak RSS (MB)" } } },
         ],
+        resolve: { scale: { y: "independent" } },
       },
       {
         title: "verifyProof gas vs public instances",
-        x: { title: "public instances (inputs + outputs)", ticks: r.gas.map((g) => g.instances) },
-        left: { title: "gas" },
-        series: [
-          { label: "gasUsed (tx)", color: "#2ca02c", axis: "left", points: r.gas.map((g) => ({ x: g.instances, y: g.gas_used, label: String(g.gas_used) })) },
-          { label: "eth_estimateGas", color: "#9467bd", axis: "left", dashed: true, points: r.gas.map((g) => ({ x: g.instances, y: g.estimate_gas })) },
+        data: { values: r.gas },
+        encoding: { x: { field: "instances", type: "quantitative", title: "public instances (inputs + outputs)" } },
+        layer: [
+          { mark: { type: "line", point: true, color: "#2ca02c" }, encoding: { y: { field: "gas_used", type: "quantitative", title: "gas" } } },
+          { mark: { type: "line", point: true, strokeDash: [4, 2], color: "#9467bd" }, encoding: { y: { field: "estimate_gas", type: "quantitative" } } },
         ],
       },
     ],
-    `ezkl ${r.ezkl}, ${r.machine.cores} cores (${r.machine.cpuModel}), ${r.runs} proof(s) per width, ${r.generatedAt}`,
-  );
+  };
 }
 
 if (isMain(import.meta.url)) {
@@ -337,9 +340,9 @@ if (isMain(import.meta.url)) {
   const result = await benchScaling({ runs: Number(values.runs), progress: say });
   await mkdir(RESULTS_DIR, { recursive: true });
   await writeFile(path.join(RESULTS_DIR, "scaling.json"), `${JSON.stringify(result, null, 2)}\n`);
-  await writeFile(path.join(RESULTS_DIR, "scaling.svg"), scalingSvg(result));
+  await writeFile(path.join(RESULTS_DIR, "scaling.vl.json"), `${JSON.stringify(scalingChart(result), null, 2)}\n`);
   console.table(result.proving.map(({ samples: _, ...p }) => p));
   console.table(result.gas);
-  say(`wrote bench/results/scaling.json and scaling.svg in ${result.wall_s}s`);
+  say(`wrote bench/results/scaling.json and scaling.vl.json (Vega-Lite) in ${result.wall_s}s`);
   process.exit(0);
 }
