@@ -5,13 +5,13 @@
 // relayer restarted after a crash resumes that transaction instead of sending the request again.
 import { UnrecoverableError } from "bullmq";
 import { BaseWallet, isAddress, keccak256, type Provider, type Signer, type TransactionReceipt, type TransactionRequest } from "ethers";
-import { setTimeout as sleep } from "node:timers/promises";
 import { Counter, Gauge, type Registry } from "prom-client";
 import type { Config } from "../shared/config.js";
 import { VerdictError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
 import { InferenceMarket__factory } from "../types/ethers-contracts/index.js";
 import { classifySendError, describeRevert, shortMessage } from "../shared/rpcErrors.js";
+import { BlockClock } from "./blockClock.js";
 import { bumpFees, currentFees, isBump, type Fees } from "./fees.js";
 import { NonceManager } from "./nonceManager.js";
 import type { RelayRequest, RelayResult } from "./types.js";
@@ -113,6 +113,8 @@ export class Relayer {
   readonly #nonces: NonceManager;
   readonly #metrics: ReturnType<typeof relayerMetrics>;
   readonly #market = InferenceMarket__factory.createInterface();
+  /** Wakes every relay waiting for a receipt once per new block. */
+  readonly #clock: BlockClock;
   /** The relay in progress per on-chain job (market and job id). */
   readonly #perJob = new Map<string, Promise<RelayResult>>();
 
@@ -123,6 +125,8 @@ export class Relayer {
     this.#config = o.config;
     this.#log = o.logger;
     this.#nonces = new NonceManager(o.signer);
+    // A few head polls per stuck window, at most 20 a second and at least 4: a slow poll delays every receipt.
+    this.#clock = new BlockClock(this.#provider, Math.min(250, Math.max(50, Math.floor(o.config.stuckAfterMs / 5))));
     this.#metrics = relayerMetrics(o.registry, async () => this.#provider.getBalance(await this.#signer.getAddress()));
   }
 
@@ -303,17 +307,14 @@ export class Relayer {
   }
 
   /**
-   * Polls for a receipt of any transaction sent at `first.nonce` (a replacement or the original may be the one
-   * mined) until it has enough confirmations. Each `stuckAfterMs` without a receipt the transaction is sent again
+   * Looks for a receipt of any transaction sent at `first.nonce` (a replacement or the original may be the one
+   * mined) at every new block until it has enough confirmations. Each `stuckAfterMs` without a receipt the transaction is sent again
    * at the same nonce, with bumped fees while bumps are left and the cap allows one, else unchanged (a no-op if
    * the node still holds it, a re-broadcast if the node dropped it). It never gives up on a pending nonce: every
    * later transaction from the key waits behind it anyway.
    */
   async #confirm(tx: Tx, gasLimit: bigint, first: Sent, log: Logger, journal?: TxJournal, sentBefore?: string[]): Promise<{ receipt: TransactionReceipt; replacements: number }> {
     const { stuckAfterMs, confirmations } = this.#config;
-    // A few polls per stuck window, at most 20 a second and at least 4: each relay slot waits here for its
-    // receipt, so a slow poll caps throughput (1 s polls held 4 slots to ~3 tx/s, bench/relayer.ts).
-    const pollMs = Math.min(250, Math.max(50, Math.floor(stuckAfterMs / 5)));
     const hashes = sentBefore ? [...sentBefore] : [first.hash];
     let fees = first.fees;
     let replacements = 0;
@@ -322,7 +323,8 @@ export class Relayer {
     for (;;) {
       const receipt = await this.#receiptOf(hashes, log);
       if (receipt) {
-        if ((await receipt.confirmations()) >= confirmations) return { receipt, replacements };
+        // Confirmations from the clock's head (no request): the block holding it counts as the first.
+        if (Math.max(this.#clock.head, receipt.blockNumber) - receipt.blockNumber + 1 >= confirmations) return { receipt, replacements };
       } else if (Date.now() >= stuckAt) {
         if (nonceTaken) {
           await journal?.clear(); // the retry sends afresh (after a simulation)
@@ -353,7 +355,8 @@ export class Relayer {
         }
         stuckAt = Date.now() + stuckAfterMs;
       }
-      await sleep(pollMs);
+      // The next block, or the moment the transaction counts as stuck, whichever comes first.
+      await this.#clock.next(receipt ? stuckAfterMs : stuckAt - Date.now());
     }
   }
 

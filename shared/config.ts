@@ -81,8 +81,9 @@ export const configSchema = z
         /** Fee bump for a replacement, in percent (nodes require >= 10). */
         feeBumpPercent: z.number().int().min(10).default(15),
         maxFeePerGasGwei: z.number().positive().default(500),
-        /** Relays in flight at once; each waits for its receipt, so at ~12 s blocks this bounds tx/s to about concurrency / 12. */
-        concurrency: z.number().int().positive().default(16),
+        /** Relays in flight at once. Each waits for its receipt (about a block and the confirmations), so at 12 s
+         * blocks this bounds tx/s to about concurrency / 24; a waiting relay costs one receipt request per block. */
+        concurrency: z.number().int().positive().default(64),
         /** A relayer that dies mid-relay (crash, SIGKILL) loses its BullMQ lock on the relay job after this long;
          * the job is then handed to another relayer process (or the restarted one), which resumes its transaction. */
         jobLockMs: z.number().int().min(1000).default(60_000),
