@@ -1,0 +1,39 @@
+// The relayer's head poller: waiters wake on a new block (or at their timeout), one poll serves every waiter, and
+// nothing is polled while nobody waits.
+import { expect } from "chai";
+import type { Provider } from "ethers";
+import { setTimeout as sleep } from "node:timers/promises";
+import { BlockClock } from "../../relayer/blockClock.js";
+
+describe("relayer block clock", () => {
+  let head = 100;
+  let polls = 0;
+  const provider = { getBlockNumber: async () => (polls++, head) } as unknown as Provider;
+
+  it("wakes every waiter on a new block with one poll per interval, and at the timeout when no block comes", async () => {
+    const clock = new BlockClock(provider, 20);
+    await clock.next(1_000); // the first poll learns the head
+    expect(clock.head).to.equal(100);
+    polls = 0;
+    const t0 = Date.now();
+    const waiting = Promise.all(Array.from({ length: 50 }, () => clock.next(5_000)));
+    await sleep(100);
+    head = 101;
+    await waiting;
+    const waited = Date.now() - t0;
+    expect(waited, "woken by the block, not the timeout").to.be.below(1_000);
+    expect(polls, "polls shared by the 50 waiters").to.be.below(waited / 20 + 3);
+    const t1 = Date.now();
+    await clock.next(150);
+    expect(Date.now() - t1, "no new block: the timeout").to.be.at.least(140);
+  });
+
+  it("stops polling while nobody waits", async () => {
+    const clock = new BlockClock(provider, 10);
+    await clock.next(50);
+    await sleep(30);
+    polls = 0;
+    await sleep(200);
+    expect(polls).to.equal(0);
+  });
+});
