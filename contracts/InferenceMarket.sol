@@ -14,7 +14,7 @@ import {IInferenceMarket} from "./interfaces/IInferenceMarket.sol";
 import {IModelRegistry} from "./interfaces/IModelRegistry.sol";
 import {IOperatorStaking} from "./interfaces/IOperatorStaking.sol";
 import {Felt} from "./libraries/Felt.sol";
-import {FulfilmentAuth, Job, JobRequest, JobStatus, termsHash} from "./types/Job.sol";
+import {FulfilmentAuth, Job, JobRecord, JobRequest, JobStatus, termsHash, toJob} from "./types/Job.sol";
 import {ModelStatus} from "./types/ModelVersion.sol";
 
 /// @title InferenceMarket
@@ -47,6 +47,9 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
     /// @dev Shortest time a job may leave between its lock deadline and its deadline (review I-4): a lock taken at
     /// the last moment must still leave time to prove.
     uint64 public constant MIN_PROVING_WINDOW = 60;
+    /// @dev Marks a job whose outputs are stored one word each (see `_storeOutputs`): as a packed word it would
+    /// start with int64's minimum, which packing never stores.
+    uint256 private constant WIDE_OUTPUTS = uint256(uint64(type(int64).min));
     /// @dev Bounds below what governance may set as the longest job: 0 would block every createJob (review I-3).
     uint64 public constant MIN_JOB_DURATION = 10 minutes;
     uint256 private constant BPS = 10_000;
@@ -55,13 +58,20 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
     IOperatorStaking public immutable staking;
     uint64 public override maxJobDuration;
 
-    mapping(uint256 jobId => Job) private _jobs;
-    mapping(uint256 jobId => int256[]) private _outputs;
+    /// @dev Solvency counters of one token, in one slot: settlement moves a price from one to the other with a
+    /// single write. uint128 holds any ETH amount; a token whose escrow exceeds 2^128 units reverts on overflow.
+    struct Holdings {
+        uint128 escrowed;
+        uint128 owed;
+    }
+
+    mapping(uint256 jobId => JobRecord) private _jobs;
+    /// Verified outputs of fulfilled jobs, packed (see `_storeOutputs`): word index => word.
+    mapping(uint256 jobId => mapping(uint256 word => uint256)) private _results;
     mapping(address account => mapping(address token => uint256)) public override balanceOf;
     mapping(address token => bool) public tokenAllowed;
     /// Solvency counters per token (address(0) = ETH): the market's balance equals escrowed + owed.
-    mapping(address token => uint256) public escrowed;
-    mapping(address token => uint256) public owed;
+    mapping(address token => Holdings) private _holdings;
     uint256 public jobCount;
     /// EIP-712 digests of `Lock` signatures their operator cancelled.
     mapping(bytes32 digest => bool) public lockSignatureCancelled;
@@ -105,23 +115,24 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
         // effects
         jobId = ++jobCount;
         uint64 now_ = uint64(block.timestamp);
-        _jobs[jobId] = Job({
-            requester: msg.sender,
-            modelId: r.modelId,
-            lockDeadline: now_ + r.lockTimeout,
+        _jobs[jobId] = JobRecord({
             operator: address(0),
-            deadline: now_ + r.timeout,
             status: JobStatus.Open,
-            callbackGasLimit: r.callbackGasLimit,
-            token: r.token,
+            // 0 without a callback, so settlement knows there is none without reading the callback's slot
+            callbackGasLimit: r.callback == address(0) ? 0 : r.callbackGasLimit,
             finalizedAt: 0,
+            token: r.token,
+            modelId: r.modelId,
+            deadline: now_ + r.timeout,
             price: r.price,
             collateral: r.collateral,
             callback: r.callback,
+            lockDeadline: now_ + r.lockTimeout,
+            requester: msg.sender,
             createdAt: now_,
             inputHash: keccak256(abi.encodePacked(r.input))
         });
-        escrowed[r.token] += r.price;
+        _holdings[r.token].escrowed += r.price;
 
         // interactions: escrow now, so no operator ever works for a job that is not paid for
         if (r.token == address(0)) {
@@ -140,7 +151,7 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
 
     /// @dev Split out of createJob for the stack: the event carries the terms digest a lock must name.
     function _emitCreated(uint256 jobId, uint256[] calldata input) private {
-        Job storage job = _jobs[jobId];
+        JobRecord storage job = _jobs[jobId];
         emit JobCreated(
             jobId,
             job.requester,
@@ -184,7 +195,7 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
     }
 
     function _lock(uint256 jobId, bytes32 terms, address operator) private {
-        Job storage job = _requireStatus(jobId, JobStatus.Open);
+        JobRecord storage job = _requireStatus(jobId, JobStatus.Open);
         if (block.timestamp > job.lockDeadline) revert LockExpired(jobId, job.lockDeadline);
         bytes32 actual = termsHash(jobId, job);
         if (actual != terms) revert TermsMismatch(jobId, actual, terms);
@@ -277,12 +288,12 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
         address relayer,
         uint128 relayerFee
     ) private {
-        Job storage job = _requireStatus(jobId, JobStatus.Locked);
+        JobRecord storage job = _requireStatus(jobId, JobStatus.Locked);
         // lifecycle: the lock owner, before the deadline
         if (operator != job.operator) revert NotLockOperator(jobId, operator, job.operator);
         if (block.timestamp > job.deadline) revert DeadlinePassed(jobId, job.deadline);
         if (relayerFee > job.price) revert RelayerFeeTooHigh(relayerFee, job.price);
-        int256[] storage outputs = _checkStatement(jobId, job, proof, instances);
+        int256[] memory outputs = _checkStatement(jobId, job, proof, instances);
         // effects: final status, payment credited (pulled later), fee to the named relayer
         _finalise(job, JobStatus.Fulfilled);
         uint256 payment = job.price - relayerFee;
@@ -291,7 +302,7 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
         emit JobFulfilled(jobId, operator, relayer, payment, relayerFee, outputs);
         // interactions: trusted staking first, then the untrusted callback last
         staking.release(operator, job.collateral);
-        _notify(jobId, job.callback, job.callbackGasLimit, outputs);
+        _notify(jobId, job, outputs);
     }
 
     /// @inheritdoc IInferenceMarket
@@ -306,7 +317,7 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
         // checks: past the lock holder's deadline, inside the secondary window, a staked operator other than the
         // lock holder, revealing a commitment made in an earlier block (so a copy of this transaction seen in the
         // mempool cannot be committed and revealed ahead of it)
-        Job storage job = _requireStatus(jobId, JobStatus.Locked);
+        JobRecord storage job = _requireStatus(jobId, JobStatus.Locked);
         if (block.timestamp <= job.deadline) revert DeadlineNotReached(jobId, job.deadline);
         uint64 expiry = _expiry(job);
         if (block.timestamp > expiry) revert DeadlinePassed(jobId, expiry);
@@ -316,7 +327,7 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
         bytes32 commitment = fulfilmentCommitment(jobId, msg.sender, proof, instances);
         uint256 at = committedAt[commitment];
         if (at == 0 || at >= block.number) revert FulfilmentNotCommitted(jobId, commitment);
-        int256[] storage outputs = _checkStatement(jobId, job, proof, instances);
+        int256[] memory outputs = _checkStatement(jobId, job, proof, instances);
         // effects: the requester gets its result and pays its price, to the operator that delivered it
         _finalise(job, JobStatus.Fulfilled);
         _credit(msg.sender, job.token, job.price);
@@ -324,7 +335,7 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
         emit JobFulfilled(jobId, msg.sender, address(0), job.price, 0, outputs);
         // interactions: the lock holder's collateral, part to this fulfiller and the rest burned; then the callback
         staking.slash(lockHolder, job.collateral, BPS - SECONDARY_REWARD_BPS, msg.sender);
-        _notify(jobId, job.callback, job.callbackGasLimit, outputs);
+        _notify(jobId, job, outputs);
     }
 
     /// @inheritdoc IInferenceMarket
@@ -338,9 +349,9 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
 
     /// @dev Statement binding: layout, canonical felts, this job's input; then the model's registered verifier.
     /// Stores and returns the outputs decoded from the output instances.
-    function _checkStatement(uint256 jobId, Job storage job, bytes calldata proof, uint256[] calldata instances)
+    function _checkStatement(uint256 jobId, JobRecord storage job, bytes calldata proof, uint256[] calldata instances)
         private
-        returns (int256[] storage outputs)
+        returns (int256[] memory outputs)
     {
         (address verifier, uint16 inputCount, uint16 outputCount,, ModelStatus status, bytes32 codehash) =
             registry.layout(job.modelId);
@@ -353,15 +364,58 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
         if (bad != instances.length) revert InstanceOutOfField(bad, instances[bad]);
         if (keccak256(abi.encodePacked(instances[:inputCount])) != job.inputHash) revert InputMismatch(jobId);
         if (!_verifies(verifier, codehash, proof, instances)) revert ProofRejected(jobId);
-        outputs = _outputs[jobId];
-        for (uint256 i = inputCount; i < instances.length; ++i) {
-            outputs.push(Felt.toSigned(instances[i]));
+        outputs = _storeOutputs(jobId, instances[inputCount:]);
+    }
+
+    /// @dev Decodes output felts and stores them packed, four int64 lanes to a word (outputs are fixed-point
+    /// values the circuit's range checks keep far below 2^63). A job with an output that does not fit a lane (or
+    /// is int64's minimum) is stored wide instead: word 0 holds WIDE_OUTPUTS, words 1..n the full values.
+    function _storeOutputs(uint256 jobId, uint256[] calldata felts) private returns (int256[] memory outputs) {
+        uint256 n = felts.length;
+        outputs = new int256[](n);
+        bool wide = false;
+        for (uint256 i; i < n; ++i) {
+            int256 v = Felt.toSigned(felts[i]);
+            outputs[i] = v;
+            if (v <= type(int64).min || v > type(int64).max) wide = true;
+        }
+        mapping(uint256 => uint256) storage words = _results[jobId];
+        if (wide) {
+            words[0] = WIDE_OUTPUTS;
+            for (uint256 i; i < n; ++i) {
+                words[i + 1] = uint256(outputs[i]);
+            }
+            return outputs;
+        }
+        uint256 word = 0;
+        for (uint256 i; i < n; ++i) {
+            // The casts keep the low 64 bits of the two's complement: v fits int64 (checked above).
+            word |= uint256(uint64(int64(outputs[i]))) << (64 * (i % 4));
+            if (i % 4 == 3 || i == n - 1) {
+                words[i / 4] = word;
+                word = 0;
+            }
+        }
+    }
+
+    /// @dev The outputs `_storeOutputs` stored for a job of `n` outputs.
+    function _loadOutputs(uint256 jobId, uint256 n) private view returns (int256[] memory outputs) {
+        mapping(uint256 => uint256) storage words = _results[jobId];
+        outputs = new int256[](n);
+        if (words[0] == WIDE_OUTPUTS) {
+            for (uint256 i; i < n; ++i) {
+                outputs[i] = int256(words[i + 1]);
+            }
+            return outputs;
+        }
+        for (uint256 i; i < n; ++i) {
+            outputs[i] = int64(uint64(words[i / 4] >> (64 * (i % 4))));
         }
     }
 
     /// @dev The end of the secondary window: a second proving window as long as the one the lock holder was
     /// promised at least (deadline - lockDeadline). After it, the job can only be slashed.
-    function _expiry(Job storage job) private view returns (uint64) {
+    function _expiry(JobRecord storage job) private view returns (uint64) {
         return job.deadline + (job.deadline - job.lockDeadline);
     }
 
@@ -380,8 +434,12 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
 
     /// @dev Calls the requester's callback with its own gas limit. Settlement is already done and never depends
     /// on the callee: no revert propagates and no return data is copied (a huge return cannot cost us gas).
-    function _notify(uint256 jobId, address callback, uint256 gasLimit, int256[] storage outputs) private {
-        if (callback == address(0)) return;
+    /// A job without a callback has a callback gas limit of 0 (createJob stores it so), which is read first: the
+    /// callback's own slot is only read for a job that has one.
+    function _notify(uint256 jobId, JobRecord storage job, int256[] memory outputs) private {
+        uint256 gasLimit = job.callbackGasLimit;
+        if (gasLimit == 0) return;
+        address callback = job.callback;
         bytes memory data = abi.encodeCall(IInferenceConsumer.onInferenceResult, (jobId, outputs));
         // 63/64 rule, checked right before the CALL with the calldata already encoded (review L-1): a sender could
         // otherwise pass just enough gas for settlement and starve the callback. The CALL forwards at most 63/64 of
@@ -401,7 +459,7 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
     /// @inheritdoc IInferenceMarket
     function slash(uint256 jobId) external nonReentrant {
         // checks: locked, and past the secondary window too (until then another operator may still deliver)
-        Job storage job = _requireStatus(jobId, JobStatus.Locked);
+        JobRecord storage job = _requireStatus(jobId, JobStatus.Locked);
         uint64 expiry = _expiry(job);
         if (block.timestamp <= expiry) revert DeadlineNotReached(jobId, expiry);
         // effects: final status, price back to the requester
@@ -413,7 +471,7 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
 
     /// @inheritdoc IInferenceMarket
     function refund(uint256 jobId) external nonReentrant {
-        Job storage job = _requireStatus(jobId, JobStatus.Open);
+        JobRecord storage job = _requireStatus(jobId, JobStatus.Open);
         if (block.timestamp <= job.lockDeadline) revert LockNotExpired(jobId, job.lockDeadline);
         _closeWithRefund(job, JobStatus.Refunded);
         emit JobRefunded(jobId, job.requester, job.price);
@@ -421,7 +479,7 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
 
     /// @inheritdoc IInferenceMarket
     function closeRevoked(uint256 jobId) external nonReentrant {
-        Job storage job = _known(jobId);
+        JobRecord storage job = _known(jobId);
         (,,,, ModelStatus modelStatus,) = registry.layout(job.modelId);
         if (modelStatus != ModelStatus.Revoked) revert ModelNotRevoked(job.modelId);
         JobStatus status = job.status;
@@ -434,16 +492,20 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
     }
 
     /// @dev Ends a job without a result: final status, and its escrowed price credited back to the requester.
-    function _closeWithRefund(Job storage job, JobStatus status) private {
+    function _closeWithRefund(JobRecord storage job, JobStatus status) private {
         _finalise(job, status);
         _credit(job.requester, job.token, job.price);
     }
 
-    /// @dev A final status; the escrowed price leaves escrow (the caller credits it to someone).
-    function _finalise(Job storage job, JobStatus status) private {
+    /// @dev A final status; the escrowed price leaves escrow and becomes owed (the caller credits all of it to
+    /// someone's balance).
+    function _finalise(JobRecord storage job, JobStatus status) private {
         job.status = status;
         job.finalizedAt = uint64(block.timestamp);
-        escrowed[job.token] -= job.price;
+        Holdings storage h = _holdings[job.token];
+        uint128 price = job.price;
+        h.escrowed -= price;
+        h.owed += price;
     }
 
     // ----------------------------------------------------------------------------------------------- payments
@@ -462,7 +524,8 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
         uint256 amount = balanceOf[msg.sender][token];
         if (amount == 0) revert NothingToWithdraw(msg.sender, token);
         balanceOf[msg.sender][token] = 0;
-        owed[token] -= amount;
+        // amount <= owed (every balance was counted in owed when its job was finalised), so it fits uint128.
+        _holdings[token].owed -= uint128(amount);
         if (token == address(0)) {
             (bool ok,) = to.call{value: amount}("");
             if (!ok) revert EthTransferFailed(to, amount);
@@ -473,23 +536,34 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
         if (to != msg.sender) emit WithdrawalTo(msg.sender, to, token, amount);
     }
 
+    /// @dev Credits a share of a finalised job's price (already counted in `owed` by `_finalise`).
     function _credit(address account, address token, uint256 amount) private {
         balanceOf[account][token] += amount;
-        owed[token] += amount;
     }
 
     // ----------------------------------------------------------------------------------------------- views
 
     /// @inheritdoc IInferenceMarket
     function jobOf(uint256 jobId) external view returns (Job memory) {
-        return _known(jobId);
+        return toJob(_known(jobId));
     }
 
     /// @inheritdoc IInferenceMarket
     function resultOf(uint256 jobId) external view returns (int256[] memory outputs, uint8 scale, uint64 finalizedAt) {
-        Job storage job = _requireStatus(jobId, JobStatus.Fulfilled);
-        (,,, scale,,) = registry.layout(job.modelId);
-        return (_outputs[jobId], scale, job.finalizedAt);
+        JobRecord storage job = _requireStatus(jobId, JobStatus.Fulfilled);
+        uint16 outputCount;
+        (,, outputCount, scale,,) = registry.layout(job.modelId);
+        return (_loadOutputs(jobId, outputCount), scale, job.finalizedAt);
+    }
+
+    /// @inheritdoc IInferenceMarket
+    function escrowed(address token) external view returns (uint256) {
+        return _holdings[token].escrowed;
+    }
+
+    /// @inheritdoc IInferenceMarket
+    function owed(address token) external view returns (uint256) {
+        return _holdings[token].owed;
     }
 
     /// @inheritdoc IInferenceMarket
@@ -508,13 +582,13 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
         return s == JobStatus.Fulfilled || s == JobStatus.Slashed || s == JobStatus.Refunded;
     }
 
-    function _known(uint256 jobId) private view returns (Job storage job) {
+    function _known(uint256 jobId) private view returns (JobRecord storage job) {
         job = _jobs[jobId];
         if (job.status == JobStatus.None) revert UnknownJob(jobId);
     }
 
     /// @dev The single lifecycle guard: every transition starts here.
-    function _requireStatus(uint256 jobId, JobStatus required) private view returns (Job storage job) {
+    function _requireStatus(uint256 jobId, JobStatus required) private view returns (JobRecord storage job) {
         job = _known(jobId);
         if (job.status != required) revert JobNotInStatus(jobId, job.status, required);
     }

@@ -163,6 +163,12 @@ interface IInferenceMarket {
     /// @notice Verified outputs of a fulfilled job (value = output / 2^scale); reverts unless Fulfilled.
     function resultOf(uint256 jobId) external view returns (int256[] memory outputs, uint8 scale, uint64 finalizedAt);
 
+    /// @notice Price of jobs not final yet, held in escrow, in `token` (address(0) = ETH).
+    function escrowed(address token) external view returns (uint256);
+
+    /// @notice Sum of withdrawable balances in `token`: the market holds exactly escrowed + owed.
+    function owed(address token) external view returns (uint256);
+
     /// @notice True once the job can no longer change: Fulfilled, Slashed or Refunded.
     function isFinal(uint256 jobId) external view returns (bool);
 
