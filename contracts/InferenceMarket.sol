@@ -14,7 +14,7 @@ import {IInferenceMarket} from "./interfaces/IInferenceMarket.sol";
 import {IModelRegistry} from "./interfaces/IModelRegistry.sol";
 import {IOperatorStaking} from "./interfaces/IOperatorStaking.sol";
 import {Felt} from "./libraries/Felt.sol";
-import {FulfilmentAuth, Job, JobRecord, JobRequest, JobStatus, termsHash, toJob} from "./types/Job.sol";
+import {BatchFulfilment, FulfilmentAuth, Job, JobRecord, JobRequest, JobStatus, termsHash, toJob} from "./types/Job.sol";
 import {ModelStatus} from "./types/ModelVersion.sol";
 
 /// @title InferenceMarket
@@ -28,6 +28,9 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
     bytes32 public constant LOCK_TYPEHASH = keccak256("Lock(uint256 jobId,bytes32 terms,address operator,uint64 validUntil)");
     bytes32 public constant FULFIL_TYPEHASH =
         keccak256("Fulfil(uint256 jobId,bytes proof,uint256[] instances,uint128 relayerFee,address relayer)");
+    bytes32 public constant FULFIL_BATCH_TYPEHASH = keccak256(
+        "FulfilBatch(uint32 batchId,uint256[] jobIds,bytes proof,uint256[] instances,uint128 relayerFee,address relayer)"
+    );
 
     /// @dev A job nobody delivered: its lock holder's whole collateral is burned. None of it goes to the requester
     /// (review I-1): a requester paid for failing an honest operator (an unprovable input, a reorg, a griefed
@@ -93,9 +96,9 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
     /// @inheritdoc IInferenceMarket
     function createJob(JobRequest calldata r) external payable nonReentrant whenNotPaused returns (uint256 jobId) {
         // checks
-        (, uint16 inputCount,,, ModelStatus status,) = registry.layout(r.modelId);
-        if (status != ModelStatus.Active) revert ModelNotActive(r.modelId);
-        if (r.input.length != inputCount) revert InputLengthMismatch(inputCount, r.input.length);
+        Statement memory m = _model(r.modelId);
+        if (m.status != ModelStatus.Active) revert ModelNotActive(r.modelId);
+        if (r.input.length != m.inputCount) revert InputLengthMismatch(m.inputCount, r.input.length);
         uint256 bad = Felt.firstOutOfField(r.input);
         if (bad != r.input.length) revert InstanceOutOfField(bad, r.input[bad]);
         if (r.price == 0) revert ZeroPrice();
@@ -295,14 +298,137 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
         if (relayerFee > job.price) revert RelayerFeeTooHigh(relayerFee, job.price);
         int256[] memory outputs = _checkStatement(jobId, job, proof, instances);
         // effects: final status, payment credited (pulled later), fee to the named relayer
+        _settle(jobId, job, operator, relayer, relayerFee, outputs);
+        // interactions: trusted staking first, then the untrusted callback last
+        staking.release(operator, job.collateral);
+        _notify(jobId, job, outputs);
+    }
+
+    // ----------------------------------------------------------------------------------------------- batch proofs
+
+    /// @dev What a proof's instances are laid out by: `slots` runs of a model (1 for a single job; see
+    /// `BatchVersion` for a batch), and the verifier that checks them.
+    struct Statement {
+        uint32 modelId;
+        ModelStatus status;
+        uint8 outputScale;
+        uint256 slots;
+        uint256 inputCount;
+        uint256 outputCount;
+        address verifier;
+        bytes32 codehash;
+    }
+
+    /// @inheritdoc IInferenceMarket
+    function fulfilBatchProof(BatchFulfilment calldata f) external nonReentrant returns (bool[] memory ok) {
+        // checks on the whole proof: who vouches for it, then one call to the batch verifier
+        _checkBatchAuth(f);
+        Statement memory b = _verifyBatch(f);
+        // effects, slot by slot: a job that cannot settle any more is reported and skipped, the others settle
+        uint256 n = f.jobIds.length;
+        ok = new bool[](n);
+        int256[][] memory outputs = new int256[][](n);
+        uint256 collateral = 0;
+        for (uint256 k; k < n; ++k) {
+            uint256 jobId = f.jobIds[k];
+            if (jobId == 0) continue; // a padded slot, bound to no job
+            bytes memory reason = _batchSlotError(f, k, b);
+            if (reason.length != 0) {
+                emit FulfilmentFailed(jobId, reason);
+                continue;
+            }
+            outputs[k] = _settleBatchSlot(f, k, b);
+            collateral += _jobs[jobId].collateral;
+            ok[k] = true;
+        }
+        // interactions: the operator's collateral released in one call (all settled jobs are its own), then each
+        // job's callback, last
+        if (collateral != 0) staking.release(f.operator, collateral);
+        for (uint256 k; k < n; ++k) {
+            if (ok[k]) _notify(f.jobIds[k], _jobs[f.jobIds[k]], outputs[k]);
+        }
+    }
+
+    /// @dev Effects of settling slot k's job (checked by `_batchSlotError`): outputs stored, then `_settle`.
+    function _settleBatchSlot(BatchFulfilment calldata f, uint256 k, Statement memory b)
+        private
+        returns (int256[] memory outputs)
+    {
+        uint256 jobId = f.jobIds[k];
+        JobRecord storage job = _jobs[jobId];
+        uint256 out0 = b.slots * b.inputCount + k * b.outputCount;
+        outputs = _storeOutputs(jobId, f.instances[out0:out0 + b.outputCount]);
+        _settle(jobId, job, f.operator, f.relayer, f.relayerFee, outputs);
+    }
+
+    /// @dev Effects of a fulfilment by its lock holder: final status, its price credited to the operator (pulled
+    /// later) less the fee to the named relayer.
+    function _settle(
+        uint256 jobId,
+        JobRecord storage job,
+        address operator,
+        address relayer,
+        uint128 relayerFee,
+        int256[] memory outputs
+    ) private {
         _finalise(job, JobStatus.Fulfilled);
         uint256 payment = job.price - relayerFee;
         _credit(operator, job.token, payment);
         if (relayerFee != 0) _credit(relayer, job.token, relayerFee);
         emit JobFulfilled(jobId, operator, relayer, payment, relayerFee, outputs);
-        // interactions: trusted staking first, then the untrusted callback last
-        staking.release(operator, job.collateral);
-        _notify(jobId, job, outputs);
+    }
+
+    /// @dev A batch is relayed like a single fulfilment (`_fulfilSigned`), or sent by its operator unsigned.
+    function _checkBatchAuth(BatchFulfilment calldata f) private view {
+        if (f.relayer != address(0) && msg.sender != f.relayer) revert NotDesignatedRelayer(msg.sender, f.relayer);
+        if (f.relayer == address(0) && f.relayerFee != 0) revert NotDesignatedRelayer(msg.sender, address(0));
+        if (f.signature.length == 0 && msg.sender == f.operator) return;
+        bytes32 structHash = keccak256(
+            abi.encode(
+                FULFIL_BATCH_TYPEHASH,
+                f.batchId,
+                keccak256(abi.encodePacked(f.jobIds)),
+                keccak256(f.proof),
+                keccak256(abi.encodePacked(f.instances)),
+                f.relayerFee,
+                f.relayer
+            )
+        );
+        _requireSigner(_hashTypedDataV4(structHash), f.signature, f.operator);
+    }
+
+    /// @dev The batch verifier (not revoked, its base model not revoked), the instance layout, canonical felts, and
+    /// one verifier call. A rejected proof reverts the whole batch: it proves nothing about any slot.
+    function _verifyBatch(BatchFulfilment calldata f) private returns (Statement memory b) {
+        (uint32 modelId, uint16 slots, address verifier, bytes32 codehash, bool revoked) = registry.batchLayout(f.batchId);
+        if (revoked) revert BatchRevoked(f.batchId);
+        if (f.jobIds.length > slots) revert BatchTooLarge(f.jobIds.length, slots);
+        b = _model(modelId);
+        b.slots = slots;
+        _checkLayout(b, f.instances);
+        if (!_verifies(verifier, codehash, f.proof, f.instances)) revert BatchProofRejected(f.batchId);
+    }
+
+    /// @dev Why slot k's job cannot settle with this proof, as `BatchSlotRejected(jobId, reason)`, or empty when it
+    /// can: locked (1) by the batch's operator (2), of the batch's model (3), before its deadline (4), a fee
+    /// within its price (5), and slot k's input instances equal to its input (6).
+    function _batchSlotError(BatchFulfilment calldata f, uint256 k, Statement memory b)
+        private
+        view
+        returns (bytes memory)
+    {
+        uint256 jobId = f.jobIds[k];
+        JobRecord storage job = _jobs[jobId];
+        uint256 in0 = k * b.inputCount;
+        uint8 reason;
+        if (job.status != JobStatus.Locked) reason = 1;
+        else if (job.operator != f.operator) reason = 2;
+        else if (job.modelId != b.modelId) reason = 3;
+        else if (block.timestamp > job.deadline) reason = 4;
+        else if (f.relayerFee > job.price) reason = 5;
+        else if (keccak256(abi.encodePacked(f.instances[in0:in0 + b.inputCount])) != job.inputHash) reason = 6;
+        else return "";
+        return abi.encodeWithSelector(BatchSlotRejected.selector, jobId, reason);
     }
 
     /// @inheritdoc IInferenceMarket
@@ -329,10 +455,8 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
         if (at == 0 || at >= block.number) revert FulfilmentNotCommitted(jobId, commitment);
         int256[] memory outputs = _checkStatement(jobId, job, proof, instances);
         // effects: the requester gets its result and pays its price, to the operator that delivered it
-        _finalise(job, JobStatus.Fulfilled);
-        _credit(msg.sender, job.token, job.price);
+        _settle(jobId, job, msg.sender, address(0), 0, outputs);
         emit JobSlashed(jobId, lockHolder, job.collateral, 0);
-        emit JobFulfilled(jobId, msg.sender, address(0), job.price, 0, outputs);
         // interactions: the lock holder's collateral, part to this fulfiller and the rest burned; then the callback
         staking.slash(lockHolder, job.collateral, BPS - SECONDARY_REWARD_BPS, msg.sender);
         _notify(jobId, job, outputs);
@@ -353,18 +477,29 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
         private
         returns (int256[] memory outputs)
     {
-        (address verifier, uint16 inputCount, uint16 outputCount,, ModelStatus status, bytes32 codehash) =
-            registry.layout(job.modelId);
-        // A revoked model's proofs prove nothing: its jobs close with refunds (closeRevoked), never settle.
-        if (status == ModelStatus.Revoked) revert ModelRevoked(job.modelId);
-        if (instances.length != uint256(inputCount) + outputCount) {
-            revert InstanceCountMismatch(uint256(inputCount) + outputCount, instances.length);
-        }
-        uint256 bad = Felt.firstOutOfField(instances);
-        if (bad != instances.length) revert InstanceOutOfField(bad, instances[bad]);
+        Statement memory m = _model(job.modelId);
+        _checkLayout(m, instances);
+        uint256 inputCount = m.inputCount;
         if (keccak256(abi.encodePacked(instances[:inputCount])) != job.inputHash) revert InputMismatch(jobId);
-        if (!_verifies(verifier, codehash, proof, instances)) revert ProofRejected(jobId);
+        if (!_verifies(m.verifier, m.codehash, proof, instances)) revert ProofRejected(jobId);
         outputs = _storeOutputs(jobId, instances[inputCount:]);
+    }
+
+    /// @dev A model version's statement shape, read once from the registry (one call site keeps the market small).
+    function _model(uint32 modelId) private view returns (Statement memory m) {
+        m.modelId = modelId;
+        m.slots = 1;
+        (m.verifier, m.inputCount, m.outputCount, m.outputScale, m.status, m.codehash) = registry.layout(modelId);
+    }
+
+    /// @dev The instance layout of a proof of `m`: not of a revoked model (its proofs prove nothing: its jobs close
+    /// with refunds, never settle), `slots` x (inputs + outputs) instances, each a canonical felt.
+    function _checkLayout(Statement memory m, uint256[] calldata instances) private pure {
+        if (m.status == ModelStatus.Revoked) revert ModelRevoked(m.modelId);
+        uint256 expected = m.slots * (m.inputCount + m.outputCount);
+        if (instances.length != expected) revert InstanceCountMismatch(expected, instances.length);
+        uint256 bad = Felt.firstOutOfField(instances);
+        if (bad != expected) revert InstanceOutOfField(bad, instances[bad]);
     }
 
     /// @dev Decodes output felts and stores them packed, four int64 lanes to a word (outputs are fixed-point
@@ -480,8 +615,7 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
     /// @inheritdoc IInferenceMarket
     function closeRevoked(uint256 jobId) external nonReentrant {
         JobRecord storage job = _known(jobId);
-        (,,,, ModelStatus modelStatus,) = registry.layout(job.modelId);
-        if (modelStatus != ModelStatus.Revoked) revert ModelNotRevoked(job.modelId);
+        if (_model(job.modelId).status != ModelStatus.Revoked) revert ModelNotRevoked(job.modelId);
         JobStatus status = job.status;
         if (status != JobStatus.Open && status != JobStatus.Locked) revert JobNotInStatus(jobId, status, JobStatus.Locked);
         // effects: refunded, price back to the requester; interactions: the lock holder's collateral released,
@@ -551,9 +685,8 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
     /// @inheritdoc IInferenceMarket
     function resultOf(uint256 jobId) external view returns (int256[] memory outputs, uint8 scale, uint64 finalizedAt) {
         JobRecord storage job = _requireStatus(jobId, JobStatus.Fulfilled);
-        uint16 outputCount;
-        (,, outputCount, scale,,) = registry.layout(job.modelId);
-        return (_loadOutputs(jobId, outputCount), scale, job.finalizedAt);
+        Statement memory m = _model(job.modelId);
+        return (_loadOutputs(jobId, m.outputCount), m.outputScale, job.finalizedAt);
     }
 
     /// @inheritdoc IInferenceMarket

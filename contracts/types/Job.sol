@@ -126,3 +126,22 @@ struct FulfilmentAuth {
     bytes signature;
 }
 
+
+/// @notice One proof for several jobs of one model (issue 13): the batch verifier `batchId` registered for the
+/// jobs' model proves `slots` runs at once. Slot k's input instances must be job `jobIds[k]`'s input; a slot whose
+/// job id is 0 (and every slot past `jobIds.length`) is padding, bound to no job. Signed by `operator` with EIP-712
+/// `FulfilBatch(uint32 batchId,uint256[] jobIds,bytes proof,uint256[] instances,uint128 relayerFee,address relayer)`,
+/// or sent by it with an empty signature.
+struct BatchFulfilment {
+    uint32 batchId;
+    uint256[] jobIds;
+    bytes proof;
+    uint256[] instances;
+    /// Paid to the relayer out of each settled job's price.
+    uint128 relayerFee;
+    /// As in `FulfilmentAuth`: the only account that may submit and collect the fee, or address(0).
+    address relayer;
+    /// The lock holder vouching for the proof; only jobs it locked settle, and only it is paid.
+    address operator;
+    bytes signature;
+}
