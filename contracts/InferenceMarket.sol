@@ -14,7 +14,7 @@ import {IInferenceMarket} from "./interfaces/IInferenceMarket.sol";
 import {IModelRegistry} from "./interfaces/IModelRegistry.sol";
 import {IOperatorStaking} from "./interfaces/IOperatorStaking.sol";
 import {Felt} from "./libraries/Felt.sol";
-import {FulfilmentAuth, Job, JobRequest, JobStatus, termsHash} from "./types/Job.sol";
+import {BatchFulfilment, FulfilmentAuth, Job, JobRecord, JobRequest, JobStatus, termsHash, toJob} from "./types/Job.sol";
 import {ModelStatus} from "./types/ModelVersion.sol";
 
 /// @title InferenceMarket
@@ -28,6 +28,9 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
     bytes32 public constant LOCK_TYPEHASH = keccak256("Lock(uint256 jobId,bytes32 terms,address operator,uint64 validUntil)");
     bytes32 public constant FULFIL_TYPEHASH =
         keccak256("Fulfil(uint256 jobId,bytes proof,uint256[] instances,uint128 relayerFee,address relayer)");
+    bytes32 public constant FULFIL_BATCH_TYPEHASH = keccak256(
+        "FulfilBatch(uint32 batchId,uint256[] jobIds,bytes proof,uint256[] instances,uint128 relayerFee,address relayer)"
+    );
 
     /// @dev A job nobody delivered: its lock holder's whole collateral is burned. None of it goes to the requester
     /// (review I-1): a requester paid for failing an honest operator (an unprovable input, a reorg, a griefed
@@ -47,6 +50,9 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
     /// @dev Shortest time a job may leave between its lock deadline and its deadline (review I-4): a lock taken at
     /// the last moment must still leave time to prove.
     uint64 public constant MIN_PROVING_WINDOW = 60;
+    /// @dev Marks a job whose outputs are stored one word each (see `_storeOutputs`): as a packed word it would
+    /// start with int64's minimum, which packing never stores.
+    uint256 private constant WIDE_OUTPUTS = uint256(uint64(type(int64).min));
     /// @dev Bounds below what governance may set as the longest job: 0 would block every createJob (review I-3).
     uint64 public constant MIN_JOB_DURATION = 10 minutes;
     uint256 private constant BPS = 10_000;
@@ -55,13 +61,20 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
     IOperatorStaking public immutable staking;
     uint64 public override maxJobDuration;
 
-    mapping(uint256 jobId => Job) private _jobs;
-    mapping(uint256 jobId => int256[]) private _outputs;
+    /// @dev Solvency counters of one token, in one slot: settlement moves a price from one to the other with a
+    /// single write. uint128 holds any ETH amount; a token whose escrow exceeds 2^128 units reverts on overflow.
+    struct Holdings {
+        uint128 escrowed;
+        uint128 owed;
+    }
+
+    mapping(uint256 jobId => JobRecord) private _jobs;
+    /// Verified outputs of fulfilled jobs, packed (see `_storeOutputs`): word index => word.
+    mapping(uint256 jobId => mapping(uint256 word => uint256)) private _results;
     mapping(address account => mapping(address token => uint256)) public override balanceOf;
     mapping(address token => bool) public tokenAllowed;
     /// Solvency counters per token (address(0) = ETH): the market's balance equals escrowed + owed.
-    mapping(address token => uint256) public escrowed;
-    mapping(address token => uint256) public owed;
+    mapping(address token => Holdings) private _holdings;
     uint256 public jobCount;
     /// EIP-712 digests of `Lock` signatures their operator cancelled.
     mapping(bytes32 digest => bool) public lockSignatureCancelled;
@@ -83,9 +96,9 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
     /// @inheritdoc IInferenceMarket
     function createJob(JobRequest calldata r) external payable nonReentrant whenNotPaused returns (uint256 jobId) {
         // checks
-        (, uint16 inputCount,,, ModelStatus status,) = registry.layout(r.modelId);
-        if (status != ModelStatus.Active) revert ModelNotActive(r.modelId);
-        if (r.input.length != inputCount) revert InputLengthMismatch(inputCount, r.input.length);
+        Statement memory m = _model(r.modelId);
+        if (m.status != ModelStatus.Active) revert ModelNotActive(r.modelId);
+        if (r.input.length != m.inputCount) revert InputLengthMismatch(m.inputCount, r.input.length);
         uint256 bad = Felt.firstOutOfField(r.input);
         if (bad != r.input.length) revert InstanceOutOfField(bad, r.input[bad]);
         if (r.price == 0) revert ZeroPrice();
@@ -105,23 +118,24 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
         // effects
         jobId = ++jobCount;
         uint64 now_ = uint64(block.timestamp);
-        _jobs[jobId] = Job({
-            requester: msg.sender,
-            modelId: r.modelId,
-            lockDeadline: now_ + r.lockTimeout,
+        _jobs[jobId] = JobRecord({
             operator: address(0),
-            deadline: now_ + r.timeout,
             status: JobStatus.Open,
-            callbackGasLimit: r.callbackGasLimit,
-            token: r.token,
+            // 0 without a callback, so settlement knows there is none without reading the callback's slot
+            callbackGasLimit: r.callback == address(0) ? 0 : r.callbackGasLimit,
             finalizedAt: 0,
+            token: r.token,
+            modelId: r.modelId,
+            deadline: now_ + r.timeout,
             price: r.price,
             collateral: r.collateral,
             callback: r.callback,
+            lockDeadline: now_ + r.lockTimeout,
+            requester: msg.sender,
             createdAt: now_,
             inputHash: keccak256(abi.encodePacked(r.input))
         });
-        escrowed[r.token] += r.price;
+        _holdings[r.token].escrowed += r.price;
 
         // interactions: escrow now, so no operator ever works for a job that is not paid for
         if (r.token == address(0)) {
@@ -140,7 +154,7 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
 
     /// @dev Split out of createJob for the stack: the event carries the terms digest a lock must name.
     function _emitCreated(uint256 jobId, uint256[] calldata input) private {
-        Job storage job = _jobs[jobId];
+        JobRecord storage job = _jobs[jobId];
         emit JobCreated(
             jobId,
             job.requester,
@@ -184,7 +198,7 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
     }
 
     function _lock(uint256 jobId, bytes32 terms, address operator) private {
-        Job storage job = _requireStatus(jobId, JobStatus.Open);
+        JobRecord storage job = _requireStatus(jobId, JobStatus.Open);
         if (block.timestamp > job.lockDeadline) revert LockExpired(jobId, job.lockDeadline);
         bytes32 actual = termsHash(jobId, job);
         if (actual != terms) revert TermsMismatch(jobId, actual, terms);
@@ -277,21 +291,144 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
         address relayer,
         uint128 relayerFee
     ) private {
-        Job storage job = _requireStatus(jobId, JobStatus.Locked);
+        JobRecord storage job = _requireStatus(jobId, JobStatus.Locked);
         // lifecycle: the lock owner, before the deadline
         if (operator != job.operator) revert NotLockOperator(jobId, operator, job.operator);
         if (block.timestamp > job.deadline) revert DeadlinePassed(jobId, job.deadline);
         if (relayerFee > job.price) revert RelayerFeeTooHigh(relayerFee, job.price);
-        int256[] storage outputs = _checkStatement(jobId, job, proof, instances);
+        int256[] memory outputs = _checkStatement(jobId, job, proof, instances);
         // effects: final status, payment credited (pulled later), fee to the named relayer
+        _settle(jobId, job, operator, relayer, relayerFee, outputs);
+        // interactions: trusted staking first, then the untrusted callback last
+        staking.release(operator, job.collateral);
+        _notify(jobId, job, outputs);
+    }
+
+    // ----------------------------------------------------------------------------------------------- batch proofs
+
+    /// @dev What a proof's instances are laid out by: `slots` runs of a model (1 for a single job; see
+    /// `BatchVersion` for a batch), and the verifier that checks them.
+    struct Statement {
+        uint32 modelId;
+        ModelStatus status;
+        uint8 outputScale;
+        uint256 slots;
+        uint256 inputCount;
+        uint256 outputCount;
+        address verifier;
+        bytes32 codehash;
+    }
+
+    /// @inheritdoc IInferenceMarket
+    function fulfilBatchProof(BatchFulfilment calldata f) external nonReentrant returns (bool[] memory ok) {
+        // checks on the whole proof: who vouches for it, then one call to the batch verifier
+        _checkBatchAuth(f);
+        Statement memory b = _verifyBatch(f);
+        // effects, slot by slot: a job that cannot settle any more is reported and skipped, the others settle
+        uint256 n = f.jobIds.length;
+        ok = new bool[](n);
+        int256[][] memory outputs = new int256[][](n);
+        uint256 collateral = 0;
+        for (uint256 k; k < n; ++k) {
+            uint256 jobId = f.jobIds[k];
+            if (jobId == 0) continue; // a padded slot, bound to no job
+            bytes memory reason = _batchSlotError(f, k, b);
+            if (reason.length != 0) {
+                emit FulfilmentFailed(jobId, reason);
+                continue;
+            }
+            outputs[k] = _settleBatchSlot(f, k, b);
+            collateral += _jobs[jobId].collateral;
+            ok[k] = true;
+        }
+        // interactions: the operator's collateral released in one call (all settled jobs are its own), then each
+        // job's callback, last
+        if (collateral != 0) staking.release(f.operator, collateral);
+        for (uint256 k; k < n; ++k) {
+            if (ok[k]) _notify(f.jobIds[k], _jobs[f.jobIds[k]], outputs[k]);
+        }
+    }
+
+    /// @dev Effects of settling slot k's job (checked by `_batchSlotError`): outputs stored, then `_settle`.
+    function _settleBatchSlot(BatchFulfilment calldata f, uint256 k, Statement memory b)
+        private
+        returns (int256[] memory outputs)
+    {
+        uint256 jobId = f.jobIds[k];
+        JobRecord storage job = _jobs[jobId];
+        uint256 out0 = b.slots * b.inputCount + k * b.outputCount;
+        outputs = _storeOutputs(jobId, f.instances[out0:out0 + b.outputCount]);
+        _settle(jobId, job, f.operator, f.relayer, f.relayerFee, outputs);
+    }
+
+    /// @dev Effects of a fulfilment by its lock holder: final status, its price credited to the operator (pulled
+    /// later) less the fee to the named relayer.
+    function _settle(
+        uint256 jobId,
+        JobRecord storage job,
+        address operator,
+        address relayer,
+        uint128 relayerFee,
+        int256[] memory outputs
+    ) private {
         _finalise(job, JobStatus.Fulfilled);
         uint256 payment = job.price - relayerFee;
         _credit(operator, job.token, payment);
         if (relayerFee != 0) _credit(relayer, job.token, relayerFee);
         emit JobFulfilled(jobId, operator, relayer, payment, relayerFee, outputs);
-        // interactions: trusted staking first, then the untrusted callback last
-        staking.release(operator, job.collateral);
-        _notify(jobId, job.callback, job.callbackGasLimit, outputs);
+    }
+
+    /// @dev A batch is relayed like a single fulfilment (`_fulfilSigned`), or sent by its operator unsigned.
+    function _checkBatchAuth(BatchFulfilment calldata f) private view {
+        if (f.relayer != address(0) && msg.sender != f.relayer) revert NotDesignatedRelayer(msg.sender, f.relayer);
+        if (f.relayer == address(0) && f.relayerFee != 0) revert NotDesignatedRelayer(msg.sender, address(0));
+        if (f.signature.length == 0 && msg.sender == f.operator) return;
+        bytes32 structHash = keccak256(
+            abi.encode(
+                FULFIL_BATCH_TYPEHASH,
+                f.batchId,
+                keccak256(abi.encodePacked(f.jobIds)),
+                keccak256(f.proof),
+                keccak256(abi.encodePacked(f.instances)),
+                f.relayerFee,
+                f.relayer
+            )
+        );
+        _requireSigner(_hashTypedDataV4(structHash), f.signature, f.operator);
+    }
+
+    /// @dev The batch verifier (not revoked, its base model not revoked), the instance layout, canonical felts, and
+    /// one verifier call. A rejected proof reverts the whole batch: it proves nothing about any slot.
+    function _verifyBatch(BatchFulfilment calldata f) private returns (Statement memory b) {
+        (uint32 modelId, uint16 slots, address verifier, bytes32 codehash, bool revoked) = registry.batchLayout(f.batchId);
+        if (revoked) revert BatchRevoked(f.batchId);
+        if (f.jobIds.length > slots) revert BatchTooLarge(f.jobIds.length, slots);
+        b = _model(modelId);
+        b.slots = slots;
+        _checkLayout(b, f.instances);
+        if (!_verifies(verifier, codehash, f.proof, f.instances)) revert BatchProofRejected(f.batchId);
+    }
+
+    /// @dev Why slot k's job cannot settle with this proof, as `BatchSlotRejected(jobId, reason)`, or empty when it
+    /// can: locked (1) by the batch's operator (2), of the batch's model (3), before its deadline (4), a fee
+    /// within its price (5), and slot k's input instances equal to its input (6).
+    function _batchSlotError(BatchFulfilment calldata f, uint256 k, Statement memory b)
+        private
+        view
+        returns (bytes memory)
+    {
+        uint256 jobId = f.jobIds[k];
+        JobRecord storage job = _jobs[jobId];
+        uint256 in0 = k * b.inputCount;
+        uint8 reason;
+        if (job.status != JobStatus.Locked) reason = 1;
+        else if (job.operator != f.operator) reason = 2;
+        else if (job.modelId != b.modelId) reason = 3;
+        else if (block.timestamp > job.deadline) reason = 4;
+        else if (f.relayerFee > job.price) reason = 5;
+        else if (keccak256(abi.encodePacked(f.instances[in0:in0 + b.inputCount])) != job.inputHash) reason = 6;
+        else return "";
+        return abi.encodeWithSelector(BatchSlotRejected.selector, jobId, reason);
     }
 
     /// @inheritdoc IInferenceMarket
@@ -306,7 +443,7 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
         // checks: past the lock holder's deadline, inside the secondary window, a staked operator other than the
         // lock holder, revealing a commitment made in an earlier block (so a copy of this transaction seen in the
         // mempool cannot be committed and revealed ahead of it)
-        Job storage job = _requireStatus(jobId, JobStatus.Locked);
+        JobRecord storage job = _requireStatus(jobId, JobStatus.Locked);
         if (block.timestamp <= job.deadline) revert DeadlineNotReached(jobId, job.deadline);
         uint64 expiry = _expiry(job);
         if (block.timestamp > expiry) revert DeadlinePassed(jobId, expiry);
@@ -316,15 +453,13 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
         bytes32 commitment = fulfilmentCommitment(jobId, msg.sender, proof, instances);
         uint256 at = committedAt[commitment];
         if (at == 0 || at >= block.number) revert FulfilmentNotCommitted(jobId, commitment);
-        int256[] storage outputs = _checkStatement(jobId, job, proof, instances);
+        int256[] memory outputs = _checkStatement(jobId, job, proof, instances);
         // effects: the requester gets its result and pays its price, to the operator that delivered it
-        _finalise(job, JobStatus.Fulfilled);
-        _credit(msg.sender, job.token, job.price);
+        _settle(jobId, job, msg.sender, address(0), 0, outputs);
         emit JobSlashed(jobId, lockHolder, job.collateral, 0);
-        emit JobFulfilled(jobId, msg.sender, address(0), job.price, 0, outputs);
         // interactions: the lock holder's collateral, part to this fulfiller and the rest burned; then the callback
         staking.slash(lockHolder, job.collateral, BPS - SECONDARY_REWARD_BPS, msg.sender);
-        _notify(jobId, job.callback, job.callbackGasLimit, outputs);
+        _notify(jobId, job, outputs);
     }
 
     /// @inheritdoc IInferenceMarket
@@ -338,30 +473,84 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
 
     /// @dev Statement binding: layout, canonical felts, this job's input; then the model's registered verifier.
     /// Stores and returns the outputs decoded from the output instances.
-    function _checkStatement(uint256 jobId, Job storage job, bytes calldata proof, uint256[] calldata instances)
+    function _checkStatement(uint256 jobId, JobRecord storage job, bytes calldata proof, uint256[] calldata instances)
         private
-        returns (int256[] storage outputs)
+        returns (int256[] memory outputs)
     {
-        (address verifier, uint16 inputCount, uint16 outputCount,, ModelStatus status, bytes32 codehash) =
-            registry.layout(job.modelId);
-        // A revoked model's proofs prove nothing: its jobs close with refunds (closeRevoked), never settle.
-        if (status == ModelStatus.Revoked) revert ModelRevoked(job.modelId);
-        if (instances.length != uint256(inputCount) + outputCount) {
-            revert InstanceCountMismatch(uint256(inputCount) + outputCount, instances.length);
-        }
-        uint256 bad = Felt.firstOutOfField(instances);
-        if (bad != instances.length) revert InstanceOutOfField(bad, instances[bad]);
+        Statement memory m = _model(job.modelId);
+        _checkLayout(m, instances);
+        uint256 inputCount = m.inputCount;
         if (keccak256(abi.encodePacked(instances[:inputCount])) != job.inputHash) revert InputMismatch(jobId);
-        if (!_verifies(verifier, codehash, proof, instances)) revert ProofRejected(jobId);
-        outputs = _outputs[jobId];
-        for (uint256 i = inputCount; i < instances.length; ++i) {
-            outputs.push(Felt.toSigned(instances[i]));
+        if (!_verifies(m.verifier, m.codehash, proof, instances)) revert ProofRejected(jobId);
+        outputs = _storeOutputs(jobId, instances[inputCount:]);
+    }
+
+    /// @dev A model version's statement shape, read once from the registry (one call site keeps the market small).
+    function _model(uint32 modelId) private view returns (Statement memory m) {
+        m.modelId = modelId;
+        m.slots = 1;
+        (m.verifier, m.inputCount, m.outputCount, m.outputScale, m.status, m.codehash) = registry.layout(modelId);
+    }
+
+    /// @dev The instance layout of a proof of `m`: not of a revoked model (its proofs prove nothing: its jobs close
+    /// with refunds, never settle), `slots` x (inputs + outputs) instances, each a canonical felt.
+    function _checkLayout(Statement memory m, uint256[] calldata instances) private pure {
+        if (m.status == ModelStatus.Revoked) revert ModelRevoked(m.modelId);
+        uint256 expected = m.slots * (m.inputCount + m.outputCount);
+        if (instances.length != expected) revert InstanceCountMismatch(expected, instances.length);
+        uint256 bad = Felt.firstOutOfField(instances);
+        if (bad != expected) revert InstanceOutOfField(bad, instances[bad]);
+    }
+
+    /// @dev Decodes output felts and stores them packed, four int64 lanes to a word (outputs are fixed-point
+    /// values the circuit's range checks keep far below 2^63). A job with an output that does not fit a lane (or
+    /// is int64's minimum) is stored wide instead: word 0 holds WIDE_OUTPUTS, words 1..n the full values.
+    function _storeOutputs(uint256 jobId, uint256[] calldata felts) private returns (int256[] memory outputs) {
+        uint256 n = felts.length;
+        outputs = new int256[](n);
+        bool wide = false;
+        for (uint256 i; i < n; ++i) {
+            int256 v = Felt.toSigned(felts[i]);
+            outputs[i] = v;
+            if (v <= type(int64).min || v > type(int64).max) wide = true;
+        }
+        mapping(uint256 => uint256) storage words = _results[jobId];
+        if (wide) {
+            words[0] = WIDE_OUTPUTS;
+            for (uint256 i; i < n; ++i) {
+                words[i + 1] = uint256(outputs[i]);
+            }
+            return outputs;
+        }
+        uint256 word = 0;
+        for (uint256 i; i < n; ++i) {
+            // The casts keep the low 64 bits of the two's complement: v fits int64 (checked above).
+            word |= uint256(uint64(int64(outputs[i]))) << (64 * (i % 4));
+            if (i % 4 == 3 || i == n - 1) {
+                words[i / 4] = word;
+                word = 0;
+            }
+        }
+    }
+
+    /// @dev The outputs `_storeOutputs` stored for a job of `n` outputs.
+    function _loadOutputs(uint256 jobId, uint256 n) private view returns (int256[] memory outputs) {
+        mapping(uint256 => uint256) storage words = _results[jobId];
+        outputs = new int256[](n);
+        if (words[0] == WIDE_OUTPUTS) {
+            for (uint256 i; i < n; ++i) {
+                outputs[i] = int256(words[i + 1]);
+            }
+            return outputs;
+        }
+        for (uint256 i; i < n; ++i) {
+            outputs[i] = int64(uint64(words[i / 4] >> (64 * (i % 4))));
         }
     }
 
     /// @dev The end of the secondary window: a second proving window as long as the one the lock holder was
     /// promised at least (deadline - lockDeadline). After it, the job can only be slashed.
-    function _expiry(Job storage job) private view returns (uint64) {
+    function _expiry(JobRecord storage job) private view returns (uint64) {
         return job.deadline + (job.deadline - job.lockDeadline);
     }
 
@@ -380,8 +569,12 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
 
     /// @dev Calls the requester's callback with its own gas limit. Settlement is already done and never depends
     /// on the callee: no revert propagates and no return data is copied (a huge return cannot cost us gas).
-    function _notify(uint256 jobId, address callback, uint256 gasLimit, int256[] storage outputs) private {
-        if (callback == address(0)) return;
+    /// A job without a callback has a callback gas limit of 0 (createJob stores it so), which is read first: the
+    /// callback's own slot is only read for a job that has one.
+    function _notify(uint256 jobId, JobRecord storage job, int256[] memory outputs) private {
+        uint256 gasLimit = job.callbackGasLimit;
+        if (gasLimit == 0) return;
+        address callback = job.callback;
         bytes memory data = abi.encodeCall(IInferenceConsumer.onInferenceResult, (jobId, outputs));
         // 63/64 rule, checked right before the CALL with the calldata already encoded (review L-1): a sender could
         // otherwise pass just enough gas for settlement and starve the callback. The CALL forwards at most 63/64 of
@@ -401,7 +594,7 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
     /// @inheritdoc IInferenceMarket
     function slash(uint256 jobId) external nonReentrant {
         // checks: locked, and past the secondary window too (until then another operator may still deliver)
-        Job storage job = _requireStatus(jobId, JobStatus.Locked);
+        JobRecord storage job = _requireStatus(jobId, JobStatus.Locked);
         uint64 expiry = _expiry(job);
         if (block.timestamp <= expiry) revert DeadlineNotReached(jobId, expiry);
         // effects: final status, price back to the requester
@@ -413,7 +606,7 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
 
     /// @inheritdoc IInferenceMarket
     function refund(uint256 jobId) external nonReentrant {
-        Job storage job = _requireStatus(jobId, JobStatus.Open);
+        JobRecord storage job = _requireStatus(jobId, JobStatus.Open);
         if (block.timestamp <= job.lockDeadline) revert LockNotExpired(jobId, job.lockDeadline);
         _closeWithRefund(job, JobStatus.Refunded);
         emit JobRefunded(jobId, job.requester, job.price);
@@ -421,9 +614,8 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
 
     /// @inheritdoc IInferenceMarket
     function closeRevoked(uint256 jobId) external nonReentrant {
-        Job storage job = _known(jobId);
-        (,,,, ModelStatus modelStatus,) = registry.layout(job.modelId);
-        if (modelStatus != ModelStatus.Revoked) revert ModelNotRevoked(job.modelId);
+        JobRecord storage job = _known(jobId);
+        if (_model(job.modelId).status != ModelStatus.Revoked) revert ModelNotRevoked(job.modelId);
         JobStatus status = job.status;
         if (status != JobStatus.Open && status != JobStatus.Locked) revert JobNotInStatus(jobId, status, JobStatus.Locked);
         // effects: refunded, price back to the requester; interactions: the lock holder's collateral released,
@@ -434,16 +626,20 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
     }
 
     /// @dev Ends a job without a result: final status, and its escrowed price credited back to the requester.
-    function _closeWithRefund(Job storage job, JobStatus status) private {
+    function _closeWithRefund(JobRecord storage job, JobStatus status) private {
         _finalise(job, status);
         _credit(job.requester, job.token, job.price);
     }
 
-    /// @dev A final status; the escrowed price leaves escrow (the caller credits it to someone).
-    function _finalise(Job storage job, JobStatus status) private {
+    /// @dev A final status; the escrowed price leaves escrow and becomes owed (the caller credits all of it to
+    /// someone's balance).
+    function _finalise(JobRecord storage job, JobStatus status) private {
         job.status = status;
         job.finalizedAt = uint64(block.timestamp);
-        escrowed[job.token] -= job.price;
+        Holdings storage h = _holdings[job.token];
+        uint128 price = job.price;
+        h.escrowed -= price;
+        h.owed += price;
     }
 
     // ----------------------------------------------------------------------------------------------- payments
@@ -462,7 +658,8 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
         uint256 amount = balanceOf[msg.sender][token];
         if (amount == 0) revert NothingToWithdraw(msg.sender, token);
         balanceOf[msg.sender][token] = 0;
-        owed[token] -= amount;
+        // amount <= owed (every balance was counted in owed when its job was finalised), so it fits uint128.
+        _holdings[token].owed -= uint128(amount);
         if (token == address(0)) {
             (bool ok,) = to.call{value: amount}("");
             if (!ok) revert EthTransferFailed(to, amount);
@@ -473,23 +670,33 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
         if (to != msg.sender) emit WithdrawalTo(msg.sender, to, token, amount);
     }
 
+    /// @dev Credits a share of a finalised job's price (already counted in `owed` by `_finalise`).
     function _credit(address account, address token, uint256 amount) private {
         balanceOf[account][token] += amount;
-        owed[token] += amount;
     }
 
     // ----------------------------------------------------------------------------------------------- views
 
     /// @inheritdoc IInferenceMarket
     function jobOf(uint256 jobId) external view returns (Job memory) {
-        return _known(jobId);
+        return toJob(_known(jobId));
     }
 
     /// @inheritdoc IInferenceMarket
     function resultOf(uint256 jobId) external view returns (int256[] memory outputs, uint8 scale, uint64 finalizedAt) {
-        Job storage job = _requireStatus(jobId, JobStatus.Fulfilled);
-        (,,, scale,,) = registry.layout(job.modelId);
-        return (_outputs[jobId], scale, job.finalizedAt);
+        JobRecord storage job = _requireStatus(jobId, JobStatus.Fulfilled);
+        Statement memory m = _model(job.modelId);
+        return (_loadOutputs(jobId, m.outputCount), m.outputScale, job.finalizedAt);
+    }
+
+    /// @inheritdoc IInferenceMarket
+    function escrowed(address token) external view returns (uint256) {
+        return _holdings[token].escrowed;
+    }
+
+    /// @inheritdoc IInferenceMarket
+    function owed(address token) external view returns (uint256) {
+        return _holdings[token].owed;
     }
 
     /// @inheritdoc IInferenceMarket
@@ -508,13 +715,13 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
         return s == JobStatus.Fulfilled || s == JobStatus.Slashed || s == JobStatus.Refunded;
     }
 
-    function _known(uint256 jobId) private view returns (Job storage job) {
+    function _known(uint256 jobId) private view returns (JobRecord storage job) {
         job = _jobs[jobId];
         if (job.status == JobStatus.None) revert UnknownJob(jobId);
     }
 
     /// @dev The single lifecycle guard: every transition starts here.
-    function _requireStatus(uint256 jobId, JobStatus required) private view returns (Job storage job) {
+    function _requireStatus(uint256 jobId, JobStatus required) private view returns (JobRecord storage job) {
         job = _known(jobId);
         if (job.status != required) revert JobNotInStatus(jobId, job.status, required);
     }

@@ -3,7 +3,7 @@ pragma solidity ^0.8.24;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IModelRegistry} from "./interfaces/IModelRegistry.sol";
-import {ModelStatus, ModelVersion} from "./types/ModelVersion.sol";
+import {BatchVersion, ModelStatus, ModelVersion} from "./types/ModelVersion.sol";
 
 /// @title ModelRegistry
 /// @notice Governed, append-only registry of model versions. A version binds an ONNX model, its ezkl circuit and
@@ -22,6 +22,9 @@ contract ModelRegistry is IModelRegistry, AccessControl {
     mapping(uint32 modelId => ModelVersion) private _models;
     mapping(uint32 modelId => bytes32) private _verifierCodehash;
     uint32 public override modelCount;
+    mapping(uint32 batchId => BatchVersion) private _batches;
+    mapping(uint32 batchId => bytes32) private _batchCodehash;
+    uint32 public override batchCount;
 
     constructor(address admin) {
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
@@ -51,6 +54,49 @@ contract ModelRegistry is IModelRegistry, AccessControl {
         stored.uri = v.uri;
         _verifierCodehash[modelId] = v.verifier.codehash;
         emit ModelRegistered(modelId, v.verifier, v.verifierKind, v.onnxHash, v.circuitHash, v.vkHash, v.uri);
+    }
+
+    /// @inheritdoc IModelRegistry
+    function registerBatch(BatchVersion calldata b) external onlyRole(MODEL_ADMIN_ROLE) returns (uint32 batchId) {
+        if (_known(b.baseModelId).status != ModelStatus.Active) revert ModelNotActive(b.baseModelId);
+        if (b.verifier.code.length == 0) revert VerifierHasNoCode(b.verifier);
+        if (_isDelegated(b.verifier)) revert VerifierIsDelegated(b.verifier);
+        if (b.slots < 2) revert BatchTooSmall(b.slots);
+        if (b.circuitHash == 0 || b.vkHash == 0) revert ZeroHash();
+        batchId = ++batchCount;
+        BatchVersion storage stored = _batches[batchId];
+        stored.verifier = b.verifier;
+        stored.baseModelId = b.baseModelId;
+        stored.slots = b.slots;
+        stored.verifierKind = b.verifierKind;
+        stored.circuitHash = b.circuitHash;
+        stored.vkHash = b.vkHash;
+        stored.uri = b.uri;
+        _batchCodehash[batchId] = b.verifier.codehash;
+        emit BatchVerifierRegistered(batchId, b.baseModelId, b.slots, b.verifier, b.circuitHash, b.vkHash, b.uri);
+    }
+
+    /// @inheritdoc IModelRegistry
+    function revokeBatch(uint32 batchId) external onlyRole(MODEL_ADMIN_ROLE) {
+        BatchVersion storage b = _knownBatch(batchId);
+        if (b.revoked) revert ModelAlreadyRevoked(batchId);
+        b.revoked = true;
+        emit BatchVerifierRevoked(batchId);
+    }
+
+    /// @inheritdoc IModelRegistry
+    function batch(uint32 batchId) external view returns (BatchVersion memory) {
+        return _knownBatch(batchId);
+    }
+
+    /// @inheritdoc IModelRegistry
+    function batchLayout(uint32 batchId)
+        external
+        view
+        returns (uint32 baseModelId, uint16 slots, address verifier, bytes32 verifierCodehash, bool revoked)
+    {
+        BatchVersion storage b = _knownBatch(batchId);
+        return (b.baseModelId, b.slots, b.verifier, _batchCodehash[batchId], b.revoked);
     }
 
     /// @inheritdoc IModelRegistry
@@ -105,5 +151,10 @@ contract ModelRegistry is IModelRegistry, AccessControl {
     function _known(uint32 modelId) private view returns (ModelVersion storage m) {
         m = _models[modelId];
         if (m.status == ModelStatus.None) revert UnknownModel(modelId);
+    }
+
+    function _knownBatch(uint32 batchId) private view returns (BatchVersion storage b) {
+        b = _batches[batchId];
+        if (b.verifier == address(0)) revert UnknownBatch(batchId);
     }
 }

@@ -22,6 +22,18 @@ export const FULFIL_TYPES = {
   ],
 };
 
+/** EIP-712 type of a batch fulfilment (`fulfilBatchProof`): one proof for several jobs, signed by their lock holder. */
+export const FULFIL_BATCH_TYPES = {
+  FulfilBatch: [
+    { name: "batchId", type: "uint32" },
+    { name: "jobIds", type: "uint256[]" },
+    { name: "proof", type: "bytes" },
+    { name: "instances", type: "uint256[]" },
+    { name: "relayerFee", type: "uint128" },
+    { name: "relayer", type: "address" },
+  ],
+};
+
 export function marketDomain(chainId: bigint, market: string): TypedDataDomain {
   return { name: "Verdict InferenceMarket", version: "1", chainId, verifyingContract: market };
 }

@@ -68,6 +68,26 @@ def cmd_inspect(a) -> dict:
     }
 
 
+def cmd_batch_onnx(a) -> dict:
+    """The model for N jobs at once: the leading (batch) dimension of its input and output fixed to N. ezkl can
+    also fix a symbolic batch axis through PyRunArgs.variables, but the demo models are exported with a fixed
+    batch of 1; re-shaping the graph's interface works for both, and the batch ONNX file is then an ordinary
+    fixed-shape model for every later step (settings, keys, witness)."""
+    import onnx
+
+    model = onnx.load(a.onnx)
+    initializers = {t.name for t in model.graph.initializer}
+    for v in [*(v for v in model.graph.input if v.name not in initializers), *model.graph.output]:
+        dim = v.type.tensor_type.shape.dim[0]
+        dim.ClearField("dim_param")
+        dim.dim_value = a.n
+    # Inferred intermediate shapes were for batch 1; let ezkl's tract re-infer them.
+    del model.graph.value_info[:]
+    onnx.checker.check_model(model)
+    onnx.save(model, a.out)
+    return {"out": a.out}
+
+
 def _run_args(params: dict) -> "ezkl.PyRunArgs":
     p = ezkl.PyRunArgs()
     # Weights are baked into the verifying key ("fixed"): a prover cannot swap them. Input and output are
@@ -229,12 +249,16 @@ def main() -> None:
     v = sub.add_parser("verify", help="verify a proof file natively")
     for name in ("proof", "settings", "vk", "srs"):
         v.add_argument(f"--{name}", required=True)
+    n = sub.add_parser("batch-onnx", help="the model with its batch dimension fixed to N (one proof for N jobs)")
+    n.add_argument("--onnx", required=True)
+    n.add_argument("--n", type=int, required=True)
+    n.add_argument("--out", required=True)
     sub.add_parser("serve", help="prove, verify and outputs requests as JSON lines on stdin (a warm prover)")
     a = ap.parse_args()
     if a.cmd == "serve":
         serve({"prove": cmd_prove, "outputs": cmd_outputs, "verify": cmd_verify})
     try:
-        commands = {"srs": cmd_srs, "inspect": cmd_inspect, "settings": cmd_settings, "setup": cmd_setup, "prove": cmd_prove, "outputs": cmd_outputs, "verify": cmd_verify}
+        commands = {"srs": cmd_srs, "inspect": cmd_inspect, "settings": cmd_settings, "setup": cmd_setup, "prove": cmd_prove, "outputs": cmd_outputs, "verify": cmd_verify, "batch-onnx": cmd_batch_onnx}
         result = commands[a.cmd](a)
     except Exception as e:  # noqa: BLE001 - every failure becomes one JSON error line for the caller
         print(json.dumps({"error": f"{type(e).__name__}: {e}"}), flush=True)

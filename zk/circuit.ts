@@ -23,6 +23,8 @@ const runArgsSchema = z
     decomp_base: z.number().int().positive(),
     decomp_legs: z.number().int().positive(),
     num_inner_cols: z.number().int().positive(),
+    /** ezkl turns on its Freivalds argument for batched matmuls (N >= 4): +20-40 % gas and a verifier over 24 KB. */
+    disable_freivalds: z.boolean(),
   })
   .partial()
   .strict();
@@ -45,6 +47,11 @@ export const modelSpecSchema = z
      * "reusable": ezkl's shared reusable verifier plus this model's verifying-key artifact (VkaVerifier).
      */
     verifier: z.enum(["single", "reusable"]).default("single"),
+    /**
+     * Batch sizes N: for each, a circuit proving N runs of the model at once (`ensureBatchCircuit`), registered
+     * next to the base version so one proof settles up to N of its jobs (`fulfilBatchProof`).
+     */
+    batch: z.array(z.number().int().min(2).max(64)).optional(),
   })
   .strict();
 export type ModelSpec = z.infer<typeof modelSpecSchema> & { dir: string };
@@ -278,4 +285,58 @@ export async function ensureCircuit(spec: ModelSpec, opts: EnsureOptions = {}): 
 
 function secs(t0: number): string {
   return `${((performance.now() - t0) / 1000).toFixed(2)}s`;
+}
+
+// ---------------------------------------------------------------------------------------------- batch circuits
+
+/** The model spec of `spec`'s batch circuit for `n` jobs: name `<name>-x<n>`. */
+export function batchName(spec: Pick<ModelSpec, "name">, n: number): string {
+  return `${spec.name}-x${n}`;
+}
+
+/**
+ * The circuit proving `n` runs of `spec` at once (issue 13): the ONNX model with its batch dimension fixed to n
+ * (bridge `batch-onnx`), n copies of the sample as its sample, and calibration rows tiled so that every slot sees
+ * every calibration row (the accepted input range per feature is the base model's). Run arguments are the base
+ * model's, with logrows raised by ceil(log2 n) for n times the rows, and Freivalds off. Public instances: the n
+ * inputs, then the n outputs, slot-major: the layout `fulfilBatchProof` reads. Cached like any circuit.
+ */
+export async function ensureBatchCircuit(spec: ModelSpec, n: number, opts: EnsureOptions = {}): Promise<BuiltCircuit> {
+  if (spec.runArgs.logrows === undefined) {
+    throw new VerdictError("BATCH_NEEDS_LOGROWS", `${spec.name}: a batch circuit needs run args with logrows (calibrated models are not batched yet)`, "set runArgs.logrows in model.json");
+  }
+  const base = await inspectOnnx(path.join(spec.dir, spec.onnx));
+  const width = base.width;
+  const hash = sha256Parts(
+    await readFile(path.join(spec.dir, spec.onnx)),
+    await readFile(path.join(spec.dir, spec.sample)),
+    spec.calibration ? await readFile(path.join(spec.dir, spec.calibration)) : "",
+    String(n),
+    await readFile(path.join(REPO_ROOT, "zk", "bridge.py")),
+  );
+  const dir = path.join(CACHE_DIR, `${batchName(spec, n)}-src-${hash.slice(0, 16)}`);
+  if (!existsSync(path.join(dir, "network.onnx"))) {
+    await atomically(dir, async (scratch) => {
+      await runBridge("batch-onnx", { onnx: path.join(spec.dir, spec.onnx), n, out: path.join(scratch, "network.onnx") }, z.object({ out: z.string() }));
+      const [sample] = await readInputRows(path.join(spec.dir, spec.sample), width, "sample");
+      await writeFile(path.join(scratch, "sample.json"), JSON.stringify({ input_data: [Array.from({ length: n }, () => sample!).flat()] }));
+      if (spec.calibration) {
+        const rows = await readInputRows(path.join(spec.dir, spec.calibration), width, "calibration data");
+        const tiled = rows.map((_, j) => Array.from({ length: n }, (__, k) => rows[(j + k) % rows.length]!).flat());
+        await writeFile(path.join(scratch, "calibration.json"), JSON.stringify({ input_data: [tiled.flat()] }));
+      }
+    });
+  }
+  const batchSpec: ModelSpec = {
+    ...spec,
+    name: batchName(spec, n),
+    description: `${spec.name} for ${n} jobs at once`,
+    onnx: "network.onnx",
+    sample: "sample.json",
+    calibration: spec.calibration ? "calibration.json" : undefined,
+    runArgs: { ...spec.runArgs, logrows: spec.runArgs.logrows + Math.ceil(Math.log2(n)), disable_freivalds: true },
+    batch: undefined,
+    dir,
+  };
+  return ensureCircuit(batchSpec, opts);
 }

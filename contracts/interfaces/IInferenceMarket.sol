@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {FulfilmentAuth, Job, JobRequest, JobStatus} from "../types/Job.sol";
+import {BatchFulfilment, FulfilmentAuth, Job, JobRequest, JobStatus} from "../types/Job.sol";
 import {IModelRegistry} from "./IModelRegistry.sol";
 
 /// @notice The inference market: escrowed jobs, exclusive locks backed by operator stake, fulfilment by a proof
@@ -73,6 +73,12 @@ interface IInferenceMarket {
     error ZeroCallbackGas(address callback);
     error ModelRevoked(uint32 modelId);
     error ModelNotRevoked(uint32 modelId);
+    error BatchProofRejected(uint32 batchId);
+    error BatchRevoked(uint32 batchId);
+    /// @notice Why a batch slot's job was skipped (in `FulfilmentFailed`): 1 not Locked (already settled, or
+    /// never locked), 2 locked by another operator, 3 of another model, 4 past its deadline, 5 relayer fee above
+    /// its price, 6 the slot's input instances are not its input.
+    error BatchSlotRejected(uint256 jobId, uint8 reason);
 
     /// @notice Posts a job and escrows its price now (ETH as msg.value, or an allow-listed ERC20 pulled with
     /// transferFrom). The input must match the model's registered input layout.
@@ -113,6 +119,18 @@ interface IInferenceMarket {
     /// reverting the batch.
     /// @return ok Per item, whether it settled.
     function fulfilBatch(FulfilmentAuth[] calldata auths) external returns (bool[] memory ok);
+
+    /// @notice Settles up to `slots` locked jobs of one model with one proof of its batch verifier `f.batchId`
+    /// (issue 13): one verifier call for all of them. Slot k is bound to job `f.jobIds[k]` by its input
+    /// instances; a job id of 0 (and every slot past the list) is padding, bound to no job. A rejected proof, a
+    /// revoked batch or base model, or a wrong instance count reverts the whole call. A job that cannot settle
+    /// (not locked by `f.operator`, of another model, past its deadline, a fee above its price, its slot's
+    /// inputs not its input, already settled) is skipped with `FulfilmentFailed(jobId, reason)`; the others are
+    /// paid to `f.operator` (less `f.relayerFee` each to the relayer), their collateral released and their
+    /// callbacks called, as `fulfilWithSignature` does. Signed by `f.operator` (EIP-712 `FulfilBatch`), or sent
+    /// by it with an empty signature.
+    /// @return ok Per listed slot, whether its job settled (false for padding).
+    function fulfilBatchProof(BatchFulfilment calldata f) external returns (bool[] memory ok);
 
     /// @notice Secondary fulfilment, step 1: any staked operator commits to the proof it will reveal with
     /// `fulfilSecondary`. `commitment` is `fulfilmentCommitment(jobId, operator, proof, instances)`: it names the
@@ -162,6 +180,12 @@ interface IInferenceMarket {
 
     /// @notice Verified outputs of a fulfilled job (value = output / 2^scale); reverts unless Fulfilled.
     function resultOf(uint256 jobId) external view returns (int256[] memory outputs, uint8 scale, uint64 finalizedAt);
+
+    /// @notice Price of jobs not final yet, held in escrow, in `token` (address(0) = ETH).
+    function escrowed(address token) external view returns (uint256);
+
+    /// @notice Sum of withdrawable balances in `token`: the market holds exactly escrowed + owed.
+    function owed(address token) external view returns (uint256);
 
     /// @notice True once the job can no longer change: Fulfilled, Slashed or Refunded.
     function isFinal(uint256 jobId) external view returns (bool);

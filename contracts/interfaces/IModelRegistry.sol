@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {ModelStatus, ModelVersion, VerifierKind} from "../types/ModelVersion.sol";
+import {BatchVersion, ModelStatus, ModelVersion, VerifierKind} from "../types/ModelVersion.sol";
 
 /// @notice Governed registry of immutable model versions and the verifier each must be proven against.
 interface IModelRegistry {
@@ -16,6 +16,10 @@ interface IModelRegistry {
     );
     event ModelDeprecated(uint32 indexed modelId);
     event ModelRevoked(uint32 indexed modelId);
+    event BatchVerifierRegistered(
+        uint32 indexed batchId, uint32 indexed baseModelId, uint16 slots, address indexed verifier, bytes32 circuitHash, bytes32 vkHash, string uri
+    );
+    event BatchVerifierRevoked(uint32 indexed batchId);
 
     error VerifierHasNoCode(address verifier);
     error EmptyLayout();
@@ -25,6 +29,8 @@ interface IModelRegistry {
     error ModelNotActive(uint32 modelId);
     error VerifierIsDelegated(address verifier);
     error ModelAlreadyRevoked(uint32 modelId);
+    error UnknownBatch(uint32 batchId);
+    error BatchTooSmall(uint16 slots);
 
     /// @notice Registers a new immutable model version. Only MODEL_ADMIN_ROLE (meant to sit behind a timelock).
     /// @dev `status` in `version` is ignored: new versions are Active.
@@ -59,4 +65,26 @@ interface IModelRegistry {
 
     /// @notice Number of versions registered so far (the newest id).
     function modelCount() external view returns (uint32);
+
+    /// @notice Registers a batch verifier for the Active base version `version.baseModelId` (issue 13): one proof
+    /// settles up to `slots` (>= 2) of its jobs. `revoked` is ignored. Only MODEL_ADMIN_ROLE.
+    /// @return batchId The new batch verifier's id (ids start at 1, separate from model ids).
+    function registerBatch(BatchVersion calldata version) external returns (uint32 batchId);
+
+    /// @notice Revokes a batch verifier for good (its circuit is unsound): the market refuses its proofs; the
+    /// base version's jobs still settle one by one. Only MODEL_ADMIN_ROLE.
+    function revokeBatch(uint32 batchId) external;
+
+    /// @notice The batch verifier record; reverts UnknownBatch for an id never registered.
+    function batch(uint32 batchId) external view returns (BatchVersion memory);
+
+    /// @notice What the market needs to check a batch proof: its base version, slot count, verifier, the verifier's
+    /// code hash pinned at registration, and whether the batch itself is revoked.
+    function batchLayout(uint32 batchId)
+        external
+        view
+        returns (uint32 baseModelId, uint16 slots, address verifier, bytes32 verifierCodehash, bool revoked);
+
+    /// @notice Number of batch verifiers registered so far (the newest id).
+    function batchCount() external view returns (uint32);
 }

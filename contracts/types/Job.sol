@@ -11,14 +11,7 @@ enum JobStatus {
     Refunded
 }
 
-/// @notice An escrowed inference request and its lock.
-/// @dev Slot layout (hot fields first):
-///   0: requester(20) modelId(4) lockDeadline(8)
-///   1: operator(20) deadline(8) status(1) callbackGasLimit(3)
-///   2: token(20) finalizedAt(8)
-///   3: price(16) collateral(16)
-///   4: callback(20) createdAt(8)
-///   5: inputHash(32)
+/// @notice An escrowed inference request and its lock, as `jobOf` returns it (stored as a `JobRecord`).
 struct Job {
     address requester;
     uint32 modelId;
@@ -36,10 +29,56 @@ struct Job {
     bytes32 inputHash;
 }
 
+/// @notice How a job is kept in storage: the fields of `Job`, ordered so that settlement reads five slots and
+/// writes one (issue 13). `jobOf` returns it as a `Job`, whose ABI is unchanged.
+/// @dev Slot layout:
+///   0: operator(20) status(1) callbackGasLimit(3) finalizedAt(8)   written by lock and every final transition
+///   1: token(20) modelId(4) deadline(8)                              read by settlement
+///   2: price(16) collateral(16)                                      read by settlement
+///   3: callback(20) lockDeadline(8)                                  read by settlement and lock
+///   4: requester(20) createdAt(8)                                    read by refunds and slashes
+///   5: inputHash(32)                                                 read by settlement
+struct JobRecord {
+    address operator;
+    JobStatus status;
+    uint24 callbackGasLimit;
+    uint64 finalizedAt;
+    address token;
+    uint32 modelId;
+    uint64 deadline;
+    uint128 price;
+    uint128 collateral;
+    address callback;
+    uint64 lockDeadline;
+    address requester;
+    uint64 createdAt;
+    bytes32 inputHash;
+}
+
+/// @notice A stored job as the `Job` the market's views return.
+function toJob(JobRecord storage r) view returns (Job memory) {
+    return Job({
+        requester: r.requester,
+        modelId: r.modelId,
+        lockDeadline: r.lockDeadline,
+        operator: r.operator,
+        deadline: r.deadline,
+        status: r.status,
+        callbackGasLimit: r.callbackGasLimit,
+        token: r.token,
+        finalizedAt: r.finalizedAt,
+        price: r.price,
+        collateral: r.collateral,
+        callback: r.callback,
+        createdAt: r.createdAt,
+        inputHash: r.inputHash
+    });
+}
+
 /// @notice The digest of a job's terms, which a lock must name (review M-2): job ids are a counter, and after a
 /// reorg an id can belong to another job; a lock (or a signed one) that names the terms it was decided on can
 /// never attach its operator to terms it did not check. Covers every field an operator prices or risks.
-function termsHash(uint256 jobId, Job storage job) view returns (bytes32) {
+function termsHash(uint256 jobId, JobRecord storage job) view returns (bytes32) {
     return keccak256(
         abi.encode(
             jobId,
@@ -69,7 +108,7 @@ struct JobRequest {
     uint128 collateral;
     uint64 lockTimeout;
     uint64 timeout;
-    /// Contract told of the result (IInferenceConsumer), or address(0).
+    /// Contract told of the result (IInferenceConsumer), or address(0) (the job then stores a gas limit of 0).
     address callback;
     uint24 callbackGasLimit;
 }
@@ -84,5 +123,25 @@ struct FulfilmentAuth {
     /// The only account that may submit this fulfilment and collect the fee; address(0) lets anyone submit it
     /// without a fee.
     address relayer;
+    bytes signature;
+}
+
+
+/// @notice One proof for several jobs of one model (issue 13): the batch verifier `batchId` registered for the
+/// jobs' model proves `slots` runs at once. Slot k's input instances must be job `jobIds[k]`'s input; a slot whose
+/// job id is 0 (and every slot past `jobIds.length`) is padding, bound to no job. Signed by `operator` with EIP-712
+/// `FulfilBatch(uint32 batchId,uint256[] jobIds,bytes proof,uint256[] instances,uint128 relayerFee,address relayer)`,
+/// or sent by it with an empty signature.
+struct BatchFulfilment {
+    uint32 batchId;
+    uint256[] jobIds;
+    bytes proof;
+    uint256[] instances;
+    /// Paid to the relayer out of each settled job's price.
+    uint128 relayerFee;
+    /// As in `FulfilmentAuth`: the only account that may submit and collect the fee, or address(0).
+    address relayer;
+    /// The lock holder vouching for the proof; only jobs it locked settle, and only it is paid.
+    address operator;
     bytes signature;
 }

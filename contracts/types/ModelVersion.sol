@@ -36,3 +36,19 @@ struct ModelVersion {
     bytes32 vkHash;
     string uri;
 }
+
+/// @notice A batch verifier linked to a base model version (issue 13): the same model proven for `slots` jobs at
+/// once. Public instances: the inputs of every slot (slot k's `inputCount` felts at k * inputCount), then the
+/// outputs of every slot (slot k's at slots * inputCount + k * outputCount). Jobs are posted against the base
+/// version; the batch is only another way to settle them, and is unusable once its base is revoked or it is.
+/// @dev Slot layout: [verifier(20) baseModelId(4) slots(2) kind(1) revoked(1)] then the two hashes and the URI.
+struct BatchVersion {
+    address verifier;
+    uint32 baseModelId;
+    uint16 slots;
+    VerifierKind verifierKind;
+    bool revoked;
+    bytes32 circuitHash;
+    bytes32 vkHash;
+    string uri;
+}

@@ -116,7 +116,7 @@ describe("verdict CLI: operator, market, job, verify and model registry commands
     await (await market.fulfil(created.jobId, proof.proof, proof.instances)).wait();
     const result = await json<{ outputs: number[]; proofBytes: number }>(["job", "result", created.jobId]);
     expect(result.outputs).to.deep.equal(proof.outputs);
-    expect(result.proofBytes).to.equal(3072);
+    expect(result.proofBytes).to.equal((proof.proof.length - 2) / 2);
     // A stranger's machine: an empty data directory. verify pulls the registered bundle (hash-checked) and
     // builds nothing: no SRS or key is written anywhere but the installed bundle, and the build cache is untouched.
     const cacheBefore = await snapshot(path.join(REPO_ROOT, ".cache"));

@@ -92,7 +92,7 @@ describe("ModelRegistry", () => {
     s.registry.interface.forEachFunction((f) => {
       if (!f.constant) writers.push(f.name);
     });
-    expect(writers.sort()).to.deep.equal(["deprecate", "grantRole", "register", "renounceRole", "revoke", "revokeRole"]);
+    expect(writers.sort()).to.deep.equal(["deprecate", "grantRole", "register", "registerBatch", "renounceRole", "revoke", "revokeBatch", "revokeRole"]);
     const before = await modelRecord(s, 1n);
     const { modelId } = await registerMockModel(s, 0n, { outputScale: 12, vkHash: ethers.id("vk2") });
     expect(modelId).to.equal(2n);

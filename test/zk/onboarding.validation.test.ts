@@ -75,7 +75,7 @@ describe("model onboarding: bad input is refused before any key generation", () 
     const small = await ensureDevSrs(8);
     const err = await rejection(ensureCircuit(await loadModelSpec("spike"), { srs: small }));
     expect(err.code).to.equal("SRS_TOO_SMALL");
-    expect(err.message).to.match(/logrows >= 11.*has 8/);
+    expect(err.message).to.match(/logrows >= 10.*has 8/);
   });
 });
 

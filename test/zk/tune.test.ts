@@ -1,0 +1,30 @@
+import { expect } from "chai";
+import { loadModelSpec } from "../../zk/circuit.js";
+import { candidates, tune } from "../../zk/tune.js";
+
+describe("settings tuned for cost (zk/tune.ts)", function () {
+  it("tune reports every candidate it tried and picks the smallest proof within the tolerance; a candidate beyond it is rejected with its error", async () => {
+    const spec = await loadModelSpec("spike");
+    const tries = [
+      { ...spec.runArgs, num_inner_cols: 2 },
+      { ...spec.runArgs, num_inner_cols: 1 },
+      // scale 2: outputs quantised to 1/4, far beyond a 0.05 tolerance
+      { ...spec.runArgs, input_scale: 2, param_scale: 2, num_inner_cols: 1 },
+    ].map((r) => ({ ...r, logrows: undefined }));
+    const { tried, best } = await tune(spec, { tolerance: 0.05, tries, maxLogrows: 13 });
+    expect(tried).to.have.length(3);
+    expect(tried[2]!.rejected).to.match(/^max error .* > tolerance 0.05$/);
+    for (const r of tried.slice(0, 2)) {
+      expect(r.rejected).to.equal(undefined);
+      expect(r.maxAbsError).to.be.lessThanOrEqual(0.05);
+    }
+    expect(best?.runArgs.num_inner_cols).to.equal(1);
+    expect(best!.proofBytes).to.be.lessThan(tried[0]!.proofBytes!);
+  });
+
+  it("candidates cover decomposition base and legs and one or two inner columns, logrows left to the search", () => {
+    const c = candidates({ input_scale: 10, param_scale: 10 });
+    expect(new Set(c.map((r) => r.num_inner_cols))).to.deep.equal(new Set([1, 2]));
+    expect(c.every((r) => r.logrows === undefined && (r.decomp_base ?? 0) ** (r.decomp_legs ?? 0) >= 2 ** 16)).to.equal(true);
+  });
+});
