@@ -10,7 +10,7 @@ import { createLogger } from "../shared/logger.js";
 import { onShutdown } from "../shared/shutdown.js";
 import { operatorContext } from "./context.js";
 import { jobsAtRisk, lockedJobs, riskMetrics, SlashWatch, type RiskMetrics } from "./observability.js";
-import { STAGES, type OperatorContext, type Stage } from "./pipeline.js";
+import { PENDING_STATES, STAGES, type OperatorContext, type Stage } from "./pipeline.js";
 import { sweepLocks } from "./recovery.js";
 import { runStage, type StageProcessor } from "./stage.js";
 import { evaluate } from "./stages/evaluate.js";
@@ -78,7 +78,7 @@ async function main(): Promise<void> {
 
 async function updateGauges(ctx: OperatorContext, risk: RiskMetrics, slashWatch: SlashWatch): Promise<void> {
   for (const q of Object.values(ctx.queues)) {
-    const counts = await q.getJobCounts("waiting", "active", "prioritized", "delayed");
+    const counts = await q.getJobCounts(...PENDING_STATES);
     ctx.metrics.queueDepth.set({ queue: q.name }, Object.values(counts).reduce((a, b) => a + b, 0));
   }
   ctx.metrics.balanceWei.set(Number(await ctx.market.balanceOf(ctx.address, "0x0000000000000000000000000000000000000000")));

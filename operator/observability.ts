@@ -4,9 +4,8 @@
 import { Counter, Gauge, type Registry } from "prom-client";
 import type { Queue } from "bullmq";
 import { inRanges } from "../sdk/logs.js";
-import type { Stage } from "./pipeline.js";
 import type { InferenceMarket } from "../types/ethers-contracts/index.js";
-import type { JobData } from "./pipeline.js";
+import { PENDING_STATES, type JobData, type Stage } from "./pipeline.js";
 
 /** Stages of a job this operator has locked, and whether its proof is still to be made. */
 const LOCKED_STAGES: Partial<Record<Stage, { proofPending: boolean }>> = { infer: { proofPending: true }, prove: { proofPending: true }, verify: { proofPending: false }, submit: { proofPending: false } };
@@ -45,7 +44,7 @@ export function jobsAtRisk(jobs: readonly LockedJob[], now: number, proveSeconds
 export async function lockedJobs(queues: Record<Stage, Queue<JobData>>): Promise<LockedJob[]> {
   const out: LockedJob[] = [];
   for (const stage of Object.keys(LOCKED_STAGES) as Stage[]) {
-    for (const j of await queues[stage].getJobs(["active", "waiting", "prioritized", "delayed"])) {
+    for (const j of await queues[stage].getJobs([...PENDING_STATES])) {
       if (j?.data) out.push({ stage, modelId: j.data.modelId, deadline: j.data.deadline });
     }
   }

@@ -21,6 +21,9 @@ import type { ChainSnapshot } from "./snapshot.js";
 export const STAGES = ["evaluate", "lock", "infer", "prove", "verify", "submit"] as const;
 export type Stage = (typeof STAGES)[number];
 
+/** BullMQ states of a job still on its way through a stage (queued, running, or waiting to be looked at again). */
+export const PENDING_STATES = ["waiting", "active", "prioritized", "delayed"] as const;
+
 /** BullMQ job data: small, JSON, and enough for any stage to reconcile with the chain on its own. */
 export interface JobData {
   chainId: string;

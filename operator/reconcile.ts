@@ -45,9 +45,19 @@ function sameJob(job: OnChainJob, data: JobData): Verdict {
   return { ok: true };
 }
 
-/** The job is still open for locking, and is the job the queue describes. */
-export async function stillOpen(ctx: OperatorContext, data: JobData): Promise<Verdict> {
+/** The job as the chain holds it now, and the chain's time: one read both verdicts below decide on. */
+export interface ChainView {
+  job: OnChainJob;
+  now: number;
+}
+
+export async function readJob(ctx: OperatorContext, data: JobData): Promise<ChainView> {
   const [job, now] = await Promise.all([ctx.market.jobOf(data.jobId), chainTime(ctx)]);
+  return { job, now };
+}
+
+/** The job is still open for locking, and is the job the queue describes. */
+export function openVerdict(data: JobData, { job, now }: ChainView): Verdict {
   if (Number(job.status) !== JobStatus.Open) return { ok: false, reason: `job is no longer open (status ${job.status})` };
   const same = sameJob(job, data);
   if (!same.ok) return same;
@@ -56,8 +66,7 @@ export async function stillOpen(ctx: OperatorContext, data: JobData): Promise<Ve
 }
 
 /** The job is locked by this operator, its deadline has not passed, and it is the job the queue describes. */
-export async function stillMine(ctx: OperatorContext, data: JobData): Promise<Verdict> {
-  const [job, now] = await Promise.all([ctx.market.jobOf(data.jobId), chainTime(ctx)]);
+export function mineVerdict(ctx: OperatorContext, data: JobData, { job, now }: ChainView): Verdict {
   if (Number(job.status) === JobStatus.Fulfilled) return { ok: false, reason: "already fulfilled" };
   if (Number(job.status) !== JobStatus.Locked) return { ok: false, reason: `job is not locked (status ${job.status})` };
   if (job.operator.toLowerCase() !== ctx.address.toLowerCase()) return { ok: false, reason: `lock held by ${job.operator}` };
@@ -65,4 +74,12 @@ export async function stillMine(ctx: OperatorContext, data: JobData): Promise<Ve
   if (!same.ok) return same;
   if (now > Number(job.deadline)) return { ok: false, reason: `deadline passed ${now - Number(job.deadline)} s ago` };
   return { ok: true };
+}
+
+export async function stillOpen(ctx: OperatorContext, data: JobData): Promise<Verdict> {
+  return openVerdict(data, await readJob(ctx, data));
+}
+
+export async function stillMine(ctx: OperatorContext, data: JobData): Promise<Verdict> {
+  return mineVerdict(ctx, data, await readJob(ctx, data));
 }

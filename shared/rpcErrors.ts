@@ -40,7 +40,7 @@ const RULES: readonly Rule[] = [
     action: "retry",
     reason: "network",
     codes: ["NETWORK_ERROR", "TIMEOUT", "SERVER_ERROR", "ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EAI_AGAIN", "EPIPE", "UND_ERR_SOCKET"],
-    pattern: /network|timeout|timed out|socket hang up|fetch failed|ECONNREFUSED|ECONNRESET|rate limit|too many requests|header not found|missing trie node|execution aborted|limit exceeded/i,
+    pattern: /network|timeout|timed out|socket hang up|fetch failed|ECONNREFUSED|ECONNRESET|rate limit|too many requests|header not found|missing trie node|execution aborted|limit exceeded|temporarily|unavailable|busy|try again/i,
   },
 ];
 
@@ -108,6 +108,12 @@ export function describeRevert(e: unknown, iface: Interface): string {
   const format = (v: unknown): string => (Array.isArray(v) ? `[${v.map(format).join(", ")}]` : String(v));
   return `${decoded.name}(${decoded.args.map(format).join(", ")})`;
 }
+
+/** A provider's refusal that a smaller request avoids: a log range too wide, too many results, too big a response. */
+export function isRangeRefusal(e: unknown): boolean {
+  return errorChain(e).some((n) => [n.message, n.shortMessage].some((m) => typeof m === "string" && RANGE_REFUSAL.test(m)));
+}
+const RANGE_REFUSAL = /range|more than \d+ results|response size|too large|query timeout/i;
 
 /** First line of an error's message, for logs and dead letters. */
 export function shortMessage(e: unknown): string {

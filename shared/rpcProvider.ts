@@ -5,6 +5,7 @@
 // is a revert or a refusal a smaller request would avoid (a log range too large).
 import { setTimeout as sleep } from "node:timers/promises";
 import { JsonRpcProvider, type JsonRpcError, type JsonRpcPayload, type JsonRpcResult } from "ethers";
+import { classifySendError, isRangeRefusal } from "./rpcErrors.js";
 
 /** Methods without effects: asking again is safe. */
 const READS = new Set([
@@ -26,17 +27,12 @@ const READS = new Set([
   "eth_maxPriorityFeePerGas",
   "net_version",
 ]);
-const TRANSIENT = /rate limit|too many requests|header not found|missing trie node|timeout|timed out|execution aborted|temporarily|unavailable|busy|try again/i;
-/** Refusals a repeat of the same request cannot pass (the caller must ask for less). */
-const TOO_LARGE = /range|more than \d+ results|response size|too large/i;
 const ATTEMPTS = 4;
 const FIRST_BACKOFF_MS = 200;
 
-/** Whether a JSON-RPC error item is transient: no sign of a revert, and a wording providers use for load or lag. */
+/** Whether a JSON-RPC error item is transient: the classifier's network case (load, lag, timeouts), not a range refusal. */
 export function transientRpcError(error: JsonRpcError["error"]): boolean {
-  const message = error.message ?? "";
-  const revert = error.code === 3 || /revert/i.test(message) || (typeof error.data === "string" && /^0x/.test(error.data));
-  return !revert && TRANSIENT.test(message) && !TOO_LARGE.test(message);
+  return classifySendError({ error }).reason === "network" && !isRangeRefusal({ error });
 }
 
 type Answer = JsonRpcResult | JsonRpcError;

@@ -8,7 +8,7 @@ import { ZeroAddress } from "ethers";
 import type { Logger } from "pino";
 import { checkCircuitInput } from "../../zk/artifacts.js";
 import { admit } from "../admission.js";
-import { advance, jobInput, type JobData, type OperatorContext } from "../pipeline.js";
+import { advance, jobInput, PENDING_STATES, type JobData, type OperatorContext } from "../pipeline.js";
 import type { Outcome } from "../stage.js";
 
 /** Stages whose queued jobs this operator has locked (or is locking) and still has to prove. */
@@ -57,12 +57,12 @@ export async function evaluate(ctx: OperatorContext, data: JobData, log: Logger)
 
 /** Collateral of the jobs in this operator's lock stage (their locks are not on-chain yet). */
 async function lockingCollateral(ctx: OperatorContext): Promise<bigint> {
-  const jobs = await ctx.queues.lock.getJobs(["waiting", "active", "prioritized", "delayed"]);
+  const jobs = await ctx.queues.lock.getJobs([...PENDING_STATES]);
   return jobs.reduce((sum, j) => sum + BigInt(j.data.collateral), 0n);
 }
 
 /** Jobs this operator has committed to prove and not yet proven. */
 async function committedJobs(ctx: OperatorContext): Promise<number> {
-  const counts = await Promise.all(COMMITTED_STAGES.map((s) => ctx.queues[s].getJobCounts("waiting", "active", "prioritized", "delayed")));
+  const counts = await Promise.all(COMMITTED_STAGES.map((s) => ctx.queues[s].getJobCounts(...PENDING_STATES)));
   return counts.reduce((sum, c) => sum + Object.values(c).reduce((a, b) => a + b, 0), 0);
 }

@@ -5,7 +5,7 @@
 import type { Logger } from "pino";
 import { relayJobId } from "../../relayer/types.js";
 import { advance, recheckAt, relayState, sendToRelayer, type JobData, type OperatorContext } from "../pipeline.js";
-import { chainTime, stillMine, stillOpen } from "../reconcile.js";
+import { mineVerdict, openVerdict, readJob } from "../reconcile.js";
 import type { Outcome } from "../stage.js";
 import { signLock } from "../signing.js";
 
@@ -13,10 +13,11 @@ import { signLock } from "../signing.js";
 const LOCK_SIGNATURE_TTL_SECONDS = 300;
 
 export async function lock(ctx: OperatorContext, data: JobData, log: Logger): Promise<Outcome> {
-  if ((await stillMine(ctx, data)).ok) return locked(ctx, data, log);
-  const open = await stillOpen(ctx, data);
+  const view = await readJob(ctx, data);
+  if (mineVerdict(ctx, data, view).ok) return locked(ctx, data, log);
+  const open = openVerdict(data, view);
   if (!open.ok) return { outcome: "skipped", reason: data.lockRelay ? `lock not obtained: ${open.reason}` : open.reason };
-  const now = await chainTime(ctx);
+  const { now } = view;
   if (data.lockRelay && now <= data.lockRelay.validUntil) {
     // Our signed lock is on its way (or was refused: another operator locked first, and the chain will say so).
     const relay = await relayState(ctx, data.lockRelay.id);

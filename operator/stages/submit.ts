@@ -6,13 +6,14 @@ import type { Logger } from "pino";
 import { relayJobId } from "../../relayer/types.js";
 import { JobStatus } from "../../shared/enums.js";
 import { forgetRelay, recheckAt, relayState, sendToRelayer, type JobData, type OperatorContext } from "../pipeline.js";
-import { stillMine } from "../reconcile.js";
+import { mineVerdict, readJob } from "../reconcile.js";
 import { signFulfil } from "../signing.js";
 import type { Outcome } from "../stage.js";
 
 export async function submit(ctx: OperatorContext, data: JobData, log: Logger): Promise<Outcome> {
-  if (data.fulfilRelay && Number((await ctx.market.jobOf(data.jobId)).status) === JobStatus.Fulfilled) return fulfilled(ctx, data, log);
-  const mine = await stillMine(ctx, data);
+  const view = await readJob(ctx, data);
+  if (data.fulfilRelay && Number(view.job.status) === JobStatus.Fulfilled) return fulfilled(ctx, data, log);
+  const mine = mineVerdict(ctx, data, view);
   if (!mine.ok) return { outcome: "skipped", reason: mine.reason };
   if (data.fulfilRelay) {
     const relay = await relayState(ctx, data.fulfilRelay);

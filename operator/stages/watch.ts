@@ -7,14 +7,12 @@
 // and a range the provider refuses (too many blocks or results) is halved until it passes.
 import type { Logger } from "pino";
 import { jobKey } from "../../shared/queues.js";
-import { shortMessage } from "../../shared/rpcErrors.js";
+import { isRangeRefusal, shortMessage } from "../../shared/rpcErrors.js";
 import { advance, type JobData, type OperatorContext } from "../pipeline.js";
 import { blockSeconds } from "../reconcile.js";
 import { trackLock } from "../recovery.js";
 
 const MAX_RANGE = 2_000;
-/** Provider refusals that a smaller range avoids (geth, Alchemy, Infura, QuickNode wordings). */
-const RANGE_REFUSED = /range|more than \d+ results|too many|limit exceeded|response size|query timeout/i;
 
 export class JobWatcher {
   private timer?: NodeJS.Timeout;
@@ -81,7 +79,7 @@ export class JobWatcher {
       try {
         await this.scan(from, to);
       } catch (e) {
-        if (!RANGE_REFUSED.test(shortMessage(e)) || this.range === 1) throw e;
+        if (!isRangeRefusal(e) || this.range === 1) throw e;
         this.range = Math.max(1, Math.floor(this.range / 2));
         this.log.warn({ from, to, range: this.range, err: shortMessage(e) }, "the provider refused the log range: halving it");
         continue;
