@@ -11,18 +11,18 @@ setup:
 
 ## Build the zk artifacts (content-addressed cache) and the contracts, generated verifiers included.
 build:
-	@$(WITH_NODE) tsx zk/prepare.ts && hardhat build --quiet
+	@$(WITH_NODE) tsx zk/build/prepare.ts && hardhat build --quiet
 
 test:
-	@$(WITH_NODE) tsx zk/prepare.ts && hardhat test
+	@$(WITH_NODE) tsx zk/build/prepare.ts && hardhat test
 
 demo:
-	@$(WITH_NODE) tsx zk/prepare.ts && hardhat build --quiet && tsx demo/main.ts $(ARGS)
+	@$(WITH_NODE) tsx zk/build/prepare.ts && hardhat build --quiet && tsx demo/main.ts $(ARGS)
 
 ## Proving, verification, inference, gas and end-to-end latency per demo model -> bench/results/latest.{json,md}.
 ## make bench ARGS="--runs 3" (default 5 runs; every figure is the median).
 bench:
-	@$(WITH_NODE) tsx zk/prepare.ts && hardhat build --quiet && tsx bench/main.ts $(ARGS)
+	@$(WITH_NODE) tsx zk/build/prepare.ts && hardhat build --quiet && tsx bench/main.ts $(ARGS)
 
 ## Static analysis of contracts/ (not contracts/generated/): slither, offline, on Hardhat's build output. Full report;
 ## fails on a High/Medium finding not explained in contracts/slither.triage.json (make test checks the same).
@@ -31,7 +31,7 @@ slither:
 
 ## 1,000 jobs in a burst against one relayer and two operators -> bench/results/load.json (make load ARGS="--jobs N").
 load:
-	@$(WITH_NODE) tsx zk/prepare.ts && hardhat build --quiet && tsx bench/load.ts $(ARGS)
+	@$(WITH_NODE) tsx zk/build/prepare.ts && hardhat build --quiet && tsx bench/load.ts $(ARGS)
 
 clean:
 	rm -rf artifacts cache types .cache contracts/generated

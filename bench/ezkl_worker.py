@@ -1,6 +1,6 @@
 """Long-lived ezkl process for the scaling bench (bench/scaling.ts): seeded MLP models and many proofs in one
 process, one JSON request per line on stdin and one JSON line out. Bench-only: the services' warm prover is
-zk/bridge.py serve.
+zk/runtime/bridge.py serve.
 """
 
 import asyncio
@@ -16,7 +16,7 @@ import ezkl
 # The bridge's run arguments (same visibility: weights fixed in the key, input and output public) and the demo
 # models' MLP export; both import only what this interpreter has when they are used.
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path[:0] = [os.path.join(REPO, "zk"), os.path.join(REPO, "models")]
+sys.path[:0] = [os.path.join(REPO, "zk", "runtime"), os.path.join(REPO, "models")]
 from bridge import _run_args as run_args  # noqa: E402
 
 
@@ -118,7 +118,7 @@ def main() -> None:
         out.write(json.dumps(res) + "\n")
         out.flush()
     out.flush()
-    # As in zk/bridge.py: ezkl's runtime can abort during interpreter finalisation; output is flushed.
+    # As in zk/runtime/bridge.py: ezkl's runtime can abort during interpreter finalisation; output is flushed.
     os._exit(0)
 
 

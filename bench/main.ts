@@ -20,10 +20,10 @@ import { startVerdictService } from "../infra/verdictService.js";
 import { FULFIL_TYPES, marketDomain } from "../operator/signing.js";
 import { REPO_ROOT } from "../shared/paths.js";
 import { IHalo2Verifier__factory, InferenceMarket__factory, ModelRegistry__factory, type InferenceMarket } from "../types/ethers-contracts/index.js";
-import { runBridge, timingsSchema } from "../zk/bridge.js";
-import { ensureCircuit, loadModelSpec, readInputRows, type BuiltCircuit } from "../zk/circuit.js";
-import { infer } from "../zk/inference.js";
-import { prove, type ProofResult } from "../zk/prover.js";
+import { runBridge, timingsSchema } from "../zk/runtime/bridge.js";
+import { ensureCircuit, loadModelSpec, readInputRows, type BuiltCircuit } from "../zk/build/circuit.js";
+import { infer } from "../zk/runtime/inference.js";
+import { prove, type ProofResult } from "../zk/runtime/prover.js";
 import { runLoad, type LoadResult } from "../infra/load.js";
 import { machineInfo, type MachineInfo } from "./machine.js";
 import { benchRelayer, type RelayerCapacity } from "./relayer.js";
@@ -494,9 +494,9 @@ async function main(): Promise<void> {
     versions: await versions(),
     notes: {
       units: "*_s in seconds, *_gas in gas units, *_mb in MiB, proof_bytes in bytes",
-      prove_s: "ezkl.prove alone (witness excluded), as timed by zk/bridge.py; CPU, single process",
+      prove_s: "ezkl.prove alone (witness excluded), as timed by zk/runtime/bridge.py; CPU, single process",
       witness_s: "ezkl.gen_witness",
-      verify_cpu_s: "ezkl.verify in a separate bridge process (zk/bridge.py verify), interpreter start-up excluded",
+      verify_cpu_s: "ezkl.verify in a separate bridge process (zk/runtime/bridge.py verify), interpreter start-up excluded",
       verify_cpu_rss_mb: "peak RSS (ru_maxrss) of that verifying Python process, ezkl and the SRS loaded",
       infer_s: "onnxruntime-node CPU session.run on the sample row, after one warm-up run",
       keygen_s: "ezkl setup (proving + verifying keys) from the circuit's build manifest (buildTimings.setup); measured once, when the cached circuit was built, not re-run by the bench",

@@ -1,6 +1,6 @@
 // Scaling curves (issue 7): proving time and peak memory vs circuit size (logrows) over MLPs of growing hidden
 // width, and on-chain verifier gas vs the number of public instances. Models are seeded random MLPs written to
-// .cache/bench/models (never models/); circuits are built and cached by zk/circuit.ts's ensureCircuit like any
+// .cache/bench/models (never models/); circuits are built and cached by zk/build/circuit.ts's ensureCircuit like any
 // model. Verifiers are compiled with solc-js straight from node_modules/solc into .cache/bench/solc (not
 // contracts/generated, which `hardhat build` owns) and deployed as raw bytecode on Hardhat's in-process EDR chain.
 //   tsx bench/scaling.ts [--runs N]  ->  bench/results/scaling.json and scaling.svg
@@ -15,8 +15,8 @@ import { Contract, ContractFactory } from "ethers";
 import { network } from "hardhat";
 import { z } from "zod";
 import { REPO_ROOT } from "../shared/paths.js";
-import { ensureCircuit, modelSpecSchema, readInputRows, type BuiltCircuit, type ModelSpec } from "../zk/circuit.js";
-import { prove } from "../zk/prover.js";
+import { ensureCircuit, modelSpecSchema, readInputRows, type BuiltCircuit, type ModelSpec } from "../zk/build/circuit.js";
+import { prove } from "../zk/runtime/prover.js";
 import { isMain, machineInfo, type MachineInfo } from "./machine.js";
 import { median, round } from "../infra/stats.js";
 import { startWorker, workerProveSchema, type EzklWorker } from "./worker.js";
@@ -170,7 +170,7 @@ type Compiled = { abi: unknown[]; bytecode: string; runtimeBytes: number };
 /**
  * The verifier compiled with the project's pinned solc-js and Hardhat's settings (optimizer 200 runs, no viaIR),
  * cached by source hash under .cache/bench/solc. Hardhat's own build would need the file in contracts/generated,
- * which zk/prepare.ts prunes and other work compiles.
+ * which zk/build/prepare.ts prunes and other work compiles.
  */
 async function compileVerifier(source: string): Promise<Compiled> {
   const cache = path.join(BENCH_CACHE, "solc", `${createHash("sha256").update(source).digest("hex").slice(0, 16)}.json`);

@@ -16,8 +16,8 @@ import { deployLocalStack, DEV_KEYS, operatorEnv, type LocalStack } from "../inf
 import type { LocalService } from "../infra/service.js";
 import { startVerdictService } from "../infra/verdictService.js";
 import { DemoToken__factory, IHalo2Verifier__factory, InferenceMarket__factory, ModelRegistry__factory, PredictionMarket__factory } from "../types/ethers-contracts/index.js";
-import { readInputRows } from "../zk/circuit.js";
-import { floatToFelt } from "../zk/felt.js";
+import { readInputRows } from "../zk/build/circuit.js";
+import { floatToFelt } from "../zk/runtime/felt.js";
 import { decodeFulfilment } from "../sdk/fulfilment.js";
 import { VerdictClient } from "../sdk/index.js";
 

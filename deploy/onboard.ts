@@ -1,5 +1,5 @@
-// Model onboarding on a chain, after the circuit is built (zk/circuit.ts) and its verifier compiled
-// (zk/verifier.ts): deploy the verifier and register the model version with its content hashes. Re-running with
+// Model onboarding on a chain, after the circuit is built (zk/build/circuit.ts) and its verifier compiled
+// (zk/build/verifier.ts): deploy the verifier and register the model version with its content hashes. Re-running with
 // the same artifacts reuses the registered version (content-addressed); changed artifacts register a new version
 // (versions are immutable on-chain).
 import { existsSync } from "node:fs";
@@ -10,8 +10,8 @@ import { z } from "zod";
 import { VerdictError } from "../shared/errors.js";
 import { REPO_ROOT } from "../shared/paths.js";
 import { ModelRegistry__factory, VkaVerifier__factory } from "../types/ethers-contracts/index.js";
-import { circuitHashes, type CircuitArtifacts } from "../zk/artifacts.js";
-import { checkVerifierCurrent, MAX_CONTRACT_BYTES, REUSABLE_VERIFIER, verifierArtifact, vkaWords } from "../zk/verifier.js";
+import { circuitHashes, type CircuitArtifacts } from "../zk/runtime/artifacts.js";
+import { checkVerifierCurrent, MAX_CONTRACT_BYTES, REUSABLE_VERIFIER, verifierArtifact, vkaWords } from "../zk/build/verifier.js";
 
 // Beside Ignition's deployments (git-ignored): local chains come and go.
 const DEPLOYMENTS = path.join(REPO_ROOT, "deploy", "deployments", "models");
@@ -30,7 +30,7 @@ export interface RegisterResult extends Registration {
 /**
  * Deploys the circuit's verifier and registers the model version in `registry`, unless this chain already has
  * a registration of the very same artifacts (recorded under deploy/deployments/models/ and checked on-chain).
- * `uri` tells operators and verifiers where the artifacts can be fetched (a bundle URI, see zk/bundle.ts).
+ * `uri` tells operators and verifiers where the artifacts can be fetched (a bundle URI, see zk/runtime/bundle.ts).
  */
 export async function deployAndRegister(circuit: CircuitArtifacts, signer: Signer, registryAddress: string, uri: string): Promise<RegisterResult> {
   const reusable = circuit.verifier === "reusable";

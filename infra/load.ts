@@ -15,8 +15,8 @@ import { queueName } from "../operator/pipeline.js";
 import { RELAYER_QUEUE } from "../shared/queues.js";
 import { Wallet, type Signer } from "ethers";
 import { InferenceMarket__factory, type InferenceMarket } from "../types/ethers-contracts/index.js";
-import { readInputRows } from "../zk/circuit.js";
-import { floatToFelt } from "../zk/felt.js";
+import { readInputRows } from "../zk/build/circuit.js";
+import { floatToFelt } from "../zk/runtime/felt.js";
 import { median, round } from "./stats.js";
 import { slashStillLocked } from "./slasher.js";
 

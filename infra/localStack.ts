@@ -13,8 +13,8 @@ import { startLocalChain } from "./localChain.js";
 import { startLocalRedis } from "./localRedis.js";
 import type { LocalService } from "./service.js";
 import { DemoToken__factory, ModelRegistry__factory, OperatorStaking__factory } from "../types/ethers-contracts/index.js";
-import { bundleUri, pullModel, writeBundle } from "../zk/bundle.js";
-import { ensureCircuit, loadModelSpec, type BuiltCircuit } from "../zk/circuit.js";
+import { bundleUri, pullModel, writeBundle } from "../zk/runtime/bundle.js";
+import { ensureCircuit, loadModelSpec, type BuiltCircuit } from "../zk/build/circuit.js";
 
 /** Development keys of `hardhat node` accounts 1, 2, 3 (operators), 4 (relayer) and 7 (the demo's requester): public test mnemonic, never for real funds. */
 export const DEV_KEYS = {

@@ -7,8 +7,8 @@ import type { Logger } from "pino";
 import { VerdictError } from "../shared/errors.js";
 import { ModelStatus } from "../shared/enums.js";
 import type { ModelRegistry } from "../types/ethers-contracts/index.js";
-import type { CircuitArtifacts } from "../zk/artifacts.js";
-import { loadBundle } from "../zk/bundle.js";
+import type { CircuitArtifacts } from "../zk/runtime/artifacts.js";
+import { loadBundle } from "../zk/runtime/bundle.js";
 
 export interface CatalogEntry {
   modelId: number;

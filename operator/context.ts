@@ -11,7 +11,7 @@ import { signerKey } from "../shared/keys.js";
 import { instrumentProvider, rpcMetrics } from "../shared/rpcMetrics.js";
 import { RELAYER_QUEUE, queue, redisConnection } from "../shared/queues.js";
 import { InferenceMarket__factory, ModelRegistry__factory, OperatorStaking__factory } from "../types/ethers-contracts/index.js";
-import { WarmBridgePool } from "../zk/bridge.js";
+import { WarmBridgePool } from "../zk/runtime/bridge.js";
 import { ModelCatalog } from "./catalog.js";
 import { operatorMetrics, queueName, STAGES, type JobData, type OperatorContext, type Stage } from "./pipeline.js";
 import { ChainSnapshot } from "./snapshot.js";

@@ -17,9 +17,9 @@ import {
   type ModelRegistry,
   type OperatorStaking,
 } from "../types/ethers-contracts/index.js";
-import { checkCircuitInput, type CircuitManifest } from "../zk/artifacts.js";
-import { fetchManifest } from "../zk/bundle.js";
-import { feltToFloat, floatToFelt } from "../zk/felt.js";
+import { checkCircuitInput, type CircuitManifest } from "../zk/runtime/artifacts.js";
+import { fetchManifest } from "../zk/runtime/bundle.js";
+import { feltToFloat, floatToFelt } from "../zk/runtime/felt.js";
 import { decodeFulfilment } from "./fulfilment.js";
 import { inRanges, resolveRange, type BlockRange } from "./logs.js";
 

@@ -6,11 +6,11 @@ import { execFileSync } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { REPO_ROOT } from "../shared/paths.js";
-import { WarmBridge } from "../zk/bridge.js";
+import { WarmBridge } from "../zk/runtime/bridge.js";
 import { DEMO_MODELS } from "../infra/localStack.js";
-import { ensureCircuit, loadModelSpec, readInputRows } from "../zk/circuit.js";
-import { infer, session, type ExecutionProvider } from "../zk/inference.js";
-import { prove } from "../zk/prover.js";
+import { ensureCircuit, loadModelSpec, readInputRows } from "../zk/build/circuit.js";
+import { infer, session, type ExecutionProvider } from "../zk/runtime/inference.js";
+import { prove } from "../zk/runtime/prover.js";
 
 const RUNS = 200;
 

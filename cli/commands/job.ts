@@ -11,8 +11,8 @@ import { z } from "zod";
 import type { JobInfo } from "../../sdk/client.js";
 import { VerdictError } from "../../shared/errors.js";
 import { DemoToken__factory, type ModelRegistry } from "../../types/ethers-contracts/index.js";
-import { runBridge, timingsSchema } from "../../zk/bridge.js";
-import { pullModel } from "../../zk/bundle.js";
+import { runBridge, timingsSchema } from "../../zk/runtime/bridge.js";
+import { pullModel } from "../../zk/runtime/bundle.js";
 import { chainOpts, EXIT, EXIT_HELP, homeOpt, isoTime, parseId, parsePositive, parseTokens, print, printTable, tokens, withVerdict, type ChainOptions, type Verdict } from "./common.js";
 
 export async function parseInput(raw: string): Promise<number[]> {

@@ -5,7 +5,7 @@ import type { Command } from "commander";
 import { formatEther, parseEther } from "ethers";
 import { enumName, MARKET_OUTCOMES } from "../../shared/enums.js";
 import { VerdictError } from "../../shared/errors.js";
-import { floatToFelt } from "../../zk/felt.js";
+import { floatToFelt } from "../../zk/runtime/felt.js";
 import { parseInput } from "./job.js";
 import { chainNow, chainOpts, ensureAllowance, isoTime, parseId, parseTokens, print, sent, tokens, withVerdict, type ChainOptions, type Verdict } from "./common.js";
 

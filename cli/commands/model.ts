@@ -9,11 +9,11 @@ import { VerdictError } from "../../shared/errors.js";
 import { signerKey } from "../../shared/keys.js";
 import { REPO_ROOT } from "../../shared/paths.js";
 import { IHalo2Verifier__factory } from "../../types/ethers-contracts/index.js";
-import { bundleUri, pullModel, serveBundles, writeBundle } from "../../zk/bundle.js";
-import { ensureCircuit, inspectOnnx, loadModelSpec, readInputRows, type ModelSpec } from "../../zk/circuit.js";
-import { heldoutAgreement } from "../../zk/agreement.js";
-import { prove } from "../../zk/prover.js";
-import { compileContracts, placeVerifier, verifierArtifact } from "../../zk/verifier.js";
+import { bundleUri, pullModel, serveBundles, writeBundle } from "../../zk/runtime/bundle.js";
+import { ensureCircuit, inspectOnnx, loadModelSpec, readInputRows, type ModelSpec } from "../../zk/build/circuit.js";
+import { heldoutAgreement } from "../../zk/build/agreement.js";
+import { prove } from "../../zk/runtime/prover.js";
+import { compileContracts, placeVerifier, verifierArtifact } from "../../zk/build/verifier.js";
 import { chainOpts, homeOpt, parseId, print, withVerdict, type ChainOptions } from "./common.js";
 
 /** Chain id of Hardhat's local development chains: the only ones a development SRS may secure. */

@@ -3,7 +3,7 @@ pragma solidity ^0.8.24;
 
 /// @title Felt
 /// @notice Encoding of ezkl public instances: BN254 scalars, where a fixed-point value v at scale s is stored as
-/// round(v * 2^s) mod r and negatives as r - |v|. Mirrors zk/felt.ts.
+/// round(v * 2^s) mod r and negatives as r - |v|. Mirrors zk/runtime/felt.ts.
 library Felt {
     /// @dev The BN254 scalar field modulus. Every public instance must be strictly below it: a value >= r would
     /// be a second encoding of the same residue.

@@ -6,7 +6,7 @@
 // instead of dropping it; the lock stage checks the job is still open before signing.
 import { ZeroAddress } from "ethers";
 import type { Logger } from "pino";
-import { checkCircuitInput } from "../../zk/artifacts.js";
+import { checkCircuitInput } from "../../zk/runtime/artifacts.js";
 import { admit } from "../admission.js";
 import { advance, jobInput, PENDING_STATES, type JobData, type OperatorContext } from "../pipeline.js";
 import type { Outcome } from "../stage.js";

@@ -1,7 +1,7 @@
 // infer — consumes: `infer` jobs (locked by this operator). Produces: `prove` jobs with the float outputs.
 // Runs the model with onnxruntime-node on the configured execution provider (CUDA falls back to CPU, logged).
 import type { Logger } from "pino";
-import { infer as runModel } from "../../zk/inference.js";
+import { infer as runModel } from "../../zk/runtime/inference.js";
 import { advance, jobInput, type JobData, type OperatorContext } from "../pipeline.js";
 import { stillMine } from "../reconcile.js";
 import type { Outcome } from "../stage.js";

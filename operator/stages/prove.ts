@@ -3,7 +3,7 @@
 // or the market would refuse the fulfilment (InputMismatch) after we paid its gas.
 import type { Logger } from "pino";
 import { VerdictError } from "../../shared/errors.js";
-import { prove as proveInference } from "../../zk/prover.js";
+import { prove as proveInference } from "../../zk/runtime/prover.js";
 import { advance, jobInput, type JobData, type OperatorContext } from "../pipeline.js";
 import { chainTime, stillMine } from "../reconcile.js";
 import type { Outcome } from "../stage.js";

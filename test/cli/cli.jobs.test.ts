@@ -15,7 +15,7 @@ import { queueName, type JobData } from "../../operator/pipeline.js";
 import { DEAD_LETTER_QUEUE, type DeadLetter, type RelayRequest } from "../../relayer/types.js";
 import { queue, RELAYER_QUEUE, redisConnection } from "../../shared/queues.js";
 import { DemoToken__factory, InferenceMarket__factory } from "../../types/ethers-contracts/index.js";
-import { readInputRows } from "../../zk/circuit.js";
+import { readInputRows } from "../../zk/build/circuit.js";
 import { cliRunner } from "../fixtures/cli.js";
 
 // hardhat node dev accounts (public test mnemonic): 1 is staked by deployLocalStack; 5 is a requester with ETH only.

@@ -15,9 +15,9 @@ import { deployLocalStack, type LocalStack } from "../../infra/localStack.js";
 import type { LocalService } from "../../infra/service.js";
 import { REPO_ROOT } from "../../shared/paths.js";
 import { DemoToken__factory, InferenceMarket__factory, ModelRegistry__factory } from "../../types/ethers-contracts/index.js";
-import { bundlesDir, parseBundleUri } from "../../zk/bundle.js";
-import { readInputRows } from "../../zk/circuit.js";
-import { prove } from "../../zk/prover.js";
+import { bundlesDir, parseBundleUri } from "../../zk/runtime/bundle.js";
+import { readInputRows } from "../../zk/build/circuit.js";
+import { prove } from "../../zk/runtime/prover.js";
 import { CLI, cliRunner } from "../fixtures/cli.js";
 
 // Well-known `hardhat node` dev accounts (public test mnemonic). Account 1 is staked by deployLocalStack;

@@ -3,7 +3,7 @@
 // of a refunded job. The market's model uses the MockVerifier (test/fixtures/system.ts).
 import { expect } from "chai";
 import { ExampleConsumer__factory } from "../../types/ethers-contracts/index.js";
-import { feltToSigned } from "../../zk/felt.js";
+import { feltToSigned } from "../../zk/runtime/felt.js";
 import { COLLATERAL, createJob, deploySystem, ethers, FAKE_PROOF, instancesFor, LOCK_TIMEOUT, networkHelpers, PRICE, SAMPLE_INPUT, SAMPLE_OUTPUT, TIMEOUT } from "../fixtures/system.js";
 
 const OUTPUTS = SAMPLE_OUTPUT.map(feltToSigned);

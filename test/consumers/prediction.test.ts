@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import type { Signer } from "ethers";
 import { PredictionMarket__factory } from "../../types/ethers-contracts/index.js";
-import { feltToSigned } from "../../zk/felt.js";
+import { feltToSigned } from "../../zk/runtime/felt.js";
 import {
   COLLATERAL,
   deploySystem,

@@ -14,9 +14,9 @@ import { deployLocalStack, type LocalStack } from "../../infra/localStack.js";
 import type { LocalService } from "../../infra/service.js";
 import { REPO_ROOT } from "../../shared/paths.js";
 import { InferenceMarket__factory } from "../../types/ethers-contracts/index.js";
-import { readInputRows } from "../../zk/circuit.js";
-import { floatToFelt } from "../../zk/felt.js";
-import { prove } from "../../zk/prover.js";
+import { readInputRows } from "../../zk/build/circuit.js";
+import { floatToFelt } from "../../zk/runtime/felt.js";
+import { prove } from "../../zk/runtime/prover.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 

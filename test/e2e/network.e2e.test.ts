@@ -21,9 +21,9 @@ import { startRpcFaultProxy, type RpcFaultProxy } from "../../infra/rpcFaultProx
 import type { LocalService } from "../../infra/service.js";
 import { startVerdictService } from "../../infra/verdictService.js";
 import { InferenceMarket__factory, ModelRegistry__factory, OperatorStaking__factory, type InferenceMarket } from "../../types/ethers-contracts/index.js";
-import { bundlesDir, pullModel, serveBundles } from "../../zk/bundle.js";
-import { readInputRows } from "../../zk/circuit.js";
-import { floatToFelt } from "../../zk/felt.js";
+import { bundlesDir, pullModel, serveBundles } from "../../zk/runtime/bundle.js";
+import { readInputRows } from "../../zk/build/circuit.js";
+import { floatToFelt } from "../../zk/runtime/felt.js";
 import { e2eJobRequest } from "../fixtures/e2e.js";
 import { JobStatus } from "../../shared/enums.js";
 

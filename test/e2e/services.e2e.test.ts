@@ -16,8 +16,8 @@ import { startLocalRedis } from "../../infra/localRedis.js";
 import type { LocalService } from "../../infra/service.js";
 import { startVerdictService } from "../../infra/verdictService.js";
 import { DemoToken__factory, InferenceMarket__factory, ModelRegistry__factory, PredictionMarket__factory, type InferenceMarket } from "../../types/ethers-contracts/index.js";
-import { readInputRows } from "../../zk/circuit.js";
-import { floatToFelt } from "../../zk/felt.js";
+import { readInputRows } from "../../zk/build/circuit.js";
+import { floatToFelt } from "../../zk/runtime/felt.js";
 import { e2eJobRequest, e2eMarketParams } from "../fixtures/e2e.js";
 
 const UNIT = 10n ** 18n;

@@ -4,10 +4,10 @@
 import { expect } from "chai";
 import type { ContractTransactionResponse } from "ethers";
 import { SpikeVerifier__factory, SpikeX4Verifier__factory } from "../../types/ethers-contracts/index.js";
-import { circuitHashes } from "../../zk/artifacts.js";
-import { ensureBatchCircuit, ensureCircuit, loadModelSpec, type BuiltCircuit } from "../../zk/circuit.js";
-import { feltToSigned } from "../../zk/felt.js";
-import { prove, type ProofResult } from "../../zk/prover.js";
+import { circuitHashes } from "../../zk/runtime/artifacts.js";
+import { ensureBatchCircuit, ensureCircuit, loadModelSpec, type BuiltCircuit } from "../../zk/build/circuit.js";
+import { feltToSigned } from "../../zk/runtime/felt.js";
+import { prove, type ProofResult } from "../../zk/runtime/prover.js";
 import { createJob, deploySystem, ethers, networkHelpers, PRICE } from "../fixtures/system.js";
 
 const SLOTS = 4;

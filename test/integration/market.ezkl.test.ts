@@ -6,10 +6,10 @@ import path from "node:path";
 import type { ContractTransactionResponse } from "ethers";
 import { REPO_ROOT } from "../../shared/paths.js";
 import { SpikeVerifier__factory } from "../../types/ethers-contracts/index.js";
-import { circuitHashes } from "../../zk/artifacts.js";
-import { ensureCircuit, loadModelSpec, type BuiltCircuit } from "../../zk/circuit.js";
-import { BN254_R, feltToSigned } from "../../zk/felt.js";
-import { prove, type ProofResult } from "../../zk/prover.js";
+import { circuitHashes } from "../../zk/runtime/artifacts.js";
+import { ensureCircuit, loadModelSpec, type BuiltCircuit } from "../../zk/build/circuit.js";
+import { BN254_R, feltToSigned } from "../../zk/runtime/felt.js";
+import { prove, type ProofResult } from "../../zk/runtime/prover.js";
 import { createJob, deploySystem, ethers, jobRequest, lockedJob, networkHelpers, PRICE, signedFulfilment, TIMEOUT, TOKEN_UNIT } from "../fixtures/system.js";
 
 let circuit: BuiltCircuit;

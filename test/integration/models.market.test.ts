@@ -3,11 +3,11 @@
 import { expect } from "chai";
 import path from "node:path";
 import { deployAndRegister } from "../../deploy/onboard.js";
-import { heldoutAgreement } from "../../zk/agreement.js";
-import { ensureCircuit, loadModelSpec, readInputRows, type BuiltCircuit } from "../../zk/circuit.js";
-import { feltToSigned, floatToFelt } from "../../zk/felt.js";
-import { infer } from "../../zk/inference.js";
-import { prove } from "../../zk/prover.js";
+import { heldoutAgreement } from "../../zk/build/agreement.js";
+import { ensureCircuit, loadModelSpec, readInputRows, type BuiltCircuit } from "../../zk/build/circuit.js";
+import { feltToSigned, floatToFelt } from "../../zk/runtime/felt.js";
+import { infer } from "../../zk/runtime/inference.js";
+import { prove } from "../../zk/runtime/prover.js";
 import { VkaVerifier__factory } from "../../types/ethers-contracts/index.js";
 import { deploySystem, lockedJob, networkHelpers, NO_BUNDLE, signedFulfilment } from "../fixtures/system.js";
 

@@ -3,7 +3,7 @@
 import { expect } from "chai";
 import { HostileConsumer__factory, MockVerifier__factory } from "../../types/ethers-contracts/index.js";
 import { FULFIL_BATCH_TYPES } from "../../operator/signing.js";
-import { feltToSigned, floatToFelt } from "../../zk/felt.js";
+import { feltToSigned, floatToFelt } from "../../zk/runtime/felt.js";
 import {
   COLLATERAL,
   createJob,

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { anyUint } from "@nomicfoundation/hardhat-ethers-chai-matchers/withArgs";
 import { HostileConsumer__factory } from "../../types/ethers-contracts/index.js";
-import { feltToSigned } from "../../zk/felt.js";
+import { feltToSigned } from "../../zk/runtime/felt.js";
 import { deploySystem, ETH, ethers, FAKE_PROOF, instancesFor, jobRequest, lockedJob, modelVersion, networkHelpers, PRICE, SAMPLE_INPUT, SAMPLE_OUTPUT } from "../fixtures/system.js";
 
 const Behaviour = { Record: 0, Revert: 1, BurnAllGas: 2, ReturnBomb: 3, Reenter: 4, GasProbe: 5 } as const;

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { BN254_R } from "../../zk/felt.js";
+import { BN254_R } from "../../zk/runtime/felt.js";
 import { deploySystem, ETH, ethers, jobRequest, MAX_JOB_DURATION, networkHelpers, PRICE, SAMPLE_INPUT, TOKEN_UNIT } from "../fixtures/system.js";
 
 describe("InferenceMarket.createJob", () => {

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { BN254_R, feltToSigned } from "../../zk/felt.js";
+import { BN254_R, feltToSigned } from "../../zk/runtime/felt.js";
 import {
   COLLATERAL,
   deploySystem,

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { ReentrantRecipient__factory } from "../../types/ethers-contracts/index.js";
-import { feltToSigned } from "../../zk/felt.js";
+import { feltToSigned } from "../../zk/runtime/felt.js";
 import {
   createJob,
   deploySystem,

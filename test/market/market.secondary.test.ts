@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { feltToSigned } from "../../zk/felt.js";
+import { feltToSigned } from "../../zk/runtime/felt.js";
 import {
   COLLATERAL,
   deploySystem,

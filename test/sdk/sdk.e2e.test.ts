@@ -9,8 +9,8 @@ import getPort from "get-port";
 import { DEV_KEYS, operatorEnv, withLocalStack } from "../../infra/localStack.js";
 import { startVerdictService } from "../../infra/verdictService.js";
 import { VerdictClient, VerdictError } from "../../sdk/index.js";
-import { readInputRows } from "../../zk/circuit.js";
-import { prove } from "../../zk/prover.js";
+import { readInputRows } from "../../zk/build/circuit.js";
+import { prove } from "../../zk/runtime/prover.js";
 
 // hardhat node account 5: a requester with ETH and no role.
 const REQUESTER_KEY = "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba";

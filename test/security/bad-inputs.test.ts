@@ -9,10 +9,10 @@ import { deployAndRegister } from "../../deploy/onboard.js";
 import type { JobData, OperatorContext } from "../../operator/pipeline.js";
 import { evaluate } from "../../operator/stages/evaluate.js";
 import { HostileConsumer__factory } from "../../types/ethers-contracts/index.js";
-import { checkCircuitInput } from "../../zk/artifacts.js";
-import { ensureCircuit, loadModelSpec, readInputRows, type BuiltCircuit } from "../../zk/circuit.js";
-import { BN254_R, feltToFloat, floatToFelt } from "../../zk/felt.js";
-import { prove, type ProofResult } from "../../zk/prover.js";
+import { checkCircuitInput } from "../../zk/runtime/artifacts.js";
+import { ensureCircuit, loadModelSpec, readInputRows, type BuiltCircuit } from "../../zk/build/circuit.js";
+import { BN254_R, feltToFloat, floatToFelt } from "../../zk/runtime/felt.js";
+import { prove, type ProofResult } from "../../zk/runtime/prover.js";
 import { rejection } from "../fixtures/errors.js";
 import { createJob, deploySystem, ETH, ethers, jobRequest, networkHelpers, NO_BUNDLE, PRICE, signedFulfilment, type System } from "../fixtures/system.js";
 

@@ -12,9 +12,9 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { z } from "zod";
 import { REPO_ROOT } from "../../shared/paths.js";
 import { quantisationError } from "../../operator/stages/prove.js";
-import { EzklError, runBridge, WarmBridge } from "../../zk/bridge.js";
-import { ensureCircuit, loadModelSpec, readInputRows } from "../../zk/circuit.js";
-import { prove } from "../../zk/prover.js";
+import { EzklError, runBridge, WarmBridge } from "../../zk/runtime/bridge.js";
+import { ensureCircuit, loadModelSpec, readInputRows } from "../../zk/build/circuit.js";
+import { prove } from "../../zk/runtime/prover.js";
 import { rejection } from "../fixtures/errors.js";
 
 const PYTHON = path.join(REPO_ROOT, ".venv", "bin", "python");
@@ -75,7 +75,7 @@ describe("ezkl bridge process faults", function () {
 
   it("the bridge dies with its parent: a SIGKILLed operator leaves no proof running", async () => {
     // A parent process that starts the bridge's parent-death guard in Python, then is SIGKILLed.
-    const script = `import sys, time; sys.path.insert(0, ${JSON.stringify(path.join(REPO_ROOT, "zk"))}); import bridge; bridge.die_with_parent(); print("guarded", flush=True); time.sleep(60)`;
+    const script = `import sys, time; sys.path.insert(0, ${JSON.stringify(path.join(REPO_ROOT, "zk", "runtime"))}); import bridge; bridge.die_with_parent(); print("guarded", flush=True); time.sleep(60)`;
     const parent = spawn(process.execPath, ["-e", `const c = require("node:child_process").spawn(${JSON.stringify(PYTHON)}, ["-c", ${JSON.stringify(script)}], { stdio: ["ignore", "pipe", "inherit"] }); c.stdout.on("data", () => console.log(c.pid));`], {
       stdio: ["ignore", "pipe", "inherit"],
     });

@@ -14,10 +14,10 @@ import { pino } from "pino";
 import { ModelCatalog } from "../../operator/catalog.js";
 import { REPO_ROOT } from "../../shared/paths.js";
 import type { ModelRegistry } from "../../types/ethers-contracts/index.js";
-import { circuitHashes, type RegistryHashes } from "../../zk/artifacts.js";
-import { bundlesDir, bundleUri, loadBundle, pullBundle, serveBundles, writeBundle, type BundleRef } from "../../zk/bundle.js";
-import { ensureCircuit, loadModelSpec, readInputRows, type BuiltCircuit } from "../../zk/circuit.js";
-import { prove } from "../../zk/prover.js";
+import { circuitHashes, type RegistryHashes } from "../../zk/runtime/artifacts.js";
+import { bundlesDir, bundleUri, loadBundle, pullBundle, serveBundles, writeBundle, type BundleRef } from "../../zk/runtime/bundle.js";
+import { ensureCircuit, loadModelSpec, readInputRows, type BuiltCircuit } from "../../zk/build/circuit.js";
+import { prove } from "../../zk/runtime/prover.js";
 import { rejection } from "../fixtures/errors.js";
 
 const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
@@ -186,17 +186,16 @@ async function importGraph(entry: string, seen = new Set<string>()): Promise<Set
 describe("nothing but `model build` can generate keys or an SRS", () => {
   const rel = (f: string) => path.relative(REPO_ROOT, f);
 
-  const entries = { "operator/main.ts": "operator start-up", "cli/commands/job.ts": "`verdict verify`", "zk/bundle.ts": "bundle pull and load" };
+  const entries = { "operator/main.ts": "operator start-up", "cli/commands/job.ts": "`verdict verify`", "zk/runtime/bundle.ts": "bundle pull and load" };
   for (const [entry, what] of Object.entries(entries)) {
-    it(`${entry} (${what}) never loads zk/circuit.ts or zk/srs.ts`, async () => {
+    it(`${entry} (${what}) never loads build-time code (zk/build/)`, async () => {
       const graph = [...(await importGraph(path.join(REPO_ROOT, entry)))].map(rel);
-      expect(graph).to.include.members(entry === "zk/bundle.ts" ? ["zk/artifacts.ts"] : ["zk/bundle.ts", "zk/artifacts.ts"]);
-      expect(graph).to.not.include.members(["zk/circuit.ts"]);
-      expect(graph).to.not.include.members(["zk/srs.ts"]);
+      expect(graph).to.include.members(entry === "zk/runtime/bundle.ts" ? ["zk/runtime/artifacts.ts"] : ["zk/runtime/bundle.ts", "zk/runtime/artifacts.ts"]);
+      expect(graph.filter((f) => f.startsWith("zk/build/"))).to.deep.equal([]);
     });
   }
 
-  it("only zk/circuit.ts and zk/srs.ts call ensureDevSrs or the bridge's setup/srs (outside tests)", async () => {
+  it("only zk/build/circuit.ts and zk/build/srs.ts call ensureDevSrs or the bridge's setup/srs (outside tests)", async () => {
     const callers: string[] = [];
     for (const dir of ["cli", "operator", "relayer", "deploy", "infra", "demo", "bench", "dashboard", "shared", "zk"]) {
       for (const f of await readdir(path.join(REPO_ROOT, dir), { recursive: true })) {
@@ -205,6 +204,6 @@ describe("nothing but `model build` can generate keys or an SRS", () => {
         if (/ensureDevSrs\(|runBridge\(\s*"(setup|srs)"/.test(source)) callers.push(path.join(dir, f));
       }
     }
-    expect(callers.sort()).to.deep.equal(["zk/circuit.ts", "zk/srs.ts"]);
+    expect(callers.sort()).to.deep.equal(["zk/build/circuit.ts", "zk/build/srs.ts"]);
   });
 });

@@ -1,9 +1,9 @@
-// The Solidity decoding (contracts/libraries/Felt.sol) and the TypeScript one (zk/felt.ts) agree on every felt,
+// The Solidity decoding (contracts/libraries/Felt.sol) and the TypeScript one (zk/runtime/felt.ts) agree on every felt,
 // negative values included: what the market stores is what the prover reported.
 import { expect } from "chai";
 import fc from "fast-check";
 import { network } from "hardhat";
-import { BN254_R, feltToSigned, floatToFelt } from "../../zk/felt.js";
+import { BN254_R, feltToSigned, floatToFelt } from "../../zk/runtime/felt.js";
 
 const { ethers } = await network.getOrCreate();
 

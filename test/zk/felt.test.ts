@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { BN254_R, feltFromLeHex, feltToFloat, feltToSigned, floatToFelt } from "../../zk/felt.js";
+import { BN254_R, feltFromLeHex, feltToFloat, feltToSigned, floatToFelt } from "../../zk/runtime/felt.js";
 
 describe("felt encoding", () => {
   it("feltFromLeHex reads ezkl's little-endian hex as a big-endian uint256", () => {

@@ -2,8 +2,8 @@
 // with the same outputs (a machine without a GPU, as CI, must never fail for lack of one).
 import { expect } from "chai";
 import path from "node:path";
-import { infer, session } from "../../zk/inference.js";
-import { ensureCircuit, loadModelSpec, readInputRows } from "../../zk/circuit.js";
+import { infer, session } from "../../zk/runtime/inference.js";
+import { ensureCircuit, loadModelSpec, readInputRows } from "../../zk/build/circuit.js";
 
 describe("inference execution providers", () => {
   it("cuda falls back to CPU with a log line naming CUDA when it cannot load, and answers as CPU does", async () => {

@@ -6,10 +6,10 @@ import { copyFile, mkdtemp, readdir, readFile, writeFile } from "node:fs/promise
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { REPO_ROOT } from "../../shared/paths.js";
-import { CACHE_DIR, ensureCircuit, loadModelSpec, type BuiltCircuit, type ModelSpec } from "../../zk/circuit.js";
-import { prove } from "../../zk/prover.js";
-import { ensureDevSrs } from "../../zk/srs.js";
-import { checkVerifierCurrent } from "../../zk/verifier.js";
+import { CACHE_DIR, ensureCircuit, loadModelSpec, type BuiltCircuit, type ModelSpec } from "../../zk/build/circuit.js";
+import { prove } from "../../zk/runtime/prover.js";
+import { ensureDevSrs } from "../../zk/build/srs.js";
+import { checkVerifierCurrent } from "../../zk/build/verifier.js";
 import { rejection } from "../fixtures/errors.js";
 
 /** A model folder in a temp dir: `onnx` copied in, data files as given, optional calibration. */

@@ -5,10 +5,10 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { network } from "hardhat";
 import { SpikeVerifier__factory, type SpikeVerifier } from "../../types/ethers-contracts/index.js";
-import { ensureCircuit, loadModelSpec, type BuiltCircuit } from "../../zk/circuit.js";
-import { BN254_R, floatToFelt } from "../../zk/felt.js";
-import { infer } from "../../zk/inference.js";
-import { prove, type ProofResult } from "../../zk/prover.js";
+import { ensureCircuit, loadModelSpec, type BuiltCircuit } from "../../zk/build/circuit.js";
+import { BN254_R, floatToFelt } from "../../zk/runtime/felt.js";
+import { infer } from "../../zk/runtime/inference.js";
+import { prove, type ProofResult } from "../../zk/runtime/prover.js";
 
 const { ethers } = await network.getOrCreate();
 

@@ -1,8 +1,8 @@
 import { expect } from "chai";
-import { loadModelSpec } from "../../zk/circuit.js";
-import { candidates, tune } from "../../zk/tune.js";
+import { loadModelSpec } from "../../zk/build/circuit.js";
+import { candidates, tune } from "../../zk/build/tune.js";
 
-describe("settings tuned for cost (zk/tune.ts)", function () {
+describe("settings tuned for cost (zk/build/tune.ts)", function () {
   it("tune reports every candidate it tried and picks the smallest proof within the tolerance; a candidate beyond it is rejected with its error", async () => {
     const spec = await loadModelSpec("spike");
     const tries = [

@@ -12,8 +12,8 @@ import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import express from "express";
 import { z } from "zod";
-import { VerdictError } from "../shared/errors.js";
-import type { ModelRegistry } from "../types/ethers-contracts/index.js";
+import { VerdictError } from "../../shared/errors.js";
+import type { ModelRegistry } from "../../types/ethers-contracts/index.js";
 import { manifestSchema, registryHashes, type ArtifactFile, type CircuitArtifacts, type CircuitManifest, type RegistryHashes } from "./artifacts.js";
 
 const INDEX = "bundle.json";

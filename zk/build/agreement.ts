@@ -4,10 +4,10 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { z } from "zod";
-import { runBridge } from "./bridge.js";
+import { runBridge } from "../runtime/bridge.js";
 import type { BuiltCircuit } from "./circuit.js";
-import { feltFromLeHex, feltToFloat } from "./felt.js";
-import { infer } from "./inference.js";
+import { feltFromLeHex, feltToFloat } from "../runtime/felt.js";
+import { infer } from "../runtime/inference.js";
 
 const heldoutSchema = z.object({ inputs: z.array(z.array(z.number())).min(1), labels: z.array(z.number()) });
 

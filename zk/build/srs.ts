@@ -4,8 +4,8 @@ import { existsSync } from "node:fs";
 import { mkdir, rename } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
-import { REPO_ROOT } from "../shared/paths.js";
-import { runBridge, timingsSchema } from "./bridge.js";
+import { REPO_ROOT } from "../../shared/paths.js";
+import { runBridge, timingsSchema } from "../runtime/bridge.js";
 
 const SRS_DIR = path.join(REPO_ROOT, ".cache", "srs");
 

@@ -1,4 +1,4 @@
-// Runs zk/bridge.py (the thin Python bridge to ezkl) and parses the one JSON line it prints.
+// Runs zk/runtime/bridge.py (the thin Python bridge to ezkl) and parses the one JSON line it prints.
 // ezkl's own progress goes to our stderr so long steps (setup, proving) show as they happen.
 import { spawn, type ChildProcessByStdio } from "node:child_process";
 import type { Readable, Writable } from "node:stream";
@@ -6,9 +6,9 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { z } from "zod";
-import { VerdictError } from "../shared/errors.js";
-import { REPO_ROOT } from "../shared/paths.js";
-const BRIDGE = path.join(REPO_ROOT, "zk", "bridge.py");
+import { VerdictError } from "../../shared/errors.js";
+import { REPO_ROOT } from "../../shared/paths.js";
+const BRIDGE = path.join(REPO_ROOT, "zk", "runtime", "bridge.py");
 
 export class EzklError extends VerdictError {
   constructor(

@@ -6,9 +6,9 @@ import { existsSync } from "node:fs";
 import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
-import { VerdictError } from "../shared/errors.js";
-import { REPO_ROOT } from "../shared/paths.js";
-import type { CircuitArtifacts } from "./artifacts.js";
+import { VerdictError } from "../../shared/errors.js";
+import { REPO_ROOT } from "../../shared/paths.js";
+import type { CircuitArtifacts } from "../runtime/artifacts.js";
 
 export const GENERATED_DIR = path.join(REPO_ROOT, "contracts", "generated");
 /** EIP-170: runtime bytecode over this size cannot be deployed on Ethereum mainnet. */

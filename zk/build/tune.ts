@@ -1,17 +1,17 @@
 // Settings tuned for cost (issue 13): builds a model under a bounded set of ezkl run arguments (decomposition
 // base and legs, inner columns, logrows) and picks the cheapest one whose outputs stay within a stated tolerance of
 // onnxruntime's. Every candidate is an ordinary cached build (keyed by its run args), so a rerun only re-measures.
-// Usage: tsx zk/tune.ts <model> [--tolerance 0.02] -> a table, and .cache/reports/tune-<model>.json
+// Usage: tsx zk/build/tune.ts <model> [--tolerance 0.02] -> a table, and .cache/reports/tune-<model>.json
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { z } from "zod";
-import { REPO_ROOT } from "../shared/paths.js";
-import { runBridge } from "./bridge.js";
+import { REPO_ROOT } from "../../shared/paths.js";
+import { runBridge } from "../runtime/bridge.js";
 import { ensureCircuit, readInputRows, type BuiltCircuit, type ModelSpec } from "./circuit.js";
-import { feltFromLeHex, feltToFloat } from "./felt.js";
-import { infer } from "./inference.js";
-import { prove } from "./prover.js";
+import { feltFromLeHex, feltToFloat } from "../runtime/felt.js";
+import { infer } from "../runtime/inference.js";
+import { prove } from "../runtime/prover.js";
 
 type RunArgs = ModelSpec["runArgs"];
 
@@ -133,7 +133,7 @@ export function describe(r: TuneResult): string {
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { loadModelSpec } = await import("./circuit.js");
   const name = process.argv[2];
-  if (!name) throw new Error("usage: tsx zk/tune.ts <model> [--tolerance 0.02]");
+  if (!name) throw new Error("usage: tsx zk/build/tune.ts <model> [--tolerance 0.02]");
   const t = process.argv.indexOf("--tolerance");
   const tolerance = t > 0 ? Number(process.argv[t + 1]) : 0.02;
   const spec = await loadModelSpec(name);

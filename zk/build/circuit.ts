@@ -6,10 +6,10 @@ import { existsSync } from "node:fs";
 import { mkdir, open, readFile, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
-import { VerdictError } from "../shared/errors.js";
-import { REPO_ROOT } from "../shared/paths.js";
-import { manifestSchema, sha256Parts, checkInRange, type CircuitArtifacts, type CircuitManifest, type InstanceLayout } from "./artifacts.js";
-import { runBridge, timingsSchema } from "./bridge.js";
+import { VerdictError } from "../../shared/errors.js";
+import { REPO_ROOT } from "../../shared/paths.js";
+import { manifestSchema, sha256Parts, checkInRange, type CircuitArtifacts, type CircuitManifest, type InstanceLayout } from "../runtime/artifacts.js";
+import { runBridge, timingsSchema } from "../runtime/bridge.js";
 import { ensureDevSrs } from "./srs.js";
 
 export const CACHE_DIR = path.join(REPO_ROOT, ".cache", "zk");
@@ -225,7 +225,7 @@ export async function ensureCircuit(spec: ModelSpec, opts: EnsureOptions = {}): 
     await readFile(path.join(spec.dir, spec.sample)),
     spec.calibration ? await readFile(path.join(spec.dir, spec.calibration)) : "",
     JSON.stringify(spec.runArgs),
-    await readFile(path.join(REPO_ROOT, "zk", "bridge.py")),
+    await readFile(path.join(REPO_ROOT, "zk", "runtime", "bridge.py")),
     await ezklPin(),
   );
   const dir = path.join(CACHE_DIR, `${spec.name}-${hash.slice(0, 16)}`);
@@ -312,7 +312,7 @@ export async function ensureBatchCircuit(spec: ModelSpec, n: number, opts: Ensur
     await readFile(path.join(spec.dir, spec.sample)),
     spec.calibration ? await readFile(path.join(spec.dir, spec.calibration)) : "",
     String(n),
-    await readFile(path.join(REPO_ROOT, "zk", "bridge.py")),
+    await readFile(path.join(REPO_ROOT, "zk", "runtime", "bridge.py")),
   );
   const dir = path.join(CACHE_DIR, `${batchName(spec, n)}-src-${hash.slice(0, 16)}`);
   if (!existsSync(path.join(dir, "network.onnx"))) {

@@ -4,7 +4,7 @@
 import { existsSync } from "node:fs";
 import { readdir, rm } from "node:fs/promises";
 import path from "node:path";
-import { REPO_ROOT } from "../shared/paths.js";
+import { REPO_ROOT } from "../../shared/paths.js";
 import { ensureBatchCircuit, ensureCircuit, loadModelSpec } from "./circuit.js";
 import { GENERATED_DIR, placeVerifier } from "./verifier.js";
 

@@ -1,10 +1,10 @@
 // A circuit's run-time artifacts, wherever they come from (a local build or an installed bundle): the files the
 // prover needs, its instance layout and calibrated input range, and the content hashes the model registry
-// records for them. Build-time code (zk/circuit.ts) produces these; nothing here can generate keys or an SRS.
+// records for them. Build-time code (zk/build/circuit.ts) produces these; nothing here can generate keys or an SRS.
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
-import { VerdictError } from "../shared/errors.js";
+import { VerdictError } from "../../shared/errors.js";
 import { timingsSchema } from "./bridge.js";
 
 /** Fixed-point layout of one side (inputs or outputs) of the circuit's public instances. */
