@@ -10,13 +10,9 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs, promisify } from "node:util";
 import { Wallet } from "ethers";
-import getPort from "get-port";
 import { z } from "zod";
-import { startLocalChain } from "../infra/localChain.js";
-import { startLocalRedis } from "../infra/localRedis.js";
-import { deployLocalStack, DEMO_MODELS, DEV_KEYS, operatorEnv, type LocalStack } from "../infra/localStack.js";
-import type { LocalService } from "../infra/service.js";
-import { startVerdictService } from "../infra/verdictService.js";
+import { DEMO_MODELS, DEV_KEYS, startLocalStack, withLocalStack, type LocalStack } from "../infra/localStack.js";
+import { stackEnv, startRelayerAndOperators } from "../infra/verdictService.js";
 import { FULFIL_TYPES, marketDomain } from "../operator/signing.js";
 import { REPO_ROOT } from "../shared/paths.js";
 import { IHalo2Verifier__factory, InferenceMarket__factory, ModelRegistry__factory, type InferenceMarket } from "../types/ethers-contracts/index.js";
@@ -83,25 +79,11 @@ const BATCH_SIZES = [1, 8] as const;
 const BIG_BATCH = 32;
 const E2E_TIMEOUT_MS = 300_000;
 
-const services: LocalService[] = [];
-const stacks: LocalStack[] = [];
-let stopping: Promise<void> | undefined;
-
 function say(msg: string): void {
   console.log(`\x1b[36m[bench]\x1b[0m ${msg}`);
 }
 const secondsSince = (t0: number) => (performance.now() - t0) / 1000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function stopAll(): Promise<void> {
-  stopping ??= (async () => {
-    for (const s of services.reverse()) await s.stop().catch(() => undefined);
-    for (const st of stacks) await st.cleanup().catch(() => undefined);
-    if (services.length) say(`stopped ${services.map((s) => s.name).join(", ")}; Ignition journal removed`);
-  })();
-  return stopping;
-}
-for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => void stopAll().then(() => process.exit(130)));
 
 // ------------------------------------------------------------------------------------------- off-chain figures
 
@@ -400,39 +382,24 @@ async function main(): Promise<void> {
   for (const name of DEMO_MODELS) off[name] = await offChain(name, work);
 
   step("gas on a hardhat node with the whole stack deployed");
-  const chain = await startLocalChain();
-  services.push(chain);
-  const stack = await deployLocalStack(chain.url, work, (l) => say(`  ${l}`));
-  stacks.push(stack);
+  const run = await startLocalStack("bench", { log: (l) => say(`  ${l}`), exitOnSignal: true });
   const gasByModel: Record<string, GasSamples> = {};
-  for (const name of DEMO_MODELS) gasByModel[name] = await gas(stack, name, off[name]!.proofs);
-  say(`  fulfilBatch of ${BIG_BATCH} on a second chain at the Prague hardfork (no per-transaction gas cap)`);
-  const prague = await startLocalChain({ hardfork: "prague" });
-  services.push(prague);
-  const pragueStack = await deployLocalStack(prague.url, work);
-  stacks.push(pragueStack);
-  for (const name of DEMO_MODELS) gasByModel[name]!.batch[BIG_BATCH] = await batchGas(pragueStack, name, off[name]!.proofs, BIG_BATCH);
-  await prague.stop();
-
-  step("end to end: relayer and one operator as processes");
-  const redis = await startLocalRedis();
-  services.push(redis);
-  const env = {
-    VERDICT_RPC_URL: chain.url,
-    VERDICT_REDIS_URL: redis.url,
-    VERDICT_DEPLOYMENTS_DIR: stack.deploymentsDir,
-    ...operatorEnv(stack),
-    VERDICT_QUEUE_PREFIX: "bench",
-    VERDICT_RELAYER_KEY: DEV_KEYS.relayer,
-  };
-  const relayerPort = await getPort({ host: "127.0.0.1" });
-  services.push(await startVerdictService("relayer", { ...env, VERDICT_HTTP_PORT: String(relayerPort) }, path.join(work, "relayer.log")));
-  services.push(await startVerdictService("operator", { ...env, VERDICT_OPERATOR_KEY: DEV_KEYS.operators[0]! }, path.join(work, "operator.log")));
-  say(`  relayer and operator running (logs in ${work})`);
   const e2e: Record<string, number[]> = {};
-  for (const name of DEMO_MODELS) e2e[name] = await endToEnd(stack, name, off[name]!.proofs);
-  // The later sections start what they need themselves; these would only compete for the cores.
-  for (const s of services.splice(0).reverse()) await s.stop();
+  try {
+    for (const name of DEMO_MODELS) gasByModel[name] = await gas(run.stack, name, off[name]!.proofs);
+    say(`  fulfilBatch of ${BIG_BATCH} on a second chain at the Prague hardfork (no per-transaction gas cap)`);
+    await withLocalStack("bench-prague", () => undefined, async ({ stack }) => {
+      for (const name of DEMO_MODELS) gasByModel[name]!.batch[BIG_BATCH] = await batchGas(stack, name, off[name]!.proofs, BIG_BATCH);
+    }, { chain: { hardfork: "prague" }, exitOnSignal: true });
+
+    step("end to end: relayer and one operator as processes");
+    await startRelayerAndOperators(run, stackEnv(run, "bench"), [{ key: DEV_KEYS.operators[0]!, name: "operator" }]);
+    say(`  relayer and operator running (logs in ${run.work})`);
+    for (const name of DEMO_MODELS) e2e[name] = await endToEnd(run.stack, name, off[name]!.proofs);
+  } finally {
+    // The later sections start what they need themselves; these would only compete for the cores.
+    await run.stop({ removeWork: true });
+  }
 
   let scaling: ScalingResult | undefined;
   if (!SKIP.has("scaling")) {
@@ -538,10 +505,8 @@ async function main(): Promise<void> {
 
 try {
   await main();
-  await stopAll();
   process.exit(0);
 } catch (e) {
   console.error(`\x1b[31m[bench] failed:\x1b[0m ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-  await stopAll();
   process.exit(1);
 }

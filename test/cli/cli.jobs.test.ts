@@ -3,13 +3,10 @@
 // exit codes), refund, slash, list --mine, withdraw; operator jobs and relayer dlq on the services' queues; config
 // check. Each command is tried on its error path too, with its exit code.
 import { expect } from "chai";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { Wallet } from "ethers";
-import { startLocalChain } from "../../infra/localChain.js";
-import { startLocalRedis } from "../../infra/localRedis.js";
-import { deployLocalStack, type LocalStack } from "../../infra/localStack.js";
+import { startLocalStack, type LocalStack, type StackRun } from "../../infra/localStack.js";
 import type { LocalService } from "../../infra/service.js";
 import { queueName, type JobData } from "../../operator/pipeline.js";
 import { DEAD_LETTER_QUEUE, type DeadLetter, type RelayRequest } from "../../relayer/types.js";
@@ -33,6 +30,7 @@ describe("verdict CLI: job lifecycle, withdraw, operator jobs, relayer dlq and c
   let chain: LocalService | undefined;
   let redis: LocalService | undefined;
   let stack: LocalStack | undefined;
+  let run: StackRun | undefined;
   let work: string;
   let row: number[];
   let model: string;
@@ -53,10 +51,8 @@ describe("verdict CLI: job lifecycle, withdraw, operator jobs, relayer dlq and c
   const create = (extra: string[] = []) => json<{ jobId: string; price: string }>(["job", "create", "--model", model, "--input", JSON.stringify(row), ...extra], REQUESTER_KEY);
 
   before(async () => {
-    work = await mkdtemp(path.join(tmpdir(), "verdict-cli-jobs-"));
-    redis = await startLocalRedis();
-    chain = await startLocalChain();
-    stack = await deployLocalStack(chain.url, work);
+    run = await startLocalStack("cli-jobs");
+    ({ redis, chain, stack, work } = run);
     const { modelId, circuit } = stack.models["wine-classifier"]!;
     model = String(modelId);
     [row] = (await readInputRows(path.join(circuit.spec.dir, circuit.spec.sample), circuit.inputs.count, "sample")) as [number[]];
@@ -65,10 +61,7 @@ describe("verdict CLI: job lifecycle, withdraw, operator jobs, relayer dlq and c
   });
 
   after(async () => {
-    await stack?.cleanup();
-    await chain?.stop();
-    await redis?.stop();
-    if (work) await rm(work, { recursive: true, force: true });
+    await run?.stop({ removeWork: true });
   });
 
   it("job status with a non-numeric id exits 1 with BAD_ARGUMENT and no stack trace", async () => {

@@ -10,8 +10,7 @@ import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Wallet } from "ethers";
-import { startLocalChain } from "../../infra/localChain.js";
-import { deployLocalStack, type LocalStack } from "../../infra/localStack.js";
+import { startLocalStack, type LocalStack, type StackRun } from "../../infra/localStack.js";
 import type { LocalService } from "../../infra/service.js";
 import { REPO_ROOT } from "../../shared/paths.js";
 import { DemoToken__factory, InferenceMarket__factory, ModelRegistry__factory } from "../../types/ethers-contracts/index.js";
@@ -37,24 +36,22 @@ describe("verdict CLI: operator, market, job, verify and model registry commands
   this.timeout(180_000);
   let chain: LocalService | undefined;
   let stack: LocalStack | undefined;
+  let run: StackRun | undefined;
   let work: string;
 
   // Its data directory (VERDICT_HOME) is the test's own, never the user's.
   const { verdict, json } = cliRunner(() => ({ VERDICT_RPC_URL: chain!.url, VERDICT_DEPLOYMENTS_DIR: stack!.deploymentsDir, VERDICT_HOME: path.join(work, "cli-home") }));
 
   before(async () => {
-    work = await mkdtemp(path.join(tmpdir(), "verdict-cli-"));
-    chain = await startLocalChain();
-    stack = await deployLocalStack(chain.url, work);
+    run = await startLocalStack("cli");
+    ({ chain, stack, work } = run);
     // Account 3 needs tokens to stake and bet; the deployer (account 0) owns the demo token.
     const [admin] = await stack.connection.ethers.getSigners();
     await (await DemoToken__factory.connect(stack.addresses.token, admin!).mint(ACCOUNT3.address, 50n * UNIT)).wait();
   });
 
   after(async () => {
-    await stack?.cleanup();
-    await chain?.stop();
-    if (work) await rm(work, { recursive: true, force: true });
+    await run?.stop({ removeWork: true });
   });
 
   it("model list --json lists both demo models, active, with their layouts", async () => {
