@@ -86,17 +86,17 @@ export async function benchRelayer(opts: { txs: number; log?: (line: string) => 
     await queue.close();
     eventsClient.disconnect();
     client.disconnect();
-    const mined = counterValue(metrics, "relayer_tx_mined_total");
+    const mined = counterValue(metrics, "verdict_relayer_tx_mined_total");
     const fulfilled = await market.queryFilter(market.filters.JobFulfilled());
     if (fulfilled.length !== opts.txs) throw new Error(`${fulfilled.length} of ${opts.txs} jobs fulfilled`);
     return {
       txs: opts.txs,
       relayer_tx_per_s: round(mined / wall_s, 2),
-      relayer_nonce_errors: counterValue(metrics, "relayer_nonce_errors_total"),
-      relayer_dropped: counterValue(metrics, "relayer_tx_dropped_total"),
-      relayer_replaced: counterValue(metrics, "relayer_tx_replaced_total"),
+      relayer_nonce_errors: counterValue(metrics, "verdict_relayer_nonce_errors_total"),
+      relayer_dropped: counterValue(metrics, "verdict_relayer_tx_dropped_total"),
+      relayer_replaced: counterValue(metrics, "verdict_relayer_tx_replaced_total"),
       wall_s: round(wall_s, 1),
-      gas_per_tx: Math.round(counterValue(metrics, "relayer_gas_used_total") / mined),
+      gas_per_tx: Math.round(counterValue(metrics, "verdict_relayer_gas_used_total") / mined),
       concurrency: configSchema.parse({}).relayer.concurrency,
     };
   });

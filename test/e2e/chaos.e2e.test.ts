@@ -339,28 +339,28 @@ describe("chaos: faults injected into real processes lose no job and slash no ho
     const fulfil = txs.find((t) => t.kind === "fulfil" && t.jobId === id)!;
     expect(lock.nonce, "the lock mined at the nonce it was broadcast with").to.equal(nonce);
     expect(fulfil.nonce, "the restarted relayer's next transaction uses the next nonce").to.equal(nonce + 1);
-    expect(await metric("relayer", "relayer_nonce_errors_total"), "nonce errors in the restarted relayer").to.equal(0);
+    expect(await metric("relayer", "verdict_relayer_nonce_errors_total"), "nonce errors in the restarted relayer").to.equal(0);
     checked(`restarted relayer: "${resumed.msg}"; the lock mined once at nonce ${nonce} (${lock.hash === sent.txHash ? "the transaction broadcast before the kill" : "a same-nonce replacement"}), its next transaction (the fulfilment) used nonce ${nonce + 1}, 0 nonce errors`);
     await expectNoNonceGap();
   });
 
   fault("stuck transaction", "a stuck transaction is replaced at the same nonce with a higher fee, and the job settles once", async () => {
     const from = await provider.getBlockNumber();
-    const replacedBefore = await metric("relayer", "relayer_tx_replaced_total");
+    const replacedBefore = await metric("relayer", "verdict_relayer_tx_replaced_total");
     await rpc("evm_setIntervalMining", [0]);
     const id = await post("diabetes-regressor");
     await rpc("evm_setAutomine", [false]);
     await mine(2);
     const sent = await waitLog("relayer", `the relayer to send job ${id}'s lock`, (l) => l.msg === "transaction sent" && l.jobId === String(id) && l.kind === "lock");
     injected(`mining paused with job ${id}'s lock ${String(sent.txHash).slice(0, 10)}… in the mempool at nonce ${sent.nonce} (maxFeePerGas ${sent.maxFeePerGas})`);
-    await until("relayer_tx_replaced_total to rise", async () => (await metric("relayer", "relayer_tx_replaced_total")) > replacedBefore, 60_000, 250);
+    await until("verdict_relayer_tx_replaced_total to rise", async () => (await metric("relayer", "verdict_relayer_tx_replaced_total")) > replacedBefore, 60_000, 250);
     const replaced = (await logLines(running.relayer.log)).find((l) => l.jobId === String(id) && typeof l.msg === "string" && l.msg.includes("replaced with higher fees"))!;
     expect(replaced.nonce, "replacement nonce").to.equal(sent.nonce);
     expect(BigInt(replaced.maxFeePerGas as string) * 100n, "replacement fee").to.be.at.least(BigInt(sent.maxFeePerGas as string) * 110n);
     const inPool = await provider.getTransaction(replaced.txHash as string);
     expect(inPool?.nonce).to.equal(sent.nonce);
     expect(inPool?.maxFeePerGas).to.equal(BigInt(replaced.maxFeePerGas as string));
-    checked(`relayer_tx_replaced_total rose; replacement ${String(replaced.txHash).slice(0, 10)}… in the mempool at the same nonce ${sent.nonce}, maxFeePerGas ${sent.maxFeePerGas} -> ${replaced.maxFeePerGas}`);
+    checked(`verdict_relayer_tx_replaced_total rose; replacement ${String(replaced.txHash).slice(0, 10)}… in the mempool at the same nonce ${sent.nonce}, maxFeePerGas ${sent.maxFeePerGas} -> ${replaced.maxFeePerGas}`);
     await mining(true);
     await mine(1);
     await waitSettled([id]);
@@ -410,7 +410,7 @@ describe("chaos: faults injected into real processes lose no job and slash no ho
     checked(`the operator never saw the orphaned wine-classifier job ${orphan}; it took the new fork's diabetes-regressor job ${replacement} once, and re-locked job ${kept} after its lock was reorged out`);
     // The revert took the key's nonce back under the relayer's feet: its next fresh send is refused once as
     // "nonce too high", which is how the nonce manager learns of it (it re-syncs from the chain); no more than that.
-    const nonceErrors = await metric("relayer", "relayer_nonce_errors_total");
+    const nonceErrors = await metric("relayer", "verdict_relayer_nonce_errors_total");
     expect(nonceErrors, "relayer nonce errors").to.be.at.most(1);
     checked(`the relayer re-synced its nonce after the revert with ${nonceErrors} refused send`);
     await expectNoNonceGap();
