@@ -1,7 +1,9 @@
 // A whole local Verdict stack for the demo and end-to-end tests: contracts deployed by the Ignition module to
 // a JSON-RPC chain, the demo models onboarded (bundles written, verifiers deployed and registered with the
 // bundles' URIs), the bundles pulled into an operator data directory as a second machine would, operators funded
-// and staked, and the deployment written where the services look for it.
+// and staked, and the deployment written where the services look for it. startLocalStack / withLocalStack is the
+// one lifecycle around it (Redis and `hardhat node` started, the stack deployed, one stop for everything), used by
+// the demo, the bench and the tests; infra/verdictService.ts starts the relayer and operators inside it.
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
