@@ -4,6 +4,7 @@
 // retrying a stage that failed for good (an outage longer than its retries), re-running one whose completed
 // result the chain contradicts (a fulfilment reorged out). BullMQ's job-id dedupe alone made all of these no-ops
 // (review S1-2, S1-3).
+import type { JobState } from "bullmq";
 import type { Logger } from "pino";
 import { jobKey } from "../shared/queues.js";
 import { advance, type JobData, type OperatorContext } from "./pipeline.js";
@@ -19,7 +20,7 @@ const AFTER_LOCK = ["infer", "prove", "verify", "submit"] as const;
  */
 export type ResumeOutcome =
   | { stage: (typeof AFTER_LOCK)[number]; action: "started" | "retried" | "rerun" }
-  | { stage: (typeof AFTER_LOCK)[number]; action: "pending"; state: string };
+  | { stage: (typeof AFTER_LOCK)[number]; action: "pending"; state: JobState | "unknown" };
 
 function locksKey(ctx: OperatorContext): string {
   return `${ctx.config.queuePrefix}:locks:${ctx.chain.chainId}:${ctx.address.toLowerCase()}`;
