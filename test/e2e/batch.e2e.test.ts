@@ -54,13 +54,17 @@ describe("e2e: the operator proves jobs of one model locked together as one batc
 
         const lone = await jobIdOf(market, (await (await market.createJob(e2eJobRequest(modelId, felts[3]!), { value: 10n ** 15n })).wait())!);
         await waitFulfilled(market, [lone], work);
-        expect((await fulfilments(market, [lone]))[0]!.method).to.equal("fulfilWithSignature");
+        const alone = (await fulfilments(market, [lone]))[0]!;
+        expect(alone.method).to.equal("fulfilWithSignature");
+        const gas = async (hash: string) => (await stack.connection.ethers.provider.getTransactionReceipt(hash))!.gasUsed;
+        const [batchGas, loneGas] = [await gas(settled[0]!.tx), await gas(alone.tx)];
+        console.log(`      one batch proof for 3 jobs: ${batchGas.toLocaleString("en")} gas (${(batchGas / 3n).toLocaleString("en")} per job); a lone job: ${loneGas.toLocaleString("en")} gas`);
 
         // Every job's stored outputs are those of a proof of its own input alone.
         for (const [i, id] of [...together, lone].entries()) {
           const [raw] = await market.resultOf(id);
-          const alone = await prove(circuit, ROWS[i]!);
-          expect(raw.map((x) => Number(x) / 2 ** circuit.outputs.scale), `outputs of job ${id}`).to.deep.equal(alone.outputs);
+          const own = await prove(circuit, ROWS[i]!);
+          expect(raw.map((x) => Number(x) / 2 ** circuit.outputs.scale), `outputs of job ${id}`).to.deep.equal(own.outputs);
         }
       },
       { blockTimeMs: 1000, stack: { models: ["spike"], operators: 1 } },
