@@ -179,6 +179,8 @@ export class Relayer {
   /** The jobs a mined batch fulfilment skipped: its FulfilmentFailed events, each reason decoded (BatchSlotRejected). */
   #skippedJobs(receipt: TransactionReceipt): { jobId: string; reason: string }[] {
     return receipt.logs.flatMap((l) => {
+      // Only the market's own events: a job's callback contract could emit a look-alike.
+      if (l.address.toLowerCase() !== receipt.to?.toLowerCase()) return [];
       const event = this.#market.parseLog(l);
       if (event?.name !== "FulfilmentFailed") return [];
       const reason = this.#market.parseError(event.args.reason as string);
