@@ -163,6 +163,7 @@ async function decide(ctx: OperatorContext, k: Keys, data: JobData, batches: Bat
   const sizes = batches.map((b) => b.slots);
   const bounds = new Map(await Promise.all([1, ...sizes].map(async (s) => [s, await ctx.catalog.proveBound(data.modelId, s)] as const)));
   const cfg = ctx.config.operator;
+  const submitSeconds = block * (cfg.confirmations + 1);
   const plan = planBatch({
     me: data.jobId,
     waiting,
@@ -171,13 +172,17 @@ async function decide(ctx: OperatorContext, k: Keys, data: JobData, batches: Bat
     nowMs: Date.now(),
     chainNow,
     proveSeconds: (s) => bounds.get(s)!,
-    submitSeconds: block * (cfg.confirmations + 1),
+    submitSeconds,
     marginSeconds: cfg.deadlineMarginSeconds,
   });
   if (plan.action === "wait") return { outcome: "deferred", reason: plan.reason, retryAt: plan.untilMs };
   await ctx.redis.multi().zrem(k.waiting, ...plan.jobIds).hdel(k.data, ...plan.jobIds).exec();
   if (plan.slots === 1) return "alone";
-  const until = Date.now() + (bounds.get(plan.slots)! * 3 + 60) * 1000;
+  // The claim lapses in time for each job to still be proven alone should the batch's prover die, though never
+  // before the batch proof itself could be done.
+  const batchSeconds = bounds.get(plan.slots)!;
+  const aloneSlack = Math.min(...plan.jobIds.map((id) => members.get(id)!.deadline)) - chainNow - bounds.get(1)! - submitSeconds - cfg.deadlineMarginSeconds;
+  const until = Date.now() + Math.max(batchSeconds * 2, Math.min(batchSeconds * 3 + 60, aloneSlack)) * 1000;
   const claim = JSON.stringify({ leader: data.jobId, jobIds: plan.jobIds, until } satisfies Claim);
   const tx = ctx.redis.multi();
   for (const id of plan.jobIds) tx.set(k.claim(id), claim, "PX", until - Date.now());

@@ -76,7 +76,7 @@ async function startServices({ redis, chain, stack, work, services }: StackRun):
   const env = { VERDICT_RPC_URL: chain.url, VERDICT_REDIS_URL: redis.url, VERDICT_DEPLOYMENTS_DIR: stack.deploymentsDir, VERDICT_QUEUE_PREFIX: "batch", VERDICT_LOG_LEVEL: "info", ...operatorEnv(stack) };
   services.push(await startVerdictService("relayer", { ...env, VERDICT_KEY: DEV_KEYS.relayer }, path.join(work, "relayer.log")));
   // A window of a few blocks: the three locks may land in different blocks.
-  services.push(await startVerdictService("operator", { ...env, VERDICT_KEY: stack.operatorKeys[0]!, VERDICT_BATCH_WINDOW_MS: "5000" }, path.join(work, "operator.log")));
+  services.push(await startVerdictService("operator", { ...env, VERDICT_KEY: stack.operatorKeys[0]!, VERDICT_BATCH_WINDOW_MS: "8000" }, path.join(work, "operator.log")));
 }
 
 async function jobIdOf(market: InferenceMarket, receipt: { logs: readonly { topics: readonly string[]; data: string }[] }): Promise<bigint> {
