@@ -1,16 +1,26 @@
 // prove — consumes: `prove` jobs. Produces: `verify` jobs carrying the proof and its public instances.
 // ezkl proves (and natively verifies) the inference; the input instances must equal the job's on-chain input,
-// or the market would refuse the fulfilment (InputMismatch) after we paid its gas.
+// or the market would refuse the fulfilment (InputMismatch) after we paid its gas. A job of a model with batch
+// circuits may first wait for others of its model and be proven with them in one proof (./batch.ts).
 import type { Logger } from "pino";
 import { VerdictError } from "../../shared/errors.js";
 import { prove as proveInference } from "../../zk/runtime/prover.js";
 import { advance, jobInput, type JobData, type OperatorContext } from "../pipeline.js";
 import { chainTime, stillMine } from "../reconcile.js";
 import type { Outcome } from "../stage.js";
+import { batchStep, leaveBatch } from "./batch.js";
 
 export async function prove(ctx: OperatorContext, data: JobData, log: Logger): Promise<Outcome> {
   const mine = await stillMine(ctx, data);
-  if (!mine.ok) return { outcome: "skipped", reason: mine.reason };
+  const batches = ctx.catalog.get(data.modelId)?.batches ?? [];
+  if (!mine.ok) {
+    if (batches.length) await leaveBatch(ctx, data);
+    return { outcome: "skipped", reason: mine.reason };
+  }
+  if (batches.length && ctx.config.operator.batchWindowMs > 0) {
+    const step = await batchStep(ctx, data, batches, log);
+    if (step !== "alone") return step;
+  }
   const { circuit, input } = jobInput(ctx, data);
   // A proof still running at the deadline is worthless: the prover is stopped then (and the attempt retried
   // while time is left), rather than holding the machine while the job is slashed (review S1-7).
@@ -18,17 +28,22 @@ export async function prove(ctx: OperatorContext, data: JobData, log: Logger): P
   const t0 = performance.now();
   const result = await ctx.provers.use((bridge) => proveInference(circuit, input, { timeoutMs, bridge }));
   const seconds = (performance.now() - t0) / 1000;
-  const bound = result.instances.slice(0, circuit.inputs.count).map(String);
-  if (bound.join() !== data.input.join()) {
-    throw new VerdictError("INPUT_NOT_BOUND", `proof's input instances ${bound.join()} differ from the job input ${data.input.join()}`);
-  }
-  const off = quantisationError(result.outputs, data.floatOutputs, ctx.config.operator.outputTolerance);
-  if (off) throw new VerdictError("OUTPUT_DISAGREES", `proven output ${off} of model ${data.modelId}: not submitted`);
+  checkProven(ctx, data, result.instances.slice(0, circuit.inputs.count), result.outputs);
   await ctx.catalog.recordProveSeconds(data.modelId, seconds);
   ctx.metrics.proveSeconds.observe({ model: circuit.name }, seconds);
   log.info({ seconds: Number(seconds.toFixed(2)), proofBytes: (result.proof.length - 2) / 2, outputs: result.outputs, floatOutputs: data.floatOutputs }, "proved");
   await advance(ctx, "verify", { ...data, proof: result.proof, instances: result.instances.map(String), outputs: result.outputs, proveSeconds: seconds });
   return { outcome: "advanced" };
+}
+
+/** Refuses a proof (or a batch proof's slot) not bound to the job's on-chain input, or whose outputs onnxruntime contradicts. */
+export function checkProven(ctx: OperatorContext, data: JobData, inputs: readonly bigint[], outputs: readonly number[]): void {
+  const bound = inputs.map(String);
+  if (bound.join() !== data.input.join()) {
+    throw new VerdictError("INPUT_NOT_BOUND", `proof's input instances ${bound.join()} differ from the job input ${data.input.join()}`);
+  }
+  const off = quantisationError(outputs, data.floatOutputs, ctx.config.operator.outputTolerance);
+  if (off) throw new VerdictError("OUTPUT_DISAGREES", `proven output ${off} of model ${data.modelId}: not submitted`);
 }
 
 /**
