@@ -186,12 +186,13 @@ async function main(run: StackRun): Promise<void> {
   }
 }
 
-const run = await startLocalStack("demo", { durableRedis: true, log: step, exitOnSignal: true });
+let run: StackRun | undefined;
 try {
+  run = await startLocalStack("demo", { durableRedis: true, log: step, exitOnSignal: true });
   await main(run);
 } catch (e) {
   console.error(`\x1b[31m[demo] failed:\x1b[0m ${e instanceof Error ? e.message : String(e)}`);
   process.exitCode = 1;
 } finally {
-  await run.stop();
+  await run?.stop();
 }
