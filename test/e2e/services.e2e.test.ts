@@ -9,19 +9,20 @@ import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
 import { Wallet } from "ethers";
-import { DEV_KEYS, installBundles, startLocalStack, type LocalStack, type StackRun } from "../../infra/localStack.js";
+import { DEV_KEYS, installBundles, type LocalStack } from "../../infra/localStack.js";
 import type { LocalService } from "../../infra/service.js";
 import { stackEnv, startInStack, startRelayerAndOperators, type ServiceKind } from "../../infra/verdictService.js";
 import { DemoToken__factory, InferenceMarket__factory, ModelRegistry__factory, PredictionMarket__factory, type InferenceMarket } from "../../types/ethers-contracts/index.js";
 import { readInputRows } from "../../zk/build/circuit.js";
 import { floatToFelt } from "../../zk/runtime/felt.js";
 import { e2eJobRequest, e2eMarketParams } from "../fixtures/e2e.js";
+import { suiteStack } from "../fixtures/stack.js";
 
 const UNIT = 10n ** 18n;
 
 describe("e2e: operator and relayer processes settle real jobs on a JSON-RPC chain", function () {
   this.timeout(600_000);
-  let run: StackRun | undefined;
+  const local = suiteStack("e2e", { durableRedis: true });
   const operators: LocalService[] = [];
   let work: string;
   let env: Record<string, string>;
@@ -32,7 +33,7 @@ describe("e2e: operator and relayer processes settle real jobs on a JSON-RPC cha
   const rows: Record<string, bigint[][]> = {};
   let addresses: LocalStack["addresses"];
 
-  const start = (kind: ServiceKind, extra: Record<string, string>, tag: string) => startInStack(run!, kind, { ...env, ...extra }, tag);
+  const start = (kind: ServiceKind, extra: Record<string, string>, tag: string) => startInStack(local(), kind, { ...env, ...extra }, tag);
 
   /** Posts a job (as signer 3 unless `from` is given) and returns its id. */
   async function post(model: string, row: number, extra: { callback?: string; callbackGasLimit?: number; from?: HardhatEthersSigner } = {}): Promise<bigint> {
@@ -53,7 +54,7 @@ describe("e2e: operator and relayer processes settle real jobs on a JSON-RPC cha
   }
 
   before(async () => {
-    run = await startLocalStack("e2e", { durableRedis: true });
+    const run = local();
     const { stack } = run;
     work = run.work;
     signers = await stack.connection.ethers.getSigners();
@@ -68,10 +69,6 @@ describe("e2e: operator and relayer processes settle real jobs on a JSON-RPC cha
     env = { ...stackEnv(run, "e2e"), VERDICT_LOG_LEVEL: "info" };
     const started = await startRelayerAndOperators(run, env, [{ key: DEV_KEYS.operators[0]! }]);
     operators.push(...started.operators);
-  });
-
-  after(async () => {
-    await run?.stop();
   });
 
   it("jobs for both demo models are locked, proven, verified on-chain and paid; the callback resolves a prediction market", async () => {
