@@ -11,7 +11,7 @@ import { jobKey } from "../shared/queues.js";
 import { blockSeconds } from "./reconcile.js";
 import type { InferenceMarket, ModelRegistry, OperatorStaking } from "../types/ethers-contracts/index.js";
 import type { CircuitArtifacts } from "../zk/runtime/artifacts.js";
-import type { WarmBridgePool } from "../zk/runtime/bridge.js";
+import type { WarmBridge, WarmBridgePool } from "../zk/runtime/bridge.js";
 import { feltToFloat } from "../zk/runtime/felt.js";
 import { VerdictError } from "../shared/errors.js";
 import type { ModelCatalog } from "./catalog.js";
@@ -60,6 +60,7 @@ export interface OperatorMetrics {
   balanceWei: Gauge;
   freeStake: Gauge;
   watcherLag: Gauge;
+  refused: Counter<"model" | "reason">;
 }
 
 export function operatorMetrics(registry: Registry): OperatorMetrics {
@@ -73,6 +74,12 @@ export function operatorMetrics(registry: Registry): OperatorMetrics {
     balanceWei: new Gauge({ name: "verdict_operator_balance_wei", help: "withdrawable market balance of the operator (ETH)", ...r }),
     freeStake: new Gauge({ name: "verdict_operator_free_stake", help: "stake not reserved as collateral", ...r }),
     watcherLag: new Gauge({ name: "verdict_operator_watcher_lag_blocks", help: "blocks between the chain head and the watcher's cursor", ...r }),
+    refused: new Counter({
+      name: "verdict_operator_refused_total",
+      help: "jobs refused because the circuit cannot prove their input, or its proven output disagrees with onnxruntime beyond the model's tolerance",
+      labelNames: ["model", "reason"],
+      ...r,
+    }),
   };
 }
 
@@ -92,6 +99,8 @@ export interface OperatorContext {
   metrics: OperatorMetrics;
   /** Warm provers, one per parallel proof (operator.proveConcurrency). */
   provers: WarmBridgePool;
+  /** A warm ezkl process of its own for the evaluate stage's witness checks, so they never wait behind a proof. */
+  checker: WarmBridge;
   /** Chain state for evaluation, read once per block. */
   snapshot: ChainSnapshot;
 }

@@ -3,6 +3,7 @@
 // or the market would refuse the fulfilment (InputMismatch) after we paid its gas.
 import type { Logger } from "pino";
 import { VerdictError } from "../../shared/errors.js";
+import type { CircuitArtifacts } from "../../zk/runtime/artifacts.js";
 import { prove as proveInference } from "../../zk/runtime/prover.js";
 import { advance, jobInput, type JobData, type OperatorContext } from "../pipeline.js";
 import { chainTime, stillMine } from "../reconcile.js";
@@ -22,13 +23,26 @@ export async function prove(ctx: OperatorContext, data: JobData, log: Logger): P
   if (bound.join() !== data.input.join()) {
     throw new VerdictError("INPUT_NOT_BOUND", `proof's input instances ${bound.join()} differ from the job input ${data.input.join()}`);
   }
-  const off = quantisationError(result.outputs, data.floatOutputs, ctx.config.operator.outputTolerance);
-  if (off) throw new VerdictError("OUTPUT_DISAGREES", `proven output ${off} of model ${data.modelId}: not submitted`);
+  const off = quantisationError(result.outputs, data.floatOutputs, outputTolerance(ctx, circuit));
+  if (off) {
+    // Not submitted, and never retried (the proof is deterministic). The lock stays ours until the deadline,
+    // when anyone may slash it: the part of the collateral at stake is the price of not delivering a wrong
+    // answer as verified. Evaluate compared the witness's outputs before locking, so only a difference
+    // between that check and this run (e.g. onnxruntime on another execution provider) ends here.
+    ctx.metrics.refused.inc({ model: circuit.name, reason: "OUTPUT_DISAGREES" });
+    log.error({ outputs: result.outputs, floatOutputs: data.floatOutputs, tolerance: outputTolerance(ctx, circuit) }, "proven output disagrees with onnxruntime: not submitted");
+    throw new VerdictError("OUTPUT_DISAGREES", `proven output ${off} of model ${data.modelId}: not submitted`);
+  }
   await ctx.catalog.recordProveSeconds(data.modelId, seconds);
   ctx.metrics.proveSeconds.observe({ model: circuit.name }, seconds);
   log.info({ seconds: Number(seconds.toFixed(2)), proofBytes: (result.proof.length - 2) / 2, outputs: result.outputs, floatOutputs: data.floatOutputs }, "proved");
   await advance(ctx, "verify", { ...data, proof: result.proof, instances: result.instances.map(String), outputs: result.outputs, proveSeconds: seconds });
   return { outcome: "advanced" };
+}
+
+/** The model's stated tolerance (bundle manifest, from model.json), else this operator's `outputTolerance`. */
+export function outputTolerance(ctx: OperatorContext, circuit: CircuitArtifacts): number {
+  return circuit.outputTolerance ?? ctx.config.operator.outputTolerance;
 }
 
 /**
