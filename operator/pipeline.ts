@@ -18,7 +18,7 @@ import type { ModelCatalog } from "./catalog.js";
 import type { ChainSnapshot } from "./snapshot.js";
 
 /** The pipeline's stages, in order; each is a queue per operator (queueName). */
-export const STAGES = ["evaluate", "lock", "infer", "prove", "verify", "submit"] as const;
+export const STAGES = ["evaluate", "lock", "prove", "verify", "submit"] as const;
 export type Stage = (typeof STAGES)[number];
 
 /** BullMQ states of a job still on its way through a stage (queued, running, or waiting to be looked at again). */
@@ -44,6 +44,7 @@ export interface JobData {
   lockRelay?: { id: string; validUntil: number };
   /** The fulfilment handed to the relayer (submit stage). */
   fulfilRelay?: string;
+  /** onnxruntime's float outputs, set by the prove stage (which compared them with the proven ones). */
   floatOutputs?: number[];
   proof?: string;
   instances?: string[];

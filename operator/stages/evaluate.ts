@@ -20,7 +20,7 @@ import { outputTolerance, quantisationError } from "./prove.js";
 const WITNESS_TIMEOUT_MS = 30_000;
 
 /** Stages whose queued jobs this operator has locked (or is locking) and still has to prove. */
-const COMMITTED_STAGES = ["lock", "infer", "prove"] as const;
+const COMMITTED_STAGES = ["lock", "prove"] as const;
 
 export async function evaluate(ctx: OperatorContext, data: JobData, log: Logger): Promise<Outcome> {
   const cfg = ctx.config.operator;
