@@ -53,7 +53,8 @@ export const configSchema = z
         executionProvider: z.enum(["cpu", "cuda"]).default("cpu"),
         /** A proof is submitted only when each proven (quantized) output is within this of onnxruntime's float
          * output, relative to max(1, |float|): a circuit whose fixed-point settings lose the answer must not
-         * deliver it as verified. */
+         * deliver it as verified. Applies to models whose bundle manifest states no tolerance of its own
+         * (model.json `tolerance`). */
         outputTolerance: z.number().positive().default(0.05),
         /** A worker that dies mid-job (crash, SIGKILL) loses its BullMQ lock after this long; the job is then
          * handed to another worker (or the restarted one). Longer than any single stage takes. */
