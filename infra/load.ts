@@ -147,7 +147,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     const rows = await readInputRows(path.join(circuit.spec.dir, circuit.spec.calibration ?? circuit.spec.sample), circuit.inputs.count, "rows");
     const felts = (row: number[]) => row.map((v) => floatToFelt(v, circuit.inputs.scale));
     // One quantisation step beyond the circuit's input range check (the calibrated range is no limit).
-    const tooBig = circuit.inputRange.map(() => (circuit.inputBound + 1) / 2 ** circuit.inputs.scale);
+    const tooBig = Array<number>(circuit.inputs.count).fill((circuit.inputBound + 1) / 2 ** circuit.inputs.scale);
     const from = await ethers.provider.getBlockNumber();
 
     const t0 = performance.now();
