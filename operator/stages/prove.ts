@@ -18,6 +18,7 @@ export async function prove(ctx: OperatorContext, data: JobData, log: Logger): P
   if (!mine.ok) return { outcome: "skipped", reason: mine.reason };
   const { circuit, input } = jobInput(ctx, data);
   const floatOutputs = await infer(circuit.onnx, input, ctx.config.operator.executionProvider, (msg) => log.warn(msg));
+  log.info({ floatOutputs }, "inferred");
   // A proof still running at the deadline is worthless: the prover is stopped then (and the attempt retried
   // while time is left), rather than holding the machine while the job is slashed (review S1-7).
   const timeoutMs = Math.max(1000, (data.deadline - (await chainTime(ctx))) * 1000);
