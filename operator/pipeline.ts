@@ -50,6 +50,9 @@ export interface JobData {
   instances?: string[];
   outputs?: number[];
   proveSeconds?: number;
+  /** Set when the proof is one batch proof for several jobs (operator/stages/batch.ts): `proof` and `instances`
+   * are the batch's, `outputs` this job's slot; jobIds[k] is the job on slot k (slots past them are padding). */
+  batch?: { batchId: number; slot: number; jobIds: string[] };
 }
 
 export interface OperatorMetrics {

@@ -1,9 +1,10 @@
 // prove — consumes: `prove` jobs (locked by this operator). Produces: `verify` jobs carrying the proof, its public
-// instances and the float outputs. One job on a prove worker runs inference (onnxruntime-node on the configured
-// execution provider; CUDA falls back to CPU, logged), the proof (ezkl, which also verifies it natively) and the
-// checks before anything is submitted: the input instances must equal the job's on-chain input (else the market
-// refuses the fulfilment, InputMismatch, after we paid its gas), and the proven outputs must agree with
-// onnxruntime's within the model's tolerance (a quantisation sanity check).
+// instances and the float outputs. One job on a prove worker runs the proof (ezkl, which also verifies it
+// natively), inference (onnxruntime-node on the configured execution provider; CUDA falls back to CPU, logged)
+// and the checks before anything is submitted: the input instances must equal the job's on-chain input (else the
+// market refuses the fulfilment, InputMismatch, after we paid its gas), and the proven outputs must agree with
+// onnxruntime's within the model's tolerance (a quantisation sanity check). A job of a model with batch circuits
+// may first wait for others of its model and be proven with them in one proof (./batch.ts), checked the same way.
 import type { Logger } from "pino";
 import { VerdictError } from "../../shared/errors.js";
 import type { CircuitArtifacts } from "../../zk/runtime/artifacts.js";
@@ -12,34 +13,28 @@ import { prove as proveInference } from "../../zk/runtime/prover.js";
 import { advance, jobInput, type JobData, type OperatorContext } from "../pipeline.js";
 import { chainTime, stillMine } from "../reconcile.js";
 import type { Outcome } from "../stage.js";
+import { batchStep, leaveBatch } from "./batch.js";
 
 export async function prove(ctx: OperatorContext, data: JobData, log: Logger): Promise<Outcome> {
   const mine = await stillMine(ctx, data);
-  if (!mine.ok) return { outcome: "skipped", reason: mine.reason };
+  const batches = ctx.catalog.get(data.modelId)?.batches ?? [];
+  if (!mine.ok) {
+    if (batches.length) await leaveBatch(ctx, data);
+    return { outcome: "skipped", reason: mine.reason };
+  }
+  if (batches.length && ctx.config.operator.batchWindowMs > 0) {
+    const step = await batchStep(ctx, data, batches, log);
+    if (step !== "alone") return step;
+  }
   const { circuit, input } = jobInput(ctx, data);
-  const floatOutputs = await infer(circuit.onnx, input, ctx.config.operator.executionProvider, (msg) => log.warn(msg));
-  log.info({ floatOutputs }, "inferred");
   // A proof still running at the deadline is worthless: the prover is stopped then (and the attempt retried
   // while time is left), rather than holding the machine while the job is slashed (review S1-7).
   const timeoutMs = Math.max(1000, (data.deadline - (await chainTime(ctx))) * 1000);
+  log.info({ timeoutMs }, "proving");
   const t0 = performance.now();
   const result = await ctx.provers.use((bridge) => proveInference(circuit, input, { timeoutMs, bridge }));
   const seconds = (performance.now() - t0) / 1000;
-  const bound = result.instances.slice(0, circuit.inputs.count).map(String);
-  if (bound.join() !== data.input.join()) {
-    throw new VerdictError("INPUT_NOT_BOUND", `proof's input instances ${bound.join()} differ from the job input ${data.input.join()}`);
-  }
-  const tolerance = outputTolerance(ctx, circuit);
-  const off = quantisationError(result.outputs, floatOutputs, tolerance);
-  if (off) {
-    // Not submitted, and never retried (the proof is deterministic). The lock stays ours until the deadline,
-    // when anyone may slash it: the part of the collateral at stake is the price of not delivering a wrong
-    // answer as verified. Evaluate compared the witness's outputs before locking, so only a difference
-    // between that check and this run (e.g. onnxruntime on another execution provider) ends here.
-    ctx.metrics.refused.inc({ model: circuit.name, reason: "OUTPUT_DISAGREES" });
-    log.error({ outputs: result.outputs, floatOutputs, tolerance }, "proven output disagrees with onnxruntime: not submitted");
-    throw new VerdictError("OUTPUT_DISAGREES", `proven output ${off} of model ${data.modelId}: not submitted`);
-  }
+  const floatOutputs = await checkProven(ctx, data, result.instances.slice(0, circuit.inputs.count), result.outputs, log);
   await ctx.catalog.recordProveSeconds(data.modelId, seconds);
   ctx.metrics.proveSeconds.observe({ model: circuit.name }, seconds);
   log.info({ seconds: Number(seconds.toFixed(2)), proofBytes: (result.proof.length - 2) / 2, outputs: result.outputs, floatOutputs }, "proved");
@@ -50,6 +45,31 @@ export async function prove(ctx: OperatorContext, data: JobData, log: Logger): P
 /** The model's stated tolerance (bundle manifest, from model.json), else this operator's `outputTolerance`. */
 export function outputTolerance(ctx: OperatorContext, circuit: CircuitArtifacts): number {
   return circuit.outputTolerance ?? ctx.config.operator.outputTolerance;
+}
+
+/**
+ * Refuses a proof (or a batch proof's slot) not bound to the job's on-chain input, or whose outputs disagree with
+ * onnxruntime's (run here, on the job's own model) beyond the model's tolerance; returns onnxruntime's outputs.
+ */
+export async function checkProven(ctx: OperatorContext, data: JobData, inputs: readonly bigint[], outputs: readonly number[], log: Logger): Promise<number[]> {
+  const bound = inputs.map(String);
+  if (bound.join() !== data.input.join()) {
+    throw new VerdictError("INPUT_NOT_BOUND", `proof's input instances ${bound.join()} differ from the job input ${data.input.join()}`);
+  }
+  const { circuit, input } = jobInput(ctx, data);
+  const floatOutputs = await infer(circuit.onnx, input, ctx.config.operator.executionProvider, (msg) => log.warn(msg));
+  const tolerance = outputTolerance(ctx, circuit);
+  const off = quantisationError(outputs, floatOutputs, tolerance);
+  if (off) {
+    // Not submitted, and never retried (the proof is deterministic). The lock stays ours until the deadline,
+    // when anyone may slash it: the part of the collateral at stake is the price of not delivering a wrong
+    // answer as verified. Evaluate compared the witness's outputs before locking, so only a difference
+    // between that check and this run (e.g. onnxruntime on another execution provider) ends here.
+    ctx.metrics.refused.inc({ model: circuit.name, reason: "OUTPUT_DISAGREES" });
+    log.error({ jobId: data.jobId, outputs, floatOutputs, tolerance }, "proven output disagrees with onnxruntime: not submitted");
+    throw new VerdictError("OUTPUT_DISAGREES", `proven output ${off} of model ${data.modelId}: not submitted`);
+  }
+  return floatOutputs;
 }
 
 /**

@@ -101,3 +101,15 @@ export async function prove(circuit: CircuitArtifacts, input: readonly number[],
     await rm(work, { recursive: true, force: true });
   }
 }
+
+/**
+ * Slot k of a proof of a batch circuit over `slots` runs (zk/build/circuit.ts ensureBatchCircuit): its input
+ * instances and its decoded outputs. The batch circuit's instances are every slot's inputs, then every slot's
+ * outputs, slot-major, the layout fulfilBatchProof reads; its input is the slots' rows stacked in slot order.
+ */
+export function batchSlot(result: Pick<ProofResult, "instances" | "outputs">, circuit: Pick<CircuitArtifacts, "inputs" | "outputs">, slots: number, k: number): { inputs: bigint[]; outputs: number[] } {
+  const inPer = circuit.inputs.count / slots;
+  const outPer = circuit.outputs.count / slots;
+  if (!Number.isInteger(inPer) || !Number.isInteger(outPer) || k < 0 || k >= slots) throw new RangeError(`slot ${k} of ${slots} does not fit a circuit of ${circuit.inputs.count} inputs and ${circuit.outputs.count} outputs`);
+  return { inputs: result.instances.slice(k * inPer, (k + 1) * inPer), outputs: result.outputs.slice(k * outPer, (k + 1) * outPer) };
+}
