@@ -69,7 +69,8 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
     }
 
     mapping(uint256 jobId => JobRecord) private _jobs;
-    /// Verified outputs of fulfilled jobs, packed (see `_storeOutputs`): word index => word.
+    /// Verified outputs of fulfilled jobs, packed (see `_storeOutputs`): word index => word, from word 1 (word 0
+    /// lives in the job record).
     mapping(uint256 jobId => mapping(uint256 word => uint256)) private _results;
     mapping(address account => mapping(address token => uint256)) public override balanceOf;
     mapping(address token => bool) public tokenAllowed;
@@ -357,7 +358,7 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
         uint256 jobId = f.jobIds[k];
         JobRecord storage job = _jobs[jobId];
         uint256 out0 = b.slots * b.inputCount + k * b.outputCount;
-        outputs = _storeOutputs(jobId, f.instances[out0:out0 + b.outputCount]);
+        outputs = _storeOutputs(jobId, job, f.instances[out0:out0 + b.outputCount]);
         _settle(jobId, job, f.operator, f.relayer, f.relayerFee, outputs);
     }
 
@@ -482,7 +483,7 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
         uint256 inputCount = m.inputCount;
         if (keccak256(abi.encodePacked(instances[:inputCount])) != job.inputHash) revert InputMismatch(jobId);
         if (!_verifies(m.verifier, m.codehash, proof, instances)) revert ProofRejected(jobId);
-        outputs = _storeOutputs(jobId, instances[inputCount:]);
+        outputs = _storeOutputs(jobId, job, instances[inputCount:]);
     }
 
     /// @dev A model version's statement shape, read once from the registry (one call site keeps the market small).
@@ -505,7 +506,12 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
     /// @dev Decodes output felts and stores them packed, four int64 lanes to a word (outputs are fixed-point
     /// values the circuit's range checks keep far below 2^63). A job with an output that does not fit a lane (or
     /// is int64's minimum) is stored wide instead: word 0 holds WIDE_OUTPUTS, words 1..n the full values.
-    function _storeOutputs(uint256 jobId, uint256[] calldata felts) private returns (int256[] memory outputs) {
+    /// Word 0 goes into the job's input-hash slot, checked just before and dead once the job is Fulfilled: a
+    /// warm overwrite costs 2.9k gas where a fresh slot costs 22.1k (issue 13). Words 1.. go to `_results`.
+    function _storeOutputs(uint256 jobId, JobRecord storage job, uint256[] calldata felts)
+        private
+        returns (int256[] memory outputs)
+    {
         uint256 n = felts.length;
         outputs = new int256[](n);
         bool wide = false;
@@ -516,7 +522,7 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
         }
         mapping(uint256 => uint256) storage words = _results[jobId];
         if (wide) {
-            words[0] = WIDE_OUTPUTS;
+            job.inputHash = bytes32(WIDE_OUTPUTS);
             for (uint256 i; i < n; ++i) {
                 words[i + 1] = uint256(outputs[i]);
             }
@@ -527,24 +533,26 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
             // The casts keep the low 64 bits of the two's complement: v fits int64 (checked above).
             word |= uint256(uint64(int64(outputs[i]))) << (64 * (i % 4));
             if (i % 4 == 3 || i == n - 1) {
-                words[i / 4] = word;
+                if (i < 4) job.inputHash = bytes32(word);
+                else words[i / 4] = word;
                 word = 0;
             }
         }
     }
 
-    /// @dev The outputs `_storeOutputs` stored for a job of `n` outputs.
-    function _loadOutputs(uint256 jobId, uint256 n) private view returns (int256[] memory outputs) {
+    /// @dev The outputs `_storeOutputs` stored for a Fulfilled job of `n` outputs.
+    function _loadOutputs(uint256 jobId, JobRecord storage job, uint256 n) private view returns (int256[] memory outputs) {
         mapping(uint256 => uint256) storage words = _results[jobId];
+        uint256 first = uint256(job.inputHash);
         outputs = new int256[](n);
-        if (words[0] == WIDE_OUTPUTS) {
+        if (first == WIDE_OUTPUTS) {
             for (uint256 i; i < n; ++i) {
                 outputs[i] = int256(words[i + 1]);
             }
             return outputs;
         }
         for (uint256 i; i < n; ++i) {
-            outputs[i] = int64(uint64(words[i / 4] >> (64 * (i % 4))));
+            outputs[i] = int64(uint64((i < 4 ? first : words[i / 4]) >> (64 * (i % 4))));
         }
     }
 
@@ -686,7 +694,7 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
     function resultOf(uint256 jobId) external view returns (int256[] memory outputs, uint8 scale, uint64 finalizedAt) {
         JobRecord storage job = _requireStatus(jobId, JobStatus.Fulfilled);
         Statement memory m = _model(job.modelId);
-        return (_loadOutputs(jobId, m.outputCount), m.outputScale, job.finalizedAt);
+        return (_loadOutputs(jobId, job, m.outputCount), m.outputScale, job.finalizedAt);
     }
 
     /// @inheritdoc IInferenceMarket

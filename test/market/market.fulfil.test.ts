@@ -8,6 +8,7 @@ import {
   FAKE_PROOF,
   instancesFor,
   lockedJob,
+  modelVersion,
   networkHelpers,
   PRICE,
   SAMPLE_INPUT,
@@ -39,6 +40,19 @@ describe("InferenceMarket.fulfil", () => {
     expect(result).to.deep.equal(outputs);
     expect(scale).to.equal(10n);
     expect(await s.market.isFinal(s.jobId)).to.equal(true);
+  });
+
+  it("resultOf returns ten outputs packed over three words, the first kept in the settled job's input-hash slot (jobOf then reads inputHash 0)", async () => {
+    const s = await networkHelpers.loadFixture(deploySystem);
+    await s.registry.register(modelVersion(await s.verifier.getAddress(), { outputCount: 10 }));
+    const modelId = await s.registry.modelCount();
+    const jobId = await lockedJob(s, { modelId });
+    expect((await s.market.jobOf(jobId)).inputHash).to.equal(ethers.solidityPackedKeccak256(["uint256[]"], [SAMPLE_INPUT]));
+    const outputs = [1n, -1n, 0n, 2n ** 62n, -(2n ** 62n), 7n, -7n, 123_456n, 0n, -(2n ** 63n) + 1n];
+    await s.market.connect(s.operator).fulfil(jobId, FAKE_PROOF, instancesFor(SAMPLE_INPUT, outputs.map((v) => (v < 0n ? BN254_R + v : v))));
+    expect((await s.market.resultOf(jobId))[0]).to.deep.equal(outputs);
+    expect((await s.market.jobOf(jobId)).inputHash).to.equal(ethers.ZeroHash);
+    expect(await s.market.isFinal(jobId)).to.equal(true);
   });
 
   it("resultOf reverts JobNotInStatus before the job is fulfilled (only final results are readable)", async () => {
