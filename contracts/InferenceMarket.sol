@@ -226,42 +226,55 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
 
     /// @inheritdoc IInferenceMarket
     function fulfil(uint256 jobId, bytes calldata proof, uint256[] calldata instances) external nonReentrant {
-        _fulfil(jobId, msg.sender, proof, instances, address(0), 0);
+        _fulfil(jobId, _requireStatus(jobId, JobStatus.Locked), msg.sender, proof, instances, address(0), 0, true);
     }
 
     /// @inheritdoc IInferenceMarket
     function fulfilWithSignature(FulfilmentAuth calldata auth) external nonReentrant {
-        _fulfilSigned(auth);
+        _fulfilSigned(auth, msg.sender, true);
     }
 
     /// @inheritdoc IInferenceMarket
     function fulfilBatch(FulfilmentAuth[] calldata auths) external nonReentrant returns (bool[] memory ok) {
         if (auths.length > MAX_BATCH) revert BatchTooLarge(auths.length, MAX_BATCH);
         ok = new bool[](auths.length);
+        // Collateral of settled items is released once per run of one operator's items, not once per item.
+        address releaseFor = address(0);
+        uint256 release = 0;
         for (uint256 i; i < auths.length; ++i) {
             // A self-call gives each item its own revert scope; the guard stays held by this outer call. Each item
             // gets at most an even share of the gas left (review L-7): a malformed proof that makes a precompile
             // burn all the gas it is given cannot starve the items after it.
             uint256 share = gasleft() / (auths.length - i);
-            try this.fulfilBatchItem{gas: share}(auths[i], msg.sender) {
+            try this.fulfilBatchItem{gas: share}(auths[i], msg.sender) returns (address operator, uint256 collateral) {
                 ok[i] = true;
+                if (operator != releaseFor) {
+                    if (release != 0) _release(releaseFor, release);
+                    (releaseFor, release) = (operator, 0);
+                }
+                release += collateral;
             } catch (bytes memory reason) {
                 emit FulfilmentFailed(auths[i].jobId, reason);
             }
         }
+        if (release != 0) _release(releaseFor, release);
     }
 
-    /// @notice One item of `fulfilBatch`. Callable only by this contract.
-    function fulfilBatchItem(FulfilmentAuth calldata auth, address sender) external {
+    /// @notice One item of `fulfilBatch`. Callable only by this contract. Settles the job and calls its callback;
+    /// returns the lock holder and collateral for `fulfilBatch` to release.
+    function fulfilBatchItem(FulfilmentAuth calldata auth, address sender)
+        external
+        returns (address operator, uint256 collateral)
+    {
         if (msg.sender != address(this)) revert OnlySelf();
-        _fulfilSigned(auth, sender);
+        JobRecord storage job = _fulfilSigned(auth, sender, false);
+        return (job.operator, job.collateral);
     }
 
-    function _fulfilSigned(FulfilmentAuth calldata auth) private {
-        _fulfilSigned(auth, msg.sender);
-    }
-
-    function _fulfilSigned(FulfilmentAuth calldata a, address sender) private {
+    function _fulfilSigned(FulfilmentAuth calldata a, address sender, bool release)
+        private
+        returns (JobRecord storage job)
+    {
         // A fee needs a named relayer, and only that relayer may collect it: a copied transaction earns nothing.
         if (a.relayer != address(0) && sender != a.relayer) revert NotDesignatedRelayer(sender, a.relayer);
         if (a.relayer == address(0) && a.relayerFee != 0) revert NotDesignatedRelayer(sender, address(0));
@@ -277,22 +290,25 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
         );
         // The signer must be the lock holder: a tampered signature recovers a random address, which is reported as
         // InvalidSignature rather than as a lock held by someone else.
-        address operator = _requireStatus(a.jobId, JobStatus.Locked).operator;
+        job = _requireStatus(a.jobId, JobStatus.Locked);
+        address operator = job.operator;
         _requireSigner(_hashTypedDataV4(structHash), a.signature, operator);
-        _fulfil(a.jobId, operator, a.proof, a.instances, a.relayer, a.relayerFee);
+        _fulfil(a.jobId, job, operator, a.proof, a.instances, a.relayer, a.relayerFee, release);
     }
 
-    /// @dev `operator` is who vouches for the fulfilment (the sender, or the signer of a relayed one); it must be
-    /// the operator that locked the job, and only it is paid.
+    /// @dev Settles `job` (checked Locked by the caller). `operator` is who vouches for the fulfilment (the sender,
+    /// or the signer of a relayed one); it must be the operator that locked the job, and only it is paid. Its
+    /// collateral is released here unless `release` is false (a `fulfilBatch` item: the batch releases it).
     function _fulfil(
         uint256 jobId,
+        JobRecord storage job,
         address operator,
         bytes calldata proof,
         uint256[] calldata instances,
         address relayer,
-        uint128 relayerFee
+        uint128 relayerFee,
+        bool release
     ) private {
-        JobRecord storage job = _requireStatus(jobId, JobStatus.Locked);
         // lifecycle: the lock owner, before the deadline
         if (operator != job.operator) revert NotLockOperator(jobId, operator, job.operator);
         if (block.timestamp > job.deadline) revert DeadlinePassed(jobId, job.deadline);
@@ -301,7 +317,7 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
         // effects: final status, payment credited (pulled later), fee to the named relayer
         _settle(jobId, job, operator, relayer, relayerFee, outputs);
         // interactions: trusted staking first, then the untrusted callback last
-        staking.release(operator, job.collateral);
+        if (release) _release(operator, job.collateral);
         _notify(jobId, job, outputs);
     }
 
@@ -344,7 +360,7 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
         }
         // interactions: the operator's collateral released in one call (all settled jobs are its own), then each
         // job's callback, last
-        if (collateral != 0) staking.release(f.operator, collateral);
+        if (collateral != 0) _release(f.operator, collateral);
         for (uint256 k; k < n; ++k) {
             if (ok[k]) _notify(f.jobIds[k], _jobs[f.jobIds[k]], outputs[k]);
         }
@@ -372,10 +388,10 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
         uint128 relayerFee,
         int256[] memory outputs
     ) private {
-        _finalise(job, JobStatus.Fulfilled);
-        uint256 payment = job.price - relayerFee;
-        _credit(operator, job.token, payment);
-        if (relayerFee != 0) _credit(relayer, job.token, relayerFee);
+        (address token, uint128 price) = _finalise(job, JobStatus.Fulfilled);
+        uint256 payment = price - relayerFee;
+        _credit(operator, token, payment);
+        if (relayerFee != 0) _credit(relayer, token, relayerFee);
         emit JobFulfilled(jobId, operator, relayer, payment, relayerFee, outputs);
     }
 
@@ -459,7 +475,7 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
         _settle(jobId, job, msg.sender, address(0), 0, outputs);
         emit JobSlashed(jobId, lockHolder, job.collateral, 0);
         // interactions: the lock holder's collateral, part to this fulfiller and the rest burned; then the callback
-        staking.slash(lockHolder, job.collateral, BPS - SECONDARY_REWARD_BPS, msg.sender);
+        _slash(lockHolder, job.collateral, BPS - SECONDARY_REWARD_BPS, msg.sender);
         _notify(jobId, job, outputs);
     }
 
@@ -562,6 +578,17 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
         return job.deadline + (job.deadline - job.lockDeadline);
     }
 
+    /// @dev The one call site of `staking.release` (each high-level call site costs ~100 bytes of code). The
+    /// staking contract is trusted (set at deployment).
+    function _release(address operator, uint256 amount) private {
+        staking.release(operator, amount);
+    }
+
+    /// @dev The one call site of `staking.slash`, as `_release`.
+    function _slash(address operator, uint256 amount, uint256 burnBps, address beneficiary) private {
+        staking.slash(operator, amount, burnBps, beneficiary);
+    }
+
     /// @dev ezkl verifiers revert on some bad proofs and return false on others: both are a rejection. So are a
     /// verifier whose code is no longer the code pinned at registration (upgraded, re-delegated, emptied) and one
     /// that returns no word (a code-less account: a high-level call would revert in this contract instead, and
@@ -609,7 +636,7 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
         _closeWithRefund(job, JobStatus.Slashed);
         emit JobSlashed(jobId, job.operator, job.collateral, job.price);
         // interactions: the collateral is burned (nobody, the requester included, profits from a failure)
-        staking.slash(job.operator, job.collateral, SLASH_BURN_BPS, address(0));
+        _slash(job.operator, job.collateral, SLASH_BURN_BPS, address(0));
     }
 
     /// @inheritdoc IInferenceMarket
@@ -630,24 +657,25 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
         // never slashed (an unsound verifier is nobody's fault among the parties to the job)
         _closeWithRefund(job, JobStatus.Refunded);
         emit JobRefunded(jobId, job.requester, job.price);
-        if (status == JobStatus.Locked) staking.release(job.operator, job.collateral);
+        if (status == JobStatus.Locked) _release(job.operator, job.collateral);
     }
 
     /// @dev Ends a job without a result: final status, and its escrowed price credited back to the requester.
     function _closeWithRefund(JobRecord storage job, JobStatus status) private {
-        _finalise(job, status);
-        _credit(job.requester, job.token, job.price);
+        (address token, uint128 price) = _finalise(job, status);
+        _credit(job.requester, token, price);
     }
 
     /// @dev A final status; the escrowed price leaves escrow and becomes owed (the caller credits all of it to
-    /// someone's balance).
-    function _finalise(JobRecord storage job, JobStatus status) private {
+    /// someone's balance). Returns the job's token and price.
+    function _finalise(JobRecord storage job, JobStatus status) private returns (address token, uint128 price) {
         job.status = status;
         job.finalizedAt = uint64(block.timestamp);
-        Holdings storage h = _holdings[job.token];
-        uint128 price = job.price;
-        h.escrowed -= price;
-        h.owed += price;
+        // one read and one write of the counters' slot
+        token = job.token;
+        price = job.price;
+        Holdings memory h = _holdings[token];
+        _holdings[token] = Holdings(h.escrowed - price, h.owed + price);
     }
 
     // ----------------------------------------------------------------------------------------------- payments
@@ -730,8 +758,11 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
 
     /// @dev The single lifecycle guard: every transition starts here.
     function _requireStatus(uint256 jobId, JobStatus required) private view returns (JobRecord storage job) {
-        job = _known(jobId);
-        if (job.status != required) revert JobNotInStatus(jobId, job.status, required);
+        job = _jobs[jobId];
+        JobStatus status = job.status;
+        if (status == required) return job;
+        if (status == JobStatus.None) revert UnknownJob(jobId);
+        revert JobNotInStatus(jobId, status, required);
     }
 
     // ----------------------------------------------------------------------------------------------- governance

@@ -177,6 +177,31 @@ describe("InferenceMarket.fulfilWithSignature and fulfilBatch", () => {
     expect((await s.market.jobOf(third)).status).to.equal(2n);
   });
 
+  it("fulfilBatch releases each settled item's collateral to its own lock holder, once per run of one operator's items (a failed item releases nothing)", async () => {
+    const s = await networkHelpers.loadFixture(lockedFixture);
+    const a2 = await lockedJob(s);
+    const b1 = await lockedJob(s, {}, s.operator2);
+    const a3 = await lockedJob(s);
+    const failing = await lockedJob(s, {}, s.operator2);
+    const auths = [
+      await signedFulfilment(s.market, s.operator, s.jobId),
+      await signedFulfilment(s.market, s.operator, a2),
+      await signedFulfilment(s.market, s.operator2, b1),
+      await signedFulfilment(s.market, s.operator, failing),
+      await signedFulfilment(s.market, s.operator, a3),
+    ];
+    const tx = s.market.connect(s.relayer).fulfilBatch(auths);
+    const receipt = await (await tx).wait();
+    const released = receipt!.logs
+      .map((l) => s.staking.interface.parseLog(l))
+      .filter((l) => l?.name === "CollateralReleased")
+      .map((l) => [l!.args[0], l!.args[1]]);
+    expect(released).to.deep.equal([[s.operator.address, 2n * COLLATERAL], [s.operator2.address, COLLATERAL], [s.operator.address, COLLATERAL]]);
+    expect(await s.staking.freeStake(s.operator)).to.equal(STAKE);
+    expect(await s.staking.freeStake(s.operator2)).to.equal(STAKE - COLLATERAL); // the failed item's lock stays
+    expect((await s.market.jobOf(failing)).status).to.equal(2n);
+  });
+
   it("fulfilBatch reverts BatchTooLarge over MAX_BATCH items (bounded loops)", async () => {
     const s = await networkHelpers.loadFixture(lockedFixture);
     const auth = await signedFulfilment(s.market, s.operator, s.jobId);

@@ -24,7 +24,7 @@ const SINGLE_BOUND = 90_000n;
 const PER_JOB_IN_BATCH_BOUND = 40_000n;
 // Each item of a fulfilBatch is a signed fulfilment of its own: a self-call, an EIP-712 recovery (3.1k), its own
 // registry read, verifier call and collateral release.
-const PER_JOB_IN_FULFIL_BATCH_BOUND = 47_000n;
+const PER_JOB_IN_FULFIL_BATCH_BOUND = 43_000n;
 const BATCH = 32;
 
 async function cheapVerifierFixture() {
@@ -56,6 +56,7 @@ async function executionGas(tx: Promise<{ data: string; wait(): Promise<{ gasUse
 async function printTrace(tx: Promise<{ hash: string }>): Promise<void> {
   if (!process.env.GAS_TRACE) return;
   const trace = await ethers.provider.send("debug_traceTransaction", [(await tx).hash, {}]);
+  if (process.env.GAS_TRACE === "dump") (await import("node:fs")).writeFileSync("/tmp/gas-trace.json", JSON.stringify(trace.structLogs.map((l: { depth: number; op: string; gasCost: number; pc: number }) => [l.depth, l.op, l.gasCost, l.pc])));
   const by: Record<string, number> = {};
   for (const l of trace.structLogs as { depth: number; op: string; gasCost: number }[]) {
     // A CALL's cost includes the gas it forwards, which the callee's own opcodes already count.
@@ -63,6 +64,15 @@ async function printTrace(tx: Promise<{ hash: string }>): Promise<void> {
     by[`${l.depth}:${l.op}`] = (by[`${l.depth}:${l.op}`] ?? 0) + l.gasCost;
   }
   console.log(Object.entries(by).sort((a, b) => b[1] - a[1]).slice(0, 24));
+  const depth: Record<number, number> = {};
+  for (const l of trace.structLogs as { depth: number; op: string; gasCost: number }[]) if (!/^(CALL|STATICCALL|DELEGATECALL)$/.test(l.op)) depth[l.depth] = (depth[l.depth] ?? 0) + l.gasCost;
+  console.log(depth);
+  if (process.env.GAS_TRACE === "sload") {
+    const logs = trace.structLogs as { depth: number; op: string; gasCost: number; pc: number; stack: string[] }[];
+    const seen: string[] = [];
+    for (const l of logs) if (l.op === "SLOAD" || l.op === "SSTORE") seen.push(`${l.depth}:${l.op}:${l.pc}:${l.gasCost}:${l.stack[l.stack.length - 1]!.slice(-6)}`);
+    console.log(seen.slice(seen.length / 2, seen.length / 2 + 80).join("\n"));
+  }
 }
 
 const fmt = ([total, exec]: [bigint, bigint]) => `${total.toLocaleString("en")} (execution ${exec.toLocaleString("en")})`;
