@@ -24,7 +24,7 @@ const SINGLE_BOUND = 90_000n;
 const PER_JOB_IN_BATCH_BOUND = 40_000n;
 // Each item of a fulfilBatch is a signed fulfilment of its own: a self-call, an EIP-712 recovery (3.1k), its own
 // registry read, verifier call and collateral release.
-const PER_JOB_IN_FULFIL_BATCH_BOUND = 43_000n;
+const PER_JOB_IN_FULFIL_BATCH_BOUND = 42_000n;
 const BATCH = 32;
 
 async function cheapVerifierFixture() {
