@@ -263,7 +263,7 @@ contract InferenceMarket is IInferenceMarket, AccessControl, Pausable, Reentranc
     }
 
     /// @dev The calldata of `fulfilBatchItem(auths[i], msg.sender)`, made of item i's ABI encoding copied as it stands
-    /// in this call's calldata (its offsets are relative to its own start) instead of re-encoding it: ~1.5k gas an
+    /// in this call's calldata (its offsets are relative to its own start) instead of re-encoding it: ~0.5k gas an
     /// item. Item i ends where item i + 1 starts, or at the end of the calldata. An item whose encoding does not fit
     /// that span cannot be decoded by `fulfilBatchItem` and fails; one that decodes is exactly `auths[i]`.
     function _itemCall(FulfilmentAuth[] calldata auths, uint256 i) private view returns (bytes memory) {

@@ -116,7 +116,8 @@ interface IInferenceMarket {
     function fulfilWithSignature(FulfilmentAuth calldata auth) external;
 
     /// @notice Settles up to MAX_BATCH signed fulfilments; a failing item emits FulfilmentFailed instead of
-    /// reverting the batch.
+    /// reverting the batch. Settled items' collateral is released once per run of consecutive items of one
+    /// operator, after those items' callbacks.
     /// @return ok Per item, whether it settled.
     function fulfilBatch(FulfilmentAuth[] calldata auths) external returns (bool[] memory ok);
 
