@@ -11,10 +11,10 @@ import { advance, type JobData, type OperatorContext } from "./pipeline.js";
 import { stillMine } from "./reconcile.js";
 
 /** The stages a locked job goes through, in order. */
-const AFTER_LOCK = ["infer", "prove", "verify", "submit"] as const;
+const AFTER_LOCK = ["prove", "verify", "submit"] as const;
 
 /**
- * What resume did: `started` a job with no stage at all (at infer), `retried` a stage that failed for good,
+ * What resume did: `started` a job with no stage at all (at prove), `retried` a stage that failed for good,
  * `rerun` a completed stage whose effect the chain does not show, or left a stage that is `pending` (queued or
  * running) as it was.
  */
@@ -36,7 +36,7 @@ export async function trackLock(ctx: OperatorContext, data: JobData, log: Logger
 /**
  * Puts a job this operator holds the lock on back on its way: nothing if a stage has it queued or running; a
  * failed stage is retried with fresh attempts; a completed last stage (the chain says the job is still open to
- * us, so its effect was lost) runs again; no stage at all starts it at infer. Call only when stillMine is ok.
+ * us, so its effect was lost) runs again; no stage at all starts it at prove. Call only when stillMine is ok.
  */
 export async function resume(ctx: OperatorContext, data: JobData): Promise<ResumeOutcome> {
   const id = jobKey(data.chainId, data.jobId);
@@ -55,8 +55,8 @@ export async function resume(ctx: OperatorContext, data: JobData): Promise<Resum
     }
     return { stage, action: "pending", state };
   }
-  await advance(ctx, "infer", { ...data, operator: ctx.address });
-  return { stage: "infer", action: "started" };
+  await advance(ctx, "prove", { ...data, operator: ctx.address });
+  return { stage: "prove", action: "started" };
 }
 
 /** One pass over the tracked locks: resumes those still ours, forgets the rest (settled, lost or expired). */

@@ -53,7 +53,8 @@ export const configSchema = z
         executionProvider: z.enum(["cpu", "cuda"]).default("cpu"),
         /** A proof is submitted only when each proven (quantized) output is within this of onnxruntime's float
          * output, relative to max(1, |float|): a circuit whose fixed-point settings lose the answer must not
-         * deliver it as verified. */
+         * deliver it as verified. Applies to models whose bundle manifest states no tolerance of its own
+         * (model.json `tolerance`). */
         outputTolerance: z.number().positive().default(0.05),
         /** A locked job of a model with batch circuits waits at most this long for others of its model, to be
          * proven with them as one batch proof (one fulfilment transaction), and only while every job of the

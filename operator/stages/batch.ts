@@ -1,5 +1,5 @@
 // batch — the prove stage's grouping step for a locked job of a model with batch circuits. Consumes: that job (its
-// input and float outputs). Produces: "prove it alone" (the single circuit), a wait (the job is deferred, at most
+// input). Produces: "prove it alone" (the single circuit), a wait (the job is deferred, at most
 // operator.batchWindowMs and only while every job of its group still meets its deadline), or one batch proof for
 // the group, handed to `verify` for each job of the group with its own slot (submit then sends one FulfilBatch).
 // State lives in this operator's Redis, so prove workers on other machines group the same jobs: per model a sorted
@@ -222,17 +222,19 @@ async function proveGroup(ctx: OperatorContext, k: Keys, leader: JobData, claime
     const t0 = performance.now();
     const result = await ctx.provers.use((bridge) => proveInference(batch.circuit, rows.flat(), { timeoutMs, bridge }));
     const seconds = (performance.now() - t0) / 1000;
-    const slots = group.map((d, s) => {
-      const slot = batchSlot(result, batch.circuit, batch.slots, s);
-      checkProven(ctx, d, slot.inputs, slot.outputs);
-      return slot;
-    });
+    const slots = await Promise.all(
+      group.map(async (d, s) => {
+        const slot = batchSlot(result, batch.circuit, batch.slots, s);
+        return { ...slot, floatOutputs: await checkProven(ctx, d, slot.inputs, slot.outputs, log) };
+      }),
+    );
     await ctx.catalog.recordProveSeconds(leader.modelId, seconds, batch.slots);
     ctx.metrics.proveSeconds.observe({ model: batch.circuit.name }, seconds);
     log.info({ jobIds, batchId: batch.batchId, slots: batch.slots, seconds: Number(seconds.toFixed(2)), proofBytes: (result.proof.length - 2) / 2 }, "batch proved");
     const instances = result.instances.map(String);
     for (const [s, d] of group.entries()) {
-      await advance(ctx, "verify", { ...d, proof: result.proof, instances, outputs: slots[s]!.outputs, proveSeconds: seconds, batch: { batchId: batch.batchId, slot: s, jobIds } });
+      const { outputs, floatOutputs } = slots[s]!;
+      await advance(ctx, "verify", { ...d, proof: result.proof, instances, outputs, floatOutputs, proveSeconds: seconds, batch: { batchId: batch.batchId, slot: s, jobIds } });
     }
   } catch (e) {
     const tx = ctx.redis.multi();

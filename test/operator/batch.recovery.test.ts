@@ -13,7 +13,6 @@ import { JobStatus } from "../../shared/enums.js";
 import { ensureBatchCircuit, ensureCircuit, loadModelSpec, type BuiltCircuit } from "../../zk/build/circuit.js";
 import { WarmBridgePool } from "../../zk/runtime/bridge.js";
 import { floatToFelt } from "../../zk/runtime/felt.js";
-import { infer } from "../../zk/runtime/inference.js";
 import { operatorQueues, suiteRedis, type OperatorQueues } from "../fixtures/operatorQueues.js";
 
 const WINDOW_MS = 300;
@@ -48,16 +47,19 @@ describe("batch proving step (real Redis, real ezkl, fake chain)", function () {
   });
   afterEach(() => pipeline.close());
 
-  /** The operator's context as batchStep reads it; `prove` replaces the warm provers (a prover that never returns). */
-  function context(use: WarmBridgePool["use"] = (fn) => provers.use(fn)): OperatorContext {
+  /**
+   * The operator's context as batchStep reads it; `use` replaces the warm provers (a prover that never returns),
+   * `circuit` the base model's (its tolerance).
+   */
+  function context(use: WarmBridgePool["use"] = (fn) => provers.use(fn), circuit: BuiltCircuit = base): OperatorContext {
     return {
       address,
       redis: pipeline.connection,
       queues: pipeline.queues,
       config: { ...configSchema.parse({ operator: { batchWindowMs: WINDOW_MS } }), queuePrefix: pipeline.prefix },
       chain: { chainId: 31337n, provider: { getBlock: async (tag: string | number) => ({ number: 100, timestamp: tag === "latest" ? now() : now() - 20 }) } },
-      catalog: { get: () => ({ modelId: 1, circuit: base, batches }), proveBound: async () => 2, recordProveSeconds: async () => undefined },
-      metrics: { proveSeconds: { observe: () => undefined } },
+      catalog: { get: () => ({ modelId: 1, circuit, batches }), proveBound: async () => 2, recordProveSeconds: async () => undefined },
+      metrics: { proveSeconds: { observe: () => undefined }, refused: { inc: () => undefined } },
       provers: { use },
       market: {
         jobOf: async (id: string) => {
@@ -69,7 +71,7 @@ describe("batch proving step (real Redis, real ezkl, fake chain)", function () {
     } as unknown as OperatorContext;
   }
 
-  async function job(jobId: string, row: number[], floatOutputs?: number[]): Promise<JobData> {
+  function job(jobId: string, row: number[]): JobData {
     const d: JobData = {
       chainId: "31337",
       jobId,
@@ -81,7 +83,6 @@ describe("batch proving step (real Redis, real ezkl, fake chain)", function () {
       lockDeadline: now() + 600,
       deadline: now() + 1800,
       operator: address,
-      floatOutputs: floatOutputs ?? (await infer(base.onnx, row)),
     };
     jobs[jobId] = d;
     return d;
@@ -91,7 +92,7 @@ describe("batch proving step (real Redis, real ezkl, fake chain)", function () {
 
   it("two jobs wait out the window, then one proof of the batch circuit hands each to verify with its own slot", async () => {
     const ctx = context();
-    const [a, b] = [await job("1", ROWS[0]!), await job("2", ROWS[1]!)];
+    const [a, b] = [job("1", ROWS[0]!), job("2", ROWS[1]!)];
     expect(await batchStep(ctx, a, batches, silent)).to.include({ outcome: "deferred" });
     expect(await batchStep(ctx, b, batches, silent)).to.include({ outcome: "deferred" });
     await sleep(WINDOW_MS);
@@ -108,7 +109,7 @@ describe("batch proving step (real Redis, real ezkl, fake chain)", function () {
   });
 
   it("a batch whose prover died is proven again when its leader's stage runs again; its other job waits meanwhile", async () => {
-    const [a, b] = [await job("1", ROWS[0]!), await job("2", ROWS[1]!)];
+    const [a, b] = [job("1", ROWS[0]!), job("2", ROWS[1]!)];
     await batchStep(context(), a, batches, silent);
     await batchStep(context(), b, batches, silent);
     await sleep(WINDOW_MS);
@@ -125,8 +126,8 @@ describe("batch proving step (real Redis, real ezkl, fake chain)", function () {
   });
 
   it("a batch that fails (a slot's outputs disagree with onnxruntime) leaves each of its jobs to be proven alone", async () => {
-    const ctx = context();
-    const [a, b] = [await job("1", ROWS[0]!), await job("2", ROWS[1]!, [100, 100])];
+    const ctx = context(undefined, { ...base, outputTolerance: 1e-9 }); // no fixed-point output is that close
+    const [a, b] = [job("1", ROWS[0]!), job("2", ROWS[1]!)];
     await batchStep(ctx, a, batches, silent);
     await batchStep(ctx, b, batches, silent);
     await sleep(WINDOW_MS);
