@@ -26,7 +26,7 @@ bench:
 	@$(WITH_NODE) tsx zk/build/prepare.ts && hardhat build --quiet && tsx bench/main.ts $(ARGS) && tsx bench/gas.ts
 
 ## Static analysis of contracts/ (not contracts/generated/): slither, offline, on Hardhat's build output. Full report;
-## fails on a High/Medium finding not explained in contracts/slither.triage.json (make test checks the same).
+## fails on a High/Medium finding not in slither's triage database contracts/slither.db.json (make test checks the same).
 slither:
 	@$(WITH_NODE) hardhat build --quiet && tsx tools/slither.ts
 

@@ -6,11 +6,10 @@
 // `make load` (bench/load.ts), at 50 jobs by CI (test/load/load.test.ts).
 import path from "node:path";
 import { Queue } from "bullmq";
-import getPort from "get-port";
 import { Redis } from "ioredis";
-import { DEV_KEYS, operatorEnv, withLocalStack } from "./localStack.js";
+import { DEV_KEYS, withLocalStack } from "./localStack.js";
 import { startRpcFaultProxy } from "./rpcFaultProxy.js";
-import { startVerdictService } from "./verdictService.js";
+import { stackEnv, startRelayerAndOperators } from "./verdictService.js";
 import { queueName } from "../operator/pipeline.js";
 import { RELAYER_QUEUE } from "../shared/queues.js";
 import { Wallet, type Signer } from "ethers";
@@ -119,24 +118,13 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   const model = opts.model ?? SMALLEST_MODEL;
   const outOfRange = opts.outOfRange ?? 0;
   const timeoutMs = opts.timeoutMs ?? 3_600_000;
-  return withLocalStack("load", log, async ({ redis, chain, stack, work, services }) => {
+  return withLocalStack("load", log, async (run) => {
+    const { redis, chain, stack, work, services } = run;
     const prefix = "load";
-    const relayerPort = await getPort({ host: "127.0.0.1" });
     // The services reach the chain through a proxy that injects nothing and counts every request by method.
     const rpc = await startRpcFaultProxy(chain.url);
     services.push({ name: "rpc proxy", port: rpc.port, url: rpc.url, stop: () => rpc.close() });
-    const env = {
-      VERDICT_RPC_URL: rpc.url,
-      VERDICT_REDIS_URL: redis.url,
-      VERDICT_DEPLOYMENTS_DIR: stack.deploymentsDir,
-      ...operatorEnv(stack),
-      VERDICT_QUEUE_PREFIX: prefix,
-      VERDICT_RELAYER_KEY: DEV_KEYS.relayer,
-    };
-    services.push(await startVerdictService("relayer", { ...env, VERDICT_HTTP_PORT: String(relayerPort) }, path.join(work, "relayer.log")));
-    for (const [i, key] of stack.operatorKeys.entries()) {
-      services.push(await startVerdictService("operator", { ...env, VERDICT_OPERATOR_KEY: key }, path.join(work, `operator-${i}.log`)));
-    }
+    const { relayer } = await startRelayerAndOperators(run, stackEnv(run, prefix, rpc.url));
     log(`relayer and ${stack.operatorKeys.length} operators running (logs in ${work})`);
 
     const { ethers } = stack.connection;
@@ -215,7 +203,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
 
     const latencies = [...seenAt].map(([id, at]) => (at - postedAt.get(id)!) / 1000);
 
-    const metrics = await (await fetch(`http://127.0.0.1:${relayerPort}/metrics`)).text();
+    const metrics = await (await fetch(`${relayer.url}/metrics`)).text();
     const client = new Redis(redis.url, { maxRetriesPerRequest: null });
     const relayQueue = new Queue(RELAYER_QUEUE, { connection: client, prefix });
     // Each operator evaluates every job in its own queue (operator/pipeline.ts queueName).
@@ -239,10 +227,10 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       post_s: round(post_s, 2),
       drain_s: round(drain_s, 1),
       jobs_per_s: round(goodCount / drain_s, 3),
-      relayer_txs: counterValue(metrics, "relayer_tx_mined_total"),
-      relayer_tx_per_s: round(counterValue(metrics, "relayer_tx_mined_total") / relay.span, 2),
-      relayer_nonce_errors: counterValue(metrics, "relayer_nonce_errors_total"),
-      relayer_dropped: counterValue(metrics, "relayer_tx_dropped_total"),
+      relayer_txs: counterValue(metrics, "verdict_relayer_tx_mined_total"),
+      relayer_tx_per_s: round(counterValue(metrics, "verdict_relayer_tx_mined_total") / relay.span, 2),
+      relayer_nonce_errors: counterValue(metrics, "verdict_relayer_nonce_errors_total"),
+      relayer_dropped: counterValue(metrics, "verdict_relayer_tx_dropped_total"),
       queue_jobs_per_s: round(evaluate.perSecond, 2),
       latency_s: { p50: round(median(latencies), 2), p95: round(percentile(latencies, 95), 2), max: round(Math.max(...latencies), 2) },
       per_operator: perOperator,
@@ -250,5 +238,5 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       rpc_requests_per_job: round(rpcRequests / opts.jobs, 1),
       rpc_requests_by_method: requests,
     };
-  }, { blockTimeMs: opts.blockTimeMs });
+  }, { chain: { blockTimeMs: opts.blockTimeMs } });
 }

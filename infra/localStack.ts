@@ -1,7 +1,9 @@
 // A whole local Verdict stack for the demo and end-to-end tests: contracts deployed by the Ignition module to
 // a JSON-RPC chain, the demo models onboarded (bundles written, verifiers deployed and registered with the
 // bundles' URIs), the bundles pulled into an operator data directory as a second machine would, operators funded
-// and staked, and the deployment written where the services look for it.
+// and staked, and the deployment written where the services look for it. startLocalStack / withLocalStack is the
+// one lifecycle around it (Redis and `hardhat node` started, the stack deployed, one stop for everything), used by
+// the demo, the bench and the tests; infra/verdictService.ts starts the relayer and operators inside it.
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -9,7 +11,7 @@ import { network } from "hardhat";
 import { VerdictLocal } from "../deploy/modules/Verdict.js";
 import { deployAndRegister, deployAndRegisterBatch } from "../deploy/onboard.js";
 import { REPO_ROOT } from "../shared/paths.js";
-import { startLocalChain } from "./localChain.js";
+import { startLocalChain, type LocalChainOptions } from "./localChain.js";
 import { startLocalRedis } from "./localRedis.js";
 import type { LocalService } from "./service.js";
 import { DemoToken__factory, ModelRegistry__factory, OperatorStaking__factory, type ModelRegistry } from "../types/ethers-contracts/index.js";
@@ -139,35 +141,75 @@ export interface StackRun {
   redis: LocalService;
   chain: LocalService;
   stack: LocalStack;
-  /** Temporary folder for service logs; kept when `body` fails. */
+  /** Temporary folder for the stack's and the services' files (logs, deployments, data directories). */
   work: string;
-  /** Services started by `body` (relayer, operators): stopped with the rest. */
+  /** Every service to stop with the stack: Redis and the chain, and whatever the caller adds (relayer, operators). */
   services: LocalService[];
+  /**
+   * Stops every service (last started first) and removes the Ignition journal; removes `work` when asked, else
+   * names it. Safe to call more than once (a signal during a stop).
+   */
+  stop(opts?: { removeWork?: boolean }): Promise<void>;
 }
 
-/**
- * Runs `body` against a fresh Redis, `hardhat node` and deployed stack, then stops every service and removes
- * the Ignition journal; the log folder is removed on success and kept (and named) on failure.
- */
-export async function withLocalStack<T>(tag: string, log: (line: string) => void, body: (run: StackRun) => Promise<T>, chainOpts: { blockTimeMs?: number; stack?: LocalStackOptions } = {}): Promise<T> {
+export interface StackRunOptions extends LocalStackOptions {
+  chain?: LocalChainOptions;
+  /** Redis with an append-only file in <work>/redis, so a restarted Redis keeps its queues; else in memory. */
+  durableRedis?: boolean;
+  log?: (line: string) => void;
+  /** For programs (demo, bench), not tests: stop everything and exit 130 on SIGINT/SIGTERM. */
+  exitOnSignal?: boolean;
+}
+
+const SIGNALS = ["SIGINT", "SIGTERM"] as const;
+
+/** The one local-stack lifecycle: a fresh Redis and `hardhat node`, the stack deployed, and one stop for all of it. */
+export async function startLocalStack(tag: string, opts: StackRunOptions = {}): Promise<StackRun> {
+  const log = opts.log ?? (() => undefined);
   const work = await mkdtemp(path.join(os.tmpdir(), `verdict-${tag}-`));
   const services: LocalService[] = [];
   let stack: LocalStack | undefined;
+  let stopping: Promise<void> | undefined;
+  const onSignal = () => void stop().then(() => process.exit(130));
+  const stop = (o: { removeWork?: boolean } = {}) =>
+    (stopping ??= (async () => {
+      for (const signal of SIGNALS) process.off(signal, onSignal);
+      const names = services.map((s) => s.name);
+      for (const s of services.reverse()) await s.stop().catch(() => undefined);
+      await stack?.cleanup().catch(() => undefined);
+      if (o.removeWork) await rm(work, { recursive: true, force: true });
+      log(`stopped ${names.join(", ")}${o.removeWork ? "" : `; logs kept in ${work}`}`);
+    })());
+  // `on`, not `once`: Ctrl-C reaches us twice (from the terminal and forwarded by tsx); a second, unhandled signal
+  // would kill the process halfway through stopping its children.
+  if (opts.exitOnSignal) for (const signal of SIGNALS) process.on(signal, onSignal);
+  try {
+    const dataDir = opts.durableRedis ? path.join(work, "redis") : undefined;
+    if (dataDir) await mkdir(dataDir);
+    const redis = await startLocalRedis({ dataDir });
+    services.push(redis);
+    const chain = await startLocalChain(opts.chain);
+    services.push(chain);
+    stack = await deployLocalStack(chain.url, work, log, opts);
+    return { redis, chain, stack, work, services, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+/**
+ * Runs `body` against a fresh local stack (startLocalStack), then stops it; the work folder is removed on
+ * success and kept (and named) on failure.
+ */
+export async function withLocalStack<T>(tag: string, log: (line: string) => void, body: (run: StackRun) => Promise<T>, opts: Omit<StackRunOptions, "log"> = {}): Promise<T> {
+  const run = await startLocalStack(tag, { ...opts, log });
   let ok = false;
   try {
-    const redis = await startLocalRedis();
-    services.push(redis);
-    const chain = await startLocalChain({ blockTimeMs: chainOpts.blockTimeMs });
-    services.push(chain);
-    stack = await deployLocalStack(chain.url, work, log, chainOpts.stack);
-    const run = { redis, chain, stack, work, services };
     const result = await body(run);
     ok = true;
     return result;
   } finally {
-    for (const s of services.reverse()) await s.stop().catch(() => undefined);
-    await stack?.cleanup().catch(() => undefined);
-    if (ok) await rm(work, { recursive: true, force: true });
-    else log(`service logs kept in ${work}`);
+    await run.stop({ removeWork: ok });
   }
 }

@@ -3,6 +3,7 @@
 // share its Redis and bundles; see operator/pipeline.ts for the queues.
 //   tsx operator/main.ts [--config operator.json]     (key: VERDICT_KEY or VERDICT_KEYSTORE, shared/keys.ts; see config/example.json)
 import { Command } from "commander";
+import { formatEther, ZeroAddress } from "ethers";
 import type { Worker } from "bullmq";
 import { loadConfig } from "../shared/config.js";
 import { metricsRegistry, serveHttp } from "../shared/http.js";
@@ -79,8 +80,9 @@ async function updateGauges(ctx: OperatorContext, risk: RiskMetrics, slashWatch:
     const counts = await q.getJobCounts(...PENDING_STATES);
     ctx.metrics.queueDepth.set({ queue: q.name }, Object.values(counts).reduce((a, b) => a + b, 0));
   }
-  ctx.metrics.balanceWei.set(Number(await ctx.market.balanceOf(ctx.address, "0x0000000000000000000000000000000000000000")));
-  ctx.metrics.freeStake.set(Number(await ctx.staking.freeStake(ctx.address)));
+  // Whole units, not wei: a gauge is a float64, exact to 2^53 wei (~0.009 ETH) only.
+  ctx.metrics.balanceEth.set(Number(formatEther(await ctx.market.balanceOf(ctx.address, ZeroAddress))));
+  ctx.metrics.freeStake.set(Number(formatEther(await ctx.staking.freeStake(ctx.address))));
   const head = await ctx.chain.provider.getBlock("latest");
   if (!head) return;
   const locked = await lockedJobs(ctx.queues);

@@ -61,7 +61,7 @@ export interface OperatorMetrics {
   proveSeconds: Histogram<"model">;
   gasUsed: Counter<"kind">;
   queueDepth: Gauge<"queue">;
-  balanceWei: Gauge;
+  balanceEth: Gauge;
   freeStake: Gauge;
   watcherLag: Gauge;
   refused: Counter<"model" | "reason">;
@@ -75,8 +75,8 @@ export function operatorMetrics(registry: Registry): OperatorMetrics {
     proveSeconds: new Histogram({ name: "verdict_operator_prove_seconds", help: "ezkl proving time", labelNames: ["model"], buckets: [0.5, 1, 2, 5, 10, 30, 60, 300], ...r }),
     gasUsed: new Counter({ name: "verdict_operator_gas_used_total", help: "gas of this operator's mined locks and fulfilments", labelNames: ["kind"], ...r }),
     queueDepth: new Gauge({ name: "verdict_operator_queue_depth", help: "waiting + active jobs per queue", labelNames: ["queue"], ...r }),
-    balanceWei: new Gauge({ name: "verdict_operator_balance_wei", help: "withdrawable market balance of the operator (ETH)", ...r }),
-    freeStake: new Gauge({ name: "verdict_operator_free_stake", help: "stake not reserved as collateral", ...r }),
+    balanceEth: new Gauge({ name: "verdict_operator_balance_eth", help: "withdrawable market balance of the operator (ether)", ...r }),
+    freeStake: new Gauge({ name: "verdict_operator_free_stake_tokens", help: "stake not reserved as collateral (whole tokens)", ...r }),
     watcherLag: new Gauge({ name: "verdict_operator_watcher_lag_blocks", help: "blocks between the chain head and the watcher's cursor", ...r }),
     refused: new Counter({
       name: "verdict_operator_refused_total",

@@ -4,7 +4,7 @@
 // worker keeps one per relay job in Redis) every signed transaction is recorded before it is broadcast, so a
 // relayer restarted after a crash resumes that transaction instead of sending the request again.
 import { UnrecoverableError } from "bullmq";
-import { BaseWallet, isAddress, keccak256, type Provider, type Signer, type TransactionReceipt, type TransactionRequest } from "ethers";
+import { BaseWallet, formatEther, isAddress, keccak256, type Provider, type Signer, type TransactionReceipt, type TransactionRequest } from "ethers";
 import { Counter, Gauge, type Registry } from "prom-client";
 import type { Config } from "../shared/config.js";
 import { VerdictError } from "../shared/errors.js";
@@ -75,29 +75,29 @@ export function jobLogger(log: Logger, r: RelayRequest): Logger {
 function relayerMetrics(registry: Registry, balance: () => Promise<bigint>) {
   const registers = [registry];
   new Gauge({
-    name: "relayer_balance_wei",
-    help: "ETH balance of the relayer account, read at scrape time",
+    name: "verdict_relayer_balance_eth",
+    help: "ETH balance of the relayer account (ether), read at scrape time",
     registers,
     async collect() {
       try {
-        this.set(Number(await balance()));
+        this.set(Number(formatEther(await balance())));
       } catch {
         // Keep the last value: a scrape should not fail because the RPC did.
       }
     },
   });
   return {
-    sent: new Counter({ name: "relayer_tx_sent_total", help: "Relay transactions broadcast (first sends; replacements are counted apart)", labelNames: ["kind"] as const, registers }),
-    mined: new Counter({ name: "relayer_tx_mined_total", help: "Relay transactions mined successfully and confirmed", labelNames: ["kind"] as const, registers }),
+    sent: new Counter({ name: "verdict_relayer_tx_sent_total", help: "Relay transactions broadcast (first sends; replacements are counted apart)", labelNames: ["kind"] as const, registers }),
+    mined: new Counter({ name: "verdict_relayer_tx_mined_total", help: "Relay transactions mined successfully and confirmed", labelNames: ["kind"] as const, registers }),
     dropped: new Counter({
-      name: "relayer_tx_dropped_total",
+      name: "verdict_relayer_tx_dropped_total",
       help: "Requests given up on: simulation-reverted, reverted-onchain, bad-request, wrong-chain, or a send error that cannot succeed",
       labelNames: ["kind", "reason"] as const,
       registers,
     }),
-    replaced: new Counter({ name: "relayer_tx_replaced_total", help: "Stuck transactions replaced with higher fees at the same nonce", registers }),
-    gasUsed: new Counter({ name: "relayer_gas_used_total", help: "Gas used by mined relay transactions, reverted ones included", labelNames: ["kind"] as const, registers }),
-    nonceErrors: new Counter({ name: "relayer_nonce_errors_total", help: "Sends refused for a stale nonce (too low, too high, already known)", registers }),
+    replaced: new Counter({ name: "verdict_relayer_tx_replaced_total", help: "Stuck transactions replaced with higher fees at the same nonce", registers }),
+    gasUsed: new Counter({ name: "verdict_relayer_gas_used_total", help: "Gas used by mined relay transactions, reverted ones included", labelNames: ["kind"] as const, registers }),
+    nonceErrors: new Counter({ name: "verdict_relayer_nonce_errors_total", help: "Sends refused for a stale nonce (too low, too high, already known)", registers }),
   };
 }
 

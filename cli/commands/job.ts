@@ -2,16 +2,14 @@
 // follow them, read verified results, refund or slash them, re-check a settled job's proof from the chain alone,
 // and collect what the market owes. The chain side is the SDK's (sdk/client.ts); this file parses and prints.
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
+import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { formatUnits, getAddress, isAddress, parseUnits, ZeroAddress } from "ethers";
 import { z } from "zod";
 import type { JobInfo } from "../../sdk/client.js";
 import { VerdictError } from "../../shared/errors.js";
 import { DemoToken__factory, type ModelRegistry } from "../../types/ethers-contracts/index.js";
-import { runBridge, timingsSchema } from "../../zk/runtime/bridge.js";
+import { verifyNative } from "../../zk/runtime/prover.js";
 import { pullModel } from "../../zk/runtime/bundle.js";
 import { chainOpts, EXIT, EXIT_HELP, homeOpt, isoTime, parseId, parsePositive, parseTokens, print, printTable, tokens, withVerdict, type ChainOptions, type Verdict } from "./common.js";
 
@@ -252,17 +250,10 @@ async function nativeVerify(registry: ModelRegistry, modelId: bigint, o: { home:
   } catch (e) {
     return { native: `skipped (${(e as Error).message.split("\n")[0]})` };
   }
-  const work = await mkdtemp(path.join(tmpdir(), "verdict-verify-"));
   try {
-    const bytes = Buffer.from(proof.slice(2), "hex");
-    const le = (x: bigint) => Buffer.from(x.toString(16).padStart(64, "0"), "hex").reverse().toString("hex");
-    const proofFile = path.join(work, "proof.json");
-    await writeFile(proofFile, JSON.stringify({ protocol: null, instances: [instances.map(le)], proof: [...bytes], hex_proof: proof, split: null, pretty_public_inputs: null, timestamp: null, version: null }));
-    const r = await runBridge("verify", { proof: proofFile, settings: circuit.file("settings.json"), vk: circuit.file("vk.key"), srs: circuit.srs }, z.object({ verified: z.boolean(), timings: timingsSchema, maxRssMb: z.number() }));
+    const r = await verifyNative(circuit, proof, instances);
     return { native: r.verified ? "valid" : "INVALID", nativeSeconds: r.timings.verify?.toFixed(3) ?? "", nativeMaxRssMb: r.maxRssMb.toFixed(1) };
   } catch (e) {
     return { native: `error: ${(e as Error).message.split("\n")[0]}` };
-  } finally {
-    await rm(work, { recursive: true, force: true });
   }
 }

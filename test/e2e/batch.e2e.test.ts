@@ -6,8 +6,8 @@
 import { expect } from "chai";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { DEV_KEYS, operatorEnv, withLocalStack, type StackRun } from "../../infra/localStack.js";
-import { startVerdictService } from "../../infra/verdictService.js";
+import { withLocalStack } from "../../infra/localStack.js";
+import { stackEnv, startRelayerAndOperators } from "../../infra/verdictService.js";
 import { InferenceMarket__factory, type InferenceMarket } from "../../types/ethers-contracts/index.js";
 import { floatToFelt } from "../../zk/runtime/felt.js";
 import { prove } from "../../zk/runtime/prover.js";
@@ -33,7 +33,9 @@ describe("e2e: the operator proves jobs of one model locked together as one batc
         const { stack, work } = run;
         const { modelId, circuit, batches } = stack.models.spike!;
         expect(batches.map((b) => b.slots)).to.deep.equal([4]);
-        await startServices(run);
+        // A window of a few blocks: the three locks may land in different blocks.
+        const env = { ...stackEnv(run, "batch"), VERDICT_LOG_LEVEL: "info" };
+        await startRelayerAndOperators(run, env, [{ key: stack.operatorKeys[0]!, name: "operator", env: { VERDICT_BATCH_WINDOW_MS: "8000" } }]);
         const [requester] = await stack.connection.ethers.getSigners();
         const market = InferenceMarket__factory.connect(stack.addresses.market, requester!);
         const felts = ROWS.map((r) => r.map((v) => floatToFelt(v, circuit.inputs.scale)));
@@ -67,17 +69,10 @@ describe("e2e: the operator proves jobs of one model locked together as one batc
           expect(raw.map((x) => Number(x) / 2 ** circuit.outputs.scale), `outputs of job ${id}`).to.deep.equal(own.outputs);
         }
       },
-      { blockTimeMs: 1000, stack: { models: ["spike"], operators: 1 } },
+      { chain: { blockTimeMs: 1000 }, models: ["spike"], operators: 1 },
     );
   });
 });
-
-async function startServices({ redis, chain, stack, work, services }: StackRun): Promise<void> {
-  const env = { VERDICT_RPC_URL: chain.url, VERDICT_REDIS_URL: redis.url, VERDICT_DEPLOYMENTS_DIR: stack.deploymentsDir, VERDICT_QUEUE_PREFIX: "batch", VERDICT_LOG_LEVEL: "info", ...operatorEnv(stack) };
-  services.push(await startVerdictService("relayer", { ...env, VERDICT_KEY: DEV_KEYS.relayer }, path.join(work, "relayer.log")));
-  // A window of a few blocks: the three locks may land in different blocks.
-  services.push(await startVerdictService("operator", { ...env, VERDICT_KEY: stack.operatorKeys[0]!, VERDICT_BATCH_WINDOW_MS: "8000" }, path.join(work, "operator.log")));
-}
 
 async function jobIdOf(market: InferenceMarket, receipt: { logs: readonly { topics: readonly string[]; data: string }[] }): Promise<bigint> {
   const ev = receipt.logs.map((l) => market.interface.parseLog(l)).find((l) => l?.name === "JobCreated");

@@ -58,26 +58,26 @@ describe("locked-job recovery (real Redis, fake chain)", function () {
   }
 
   it("a lock with no pipeline behind it (it mined after the lock stage stopped waiting) is started at prove", async () => {
-    expect(await resume(ctx, data("1"))).to.equal("prove: started");
+    expect(await resume(ctx, data("1"))).to.deep.equal({ stage: "prove", action: "started" });
     expect(await (await queues.prove.getJob("31337-1"))!.getState()).to.be.oneOf(["waiting", "prioritized"]);
   });
 
   it("a stage that failed for good during an outage is retried with fresh attempts", async () => {
     await leave("prove", "2", "failed");
     expect(await (await queues.prove.getJob("31337-2"))!.getState()).to.equal("failed");
-    expect(await resume(ctx, data("2"))).to.equal("prove: failed, retried");
+    expect(await resume(ctx, data("2"))).to.deep.equal({ stage: "prove", action: "retried" });
     expect(await (await queues.prove.getJob("31337-2"))!.getState()).to.be.oneOf(["waiting", "prioritized"]);
   });
 
   it("a completed submit whose fulfilment the chain does not show (reorged out) runs again", async () => {
     await leave("submit", "3", "completed");
-    expect(await resume(ctx, data("3"))).to.equal("submit: completed without effect on chain, run again");
+    expect(await resume(ctx, data("3"))).to.deep.equal({ stage: "submit", action: "rerun" });
     expect(await (await queues.submit.getJob("31337-3"))!.getState()).to.be.oneOf(["waiting", "prioritized"]);
   });
 
   it("a job already queued is left alone (no second pipeline)", async () => {
-    expect(await resume(ctx, data("4"))).to.equal("prove: started");
-    expect(await resume(ctx, data("4"))).to.match(/^prove: (waiting|prioritized)$/);
+    expect(await resume(ctx, data("4"))).to.deep.equal({ stage: "prove", action: "started" });
+    expect(await resume(ctx, data("4"))).to.deep.include({ stage: "prove", action: "pending" }).and.to.have.property("state").that.is.oneOf(["waiting", "prioritized"]);
     expect(await queues.prove.getJobCountByTypes("waiting", "prioritized")).to.equal(1);
   });
 

@@ -6,9 +6,8 @@
 // the operator's /metrics then shows its RPC use and the locked-job risk gauges.
 import { expect } from "chai";
 import path from "node:path";
-import getPort from "get-port";
-import { DEV_KEYS, operatorEnv, withLocalStack } from "../../infra/localStack.js";
-import { startVerdictService } from "../../infra/verdictService.js";
+import { DEV_KEYS, withLocalStack } from "../../infra/localStack.js";
+import { stackEnv, startRelayerAndOperators } from "../../infra/verdictService.js";
 import { VerdictClient, VerdictError } from "../../sdk/index.js";
 import { readInputRows } from "../../zk/build/circuit.js";
 import { prove } from "../../zk/runtime/prover.js";
@@ -20,11 +19,9 @@ describe("SDK e2e: post, wait, decode and verify a job served by real operator a
   this.timeout(600_000);
 
   it("VerdictClient lists models, encodes and checks inputs, creates a job, waits for its result, verifies it and reports the operator", async () => {
-    await withLocalStack("sdk", () => undefined, async ({ redis, chain, stack, work, services }) => {
-      const env = { VERDICT_RPC_URL: chain.url, VERDICT_REDIS_URL: redis.url, VERDICT_DEPLOYMENTS_DIR: stack.deploymentsDir, VERDICT_QUEUE_PREFIX: "sdk", ...operatorEnv(stack) };
-      services.push(await startVerdictService("relayer", { ...env, VERDICT_KEY: DEV_KEYS.relayer }, path.join(work, "relayer.log")));
-      const metricsPort = await getPort({ host: "127.0.0.1" });
-      services.push(await startVerdictService("operator", { ...env, VERDICT_KEY: DEV_KEYS.operators[0]!, VERDICT_HTTP_PORT: String(metricsPort) }, path.join(work, "operator.log")));
+    await withLocalStack("sdk", () => undefined, async (run) => {
+      const { chain, stack } = run;
+      const { operators } = await startRelayerAndOperators(run, stackEnv(run, "sdk"), [{ key: DEV_KEYS.operators[0]!, name: "operator" }]);
 
       const verdict = await VerdictClient.connect({ rpcUrl: chain.url, privateKey: REQUESTER_KEY, deploymentsDir: stack.deploymentsDir });
       try {
@@ -68,7 +65,7 @@ describe("SDK e2e: post, wait, decode and verify a job served by real operator a
         expect(served[0]!.medianLatencySeconds).to.be.a("number").and.be.greaterThan(0);
 
         // The operator's metrics include its RPC use and the locked-job risk gauges.
-        const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+        const metrics = await (await fetch(`${operators[0]!.url}/metrics`)).text();
         expect(metrics).to.match(/verdict_rpc_requests_total\{method="eth_getLogs",service="operator"\} [1-9]/);
         expect(metrics).to.match(/verdict_operator_locked_jobs_at_risk\{service="operator"\} 0/);
         expect(metrics).to.include("verdict_operator_slashed_total");

@@ -8,7 +8,7 @@ import { z } from "zod";
 import { VerdictError } from "../../shared/errors.js";
 import { EzklError, runBridge, timingsSchema, type BridgeCall, type BridgeOptions } from "./bridge.js";
 import { checkCircuitInput, type CircuitArtifacts } from "./artifacts.js";
-import { feltFromLeHex, feltToFloat } from "./felt.js";
+import { feltFromLeHex, feltToFloat, feltToLeHex } from "./felt.js";
 
 type ProverOptions = BridgeOptions & { bridge?: BridgeCall };
 
@@ -97,6 +97,25 @@ export async function prove(circuit: CircuitArtifacts, input: readonly number[],
     if (instances.length !== expected) throw new Error(`expected ${expected} public instances, got ${instances.length}`);
     const outputs = instances.slice(circuit.inputs.count).map((f) => feltToFloat(f, circuit.outputs.scale));
     return { proof: result.hexProof, instances, outputs, timings: result.timings };
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+const verifyResultSchema = z.object({ verified: z.boolean(), timings: timingsSchema, maxRssMb: z.number() });
+export type NativeVerification = z.infer<typeof verifyResultSchema>;
+
+/**
+ * Native ezkl verification of an EVM proof (0x-hex) and its public instances with the circuit's verifying key and
+ * SRS, in a bridge process of its own (so its peak memory is the verifier's): what `verdict verify` re-checks.
+ */
+export async function verifyNative(circuit: CircuitArtifacts, proof: string, instances: readonly bigint[]): Promise<NativeVerification> {
+  const work = await mkdtemp(path.join(tmpdir(), "verdict-verify-"));
+  try {
+    const proofFile = path.join(work, "proof.json");
+    const bytes = [...Buffer.from(proof.slice(2), "hex")];
+    await writeFile(proofFile, JSON.stringify({ protocol: null, instances: [instances.map(feltToLeHex)], proof: bytes, hex_proof: proof, split: null, pretty_public_inputs: null, timestamp: null, version: null }));
+    return await runBridge("verify", { proof: proofFile, settings: circuit.file("settings.json"), vk: circuit.file("vk.key"), srs: circuit.srs }, verifyResultSchema);
   } finally {
     await rm(work, { recursive: true, force: true });
   }
