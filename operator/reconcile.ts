@@ -9,7 +9,10 @@ export type Verdict = { ok: true } | { ok: false; reason: string };
 
 type OnChainJob = Awaited<ReturnType<OperatorContext["market"]["jobOf"]>>;
 
+/** The chain's time: the latest block's timestamp, from the process's head poller while it is fresh (no request). */
 export async function chainTime(ctx: OperatorContext): Promise<number> {
+  const fresh = ctx.snapshot.head.fresh();
+  if (fresh) return fresh.timestamp;
   const block = await ctx.chain.provider.getBlock("latest");
   return block?.timestamp ?? Math.floor(Date.now() / 1000);
 }
@@ -19,8 +22,13 @@ const BLOCK_SAMPLE = 20;
 const BLOCK_TIME_TTL_MS = 60_000;
 const blockTimes = new WeakMap<OperatorContext, { seconds: number; at: number }>();
 
-/** The chain's recent average block time in seconds (at least 1), measured at most once a minute. */
+/**
+ * The chain's recent average block time in seconds (at least 1): from the head poller's recent headers, or else
+ * measured over the last BLOCK_SAMPLE blocks at most once a minute.
+ */
 export async function blockSeconds(ctx: OperatorContext): Promise<number> {
+  const seen = ctx.snapshot.head.blockSeconds();
+  if (seen !== undefined) return seen;
   const cached = blockTimes.get(ctx);
   if (cached && Date.now() - cached.at < BLOCK_TIME_TTL_MS) return cached.seconds;
   const head = await ctx.chain.provider.getBlock("latest");
@@ -51,9 +59,31 @@ export interface ChainView {
   now: number;
 }
 
+/** Reads of jobs at the head block this process knows (by its hash): a job's state only changes with a block. */
+const reads = new WeakMap<OperatorContext, { hash: string; byJob: Map<string, Promise<ChainView>> }>();
+
+/**
+ * The job at the head, read once per block however many stages and rechecks ask (a waiting lock or fulfilment
+ * looks every half block); the chain's time comes from the head poller. Without a fresh head (a prove worker
+ * that runs no poller) it is read each time.
+ */
 export async function readJob(ctx: OperatorContext, data: JobData): Promise<ChainView> {
-  const [job, now] = await Promise.all([ctx.market.jobOf(data.jobId), chainTime(ctx)]);
-  return { job, now };
+  const head = ctx.snapshot.head.fresh();
+  const read = async () => {
+    const [job, now] = await Promise.all([ctx.market.jobOf(data.jobId), chainTime(ctx)]);
+    return { job, now };
+  };
+  if (!head) return read();
+  let block = reads.get(ctx);
+  if (block?.hash !== head.hash) reads.set(ctx, (block = { hash: head.hash, byJob: new Map() }));
+  const { byJob } = block;
+  let view = byJob.get(data.jobId);
+  if (!view) {
+    view = read();
+    byJob.set(data.jobId, view);
+    view.catch(() => byJob.delete(data.jobId));
+  }
+  return view;
 }
 
 /** The job is still open for locking, and is the job the queue describes. */

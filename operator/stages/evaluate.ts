@@ -8,11 +8,8 @@ import { ZeroAddress } from "ethers";
 import type { Logger } from "pino";
 import { checkCircuitInput } from "../../zk/runtime/artifacts.js";
 import { admit } from "../admission.js";
-import { advance, jobInput, PENDING_STATES, type JobData, type OperatorContext } from "../pipeline.js";
+import { advance, jobInput, type JobData, type OperatorContext } from "../pipeline.js";
 import type { Outcome } from "../stage.js";
-
-/** Stages whose queued jobs this operator has locked (or is locking) and still has to prove. */
-const COMMITTED_STAGES = ["lock", "infer", "prove"] as const;
 
 export async function evaluate(ctx: OperatorContext, data: JobData, log: Logger): Promise<Outcome> {
   const cfg = ctx.config.operator;
@@ -23,46 +20,32 @@ export async function evaluate(ctx: OperatorContext, data: JobData, log: Logger)
   } catch (e) {
     return { outcome: "skipped", reason: (e as Error).message };
   }
-  const [snap, backlogJobs, pendingCollateral, proveSeconds, gas] = await Promise.all([
-    ctx.snapshot.get(ctx),
-    committedJobs(ctx),
-    lockingCollateral(ctx),
-    ctx.catalog.proveBound(data.modelId),
-    ctx.catalog.expectedGas(data.modelId, cfg.estimatedGas),
-  ]);
+  const snap = await ctx.snapshot.get(ctx);
   if (!snap.activeModels.has(data.modelId)) return { outcome: "skipped", reason: `model ${data.modelId} is deprecated` };
+  const { proveSeconds, gas } = snap.models.get(data.modelId)!;
   const now = snap.timestamp;
   const decision = admit({
     now,
     lockDeadline: data.lockDeadline,
     deadline: data.deadline,
     txSeconds: snap.blockSeconds * (cfg.confirmations + 2),
-    backlogSeconds: (backlogJobs * proveSeconds) / (cfg.proveConcurrency + cfg.remoteProveSlots),
+    backlogSeconds: (snap.committedJobs * proveSeconds) / (cfg.proveConcurrency + cfg.remoteProveSlots),
     proveSeconds,
     marginSeconds: cfg.deadlineMarginSeconds,
     ...(data.token === ZeroAddress ? { price: BigInt(data.price), gasCostWei: BigInt(gas) * snap.gasPrice } : {}),
     minProfitWei: cfg.minProfitWei,
     collateral: BigInt(data.collateral),
     // Locks this operator has signed but not yet seen mined will reserve their collateral too.
-    freeStake: snap.freeStake - pendingCollateral,
+    freeStake: snap.freeStake - snap.committedCollateral,
     reevaluateSeconds: cfg.reevaluateMs / 1000,
   });
   if (!decision.take) {
     return decision.retry ? { outcome: "deferred", reason: decision.reason, retryAt: Date.now() + cfg.reevaluateMs } : { outcome: "skipped", reason: decision.reason };
   }
-  log.info({ modelId: data.modelId, price: data.price, deadlineIn: data.deadline - now, backlogJobs }, "taking job");
+  // Counted before the hand-over, so the next job of this block (evaluated meanwhile) sees the work committed.
+  snap.committedJobs++;
+  snap.committedCollateral += BigInt(data.collateral);
+  log.info({ modelId: data.modelId, price: data.price, deadlineIn: data.deadline - now, committedJobs: snap.committedJobs }, "taking job");
   await advance(ctx, "lock", data);
   return { outcome: "advanced" };
-}
-
-/** Collateral of the jobs in this operator's lock stage (their locks are not on-chain yet). */
-async function lockingCollateral(ctx: OperatorContext): Promise<bigint> {
-  const jobs = await ctx.queues.lock.getJobs([...PENDING_STATES]);
-  return jobs.reduce((sum, j) => sum + BigInt(j.data.collateral), 0n);
-}
-
-/** Jobs this operator has committed to prove and not yet proven. */
-async function committedJobs(ctx: OperatorContext): Promise<number> {
-  const counts = await Promise.all(COMMITTED_STAGES.map((s) => ctx.queues[s].getJobCounts(...PENDING_STATES)));
-  return counts.reduce((sum, c) => sum + Object.values(c).reduce((a, b) => a + b, 0), 0);
 }
