@@ -17,6 +17,22 @@ export async function chainTime(ctx: OperatorContext): Promise<number> {
   return block?.timestamp ?? Math.floor(Date.now() / 1000);
 }
 
+/**
+ * Depth the watcher acts at when operator.confirmations is unset. A job evaluated on a block that is then reorged
+ * away costs at most a lock the relayer's simulation refuses: a lock binds the job's terms (an id reused by
+ * another job does not match them) and every stage compares the chain's job with the queued one. So the depth
+ * only saves wasted work, never a slash: 1 on Ethereum and its testnets (single-slot reorgs happen daily, deeper
+ * ones almost never); 0 on rollups whose sequencer orders blocks (OP Mainnet, Base, Arbitrum One) and on local
+ * development chains; 1 on any other chain.
+ */
+const CONFIRMATIONS_BY_CHAIN: Record<string, number> = { "1": 1, "11155111": 1, "17000": 1, "10": 0, "8453": 0, "42161": 0, "31337": 0 };
+const OTHER_CHAIN_CONFIRMATIONS = 1;
+
+/** The watcher's confirmation depth: operator.confirmations, or this chain's default. */
+export function confirmationsFor(ctx: Pick<OperatorContext, "config" | "chain">): number {
+  return ctx.config.operator.confirmations ?? CONFIRMATIONS_BY_CHAIN[ctx.chain.chainId.toString()] ?? OTHER_CHAIN_CONFIRMATIONS;
+}
+
 /** Blocks measured over, and how long a measured block time is reused. */
 const BLOCK_SAMPLE = 20;
 const BLOCK_TIME_TTL_MS = 60_000;

@@ -8,6 +8,7 @@ import { ZeroAddress } from "ethers";
 import type { Logger } from "pino";
 import { checkCircuitInput } from "../../zk/runtime/artifacts.js";
 import { admit } from "../admission.js";
+import { confirmationsFor } from "../reconcile.js";
 import { advance, jobInput, type JobData, type OperatorContext } from "../pipeline.js";
 import type { Outcome } from "../stage.js";
 
@@ -28,7 +29,7 @@ export async function evaluate(ctx: OperatorContext, data: JobData, log: Logger)
     now,
     lockDeadline: data.lockDeadline,
     deadline: data.deadline,
-    txSeconds: snap.blockSeconds * (cfg.confirmations + 2),
+    txSeconds: snap.blockSeconds * (confirmationsFor(ctx) + 2),
     backlogSeconds: (snap.committedJobs * proveSeconds) / (cfg.proveConcurrency + cfg.remoteProveSlots),
     proveSeconds,
     marginSeconds: cfg.deadlineMarginSeconds,

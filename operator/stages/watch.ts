@@ -14,11 +14,13 @@ import { isRangeRefusal, shortMessage } from "../../shared/rpcErrors.js";
 import { withRpcScope } from "../../shared/rpcMetrics.js";
 import type { JobCreatedEvent, JobLockedEvent } from "../../types/ethers-contracts/contracts/InferenceMarket.js";
 import { advance, type JobData, type OperatorContext } from "../pipeline.js";
-import { blockSeconds } from "../reconcile.js";
+import { blockSeconds, confirmationsFor } from "../reconcile.js";
 import { trackLock } from "../recovery.js";
 import { bloomMayContain } from "../snapshot.js";
 
 const MAX_RANGE = 2_000;
+/** Blocks rescanned below a replaced cursor block at least (reorgs that deep are rare at any confirmation depth). */
+const MIN_REWIND = 2;
 
 export class JobWatcher {
   private unsubscribe?: () => void;
@@ -97,7 +99,7 @@ export class JobWatcher {
 
   /** One scan: from the cursor to head - confirmations. */
   async tick(): Promise<void> {
-    const { confirmations } = this.ctx.config.operator;
+    const confirmations = confirmationsFor(this.ctx);
     const head = (await this.ctx.snapshot.head.current()).number;
     const target = head - confirmations;
     const stored = await this.ctx.redis.get(this.key("cursor"));
@@ -107,7 +109,7 @@ export class JobWatcher {
     if (cursor >= floor) {
       const [hash, now] = await Promise.all([this.ctx.redis.get(this.key(`hash:${cursor}`)), this.hashOf(cursor)]);
       if (hash && now !== hash) {
-        const rewound = Math.max(floor - 1, cursor - confirmations - 1);
+        const rewound = Math.max(floor - 1, cursor - Math.max(confirmations, MIN_REWIND) - 1);
         this.log.warn({ block: cursor, stored: hash, now, rescanFrom: rewound + 1 }, "reorg detected: rescanning");
         cursor = rewound;
       }
