@@ -89,7 +89,9 @@ export interface LoadResult {
 }
 
 const ETH = "0x0000000000000000000000000000000000000000";
-const PRICE = 10n ** 15n;
+// Well above the gas of a lock and a fulfilment even after a burst raised the base fee, so admission takes the
+// jobs at once and the run measures the pipeline (deferral below cost is covered by test/operator/admission).
+const PRICE = 10n ** 16n;
 const COLLATERAL = 10n ** 16n; // 0.01 VDT: 1,000 locks fit in one operator's 100 VDT stake
 const SMALLEST_MODEL = "diabetes-regressor";
 const RANGE_LOCK_TIMEOUT = 120;
