@@ -15,6 +15,7 @@ import { DEV_KEYS, operatorEnv, withLocalStack } from "./localStack.js";
 import { startRpcFaultProxy } from "./rpcFaultProxy.js";
 import { startVerdictService } from "./verdictService.js";
 import { queueName, type JobData } from "../operator/pipeline.js";
+import { JobStatus } from "../shared/enums.js";
 import { RELAYER_QUEUE } from "../shared/queues.js";
 import { Wallet, type Signer } from "ethers";
 import { InferenceMarket__factory, type InferenceMarket } from "../types/ethers-contracts/index.js";
@@ -61,8 +62,11 @@ export interface LoadResult {
   queue_jobs_per_s: number;
   /** createJob sent -> JobFulfilled first seen (events read every 250 ms), wall clock. */
   latency_s: { p50: number; p95: number; max: number };
-  /** Latency minus the job's own proving time (its operator's measurement): what the pipeline and the chain add. */
+  /** Latency minus the job's own proving time (its operator's measurement): what the pipeline, the chain and the
+   * wait behind the burst's other proofs add. */
   overhead_s: { p50: number; p95: number; max: number };
+  /** One job posted alone before the burst: latency, latency minus its proof (also in blocks), requests per service. */
+  lone_job: { latency_s: number; overhead_s: number; overhead_blocks?: number; prove_s: number; rpc_requests: number; rpc_by_service: Record<string, number> };
   /** overhead_s.p50 in blocks (chain runs only). */
   overhead_blocks_p50?: number;
   /** Proving seconds per job (operators' measurements), median. */
@@ -235,7 +239,6 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     const rows = await readInputRows(path.join(circuit.spec.dir, circuit.spec.calibration ?? circuit.spec.sample), circuit.inputs.count, "rows");
     const felts = (row: number[]) => row.map((v) => floatToFelt(v, circuit.inputs.scale));
     const tooBig = circuit.inputRange.map(([, hi]) => hi + 1);
-    const from = await ethers.provider.getBlockNumber();
 
     // Idle: what the services ask per block with no job in flight (after a block to settle their start-up).
     let idle: Record<string, number> | undefined;
@@ -252,6 +255,20 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       for (const source of Object.keys(after)) idle[source] ??= 0;
       log(`idle: ${JSON.stringify(idle)} requests per block`);
     }
+    // A lone job: what the pipeline adds to a job that waits behind no other (post -> fulfilled, minus its proof),
+    // and the requests it costs when nothing shares them.
+    const loneBefore = rpc.stats().bySource;
+    const lone = await postBurst(market, 1, () => ({ input: felts(rows[0]!), lockTimeout: 3600n, modelId }));
+    const loneId = lone.jobIds[0]!;
+    while (Number((await market.jobOf(loneId)).status) !== JobStatus.Fulfilled) {
+      if (performance.now() - lone.sentAt[0]! > timeoutMs) throw new Error(`the lone job was not fulfilled after ${timeoutMs / 1000} s (logs in ${work})`);
+      await sleep(250);
+    }
+    const loneLatency = (performance.now() - lone.sentAt[0]!) / 1000;
+    const loneRpc = diffCounts(rpc.stats().bySource, loneBefore);
+    log(`lone job fulfilled ${loneLatency.toFixed(1)} s after it was posted, ${total(sumCounts(...Object.values(loneRpc).map((m) => ({ all: m }))).all)} requests`);
+
+    const from = await ethers.provider.getBlockNumber();
     const rpcBefore = rpc.stats().bySource;
     const scopesBefore = await operatorScopes();
 
@@ -346,6 +363,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     const rpcRequests = total(requests);
     const blockTime = opts.blockTimeMs ? opts.blockTimeMs / 1000 : 0;
     const overhead = { p50: round(median(overheads), 2), p95: round(percentile(overheads, 95), 2), max: round(Math.max(...overheads), 2) };
+    const loneOverhead = loneLatency - (proveSeconds.get(loneId.toString()) ?? 0);
     return {
       block_time_s: blockTime,
       jobs: opts.jobs,
@@ -364,6 +382,14 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       queue_jobs_per_s: round(evaluate.perSecond, 2),
       latency_s: { p50: round(median(latencies), 2), p95: round(percentile(latencies, 95), 2), max: round(Math.max(...latencies), 2) },
       overhead_s: overhead,
+      lone_job: {
+        latency_s: round(loneLatency, 2),
+        overhead_s: round(loneOverhead, 2),
+        ...(blockTime ? { overhead_blocks: round(loneOverhead / blockTime, 2) } : {}),
+        prove_s: round(proveSeconds.get(loneId.toString()) ?? Number.NaN, 2),
+        rpc_requests: total(sumCounts(...Object.values(loneRpc).map((m) => ({ all: m }))).all),
+        rpc_by_service: Object.fromEntries(Object.entries(loneRpc).map(([k, m]) => [k, total(m)])),
+      },
       ...(blockTime ? { overhead_blocks_p50: round(overhead.p50 / blockTime, 2) } : {}),
       prove_s_p50: round(median([...proveSeconds.values()]), 2),
       per_operator: perOperator,

@@ -22,10 +22,12 @@ import { submit } from "./stages/submit.js";
 import { verify } from "./stages/verify.js";
 import { JobWatcher } from "./stages/watch.js";
 
-/** How often every lock this operator holds is checked to have a live pipeline behind it. */
-const LOCK_SWEEP_MS = 15_000;
-/** How often the balance, free stake, risk and slash gauges are refreshed (each refresh reads the chain). */
-const GAUGE_MS = 30_000;
+/** How often every lock this operator holds is checked to have a live pipeline behind it (a read per lock, so
+ * not often: a stalled pipeline is rare, and a minute is small against any job's deadline). */
+const LOCK_SWEEP_MS = 60_000;
+/** How often the balance, free stake, risk and slash gauges are refreshed: three reads, a minute apart, so an idle
+ * operator on a 12 s chain spends a fraction of a request per block on them. */
+const GAUGE_MS = 60_000;
 
 const opts = new Command("operator").option("--config <file>", "JSON config file (environment VERDICT_* overrides it)").parse().opts<{ config?: string }>();
 

@@ -265,3 +265,32 @@ describe("head poller (fake node, 1 s blocks)", function () {
     expect(requests).to.be.at.most(Math.ceil(blocks * 1.5));
   });
 });
+
+describe("head poller on a reorg (fake node)", () => {
+  it("forgets the headers of a replaced fork, so their hashes are read from the chain again, and announces the new head", async () => {
+    let reply: { n: number; tag: string; parent: string } = { n: 1, tag: "a", parent: "a" };
+    const hex = (x: number) => `0x${x.toString(16)}`;
+    const node = {
+      send: async () => ({ number: hex(reply.n), hash: id(`${reply.tag}${reply.n}`), parentHash: id(`${reply.parent}${reply.n - 1}`), timestamp: hex(1000 + reply.n), baseFeePerGas: "0x1", logsBloom: EMPTY_BLOOM }),
+    };
+    const head = new ChainHead(node, 1000);
+    const seen: string[] = [];
+    head.onBlock((h) => seen.push(`${h.number}:${h.hash.slice(0, 6)}`));
+    for (const n of [1, 2, 3]) {
+      reply = { n, tag: "a", parent: "a" };
+      await head.poll();
+    }
+    expect(head.header(2)?.hash).to.equal(id("a2"));
+    await head.poll(); // the same head again: nothing new
+    expect(seen).to.have.length(3);
+    // Block 3 is replaced by a block of fork b on top of a2, then 4 on top of b3.
+    reply = { n: 3, tag: "b", parent: "a" };
+    await head.poll();
+    expect(head.header(3)?.hash, "the new block 3").to.equal(id("b3"));
+    expect(head.header(2), "headers of the old view are forgotten").to.equal(undefined);
+    reply = { n: 4, tag: "b", parent: "b" };
+    await head.poll();
+    expect(head.latest?.hash).to.equal(id("b4"));
+    expect(seen).to.have.length(5);
+  });
+});
