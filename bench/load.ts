@@ -16,7 +16,7 @@ import { isMain, machineInfo } from "./machine.js";
 
 const RESULTS_DIR = path.join(REPO_ROOT, "bench", "results");
 /** Jobs of the evaluate burst (one block's worth of JobCreated events). */
-const BURST_JOBS = 5_000;
+const BURST_JOBS = 1_000;
 
 export interface LoadBench {
   evaluate_burst?: BurstResult;

@@ -1,9 +1,11 @@
 // Evaluate on a burst: N JobCreated events of one block through the operator's real evaluate stage (admission,
-// the per-block snapshot, hand-over to a real BullMQ lock queue on a real Redis), against a fake chain that
-// answers JSON-RPC at the provider's transport and counts every request. The chain is read once for the block
-// (head, priority fee, free stake, model status), never per job: rpc_calls does not grow with N. The rate is a
-// bench figure (bench/load.ts, make bench), the zero-per-job count a test (test/load/evaluate-burst.test.ts).
+// the per-block snapshot, the circuit's witness check on the smallest demo model in a warm ezkl process and
+// onnxruntime, hand-over to a real BullMQ lock queue on a real Redis), against a fake chain that answers JSON-RPC
+// at the provider's transport and counts every request. The chain is read once for the block (head, priority
+// fee, free stake, model status), never per job: the requests do not grow with N. The rate is a bench figure
+// (bench/load.ts, make bench), the zero-per-job count a test (test/load/evaluate-burst.test.ts).
 import { randomUUID } from "node:crypto";
+import path from "node:path";
 import { JsonRpcProvider, Network, Wallet, ZeroAddress, type JsonRpcPayload, type JsonRpcResult } from "ethers";
 import pino from "pino";
 import type { Queue } from "bullmq";
@@ -13,6 +15,8 @@ import { evaluate } from "../operator/stages/evaluate.js";
 import { ModelStatus } from "../shared/enums.js";
 import { queue, redisConnection } from "../shared/queues.js";
 import { ModelRegistry__factory, OperatorStaking__factory } from "../types/ethers-contracts/index.js";
+import { ensureCircuit, loadModelSpec, readInputRows } from "../zk/build/circuit.js";
+import { WarmBridge } from "../zk/runtime/bridge.js";
 import { floatToFelt } from "../zk/runtime/felt.js";
 import { round } from "./stats.js";
 
@@ -29,7 +33,7 @@ export interface BurstResult {
 }
 
 const MODEL_ID = 1;
-const SCALE = 7;
+const MODEL = "diabetes-regressor";
 const NOW = 1_800_000_000;
 const HEAD = 100;
 const GWEI = 10n ** 9n;
@@ -81,7 +85,7 @@ class FakeChain extends JsonRpcProvider {
       case "eth_call": {
         const { to, data } = params[0]!;
         if (to?.toLowerCase() === STAKING.toLowerCase()) return staking.encodeFunctionResult("freeStake", [10n ** 24n]);
-        if (to?.toLowerCase() === REGISTRY.toLowerCase()) return registry.encodeFunctionResult("layout", [ZeroAddress, 2, 1, SCALE, ModelStatus.Active, `0x${"00".repeat(32)}`]);
+        if (to?.toLowerCase() === REGISTRY.toLowerCase()) return registry.encodeFunctionResult("layout", [ZeroAddress, 10, 1, 7, ModelStatus.Active, `0x${"00".repeat(32)}`]);
         throw new Error(`unexpected eth_call to ${to} (${data?.slice(0, 10)})`);
       }
       default:
@@ -91,8 +95,9 @@ class FakeChain extends JsonRpcProvider {
 }
 
 /**
- * Evaluates `jobs` jobs of one block, `concurrency` at a time (the evaluate workers' slots), and reports the rate
- * and the chain requests. Every job is worth taking, so each one also pays its hand-over to the lock queue.
+ * Evaluates `jobs` jobs of one block (rows of the model's calibration data), `concurrency` at a time (the evaluate
+ * workers' slots), and reports the rate and the chain requests. Every job is worth taking, so each one also pays
+ * its witness check and its hand-over to the lock queue.
  */
 export async function evaluateBurst(opts: { jobs: number; redisUrl: string; concurrency?: number }): Promise<BurstResult> {
   const chain = new FakeChain();
@@ -100,26 +105,29 @@ export async function evaluateBurst(opts: { jobs: number; redisUrl: string; conc
   const connection = redisConnection(opts.redisUrl);
   const prefix = `burst-${randomUUID()}`;
   const queues = Object.fromEntries(STAGES.map((s) => [s, queue<JobData>({ connection, prefix }, queueName(s, address))])) as Record<Stage, Queue<JobData>>;
-  const circuit = { name: "burst", inputs: { count: 2, scale: SCALE }, inputRange: [[-1, 1], [-1, 1]] as [number, number][] };
+  const circuit = await ensureCircuit(await loadModelSpec(MODEL));
+  const rows = await readInputRows(path.join(circuit.spec.dir, circuit.spec.calibration ?? circuit.spec.sample), circuit.inputs.count, "rows");
+  const checker = new WarmBridge();
   const ctx = {
     address,
     chain: { provider: chain, chainId: 31337n },
     config: {
-      operator: { confirmations: 1, proveConcurrency: 1, remoteProveSlots: 0, deadlineMarginSeconds: 30, minProfitWei: 0n, reevaluateMs: 5000, estimatedGas: 900_000, pollIntervalMs: 1000 },
+      operator: { proveConcurrency: 1, remoteProveSlots: 0, deadlineMarginSeconds: 30, minProfitWei: 0n, reevaluateMs: 5000, estimatedGas: 900_000, pollIntervalMs: 1000, outputTolerance: 0.05, executionProvider: "cpu" },
     },
-    catalog: { get: (id: number) => (id === MODEL_ID ? { modelId: id, circuit } : undefined), ids: () => [MODEL_ID], proveBound: async () => 0.001, expectedGas: async () => 700_000 },
+    catalog: { get: (id: number) => (id === MODEL_ID ? { modelId: id, circuit } : undefined), ids: () => [MODEL_ID], proveBound: async () => 1, expectedGas: async () => 700_000 },
     staking: OperatorStaking__factory.connect(STAKING, chain),
     registry: ModelRegistry__factory.connect(REGISTRY, chain),
     snapshot: new ChainSnapshot(new ChainHead(chain, 1000)),
+    checker,
     queues,
   } as unknown as OperatorContext;
   const log = pino({ level: "silent" });
-  const input = [floatToFelt(0.25, SCALE), floatToFelt(-0.5, SCALE)].map(String);
+  const felts = rows.map((row) => row.map((v) => String(floatToFelt(v, circuit.inputs.scale))));
   const job = (i: number): JobData => ({
     chainId: "31337",
     jobId: String(i + 1),
     modelId: MODEL_ID,
-    input,
+    input: felts[i % felts.length]!,
     token: ZeroAddress,
     price: (10n ** 16n).toString(),
     collateral: "1000",
@@ -146,6 +154,7 @@ export async function evaluateBurst(opts: { jobs: number; redisUrl: string; conc
     return { jobs: opts.jobs, taken, seconds: round(seconds, 3), jobs_per_s: Math.round(opts.jobs / seconds), rpc_by_method: { ...chain.calls }, rpc_calls_besides_head: besides, rpc_calls_per_job: round(besides / opts.jobs, 4) };
   } finally {
     ctx.snapshot.head.stop();
+    await checker.close();
     for (const q of Object.values(queues)) await q.obliterate({ force: true });
     await Promise.all(Object.values(queues).map((q) => q.close()));
     connection.disconnect();

@@ -7,14 +7,14 @@ import os from "node:os";
 import path from "node:path";
 import { network } from "hardhat";
 import { VerdictLocal } from "../deploy/modules/Verdict.js";
-import { deployAndRegister } from "../deploy/onboard.js";
+import { deployAndRegister, deployAndRegisterBatch } from "../deploy/onboard.js";
 import { REPO_ROOT } from "../shared/paths.js";
 import { startLocalChain } from "./localChain.js";
 import { startLocalRedis } from "./localRedis.js";
 import type { LocalService } from "./service.js";
-import { DemoToken__factory, ModelRegistry__factory, OperatorStaking__factory } from "../types/ethers-contracts/index.js";
-import { bundleUri, pullModel, writeBundle } from "../zk/runtime/bundle.js";
-import { ensureCircuit, loadModelSpec, type BuiltCircuit } from "../zk/build/circuit.js";
+import { DemoToken__factory, ModelRegistry__factory, OperatorStaking__factory, type ModelRegistry } from "../types/ethers-contracts/index.js";
+import { bundleUri, pullBatches, pullModel, writeBundle } from "../zk/runtime/bundle.js";
+import { ensureBatchCircuit, ensureCircuit, loadModelSpec, type BuiltCircuit } from "../zk/build/circuit.js";
 
 /** Development keys of `hardhat node` accounts 1, 2, 3 (operators), 4 (relayer) and 7 (the demo's requester): public test mnemonic, never for real funds. */
 export const DEV_KEYS = {
@@ -38,7 +38,8 @@ export interface LocalStack {
   addresses: Record<keyof typeof NAMES, string>;
   /** Folder with chain-<id>/deployed_addresses.json, for VERDICT_DEPLOYMENTS_DIR. */
   deploymentsDir: string;
-  models: Record<string, { modelId: number; circuit: BuiltCircuit }>;
+  /** Each onboarded model, with the batch circuits its model.json asks for (registered next to it). */
+  models: Record<string, { modelId: number; circuit: BuiltCircuit; batches: { batchId: number; slots: number; circuit: BuiltCircuit }[] }>;
   /** Data directory the bundles were built into: its bundles/ folder is what the registry URIs name. */
   publisher: string;
   /** Operators' data directory (VERDICT_HOME): every demo model's bundle pulled and installed. */
@@ -52,6 +53,8 @@ export interface LocalStack {
 export interface LocalStackOptions {
   /** How many of DEV_KEYS.operators to fund and stake (default 2). */
   operators?: number;
+  /** Models to onboard (default DEMO_MODELS). */
+  models?: string[];
 }
 
 export async function deployLocalStack(chainUrl: string, workDir: string, log: (line: string) => void = () => undefined, opts: LocalStackOptions = {}): Promise<LocalStack> {
@@ -73,12 +76,20 @@ export async function deployLocalStack(chainUrl: string, workDir: string, log: (
   );
   const models: LocalStack["models"] = {};
   const publisher = path.join(workDir, "publisher");
-  for (const name of DEMO_MODELS) {
-    const circuit = await ensureCircuit(await loadModelSpec(name));
+  for (const name of opts.models ?? DEMO_MODELS) {
+    const spec = await loadModelSpec(name);
+    const circuit = await ensureCircuit(spec);
     const bundle = await writeBundle(circuit, publisher);
     const reg = await deployAndRegister(circuit, admin!, addresses.registry, bundleUri(bundle.base, bundle));
-    models[name] = { modelId: reg.modelId, circuit };
+    models[name] = { modelId: reg.modelId, circuit, batches: [] };
     log(`model ${name} registered as #${reg.modelId} (verifier ${reg.verifierBytes} bytes, logrows ${circuit.logrows})`);
+    for (const slots of spec.batch ?? []) {
+      const batch = await ensureBatchCircuit(spec, slots);
+      const batchBundle = await writeBundle(batch, publisher);
+      const { batchId } = await deployAndRegisterBatch(batch, admin!, addresses.registry, reg.modelId, slots, bundleUri(batchBundle.base, batchBundle));
+      models[name].batches.push({ batchId, slots, circuit: batch });
+      log(`batch verifier ${batch.name} registered as batch #${batchId} of model #${reg.modelId}`);
+    }
   }
   const home = path.join(workDir, "home");
   await installBundles(ModelRegistry__factory.connect(addresses.registry, admin!), Object.values(models).map((m) => m.modelId), home);
@@ -111,9 +122,12 @@ export async function deployLocalStack(chainUrl: string, workDir: string, log: (
   };
 }
 
-/** Pulls (hash-checked against the registry) and installs the bundles of `modelIds` into `home`. */
-export async function installBundles(registry: Parameters<typeof pullModel>[0], modelIds: number[], home: string): Promise<void> {
-  for (const id of modelIds) await pullModel(registry, id, home);
+/** Pulls (hash-checked against the registry) and installs the bundles of `modelIds`, and of their batch verifiers, into `home`. */
+export async function installBundles(registry: Pick<ModelRegistry, "model" | "batchCount" | "batch">, modelIds: number[], home: string): Promise<void> {
+  for (const id of modelIds) {
+    await pullModel(registry, id, home);
+    await pullBatches(registry, id, home);
+  }
 }
 
 /** What an operator process of this stack needs to serve every demo model: its data directory and model ids. */
@@ -135,7 +149,7 @@ export interface StackRun {
  * Runs `body` against a fresh Redis, `hardhat node` and deployed stack, then stops every service and removes
  * the Ignition journal; the log folder is removed on success and kept (and named) on failure.
  */
-export async function withLocalStack<T>(tag: string, log: (line: string) => void, body: (run: StackRun) => Promise<T>, chainOpts: { blockTimeMs?: number } = {}): Promise<T> {
+export async function withLocalStack<T>(tag: string, log: (line: string) => void, body: (run: StackRun) => Promise<T>, chainOpts: { blockTimeMs?: number; stack?: LocalStackOptions } = {}): Promise<T> {
   const work = await mkdtemp(path.join(os.tmpdir(), `verdict-${tag}-`));
   const services: LocalService[] = [];
   let stack: LocalStack | undefined;
@@ -143,9 +157,9 @@ export async function withLocalStack<T>(tag: string, log: (line: string) => void
   try {
     const redis = await startLocalRedis();
     services.push(redis);
-    const chain = await startLocalChain(chainOpts);
+    const chain = await startLocalChain({ blockTimeMs: chainOpts.blockTimeMs });
     services.push(chain);
-    stack = await deployLocalStack(chain.url, work, log);
+    stack = await deployLocalStack(chain.url, work, log, chainOpts.stack);
     const run = { redis, chain, stack, work, services };
     const result = await body(run);
     ok = true;

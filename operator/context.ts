@@ -11,7 +11,7 @@ import { signerKey } from "../shared/keys.js";
 import { attributeCalls, instrumentProvider, rpcMetrics } from "../shared/rpcMetrics.js";
 import { RELAYER_QUEUE, queue, redisConnection } from "../shared/queues.js";
 import { InferenceMarket__factory, ModelRegistry__factory, OperatorStaking__factory } from "../types/ethers-contracts/index.js";
-import { WarmBridgePool } from "../zk/runtime/bridge.js";
+import { WarmBridge, WarmBridgePool } from "../zk/runtime/bridge.js";
 import { ModelCatalog } from "./catalog.js";
 import { operatorMetrics, queueName, STAGES, type JobData, type OperatorContext, type Stage } from "./pipeline.js";
 import { ChainHead, ChainSnapshot } from "./snapshot.js";
@@ -55,6 +55,7 @@ export async function operatorContext(config: Config, log: Logger, metrics: Regi
     relay: queue(relayCtx, RELAYER_QUEUE),
     metrics: operatorMetrics(metrics),
     provers: new WarmBridgePool(config.operator.proveConcurrency),
+    checker: new WarmBridge(),
     // The operator service starts the head poller (operator/main.ts); a prove worker reads the chain when it must.
     snapshot: new ChainSnapshot(new ChainHead(chain.provider, config.operator.pollIntervalMs)),
   };
@@ -62,7 +63,7 @@ export async function operatorContext(config: Config, log: Logger, metrics: Regi
   const close = async () => {
     ctx.snapshot.head.stop();
     await Promise.all([...Object.values(ctx.queues).map((q) => q.close()), ctx.relay.close()]);
-    await ctx.provers.close();
+    await Promise.all([ctx.provers.close(), ctx.checker.close()]);
     redis.disconnect();
     if (relayRedis !== redis) relayRedis.disconnect();
     chain.provider.destroy();

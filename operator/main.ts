@@ -1,4 +1,4 @@
-// The operator service: watches the market, evaluates, locks, infers, proves, verifies and submits jobs for the
+// The operator service: watches the market, evaluates, locks, infers and proves (one job), verifies and submits jobs for the
 // models it serves. Its proofs may also run on prove workers on other machines (operator/proveWorker.ts) that
 // share its Redis and bundles; see operator/pipeline.ts for the queues.
 //   tsx operator/main.ts [--config operator.json]     (key: VERDICT_KEY or VERDICT_KEYSTORE, shared/keys.ts; see config/example.json)
@@ -15,7 +15,6 @@ import { PENDING_STATES, STAGES, type OperatorContext, type Stage } from "./pipe
 import { sweepLocks } from "./recovery.js";
 import { runStage, type StageProcessor } from "./stage.js";
 import { evaluate } from "./stages/evaluate.js";
-import { infer } from "./stages/infer.js";
 import { lock } from "./stages/lock.js";
 import { prove } from "./stages/prove.js";
 import { submit } from "./stages/submit.js";
@@ -41,7 +40,6 @@ async function main(): Promise<void> {
   const processors: Record<Stage, [StageProcessor, number]> = {
     evaluate: [(data, log) => evaluate(ctx, data, log), 4],
     lock: [(data, log) => lock(ctx, data, log), 2],
-    infer: [(data, log) => infer(ctx, data, log), 2],
     // 0: every proof on prove workers elsewhere (operator/proveWorker.ts).
     prove: [(data, log) => prove(ctx, data, log), config.operator.proveConcurrency],
     verify: [(data, log) => verify(ctx, data, log), 2],

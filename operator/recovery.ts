@@ -10,7 +10,7 @@ import { advance, type JobData, type OperatorContext } from "./pipeline.js";
 import { stillMine } from "./reconcile.js";
 
 /** The stages a locked job goes through, in order. */
-const AFTER_LOCK = ["infer", "prove", "verify", "submit"] as const;
+const AFTER_LOCK = ["prove", "verify", "submit"] as const;
 
 function locksKey(ctx: OperatorContext): string {
   return `${ctx.config.queuePrefix}:locks:${ctx.chain.chainId}:${ctx.address.toLowerCase()}`;
@@ -26,7 +26,7 @@ export async function trackLock(ctx: OperatorContext, data: JobData, log: Logger
 /**
  * Puts a job this operator holds the lock on back on its way: nothing if a stage has it queued or running; a
  * failed stage is retried with fresh attempts; a completed last stage (the chain says the job is still open to
- * us, so its effect was lost) runs again; no stage at all starts it at infer. Call only when stillMine is ok.
+ * us, so its effect was lost) runs again; no stage at all starts it at prove. Call only when stillMine is ok.
  */
 export async function resume(ctx: OperatorContext, data: JobData): Promise<string> {
   const id = jobKey(data.chainId, data.jobId);
@@ -45,8 +45,8 @@ export async function resume(ctx: OperatorContext, data: JobData): Promise<strin
     }
     return `${stage}: ${state}`;
   }
-  await advance(ctx, "infer", { ...data, operator: ctx.address });
-  return "infer: started";
+  await advance(ctx, "prove", { ...data, operator: ctx.address });
+  return "prove: started";
 }
 
 /** One pass over the tracked locks: resumes those still ours, forgets the rest (settled, lost or expired). */

@@ -189,7 +189,7 @@ export interface Snapshot {
 }
 
 /** Stages whose queued jobs this operator has locked (or is locking) and still has to prove. */
-const COMMITTED_STAGES = ["lock", "infer", "prove"] as const;
+const COMMITTED_STAGES = ["lock", "prove"] as const;
 
 export class ChainSnapshot {
   #current?: Promise<Snapshot>;

@@ -14,7 +14,7 @@ import { classifySendError, describeRevert, shortMessage } from "../shared/rpcEr
 import { BlockClock } from "./blockClock.js";
 import { bumpFees, currentFees, isBump, type Fees } from "./fees.js";
 import { NonceManager } from "./nonceManager.js";
-import type { RelayRequest, RelayResult } from "./types.js";
+import { relayedJobs, type RelayRequest, type RelayResult } from "./types.js";
 
 /** Gas limit = estimate + 20%: the estimate is taken on the latest state, which can change before mining. */
 const GAS_LIMIT_PERCENT = 120n;
@@ -69,8 +69,7 @@ export interface TxJournal {
 
 /** The per-request logger: every line names the on-chain job, the request kind and the chain. */
 export function jobLogger(log: Logger, r: RelayRequest): Logger {
-  // Job data arrives from Redis unvalidated: read the id defensively so a malformed request is still logged.
-  return log.child({ jobId: r.kind === "lock" ? r.jobId : r.auth?.jobId, kind: r.kind, chainId: r.chainId });
+  return log.child({ jobId: relayedJobs(r), kind: r.kind, chainId: r.chainId });
 }
 
 function relayerMetrics(registry: Registry, balance: () => Promise<bigint>) {
@@ -139,7 +138,7 @@ export class Relayer {
     // One request per on-chain job at a time: operators race for a job's lock, and two locks simulated before
     // either mined would both be sent, the loser reverting on chain (gas for nothing). Queued behind the first,
     // the second is simulated once the first has settled and is dropped without a transaction.
-    const key = `${String(request.market).toLowerCase()}-${request.kind === "lock" ? request.jobId : request.auth?.jobId}`;
+    const key = `${String(request.market).toLowerCase()}-${relayedJobs(request)}`;
     const run = (this.#perJob.get(key) ?? Promise.resolve()).catch(() => undefined).then(() => this.#relay(request, log, journal));
     this.#perJob.set(key, run);
     try {
@@ -171,9 +170,22 @@ export class Relayer {
       gasUsed: receipt.gasUsed.toString(),
       effectiveGasPrice: receipt.gasPrice.toString(),
       replacements,
+      ...(kind === "fulfilBatch" ? { failed: this.#skippedJobs(receipt) } : {}),
     };
     log.info(result, "relayed");
     return result;
+  }
+
+  /** The jobs a mined batch fulfilment skipped: its FulfilmentFailed events, each reason decoded (BatchSlotRejected). */
+  #skippedJobs(receipt: TransactionReceipt): { jobId: string; reason: string }[] {
+    return receipt.logs.flatMap((l) => {
+      // Only the market's own events: a job's callback contract could emit a look-alike.
+      if (l.address.toLowerCase() !== receipt.to?.toLowerCase()) return [];
+      const event = this.#market.parseLog(l);
+      if (event?.name !== "FulfilmentFailed") return [];
+      const reason = this.#market.parseError(event.args.reason as string);
+      return [{ jobId: String(event.args.jobId), reason: reason ? `${reason.name}(${reason.args.join(", ")})` : String(event.args.reason) }];
+    });
   }
 
   /** Counts and logs a request given up on, and throws the error that tells BullMQ not to retry it. */
@@ -191,6 +203,8 @@ export class Relayer {
           return this.#market.encodeFunctionData("lockWithSignature", [r.jobId, r.terms, r.operator, r.validUntil, r.signature]);
         case "fulfil":
           return this.#market.encodeFunctionData("fulfilWithSignature", [r.auth]);
+        case "fulfilBatch":
+          return this.#market.encodeFunctionData("fulfilBatchProof", [r.auth]);
         default:
           throw new Error(`unknown request kind ${String((r as { kind: unknown }).kind)}`);
       }

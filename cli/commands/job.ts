@@ -85,7 +85,7 @@ export function jobCommands(program: Command): void {
       .option("--timeout <seconds>", "seconds until the job's deadline", "1800")
       .option("--callback <address>", "contract told of the result (IInferenceConsumer)")
       .option("--callback-gas <gas>", "gas limit of the callback", "200000")
-      .option("--no-range-check", "skip the check of the input against the model's calibrated range (operators skip out-of-range jobs)")
+      .option("--no-range-check", "post without checking the input against what the model's circuit can take (operators skip a job they cannot prove; it becomes refundable after its lock deadline)")
       .addHelpText("after", "\nExamples:\n  verdict job create --model 1 --input '[0.1, -0.3, 1.2, ...]' --price 0.002\n  verdict job create --model 1 --input row.json --token 0x5FbDB2315678afecb367f032d93F642f64180aa3 --price 5"),
   ).action(async (o: ChainOptions & { model: string; input: string; price: string; token?: string; collateral: string; lockTimeout: string; timeout: string; callback?: string; callbackGas: string; rangeCheck: boolean }) => {
     const modelId = parseId(o.model, "--model");
@@ -108,6 +108,7 @@ export function jobCommands(program: Command): void {
         callback: o.callback,
         callbackGasLimit,
         checkRange: o.rangeCheck,
+        onWarning: (message) => console.error(`warning: ${message}`),
       });
       print(o, { jobId: created.jobId, model: modelId, price: `${formatUnits(price.amount, price.decimals)} ${price.unit} (escrowed)`, deadline: isoTime(created.deadline), tx: created.txHash });
     });

@@ -1,5 +1,5 @@
 // The requester's and the on-call person's `verdict` commands as subprocesses against a `hardhat node` with the
-// stack deployed and a real redis-server: job create (ETH and ERC20, argument and range checks), status, wait (its
+// stack deployed and a real redis-server: job create (ETH and ERC20, argument checks, inputs the circuit cannot take), status, wait (its
 // exit codes), refund, slash, list --mine, withdraw; operator jobs and relayer dlq on the services' queues; config
 // check. Each command is tried on its error path too, with its exit code.
 import { expect } from "chai";
@@ -78,7 +78,7 @@ describe("verdict CLI: job lifecycle, withdraw, operator jobs, relayer dlq and c
     expect(r.stderr).to.not.match(/\n\s+at /);
   });
 
-  it("job create refuses a non-numeric --model, a bad --token and an input outside the calibrated range (exit 1) before sending anything", async () => {
+  it("job create refuses a non-numeric --model, a bad --token and an input the circuit cannot take (exit 1) before sending anything", async () => {
     const bad = await verdict(["job", "create", "--model", "one", "--input", "[1]"]);
     expect(bad.code).to.equal(1);
     expect(bad.stderr).to.match(/\[BAD_ARGUMENT\] --model must be a non-negative integer, got 'one'/);
@@ -88,7 +88,16 @@ describe("verdict CLI: job lifecycle, withdraw, operator jobs, relayer dlq and c
     const far = [1e6, ...row.slice(1)];
     const range = await verdict(["job", "create", "--model", model, "--input", JSON.stringify(far)], REQUESTER_KEY);
     expect(range.code).to.equal(1);
-    expect(range.stderr).to.match(/\[INPUT_OUT_OF_RANGE\] input feature 0 = 1000000 is outside the calibrated range/);
+    expect(range.stderr).to.match(/\[INPUT_OUT_OF_RANGE\] input feature 0 = 1000000 is beyond what the circuit can take/);
+  });
+
+  it("job create posts an input outside the calibrated range that the circuit takes, warning on stderr first", async () => {
+    const { circuit } = stack!.models["wine-classifier"]!;
+    const wide = [circuit.inputRange[0]![1] + 1, ...row.slice(1)];
+    const r = await verdict(["job", "create", "--model", model, "--input", JSON.stringify(wide), "--json"], REQUESTER_KEY);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stderr).to.match(/warning: input feature 0 = [\d.]+ is outside the calibrated range \[.*\]: the circuit takes it/);
+    expect(JSON.parse(r.stdout)).to.have.property("jobId");
   });
 
   it("job wait of a job still open exits 124 after --timeout; --help lists the exit codes", async () => {

@@ -157,6 +157,17 @@ describe("verdict CLI: operator, market, job, verify and model registry commands
     }
   });
 
+  it("model build of a model with batch circuits registers each batch verifier next to it; model pull installs their bundles too", async () => {
+    const built = await json<{ modelId: number; batches: { slots: number; batchId: number }[] }>(["model", "build", "models/spike"]);
+    expect(built.batches.map((b) => b.slots)).to.deep.equal([4]);
+    const batch = await ModelRegistry__factory.connect(stack!.addresses.registry, stack!.connection.ethers.provider).batch(built.batches[0]!.batchId);
+    expect([Number(batch.baseModelId), Number(batch.slots), batch.revoked]).to.deep.equal([built.modelId, 4, false]);
+    const home = await mkdtemp(path.join(tmpdir(), "verdict-batch-pull-"));
+    expect(await json<{ batchSlots: string }>(["model", "pull", String(built.modelId), "--home", home])).to.include({ batchSlots: "4" });
+    expect(existsSync(path.join(bundlesDir(home), parseBundleUri(batch.uri).folder, "pk.key"))).to.equal(true);
+    await rm(home, { recursive: true, force: true });
+  });
+
   it("model build refuses to register with the development SRS on a chain other than a local one (31337)", async () => {
     // A stand-in JSON-RPC node of chain 1: the refusal comes before any build or transaction.
     const node = createServer((req, res) => {

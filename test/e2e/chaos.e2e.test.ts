@@ -280,8 +280,8 @@ describe("chaos: faults injected into real processes lose no job and slash no ho
   fault("operator SIGKILL mid-proof", "an operator SIGKILLed mid-proof is restarted and completes the job before its deadline, without a second submission", async () => {
     const from = await provider.getBlockNumber();
     const id = await post("wine-classifier");
-    // "inferred" is logged as the job is handed to the prove stage: the kill lands while ezkl proves.
-    await waitLog("operator", `the operator to infer job ${id}`, (l) => l.msg === "inferred" && l.jobId === String(id));
+    // "proving" is logged by the prove job as ezkl starts: the kill lands while it proves.
+    await waitLog("operator", `the operator to start proving job ${id}`, (l) => l.msg === "proving" && l.jobId === String(id));
     await kill("operator");
     const provedBefore = (await logLines(running.operator.log)).some((l) => l.msg === "proved" && l.jobId === String(id));
     injected(`SIGKILL to the operator as job ${id} entered proving (proof ${provedBefore ? "had just finished" : "unfinished"} when it died); operator restarted`);

@@ -1,6 +1,7 @@
 // The requester SDK end to end, as an integrating protocol uses it: a `hardhat node`, Redis and the deployed
 // stack, with the relayer and an operator as real processes. The SDK lists the models (layout, scales, input
-// range from the bundle manifest), refuses an out-of-range input, posts a job of floats, waits for it, decodes the
+// range and input bound from the bundle manifest), refuses an input the circuit cannot take, warns of one outside
+// the calibrated range, posts a job of floats, waits for it, decodes the
 // verified outputs, re-verifies the proof by eth_call, lists the requester's jobs and reads who served the model;
 // the operator's /metrics then shows its RPC use and the locked-job risk gauges.
 import { expect } from "chai";
@@ -33,9 +34,16 @@ describe("SDK e2e: post, wait, decode and verify a job served by real operator a
         expect((await verdict.manifest(modelId)).inputRange).to.deep.equal(circuit.inputRange);
 
         const [row] = (await readInputRows(path.join(circuit.spec.dir, circuit.spec.sample), circuit.inputs.count, "sample")) as [number[]];
-        const tooBig = [circuit.inputRange[0]![1] + 1, ...row.slice(1)];
+        // Beyond the circuit's input range check: refused before posting. Outside the calibrated range only:
+        // encoded, with a warning (the circuit proves it).
+        const tooBig = [(circuit.inputBound + 1) / 2 ** circuit.inputs.scale, ...row.slice(1)];
         const refused = await verdict.encodeInput(modelId, tooBig).catch((e: unknown) => e);
         expect(refused).to.be.instanceOf(VerdictError).and.to.have.property("code", "INPUT_OUT_OF_RANGE");
+        const warnings: string[] = [];
+        const wide = [circuit.inputRange[0]![1] + 1, ...row.slice(1)];
+        expect(await verdict.encodeInput(modelId, wide, { onWarning: (m) => warnings.push(m) })).to.have.length(circuit.inputs.count);
+        expect(warnings).to.have.length(1);
+        expect(warnings[0]).to.match(/^input feature 0 = .* is outside the calibrated range/);
 
         const price = 10n ** 15n;
         const created = await verdict.createJob({ modelId, input: row, price, collateral: 10n ** 18n, lockTimeout: 600, timeout: 1800 });
