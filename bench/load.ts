@@ -72,7 +72,7 @@ export function loadMarkdown(b: LoadBench): string[] {
     lines.push(
       `## Evaluate on a burst (infra/evaluateBurst.ts)`,
       ``,
-      `${e.jobs.toLocaleString("en-US")} jobs of one block through the evaluate stage (admission, snapshot, hand-over to a real BullMQ lock queue): ` +
+      `${e.jobs.toLocaleString("en-US")} jobs of one block through the evaluate stage (admission, snapshot, the circuit's witness check in one warm ezkl process and onnxruntime, hand-over to a real BullMQ lock queue): ` +
         `**${e.jobs_per_s.toLocaleString("en-US")} jobs/s**, ${e.rpc_calls_besides_head} chain requests besides the head poller's for the whole burst ` +
         `(${e.rpc_calls_per_job} per job; by method: ${methods(e.rpc_by_method)}).`,
       ``,
