@@ -18,7 +18,7 @@ import { WarmBridge } from "../zk/runtime/bridge.js";
 import { ensureCircuit, loadModelSpec, readInputRows, type BuiltCircuit } from "../zk/build/circuit.js";
 import { infer } from "../zk/runtime/inference.js";
 import { prove, verifyNative, type NativeVerification, type ProofResult } from "../zk/runtime/prover.js";
-import { runLoad, type LoadResult } from "../infra/load.js";
+import { benchLoad, loadMarkdown, type LoadBench } from "./load.js";
 import { machineInfo, type MachineInfo } from "./machine.js";
 import { benchRelayer, type RelayerCapacity } from "./relayer.js";
 import { benchScaling, scalingChart, type ScalingResult } from "./scaling.js";
@@ -28,6 +28,7 @@ const { values: flags } = parseArgs({
   options: {
     runs: { type: "string", default: "5" },
     "load-jobs": { type: "string", default: "1000" },
+    "chain-jobs": { type: "string", default: "40" },
     "relayer-txs": { type: "string", default: "1000" },
     skip: { type: "string", default: "" },
     help: { type: "boolean", short: "h", default: false },
@@ -36,9 +37,10 @@ const { values: flags } = parseArgs({
 if (flags.help) {
   console.log(
     [
-      'usage: make bench [ARGS="--runs N --load-jobs N --relayer-txs N --skip scaling,relayer,load"]',
+      'usage: make bench [ARGS="--runs N --load-jobs N --chain-jobs N --relayer-txs N --skip scaling,relayer,load"]',
       "  --runs N       proofs, transactions and end-to-end jobs per figure (median of N; default 5)",
-      "  --load-jobs N  jobs in the load burst (two operators, one relayer; default 1000)",
+      "  --load-jobs N  jobs in the load burst on automine (two operators, one relayer; default 1000)",
+      "  --chain-jobs N  jobs in the load bursts on the 2 s and 12 s block chains (default 40)",
       "  --relayer-txs N  fulfilments handed to one relayer at once for its capacity (default 1000)",
       "  --skip LIST    leave out sections: scaling (curves over MLP widths), relayer, load",
     ].join("\n"),
@@ -47,6 +49,9 @@ if (flags.help) {
 }
 const RUNS = Number(flags.runs);
 const LOAD_JOBS = Number(flags["load-jobs"]);
+const CHAIN_JOBS = Number(flags["chain-jobs"]);
+/** Chains the load runs on: automine, and a block every 2 s and 12 s (a fast L2 and Ethereum's pace). */
+const LOAD_BLOCK_TIMES = [0, 2, 12];
 const RELAYER_TXS = Number(flags["relayer-txs"]);
 const SECTIONS = ["scaling", "relayer", "load"];
 const SKIP = new Set(flags.skip.split(",").filter(Boolean));
@@ -54,7 +59,7 @@ for (const k of SKIP) if (!SECTIONS.includes(k)) {
   console.error(`--skip takes ${SECTIONS.join(", ")}, not '${k}'`);
   process.exit(2);
 }
-for (const [flag, n] of [["load-jobs", LOAD_JOBS], ["relayer-txs", RELAYER_TXS]] as const) {
+for (const [flag, n] of [["load-jobs", LOAD_JOBS], ["chain-jobs", CHAIN_JOBS], ["relayer-txs", RELAYER_TXS]] as const) {
   if (!Number.isInteger(n) || n < 1) {
     console.error(`--${flag} must be a positive integer, not '${flags[flag]}'`);
     process.exit(2);
@@ -280,7 +285,7 @@ function markdown(report: {
   machine: MachineInfo;
   versions: Record<string, string>;
   models: Record<string, Record<string, unknown>>;
-  system: { relayer_capacity?: RelayerCapacity | { skipped: string }; load?: LoadResult | { skipped: string } };
+  system: { relayer_capacity?: RelayerCapacity | { skipped: string }; load?: LoadBench | { skipped: string } };
   scaling: { proving?: Omit<ScalingResult["proving"][number], "samples">[]; gas?: ScalingResult["gas"]; gas_per_instance?: number };
 }): string {
   const names = Object.keys(report.models);
@@ -324,7 +329,7 @@ function markdown(report: {
     ...rows.map(([label, get]) => `| ${label} | ${names.map((n) => fmt(get(report.models[n]!) ?? "n/a")).join(" | ")} |`),
     ``,
     ...(report.system.relayer_capacity && "txs" in report.system.relayer_capacity ? relayerMarkdown(report.system.relayer_capacity) : []),
-    ...(report.system.load && "jobs" in report.system.load ? loadMarkdown(report.system.load) : []),
+    ...(report.system.load && "runs" in report.system.load ? loadMarkdown(report.system.load) : []),
     ...(report.scaling.proving && report.scaling.gas ? scalingMarkdown(report.scaling.proving, report.scaling.gas, report.scaling.gas_per_instance!) : []),
   ].join("\n");
 }
@@ -334,17 +339,6 @@ function relayerMarkdown(r: RelayerCapacity): string[] {
     `## Relayer capacity: ${r.txs} signed fulfilments handed to one relayer at once (concurrency ${r.concurrency})`,
     ``,
     `${r.relayer_tx_per_s} transactions/s, ${r.relayer_nonce_errors} nonce errors, ${r.relayer_dropped} dropped, ${r.relayer_replaced} replaced, ${r.gas_per_tx.toLocaleString("en-US")} gas per fulfilment, ${r.wall_s} s in all.`,
-    ``,
-  ];
-}
-
-function loadMarkdown(l: LoadResult): string[] {
-  return [
-    `## Load: ${l.jobs} jobs in a burst, two operators, one relayer`,
-    ``,
-    `| fulfilled | refunded (input out of range) | lost | duplicated | honest operators slashed | relayer txs | relayer tx/s | relayer nonce errors | evaluate queue jobs/s | jobs/s | latency p50 / p95 / max (s) | post burst (s) | drain (s) |`,
-    `|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|`,
-    `| ${l.fulfilled} | ${l.refunded} | ${l.lost} | ${l.duplicated} | ${l.honest_slashed} | ${l.relayer_txs} | ${l.relayer_tx_per_s} | ${l.relayer_nonce_errors} | ${l.queue_jobs_per_s} | ${l.jobs_per_s} | ${l.latency_s.p50} / ${l.latency_s.p95} / ${l.latency_s.max} | ${l.post_s} | ${l.drain_s} |`,
     ``,
   ];
 }
@@ -413,11 +407,10 @@ async function main(): Promise<void> {
     step(`relayer capacity: ${RELAYER_TXS} signed fulfilments handed to one relayer at once`);
     relayer = await benchRelayer({ txs: RELAYER_TXS, log: (l) => say(`  ${l}`) });
   }
-  let load: LoadResult | undefined;
+  let load: LoadBench | undefined;
   if (!SKIP.has("load")) {
-    step(`load: ${LOAD_JOBS} jobs in a burst, two operators, one relayer`);
-    load = await runLoad({ jobs: LOAD_JOBS, outOfRange: Math.min(10, Math.floor(LOAD_JOBS / 100)), log: (l) => say(`  ${l}`) });
-    await writeFile(path.join(RESULTS_DIR, "load.json"), `${JSON.stringify(load, null, 2)}\n`);
+    step(`load: evaluate burst, then ${LOAD_JOBS} jobs on automine and ${CHAIN_JOBS} on 2 s and 12 s block chains, two operators, one relayer`);
+    load = await benchLoad({ jobs: LOAD_JOBS, chainJobs: CHAIN_JOBS, blockTimes: LOAD_BLOCK_TIMES, burst: true, log: (l) => say(`  ${l}`) });
   }
 
   const models: Record<string, Record<string, unknown>> = {};
@@ -473,7 +466,7 @@ async function main(): Promise<void> {
       e2e_latency_s: "createJob sent -> jobOf(id).status == Fulfilled seen by polling every 50 ms, with the relayer and one operator as separate processes (startRelayerAndOperators, as in make demo), jobs one at a time; includes the operator's lock, inference, witness, proof, native check and the relayer's submission",
       pipeline_overhead_ratio: "(e2e_latency_s − prove_s) / prove_s",
       comparisons: "per model, measured in this run: single_over_batch_fulfil_per_job = fulfil gas per job alone (batch of 1) ÷ per job in a batch of n",
-      system: "relayer_tx_per_s / relayer_nonce_errors: bench/relayer.ts, --relayer-txs operator-signed fulfilments of locked jobs (one real proof) enqueued at once for one relayer process: fulfilments mined ÷ wall time from enqueue to the last mined, and its verdict_relayer_nonce_errors_total; queue_jobs_per_s: from the load run (infra/load.ts), jobs through both operators' evaluate queues ÷ their busy span; load.relayer_tx_per_s is the relayer's rate under that load, paced by proving (two transactions per job). Single runs spanning every transaction / job, not medians",
+      system: "relayer_tx_per_s / relayer_nonce_errors: bench/relayer.ts, --relayer-txs operator-signed fulfilments of locked jobs (one real proof) enqueued at once for one relayer process: fulfilments mined ÷ wall time from enqueue to the last mined, and its verdict_relayer_nonce_errors_total; evaluate_jobs_per_s: infra/evaluateBurst.ts, jobs of one block through the real evaluate stage on a fake chain that counts every request (load.evaluate_burst); load.runs: infra/load.ts on automine and on 2 s and 12 s block chains (hardhat node interval mining): jobs/s per operator process, latency minus each job's proving time, gas of the operators' locks and fulfilments per job, RPC requests per settled job counted by a proxy per service and method (rpc_by_service), inside the operators per scope (operator_rpc_by_scope: stage, watch, head, snapshot, sweep, gauges), and idle requests per block before the burst; load.runs[].relayer_tx_per_s is the relayer's rate under that load, paced by proving (two transactions per job). Single runs spanning every transaction / job, not medians",
       scaling: "bench/scaling.ts: seeded MLPs Gemm(16->w)+Relu+Gemm(w->4), median of min(runs, 3) proofs per width; verifyProof gas over circuits with 4..64 public instances; chart in bench/results/scaling.vl.json",
       noise: "shared machine: other work may run on the same cores; compare medians, not single runs",
     },
@@ -482,7 +475,7 @@ async function main(): Promise<void> {
       ...(relayer
         ? { relayer_tx_per_s: relayer.relayer_tx_per_s, relayer_nonce_errors: relayer.relayer_nonce_errors, relayer_capacity: relayer }
         : { relayer_capacity: { skipped: "relayer (--skip relayer)" } }),
-      ...(load ? { queue_jobs_per_s: load.queue_jobs_per_s, load } : { load: { skipped: "load (--skip load)" } }),
+      ...(load ? { evaluate_jobs_per_s: load.evaluate_burst?.jobs_per_s, load } : { load: { skipped: "load (--skip load)" } }),
     },
     scaling: scaling
       ? {

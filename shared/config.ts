@@ -31,8 +31,9 @@ export const configSchema = z
       .object({
         /** Signs locks and fulfilments: VERDICT_OPERATOR_KEY (deprecated). The operator signs with VERDICT_KEY / VERDICT_KEYSTORE first (shared/keys.ts). */
         privateKey: privateKey.optional(),
-        /** Blocks a JobCreated event must be buried under before the operator acts on it (reorg safety). */
-        confirmations: z.number().int().min(0).default(1),
+        /** Blocks a JobCreated event must be buried under before the operator acts on it (reorg safety). Default by
+         * chain (operator/reconcile.ts confirmationsFor): 1 on Ethereum and its testnets, 0 on sequencer L2s and dev chains. */
+        confirmations: z.number().int().min(0).optional(),
         pollIntervalMs: z.number().int().positive().default(1000),
         /** Never scan below this block. A fresh operator (no cursor in Redis) starts at the later of this and the
          * oldest block that can hold a live job (head - the market's maxJobDuration). */
@@ -102,7 +103,7 @@ export const configSchema = z
   })
   // The operator moves a job on once its lock is confirmed to the relayer's depth; a reorg deeper than that but
   // within the operator's depth would drop a lock the pipeline already counted on, and the job would be lost.
-  .refine((c) => c.relayer.confirmations >= c.operator.confirmations, {
+  .refine((c) => c.relayer.confirmations >= (c.operator.confirmations ?? 0), {
     message: "relayer.confirmations must be at least operator.confirmations (a reorg could otherwise drop a lock the operator already acted on)",
     path: ["relayer", "confirmations"],
   });

@@ -12,7 +12,7 @@ import { jobKey } from "../../shared/queues.js";
 import { batchSlot, prove as proveInference } from "../../zk/runtime/prover.js";
 import type { BatchCircuit } from "../catalog.js";
 import { advance, jobInput, type JobData, type OperatorContext } from "../pipeline.js";
-import { blockSeconds, chainTime, stillMine } from "../reconcile.js";
+import { blockSeconds, chainTime, confirmationsFor, stillMine } from "../reconcile.js";
 import type { Outcome } from "../stage.js";
 import { checkProven } from "./prove.js";
 
@@ -163,7 +163,7 @@ async function decide(ctx: OperatorContext, k: Keys, data: JobData, batches: Bat
   const sizes = batches.map((b) => b.slots);
   const bounds = new Map(await Promise.all([1, ...sizes].map(async (s) => [s, await ctx.catalog.proveBound(data.modelId, s)] as const)));
   const cfg = ctx.config.operator;
-  const submitSeconds = block * (cfg.confirmations + 1);
+  const submitSeconds = block * (confirmationsFor(ctx) + 1);
   const plan = planBatch({
     me: data.jobId,
     waiting,

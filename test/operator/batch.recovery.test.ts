@@ -58,6 +58,8 @@ describe("batch proving step (real Redis, real ezkl, fake chain)", function () {
       queues: pipeline.queues,
       config: { ...configSchema.parse({ operator: { batchWindowMs: WINDOW_MS } }), queuePrefix: pipeline.prefix },
       chain: { chainId: 31337n, provider: { getBlock: async (tag: string | number) => ({ number: 100, timestamp: tag === "latest" ? now() : now() - 20 }) } },
+      // No head poller running: chain time, block time and the job are read from the chain.
+      snapshot: { head: { fresh: () => undefined, blockSeconds: () => undefined } },
       catalog: { get: () => ({ modelId: 1, circuit, batches }), proveBound: async () => 2, recordProveSeconds: async () => undefined },
       metrics: { proveSeconds: { observe: () => undefined }, refused: { inc: () => undefined } },
       provers: { use },

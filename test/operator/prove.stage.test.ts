@@ -54,6 +54,8 @@ describe("prove stage: inference, proof and quantisation check as one job (real 
       provers,
       catalog: { get: () => ({ modelId: 1, circuit }), recordProveSeconds: async () => undefined },
       chain: { chainId: 31337n, provider: { getBlock: async () => ({ timestamp: NOW }) } },
+      // No head poller running: chain time, block time and the job are read from the chain.
+      snapshot: { head: { fresh: () => undefined, blockSeconds: () => undefined } },
       market: { jobOf: async () => jobRecord(data, JobStatus.Locked, address) },
     } as unknown as OperatorContext;
   }

@@ -39,6 +39,8 @@ describe("locked-job recovery (real Redis, fake chain)", function () {
       queues,
       config: { queuePrefix: prefix },
       chain: { chainId: 31337n, provider: { getBlock: async () => ({ timestamp: NOW }) } },
+      // No head poller running: every reconciliation reads the chain.
+      snapshot: { head: { fresh: () => undefined } },
       market: { jobOf: async () => jobRecord(d, onChain.status, onChain.operator) },
     } as unknown as OperatorContext;
   });
