@@ -24,6 +24,7 @@ import { infer } from "../../zk/runtime/inference.js";
 import { prove, witnessOutputs } from "../../zk/runtime/prover.js";
 import { operatorQueues, suiteRedis, type OperatorQueues } from "../fixtures/operatorQueues.js";
 import { rejection } from "../fixtures/errors.js";
+import type { Snapshot } from "../../operator/snapshot.js";
 
 const ROWS = 16;
 const silent = { info: () => undefined, warn: () => undefined, debug: () => undefined, error: () => undefined } as unknown as Logger;
@@ -116,7 +117,17 @@ describe("inputs judged by the circuit: wine-classifier onboarded from 16 calibr
 
     beforeEach(() => {
       pipeline = operatorQueues(redis().url, address, "inputs");
-      const snapshot = { timestamp: 1_000_000, gasPrice: 1n, freeStake: 10n ** 18n, activeModels: new Set([1]), blockSeconds: 1 };
+      const snapshot: Snapshot = {
+        block: 1,
+        timestamp: 1_000_000,
+        gasPrice: 1n,
+        freeStake: 10n ** 18n,
+        activeModels: new Set([1]),
+        blockSeconds: 1,
+        models: new Map([[1, { proveSeconds: 2, gas: 900_000 }]]),
+        committedJobs: 0,
+        committedCollateral: 0n,
+      };
       ctx = {
         address,
         redis: pipeline.connection,
@@ -125,6 +136,7 @@ describe("inputs judged by the circuit: wine-classifier onboarded from 16 calibr
         metrics: operatorMetrics(new Registry()),
         catalog: { get: () => ({ modelId: 1, circuit }), proveBound: async () => 2, expectedGas: async () => 900_000 },
         snapshot: { get: async () => snapshot },
+        chain: { chainId: 31337n },
         checker: bridge,
       } as unknown as OperatorContext;
     });
