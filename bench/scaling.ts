@@ -165,14 +165,14 @@ const solcOutputSchema = z.object({
   errors: z.array(z.object({ severity: z.string(), formattedMessage: z.string() })).optional(),
   contracts: z.record(z.string(), z.record(z.string(), z.object({ abi: z.array(z.unknown()), evm: z.object({ bytecode: z.object({ object: z.string() }), deployedBytecode: z.object({ object: z.string() }) }) }))).optional(),
 });
-type Compiled = { abi: unknown[]; bytecode: string; runtimeBytes: number };
+export type Compiled = { abi: unknown[]; bytecode: string; runtimeBytes: number };
 
 /**
  * The verifier compiled with the project's pinned solc-js and Hardhat's settings (optimizer 200 runs, no viaIR),
  * cached by source hash under .cache/bench/solc. Hardhat's own build would need the file in contracts/generated,
  * which zk/build/prepare.ts prunes and other work compiles.
  */
-async function compileVerifier(source: string): Promise<Compiled> {
+export async function compileVerifier(source: string): Promise<Compiled> {
   const cache = path.join(BENCH_CACHE, "solc", `${createHash("sha256").update(source).digest("hex").slice(0, 16)}.json`);
   if (existsSync(cache)) return JSON.parse(await readFile(cache, "utf8")) as Compiled;
   const solc = createRequire(import.meta.url)("solc") as { compile(input: string): string };
