@@ -20,7 +20,7 @@ import { MAX_CONTRACT_BYTES } from "../zk/build/verifier.js";
 import { checkCircuitInput, circuitHashes } from "../zk/runtime/artifacts.js";
 import { prove, type ProofResult } from "../zk/runtime/prover.js";
 import { isMain, machineInfo, type MachineInfo } from "./machine.js";
-import { compileVerifier } from "./scaling.js";
+import { compileVerifier, slope } from "./scaling.js";
 
 const RESULTS_DIR = path.join(REPO_ROOT, "bench", "results");
 /** EIP-7825 (Osaka): no transaction may use more gas than this. */
@@ -106,13 +106,6 @@ async function proofs(circuit: BuiltCircuit, input: number[], runs: number, say:
   return out;
 }
 
-function slope(xs: number[], ys: number[]): number {
-  const mx = xs.reduce((a, b) => a + b, 0) / xs.length;
-  const my = ys.reduce((a, b) => a + b, 0) / ys.length;
-  const sxx = xs.reduce((a, x) => a + (x - mx) ** 2, 0);
-  return sxx ? xs.reduce((a, x, i) => a + (x - mx) * (ys[i]! - my), 0) / sxx : Number.NaN;
-}
-
 async function benchModel(stack: LocalStack, name: string, runs: number, say: (l: string) => void): Promise<BatchModelResult> {
   const { ethers } = stack.connection;
   const [admin, operator] = await ethers.getSigners();
@@ -181,7 +174,7 @@ async function benchModel(stack: LocalStack, name: string, runs: number, say: (l
   // Gas grows with the public instances (calldata, the verifier's per-instance work, per-slot settlement): the
   // slope over the measured batches, extrapolated from the largest one, gives the largest N under the cap.
   const batches = points.filter((p) => p.n > 1);
-  const perInstance = batches.length > 1 ? slope(batches.map((p) => p.instances), batches.map((p) => p.fulfil_gas)) : Number.NaN;
+  const perInstance = batches.length > 1 ? slope(batches.map((p) => ({ x: p.instances, y: p.fulfil_gas }))) : Number.NaN;
   const last = batches.at(-1);
   const perJobInstances = base.inputs.count + base.outputs.count;
   const maxN = last && Number.isFinite(perInstance) ? last.n + Math.floor((TX_GAS_CAP - last.fulfil_gas) / (perInstance * perJobInstances)) : Number.NaN;

@@ -535,6 +535,7 @@ async function main(): Promise<void> {
           proving: scaling.proving.map(({ samples: _, ...p }) => p),
           gas: scaling.gas,
           gas_per_instance: scaling.gas_per_instance,
+          demo: scaling.demo,
           files: ["bench/results/scaling.json", "bench/results/scaling.vl.json"],
         }
       : { skipped: "scaling (--skip scaling)" },

@@ -1,5 +1,5 @@
 // Scaling curves (issue 7): proving time and peak memory vs circuit size (logrows) over MLPs of growing hidden
-// width, and on-chain verifier gas vs the number of public instances. Models are seeded random MLPs written to
+// width, and on-chain verifier gas vs the number of public instances; the demo models (MLPs and the CNN) as points. Models are seeded random MLPs written to
 // .cache/bench/models (never models/); circuits are built and cached by zk/build/circuit.ts's ensureCircuit like any
 // model. Verifiers are compiled with solc-js straight from node_modules/solc into .cache/bench/solc (not
 // contracts/generated, which `hardhat build` owns) and deployed as raw bytecode on Hardhat's in-process EDR chain.
@@ -11,12 +11,14 @@ import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { Contract, ContractFactory } from "ethers";
+import { ContractFactory, type Signer } from "ethers";
 import { network } from "hardhat";
 import { z } from "zod";
 import { REPO_ROOT } from "../shared/paths.js";
-import { ensureCircuit, modelSpecSchema, readInputRows, type BuiltCircuit, type ModelSpec } from "../zk/build/circuit.js";
-import { prove } from "../zk/runtime/prover.js";
+import { DEMO_MODELS } from "../infra/localStack.js";
+import { IHalo2Verifier__factory } from "../types/ethers-contracts/index.js";
+import { ensureCircuit, loadModelSpec, modelSpecSchema, readInputRows, type BuiltCircuit, type ModelSpec } from "../zk/build/circuit.js";
+import { prove, type ProofResult } from "../zk/runtime/prover.js";
 import { isMain, machineInfo, type MachineInfo } from "./machine.js";
 import { median, round } from "../infra/stats.js";
 import { startWorker, workerProveSchema, type EzklWorker } from "./worker.js";
@@ -78,6 +80,8 @@ export interface ScalingResult {
   runArgs: Record<string, number>;
   proving: ProvingPoint[];
   gas: GasPoint[];
+  /** The demo models (MLPs and the CNN) at their own settings, placed on both curves. */
+  demo: DemoPoint[];
   /** Linear fit of gas_used against instances: the marginal gas of one more public instance. */
   gas_per_instance: number;
   wall_s: number;
@@ -213,26 +217,9 @@ async function gasCurve(totals: number[], say: (l: string) => void): Promise<Gas
       const circuit = await buildAt(m.spec, logrows, say);
       const [row] = await readInputRows(path.join(m.spec.dir, "sample.json"), circuit.inputs.count, "sample");
       const p = await prove(circuit, row!);
-      const compiled = await compileVerifier(await readFile(circuit.file("Verifier.sol"), "utf8"));
-      const deployed = await new ContractFactory(compiled.abi as never[], compiled.bytecode, signer).deploy();
-      await deployed.waitForDeployment();
-      const verifier = new Contract(await deployed.getAddress(), compiled.abi as never[], signer);
-      const verifyProof = verifier.getFunction("verifyProof");
-      if (!(await verifyProof.staticCall(p.proof, p.instances))) throw new Error(`${m.spec.name}: the deployed verifier rejects a valid proof`);
-      const estimate = await verifyProof.estimateGas(p.proof, p.instances);
-      const receipt = await (await verifyProof.send(p.proof, p.instances)).wait();
-      const calldata = verifier.interface.encodeFunctionData("verifyProof", [p.proof, p.instances]);
-      points.push({
-        instances: p.instances.length,
-        inputs: circuit.inputs.count,
-        outputs: circuit.outputs.count,
-        logrows: circuit.logrows,
-        verifier_runtime_bytes: compiled.runtimeBytes,
-        calldata_bytes: (calldata.length - 2) / 2,
-        estimate_gas: Number(estimate),
-        gas_used: Number(receipt!.gasUsed),
-      });
-      say(`  ${p.instances.length} instances: verifyProof estimateGas ${estimate}, gasUsed ${receipt!.gasUsed} (verifier ${compiled.runtimeBytes} bytes)`);
+      const g = await verifierGas(signer!, circuit, p);
+      points.push({ instances: p.instances.length, inputs: circuit.inputs.count, outputs: circuit.outputs.count, logrows: circuit.logrows, ...g });
+      say(`  ${p.instances.length} instances: verifyProof estimateGas ${g.estimate_gas}, gasUsed ${g.gas_used} (verifier ${g.verifier_runtime_bytes} bytes)`);
     }
     return points;
   } finally {
@@ -240,7 +227,63 @@ async function gasCurve(totals: number[], say: (l: string) => void): Promise<Gas
   }
 }
 
-function slope(points: { x: number; y: number }[]): number {
+/** The circuit's ezkl verifier compiled here, deployed by `signer`, and one verifyProof of `p` sent as a transaction. */
+async function verifierGas(signer: Signer, circuit: BuiltCircuit, p: ProofResult): Promise<Pick<GasPoint, "verifier_runtime_bytes" | "calldata_bytes" | "estimate_gas" | "gas_used">> {
+  const compiled = await compileVerifier(await readFile(circuit.file("Verifier.sol"), "utf8"));
+  const deployed = await new ContractFactory(compiled.abi as never[], compiled.bytecode, signer).deploy();
+  await deployed.waitForDeployment();
+  const verifier = IHalo2Verifier__factory.connect(await deployed.getAddress(), signer);
+  if (!(await verifier.verifyProof.staticCall(p.proof, p.instances))) throw new Error(`${circuit.name}: the deployed verifier rejects a valid proof`);
+  const estimate = await verifier.verifyProof.estimateGas(p.proof, p.instances);
+  const receipt = await (await verifier.verifyProof(p.proof, p.instances)).wait();
+  const calldata = verifier.interface.encodeFunctionData("verifyProof", [p.proof, p.instances]);
+  return { verifier_runtime_bytes: compiled.runtimeBytes, calldata_bytes: (calldata.length - 2) / 2, estimate_gas: Number(estimate), gas_used: Number(receipt!.gasUsed) };
+}
+
+// ------------------------------------------------------------------------------------------- the demo models
+
+export interface DemoPoint {
+  model: string;
+  parameters: number;
+  logrows: number;
+  num_rows: number;
+  instances: number;
+  prove_s: number;
+  proof_bytes: number;
+  gas_used: number;
+}
+
+/** Each demo model (two MLPs and a CNN) as a point on both curves: its own settings, its own verifier. */
+async function demoPoints(runs: number, say: (l: string) => void): Promise<DemoPoint[]> {
+  const connection = await network.connect();
+  try {
+    const [signer] = await connection.ethers.getSigners();
+    const points: DemoPoint[] = [];
+    for (const name of DEMO_MODELS) {
+      const circuit = await ensureCircuit(await loadModelSpec(name));
+      const [row] = await readInputRows(path.join(circuit.spec.dir, circuit.spec.sample), circuit.inputs.count, "sample");
+      const proofs: ProofResult[] = [];
+      for (let i = 0; i < runs; i++) proofs.push(await prove(circuit, row!));
+      const g = await verifierGas(signer!, circuit, proofs[0]!);
+      points.push({
+        model: name,
+        parameters: circuit.parameters,
+        logrows: circuit.logrows,
+        num_rows: circuit.numRows,
+        instances: proofs[0]!.instances.length,
+        prove_s: round(median(proofs.map((p) => p.timings.prove ?? Number.NaN))),
+        proof_bytes: (proofs[0]!.proof.length - 2) / 2,
+        gas_used: g.gas_used,
+      });
+      say(`  ${name}: logrows ${circuit.logrows}, prove ${points.at(-1)!.prove_s}s, verifyProof gasUsed ${g.gas_used}`);
+    }
+    return points;
+  } finally {
+    await connection.close();
+  }
+}
+
+export function slope(points: { x: number; y: number }[]): number {
   const n = points.length;
   const mx = points.reduce((a, p) => a + p.x, 0) / n;
   const my = points.reduce((a, p) => a + p.y, 0) / n;
@@ -267,6 +310,8 @@ export async function benchScaling(opts: ScalingOptions = {}): Promise<ScalingRe
   for (const w of widths) proving.push(await provingPoint(w, runs, say));
   say(`gas vs public instances: ${totals.join(", ")}`);
   const gas = await gasCurve(totals, say);
+  say("demo models on both curves");
+  const demo = await demoPoints(runs, say);
 
   return {
     generatedAt: new Date().toISOString(),
@@ -276,6 +321,7 @@ export async function benchScaling(opts: ScalingOptions = {}): Promise<ScalingRe
     runArgs: { ...RUN_ARGS },
     proving,
     gas,
+    demo,
     gas_per_instance: round(slope(gas.map((g) => ({ x: g.instances, y: g.gas_used }))), 1),
     wall_s: round((performance.now() - t0) / 1000, 1),
     notes: {
@@ -296,7 +342,8 @@ export async function benchScaling(opts: ScalingOptions = {}): Promise<ScalingRe
       gas_per_instance: "least-squares slope of gas_used over the instance count",
       calldata_bytes: "ABI-encoded verifyProof calldata (proof + instances)",
       noise: "shared 2-core machine: other work may run at the same time; time figures are medians, memory and gas are deterministic up to allocator noise",
-      chart: "bench/results/scaling.vl.json (Vega-Lite): left, prove time (log scale) and peak RSS vs logrows; right, verifyProof gas vs public instances",
+      demo: `each demo model (${DEMO_MODELS.join(", ")}) at its committed settings: median of ${runs} ezkl.prove of its sample (fresh bridge process per proof), and gasUsed of one verifyProof of its own verifier (compiled and deployed as for the gas curve); drawn as labelled points on both panels`,
+      chart: "bench/results/scaling.vl.json (Vega-Lite): left, prove time (log scale) and peak RSS vs logrows, with the demo models as labelled points; right, verifyProof gas vs public instances, with the demo models",
     },
   };
 }
@@ -315,7 +362,13 @@ export function scalingChart(r: ScalingResult): Record<string, unknown> {
         data: { values: r.proving.map(({ samples: _, ...p }) => p) },
         encoding: { x: { field: "logrows", type: "quantitative", title: "logrows (circuit has 2^k rows)" } },
         layer: [
-          { mark: { type: "line", point: true }, encoding: { y: { field: "prove_s", type: "quantitative", scale: { type: "log" }, title: "prove time (s, median)" } } },
+          {
+            // The demo models share the prove-time axis with the curve (RSS has its own).
+            layer: [
+              { mark: { type: "line", point: true }, encoding: { y: { field: "prove_s", type: "quantitative", scale: { type: "log" }, title: "prove time (s, median)" } } },
+              ...demoLayers(r, "prove_s"),
+            ],
+          },
           { mark: { type: "line", point: true, strokeDash: [4, 2], color: "#d62728" }, encoding: { y: { field: "prove_peak_rss_mb", type: "quantitative", title: "peak RSS (MB)" } } },
         ],
         resolve: { scale: { y: "independent" } },
@@ -327,10 +380,20 @@ export function scalingChart(r: ScalingResult): Record<string, unknown> {
         layer: [
           { mark: { type: "line", point: true, color: "#2ca02c" }, encoding: { y: { field: "gas_used", type: "quantitative", title: "gas" } } },
           { mark: { type: "line", point: true, strokeDash: [4, 2], color: "#9467bd" }, encoding: { y: { field: "estimate_gas", type: "quantitative" } } },
+          ...demoLayers(r, "gas_used"),
         ],
       },
     ],
   };
+}
+
+/** The demo models as labelled points (x from the enclosing panel: logrows or instances). */
+function demoLayers(r: ScalingResult, y: "prove_s" | "gas_used"): Record<string, unknown>[] {
+  const data = { values: r.demo };
+  return [
+    { data, mark: { type: "point", shape: "diamond", size: 80, filled: true, color: "#ff7f0e" }, encoding: { y: { field: y, type: "quantitative" } } },
+    { data, mark: { type: "text", dx: 6, align: "left", color: "#ff7f0e" }, encoding: { y: { field: y, type: "quantitative" }, text: { field: "model" } } },
+  ];
 }
 
 if (isMain(import.meta.url)) {
@@ -343,6 +406,7 @@ if (isMain(import.meta.url)) {
   await writeFile(path.join(RESULTS_DIR, "scaling.vl.json"), `${JSON.stringify(scalingChart(result), null, 2)}\n`);
   console.table(result.proving.map(({ samples: _, ...p }) => p));
   console.table(result.gas);
+  console.table(result.demo);
   say(`wrote bench/results/scaling.json and scaling.vl.json (Vega-Lite) in ${result.wall_s}s`);
   process.exit(0);
 }

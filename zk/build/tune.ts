@@ -158,8 +158,9 @@ export async function tune(spec: ModelSpec, opts: TuneOptions): Promise<{ curren
     say(describe(r));
     // A circuit with more rows than 2^logrows is folded into extra columns: it builds, but its proof carries a
     // commitment per column (a CNN's 6,632 rows at logrows 10: 9 KB, at 13: 2 KB). When the search's smallest
-    // logrows folds, the larger ones up to the first that holds every row are tried too.
-    while (runArgs.logrows === undefined && r.numRows !== undefined && r.numRows >= 2 ** r.logrows! && r.logrows! < max) {
+    // logrows folds, the larger ones up to the first that holds every row are tried too (not for a candidate
+    // already beyond the tolerance: its error does not depend on logrows).
+    while (runArgs.logrows === undefined && !r.rejected && r.numRows !== undefined && r.numRows >= 2 ** r.logrows! && r.logrows! < max) {
       r = await measure(spec, { ...runArgs, logrows: r.logrows! + 1 }, opts, rows);
       tried.push(r);
       say(describe(r));
