@@ -17,10 +17,11 @@ import { REPO_ROOT } from "../shared/paths.js";
 import { IHalo2Verifier__factory, InferenceMarket__factory, ModelRegistry__factory, type InferenceMarket } from "../types/ethers-contracts/index.js";
 import { ensureBatchCircuit, loadModelSpec, readInputRows, type BuiltCircuit } from "../zk/build/circuit.js";
 import { MAX_CONTRACT_BYTES } from "../zk/build/verifier.js";
+import { compileVerifier } from "../zk/build/verifierGas.js";
 import { checkCircuitInput, circuitHashes } from "../zk/runtime/artifacts.js";
 import { prove, type ProofResult } from "../zk/runtime/prover.js";
 import { isMain, machineInfo, type MachineInfo } from "./machine.js";
-import { compileVerifier, slope } from "./scaling.js";
+import { slope } from "./scaling.js";
 
 const RESULTS_DIR = path.join(REPO_ROOT, "bench", "results");
 /** EIP-7825 (Osaka): no transaction may use more gas than this. */

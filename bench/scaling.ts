@@ -1,23 +1,19 @@
 // Scaling curves (issue 7): proving time and peak memory vs circuit size (logrows) over MLPs of growing hidden
 // width, and on-chain verifier gas vs the number of public instances; the demo models (MLPs and the CNN) as points. Models are seeded random MLPs written to
 // .cache/bench/models (never models/); circuits are built and cached by zk/build/circuit.ts's ensureCircuit like any
-// model. Verifiers are compiled with solc-js straight from node_modules/solc into .cache/bench/solc (not
-// contracts/generated, which `hardhat build` owns) and deployed as raw bytecode on Hardhat's in-process EDR chain.
+// model. Verifiers are compiled with solc-js (zk/build/verifierGas.ts; not contracts/generated, which `hardhat
+// build` owns) and deployed as raw bytecode on Hardhat's in-process EDR chain.
 //   tsx bench/scaling.ts [--runs N]  ->  bench/results/scaling.json and scaling.svg
-import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { createRequire } from "node:module";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { ContractFactory, type Signer } from "ethers";
 import { network } from "hardhat";
 import { z } from "zod";
 import { REPO_ROOT } from "../shared/paths.js";
 import { DEMO_MODELS } from "../infra/localStack.js";
-import { IHalo2Verifier__factory } from "../types/ethers-contracts/index.js";
 import { ensureCircuit, loadModelSpec, modelSpecSchema, readInputRows, type BuiltCircuit, type ModelSpec } from "../zk/build/circuit.js";
+import { deployedVerifierGas } from "../zk/build/verifierGas.js";
 import { prove, type ProofResult } from "../zk/runtime/prover.js";
 import { isMain, machineInfo, type MachineInfo } from "./machine.js";
 import { median, round } from "../infra/stats.js";
@@ -165,36 +161,6 @@ async function provingPoint(hidden: number, runs: number, say: (l: string) => vo
 
 // ------------------------------------------------------------------------------------------- gas vs instances
 
-const solcOutputSchema = z.object({
-  errors: z.array(z.object({ severity: z.string(), formattedMessage: z.string() })).optional(),
-  contracts: z.record(z.string(), z.record(z.string(), z.object({ abi: z.array(z.unknown()), evm: z.object({ bytecode: z.object({ object: z.string() }), deployedBytecode: z.object({ object: z.string() }) }) }))).optional(),
-});
-export type Compiled = { abi: unknown[]; bytecode: string; runtimeBytes: number };
-
-/**
- * The verifier compiled with the project's pinned solc-js and Hardhat's settings (optimizer 200 runs, no viaIR),
- * cached by source hash under .cache/bench/solc. Hardhat's own build would need the file in contracts/generated,
- * which zk/build/prepare.ts prunes and other work compiles.
- */
-export async function compileVerifier(source: string): Promise<Compiled> {
-  const cache = path.join(BENCH_CACHE, "solc", `${createHash("sha256").update(source).digest("hex").slice(0, 16)}.json`);
-  if (existsSync(cache)) return JSON.parse(await readFile(cache, "utf8")) as Compiled;
-  const solc = createRequire(import.meta.url)("solc") as { compile(input: string): string };
-  const input = {
-    language: "Solidity",
-    sources: { "Verifier.sol": { content: source } },
-    settings: { optimizer: { enabled: true, runs: 200 }, viaIR: false, outputSelection: { "*": { Halo2Verifier: ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"] } } },
-  };
-  const out = solcOutputSchema.parse(JSON.parse(solc.compile(JSON.stringify(input))));
-  const errors = (out.errors ?? []).filter((e) => e.severity === "error");
-  const c = out.contracts?.["Verifier.sol"]?.Halo2Verifier;
-  if (errors.length || !c) throw new Error(`solc: ${errors.map((e) => e.formattedMessage).join("\n") || "no Halo2Verifier in output"}`);
-  const compiled: Compiled = { abi: c.abi, bytecode: `0x${c.evm.bytecode.object}`, runtimeBytes: c.evm.deployedBytecode.object.length / 2 };
-  await mkdir(path.dirname(cache), { recursive: true });
-  await writeFile(cache, JSON.stringify(compiled));
-  return compiled;
-}
-
 async function gasCurve(totals: number[], say: (l: string) => void): Promise<GasPoint[]> {
   // Gemm(n -> 8) + Relu + Gemm(8 -> n): n public inputs and n public outputs. All built at the largest one's
   // logrows so the verifiers differ in their instance count, not in circuit size.
@@ -217,7 +183,7 @@ async function gasCurve(totals: number[], say: (l: string) => void): Promise<Gas
       const circuit = await buildAt(m.spec, logrows, say);
       const [row] = await readInputRows(path.join(m.spec.dir, "sample.json"), circuit.inputs.count, "sample");
       const p = await prove(circuit, row!);
-      const g = await verifierGas(signer!, circuit, p);
+      const g = await deployedVerifierGas(signer!, circuit, p);
       points.push({ instances: p.instances.length, inputs: circuit.inputs.count, outputs: circuit.outputs.count, logrows: circuit.logrows, ...g });
       say(`  ${p.instances.length} instances: verifyProof estimateGas ${g.estimate_gas}, gasUsed ${g.gas_used} (verifier ${g.verifier_runtime_bytes} bytes)`);
     }
@@ -225,19 +191,6 @@ async function gasCurve(totals: number[], say: (l: string) => void): Promise<Gas
   } finally {
     await connection.close();
   }
-}
-
-/** The circuit's ezkl verifier compiled here, deployed by `signer`, and one verifyProof of `p` sent as a transaction. */
-async function verifierGas(signer: Signer, circuit: BuiltCircuit, p: ProofResult): Promise<Pick<GasPoint, "verifier_runtime_bytes" | "calldata_bytes" | "estimate_gas" | "gas_used">> {
-  const compiled = await compileVerifier(await readFile(circuit.file("Verifier.sol"), "utf8"));
-  const deployed = await new ContractFactory(compiled.abi as never[], compiled.bytecode, signer).deploy();
-  await deployed.waitForDeployment();
-  const verifier = IHalo2Verifier__factory.connect(await deployed.getAddress(), signer);
-  if (!(await verifier.verifyProof.staticCall(p.proof, p.instances))) throw new Error(`${circuit.name}: the deployed verifier rejects a valid proof`);
-  const estimate = await verifier.verifyProof.estimateGas(p.proof, p.instances);
-  const receipt = await (await verifier.verifyProof(p.proof, p.instances)).wait();
-  const calldata = verifier.interface.encodeFunctionData("verifyProof", [p.proof, p.instances]);
-  return { verifier_runtime_bytes: compiled.runtimeBytes, calldata_bytes: (calldata.length - 2) / 2, estimate_gas: Number(estimate), gas_used: Number(receipt!.gasUsed) };
 }
 
 // ------------------------------------------------------------------------------------------- the demo models
@@ -264,7 +217,7 @@ async function demoPoints(runs: number, say: (l: string) => void): Promise<DemoP
       const [row] = await readInputRows(path.join(circuit.spec.dir, circuit.spec.sample), circuit.inputs.count, "sample");
       const proofs: ProofResult[] = [];
       for (let i = 0; i < runs; i++) proofs.push(await prove(circuit, row!));
-      const g = await verifierGas(signer!, circuit, proofs[0]!);
+      const g = await deployedVerifierGas(signer!, circuit, proofs[0]!);
       points.push({
         model: name,
         parameters: circuit.parameters,

@@ -12,7 +12,7 @@ import { runBridge } from "../runtime/bridge.js";
 import { ensureCircuit, readInputRows, type BuiltCircuit, type ModelSpec } from "./circuit.js";
 import { feltFromLeHex, feltToFloat } from "../runtime/felt.js";
 import { infer } from "../runtime/inference.js";
-import { prove } from "../runtime/prover.js";
+import { prove, type ProofResult } from "../runtime/prover.js";
 
 type RunArgs = ModelSpec["runArgs"];
 
@@ -26,6 +26,8 @@ export interface TuneResult {
   /** Proof bytes: the verifier's gas follows the proof's size (commitments and evaluations it checks). */
   proofBytes?: number;
   proveSeconds?: number;
+  /** gasUsed of verifyProof on the candidate's own verifier (only when TuneOptions.verifierGas is given). */
+  verifierGas?: number;
   /** Largest |proven - float| over the accuracy rows. */
   maxAbsError?: number;
   /** Why the candidate was not usable (build failed, or beyond the tolerance). */
@@ -112,6 +114,8 @@ export interface TuneOptions {
   /** Candidates to try (default `candidates(spec.runArgs)`). */
   tries?: RunArgs[];
   maxLogrows?: number;
+  /** Measures a candidate's verifier gas with its proof (the CLI deploys it on an in-process EDR chain). */
+  verifierGas?: (circuit: BuiltCircuit, proof: ProofResult) => Promise<number>;
   progress?: (line: string) => void;
 }
 
@@ -134,6 +138,7 @@ async function measure(spec: ModelSpec, runArgs: RunArgs, opts: TuneOptions, row
       maxAbsError: await maxAbsError(circuit, accuracy),
     });
     if (r.maxAbsError! > opts.tolerance) r.rejected = `max error ${r.maxAbsError!.toFixed(4)} > tolerance ${opts.tolerance}`;
+    else if (opts.verifierGas) r.verifierGas = await opts.verifierGas(circuit, p);
   } catch (e) {
     r.rejected = `build failed: ${(e as Error).message.split("\n")[0]!.slice(0, 120)}`;
   }
@@ -173,7 +178,7 @@ export function describe(r: TuneResult): string {
   const a = r.runArgs;
   const head = `scales ${a.input_scale}/${a.param_scale} decomp ${a.decomp_base}x${a.decomp_legs} cols ${a.num_inner_cols} logrows ${r.logrows ?? "-"}`;
   if (r.proofBytes === undefined) return `${head}: ${r.rejected}`;
-  return `${head}: ${r.numRows} rows, proof ${r.proofBytes} B, prove ${r.proveSeconds!.toFixed(2)}s, max error ${r.maxAbsError!.toFixed(4)}${r.rejected ? ` (rejected: ${r.rejected})` : ""}`;
+  return `${head}: ${r.numRows} rows, proof ${r.proofBytes} B,${r.verifierGas ? ` verifier ${r.verifierGas} gas,` : ""} prove ${r.proveSeconds!.toFixed(2)}s, max error ${r.maxAbsError!.toFixed(4)}${r.rejected ? ` (rejected: ${r.rejected})` : ""}`;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
@@ -183,10 +188,18 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const t = process.argv.indexOf("--tolerance");
   const tolerance = t > 0 ? Number(process.argv[t + 1]) : 0.02;
   const spec = await loadModelSpec(name);
-  const { current, tried, best } = await tune(spec, { tolerance, progress: (l) => console.log(`  ${l}`) });
+  // Verifier gas: each candidate within the tolerance has its verifier compiled, deployed and called once.
+  const { network } = await import("hardhat");
+  const { deployedVerifierGas } = await import("./verifierGas.js");
+  const connection = await network.connect();
+  const [signer] = await connection.ethers.getSigners();
+  const verifierGas = async (c: BuiltCircuit, p: ProofResult) => (await deployedVerifierGas(signer!, c, p)).gas_used;
+  const { current, tried, best } = await tune(spec, { tolerance, verifierGas, progress: (l) => console.log(`  ${l}`) });
+  await connection.close();
   console.log(`before: ${describe(current)}`);
   console.log(best ? `best within ${tolerance}: ${describe(best)}` : `no candidate within ${tolerance}`);
   const dir = path.join(REPO_ROOT, ".cache", "reports");
   await mkdir(dir, { recursive: true });
   await writeFile(path.join(dir, `tune-${name}.json`), JSON.stringify({ model: name, tolerance, before: current, best, tried }, null, 2));
+  process.exit(0);
 }
