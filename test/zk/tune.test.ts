@@ -32,9 +32,17 @@ describe("settings tuned for cost (zk/build/tune.ts)", function () {
     expect(new Set(c.map((r) => `${r.input_scale}/${r.param_scale}`))).to.deep.equal(new Set(["9/9", "10/10", "8/8", "7/7"]));
   });
 
-  it("byCost ranks by proof size, then public instances (verifier gas), then proving time", () => {
-    const r = (proofBytes: number, instances: number, proveSeconds: number): TuneResult => ({ runArgs: {}, proofBytes, instances, proveSeconds });
-    const ranked = [r(3072, 5, 0.1), r(1952, 9, 0.1), r(1952, 5, 0.9), r(1952, 5, 0.2)].sort(byCost);
-    expect(ranked.map((x) => [x.proofBytes, x.instances, x.proveSeconds])).to.deep.equal([[1952, 5, 0.2], [1952, 5, 0.9], [1952, 9, 0.1], [3072, 5, 0.1]]);
+  it("byCost ranks by proof size, then public instances (verifier gas), then logrows and rows, then error, then measured proving time", () => {
+    const r = (proofBytes: number, instances: number, logrows: number, numRows: number, maxAbsError: number, proveSeconds: number): TuneResult => ({ runArgs: {}, proofBytes, instances, logrows, numRows, maxAbsError, proveSeconds });
+    const ranked = [r(3072, 5, 9, 400, 0, 0.1), r(1952, 9, 9, 400, 0, 0.1), r(1952, 5, 11, 400, 0, 0.1), r(1952, 5, 10, 900, 0, 0.1), r(1952, 5, 10, 760, 0.01, 0.1), r(1952, 5, 10, 760, 0.002, 0.9), r(1952, 5, 10, 760, 0.002, 0.3)].sort(byCost);
+    expect(ranked.map((x) => [x.proofBytes, x.instances, x.logrows, x.numRows, x.maxAbsError, x.proveSeconds])).to.deep.equal([
+      [1952, 5, 10, 760, 0.002, 0.3],
+      [1952, 5, 10, 760, 0.002, 0.9],
+      [1952, 5, 10, 760, 0.01, 0.1],
+      [1952, 5, 10, 900, 0, 0.1],
+      [1952, 5, 11, 400, 0, 0.1],
+      [1952, 9, 9, 400, 0, 0.1],
+      [3072, 5, 9, 400, 0, 0.1],
+    ]);
   });
 });

@@ -60,9 +60,20 @@ export function candidates(base: RunArgs): RunArgs[] {
   return out;
 }
 
-/** Cheapest first: proof size, then public instances (together they set the verifier's gas), then proving time. */
+/**
+ * Cheapest first: proof size, then public instances (together they set the verifier's gas), then circuit size
+ * (logrows, then rows: what proving time follows; one timed proof on a shared machine is too noisy to rank
+ * near-equal circuits), then the smaller error, then the measured proving time.
+ */
 export function byCost(a: TuneResult, b: TuneResult): number {
-  return a.proofBytes! - b.proofBytes! || a.instances! - b.instances! || a.proveSeconds! - b.proveSeconds!;
+  return (
+    a.proofBytes! - b.proofBytes! ||
+    a.instances! - b.instances! ||
+    a.logrows! - b.logrows! ||
+    a.numRows! - b.numRows! ||
+    a.maxAbsError! - b.maxAbsError! ||
+    a.proveSeconds! - b.proveSeconds!
+  );
 }
 
 /** Rows the accuracy is judged on: the held-out inputs, else the calibration rows, else the sample; at most 32. */
