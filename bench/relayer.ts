@@ -6,10 +6,9 @@ import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { Queue, QueueEvents } from "bullmq";
-import getPort from "get-port";
 import { Redis } from "ioredis";
-import { DEV_KEYS, withLocalStack } from "../infra/localStack.js";
-import { startVerdictService } from "../infra/verdictService.js";
+import { withLocalStack } from "../infra/localStack.js";
+import { stackEnv, startRelayerAndOperators } from "../infra/verdictService.js";
 import { fulfilRequest } from "../operator/signing.js";
 import { configSchema } from "../shared/config.js";
 import { REPO_ROOT } from "../shared/paths.js";
@@ -38,7 +37,8 @@ const MODEL = "diabetes-regressor";
 
 export async function benchRelayer(opts: { txs: number; log?: (line: string) => void }): Promise<RelayerCapacity> {
   const log = opts.log ?? (() => undefined);
-  return withLocalStack("relayer", log, async ({ redis, chain, stack, work, services }) => {
+  return withLocalStack("relayer", log, async (run) => {
+    const { redis, stack } = run;
     const { ethers } = stack.connection;
     const signers = await ethers.getSigners();
     const [operator, requester] = [signers[1]!, signers[3]!];
@@ -61,15 +61,8 @@ export async function benchRelayer(opts: { txs: number; log?: (line: string) => 
       requests.push(await fulfilRequest(operator, chainId, stack.addresses.market, id.toString(), proof.proof, proof.instances.map(String)));
     }
 
-    const relayerPort = await getPort({ host: "127.0.0.1" });
     const prefix = "relaybench";
-    services.push(
-      await startVerdictService(
-        "relayer",
-        { VERDICT_RPC_URL: chain.url, VERDICT_REDIS_URL: redis.url, VERDICT_DEPLOYMENTS_DIR: stack.deploymentsDir, VERDICT_QUEUE_PREFIX: prefix, VERDICT_RELAYER_KEY: DEV_KEYS.relayer, VERDICT_HTTP_PORT: String(relayerPort) },
-        path.join(work, "relayer.log"),
-      ),
-    );
+    const { relayer } = await startRelayerAndOperators(run, stackEnv(run, prefix), []);
     const client = new Redis(redis.url, { maxRetriesPerRequest: null });
     const queue = new Queue<RelayRequest>(RELAYER_QUEUE, { connection: client, prefix });
     const eventsClient = new Redis(redis.url, { maxRetriesPerRequest: null });
@@ -88,22 +81,22 @@ export async function benchRelayer(opts: { txs: number; log?: (line: string) => 
     await allDone;
     clearInterval(progress);
     const wall_s = (performance.now() - t0) / 1000;
-    const metrics = await (await fetch(`http://127.0.0.1:${relayerPort}/metrics`)).text();
+    const metrics = await (await fetch(`${relayer.url}/metrics`)).text();
     await events.close();
     await queue.close();
     eventsClient.disconnect();
     client.disconnect();
-    const mined = counterValue(metrics, "relayer_tx_mined_total");
+    const mined = counterValue(metrics, "verdict_relayer_tx_mined_total");
     const fulfilled = await market.queryFilter(market.filters.JobFulfilled());
     if (fulfilled.length !== opts.txs) throw new Error(`${fulfilled.length} of ${opts.txs} jobs fulfilled`);
     return {
       txs: opts.txs,
       relayer_tx_per_s: round(mined / wall_s, 2),
-      relayer_nonce_errors: counterValue(metrics, "relayer_nonce_errors_total"),
-      relayer_dropped: counterValue(metrics, "relayer_tx_dropped_total"),
-      relayer_replaced: counterValue(metrics, "relayer_tx_replaced_total"),
+      relayer_nonce_errors: counterValue(metrics, "verdict_relayer_nonce_errors_total"),
+      relayer_dropped: counterValue(metrics, "verdict_relayer_tx_dropped_total"),
+      relayer_replaced: counterValue(metrics, "verdict_relayer_tx_replaced_total"),
       wall_s: round(wall_s, 1),
-      gas_per_tx: Math.round(counterValue(metrics, "relayer_gas_used_total") / mined),
+      gas_per_tx: Math.round(counterValue(metrics, "verdict_relayer_gas_used_total") / mined),
       concurrency: configSchema.parse({}).relayer.concurrency,
     };
   });

@@ -1,16 +1,15 @@
 // Load: N jobs of the smallest demo model posted in a burst against one relayer and two operators, all real
 // processes on a `hardhat node` and a real Redis, as in production. Every job must end fulfilled, or refunded
-// when no operator could take it (its input is outside the model's calibrated range: operators skip it, so its
+// when no operator could take it (its input is beyond what the model's circuit can take: operators skip it, so its
 // lock deadline passes and the requester gets the price back). Records throughput (jobs, relayer transactions,
 // the evaluate queue), latency, RPC requests per job and the relayer's nonce errors. Run at full size by
 // `make load` (bench/load.ts), at 50 jobs by CI (test/load/load.test.ts).
 import path from "node:path";
 import { Queue } from "bullmq";
-import getPort from "get-port";
 import { Redis } from "ioredis";
-import { DEV_KEYS, operatorEnv, withLocalStack } from "./localStack.js";
+import { DEV_KEYS, withLocalStack } from "./localStack.js";
 import { startRpcFaultProxy } from "./rpcFaultProxy.js";
-import { startVerdictService } from "./verdictService.js";
+import { stackEnv, startRelayerAndOperators } from "./verdictService.js";
 import { queueName } from "../operator/pipeline.js";
 import { RELAYER_QUEUE } from "../shared/queues.js";
 import { Wallet, type Signer } from "ethers";
@@ -23,7 +22,7 @@ import { slashStillLocked } from "./slasher.js";
 export interface LoadOptions {
   /** Jobs posted in the burst. */
   jobs: number;
-  /** Of those, how many carry an input outside the calibrated range (must end refunded, not fulfilled). */
+  /** Of those, how many carry an input the circuit cannot take (must end refunded, not fulfilled). */
   outOfRange?: number;
   /** Smallest demo model by default. */
   model?: string;
@@ -119,24 +118,13 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   const model = opts.model ?? SMALLEST_MODEL;
   const outOfRange = opts.outOfRange ?? 0;
   const timeoutMs = opts.timeoutMs ?? 3_600_000;
-  return withLocalStack("load", log, async ({ redis, chain, stack, work, services }) => {
+  return withLocalStack("load", log, async (run) => {
+    const { redis, chain, stack, work, services } = run;
     const prefix = "load";
-    const relayerPort = await getPort({ host: "127.0.0.1" });
     // The services reach the chain through a proxy that injects nothing and counts every request by method.
     const rpc = await startRpcFaultProxy(chain.url);
     services.push({ name: "rpc proxy", port: rpc.port, url: rpc.url, stop: () => rpc.close() });
-    const env = {
-      VERDICT_RPC_URL: rpc.url,
-      VERDICT_REDIS_URL: redis.url,
-      VERDICT_DEPLOYMENTS_DIR: stack.deploymentsDir,
-      ...operatorEnv(stack),
-      VERDICT_QUEUE_PREFIX: prefix,
-      VERDICT_RELAYER_KEY: DEV_KEYS.relayer,
-    };
-    services.push(await startVerdictService("relayer", { ...env, VERDICT_HTTP_PORT: String(relayerPort) }, path.join(work, "relayer.log")));
-    for (const [i, key] of stack.operatorKeys.entries()) {
-      services.push(await startVerdictService("operator", { ...env, VERDICT_OPERATOR_KEY: key }, path.join(work, `operator-${i}.log`)));
-    }
+    const { relayer } = await startRelayerAndOperators(run, stackEnv(run, prefix, rpc.url));
     log(`relayer and ${stack.operatorKeys.length} operators running (logs in ${work})`);
 
     const { ethers } = stack.connection;
@@ -146,7 +134,8 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     const { modelId, circuit } = stack.models[model]!;
     const rows = await readInputRows(path.join(circuit.spec.dir, circuit.spec.calibration ?? circuit.spec.sample), circuit.inputs.count, "rows");
     const felts = (row: number[]) => row.map((v) => floatToFelt(v, circuit.inputs.scale));
-    const tooBig = circuit.inputRange.map(([, hi]) => hi + 1);
+    // One quantisation step beyond the circuit's input range check (the calibrated range is no limit).
+    const tooBig = Array<number>(circuit.inputs.count).fill((circuit.inputBound + 1) / 2 ** circuit.inputs.scale);
     const from = await ethers.provider.getBlockNumber();
 
     const t0 = performance.now();
@@ -214,7 +203,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
 
     const latencies = [...seenAt].map(([id, at]) => (at - postedAt.get(id)!) / 1000);
 
-    const metrics = await (await fetch(`http://127.0.0.1:${relayerPort}/metrics`)).text();
+    const metrics = await (await fetch(`${relayer.url}/metrics`)).text();
     const client = new Redis(redis.url, { maxRetriesPerRequest: null });
     const relayQueue = new Queue(RELAYER_QUEUE, { connection: client, prefix });
     // Each operator evaluates every job in its own queue (operator/pipeline.ts queueName).
@@ -238,10 +227,10 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       post_s: round(post_s, 2),
       drain_s: round(drain_s, 1),
       jobs_per_s: round(goodCount / drain_s, 3),
-      relayer_txs: counterValue(metrics, "relayer_tx_mined_total"),
-      relayer_tx_per_s: round(counterValue(metrics, "relayer_tx_mined_total") / relay.span, 2),
-      relayer_nonce_errors: counterValue(metrics, "relayer_nonce_errors_total"),
-      relayer_dropped: counterValue(metrics, "relayer_tx_dropped_total"),
+      relayer_txs: counterValue(metrics, "verdict_relayer_tx_mined_total"),
+      relayer_tx_per_s: round(counterValue(metrics, "verdict_relayer_tx_mined_total") / relay.span, 2),
+      relayer_nonce_errors: counterValue(metrics, "verdict_relayer_nonce_errors_total"),
+      relayer_dropped: counterValue(metrics, "verdict_relayer_tx_dropped_total"),
       queue_jobs_per_s: round(evaluate.perSecond, 2),
       latency_s: { p50: round(median(latencies), 2), p95: round(percentile(latencies, 95), 2), max: round(Math.max(...latencies), 2) },
       per_operator: perOperator,
@@ -249,5 +238,5 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       rpc_requests_per_job: round(rpcRequests / opts.jobs, 1),
       rpc_requests_by_method: requests,
     };
-  }, { blockTimeMs: opts.blockTimeMs });
+  }, { chain: { blockTimeMs: opts.blockTimeMs } });
 }

@@ -11,7 +11,7 @@ import { signerKey } from "../shared/keys.js";
 import { instrumentProvider, rpcMetrics } from "../shared/rpcMetrics.js";
 import { RELAYER_QUEUE, queue, redisConnection } from "../shared/queues.js";
 import { InferenceMarket__factory, ModelRegistry__factory, OperatorStaking__factory } from "../types/ethers-contracts/index.js";
-import { WarmBridgePool } from "../zk/runtime/bridge.js";
+import { WarmBridge, WarmBridgePool } from "../zk/runtime/bridge.js";
 import { ModelCatalog } from "./catalog.js";
 import { operatorMetrics, queueName, STAGES, type JobData, type OperatorContext, type Stage } from "./pipeline.js";
 import { ChainSnapshot } from "./snapshot.js";
@@ -54,12 +54,13 @@ export async function operatorContext(config: Config, log: Logger, metrics: Regi
     relay: queue(relayCtx, RELAYER_QUEUE),
     metrics: operatorMetrics(metrics),
     provers: new WarmBridgePool(config.operator.proveConcurrency),
+    checker: new WarmBridge(),
     snapshot: new ChainSnapshot(),
   };
   if (ctx.catalog.ids().length === 0) throw new VerdictError("NO_MODELS", "no active model to serve: set operator.models (or VERDICT_MODELS) to registry model ids", "`verdict model list`, then `verdict model pull <id>` for each");
   const close = async () => {
     await Promise.all([...Object.values(ctx.queues).map((q) => q.close()), ctx.relay.close()]);
-    await ctx.provers.close();
+    await Promise.all([ctx.provers.close(), ctx.checker.close()]);
     redis.disconnect();
     if (relayRedis !== redis) relayRedis.disconnect();
     chain.provider.destroy();

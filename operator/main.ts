@@ -1,8 +1,9 @@
-// The operator service: watches the market, evaluates, locks, infers, proves, verifies and submits jobs for the
+// The operator service: watches the market, evaluates, locks, infers and proves (one job), verifies and submits jobs for the
 // models it serves. Its proofs may also run on prove workers on other machines (operator/proveWorker.ts) that
 // share its Redis and bundles; see operator/pipeline.ts for the queues.
 //   tsx operator/main.ts [--config operator.json]     (key: VERDICT_KEY or VERDICT_KEYSTORE, shared/keys.ts; see config/example.json)
 import { Command } from "commander";
+import { formatEther, ZeroAddress } from "ethers";
 import type { Worker } from "bullmq";
 import { loadConfig } from "../shared/config.js";
 import { metricsRegistry, serveHttp } from "../shared/http.js";
@@ -14,7 +15,6 @@ import { PENDING_STATES, STAGES, type OperatorContext, type Stage } from "./pipe
 import { sweepLocks } from "./recovery.js";
 import { runStage, type StageProcessor } from "./stage.js";
 import { evaluate } from "./stages/evaluate.js";
-import { infer } from "./stages/infer.js";
 import { lock } from "./stages/lock.js";
 import { prove } from "./stages/prove.js";
 import { submit } from "./stages/submit.js";
@@ -36,7 +36,6 @@ async function main(): Promise<void> {
   const processors: Record<Stage, [StageProcessor, number]> = {
     evaluate: [(data, log) => evaluate(ctx, data, log), 4],
     lock: [(data, log) => lock(ctx, data, log), 2],
-    infer: [(data, log) => infer(ctx, data, log), 2],
     // 0: every proof on prove workers elsewhere (operator/proveWorker.ts).
     prove: [(data, log) => prove(ctx, data, log), config.operator.proveConcurrency],
     verify: [(data, log) => verify(ctx, data, log), 2],
@@ -81,8 +80,9 @@ async function updateGauges(ctx: OperatorContext, risk: RiskMetrics, slashWatch:
     const counts = await q.getJobCounts(...PENDING_STATES);
     ctx.metrics.queueDepth.set({ queue: q.name }, Object.values(counts).reduce((a, b) => a + b, 0));
   }
-  ctx.metrics.balanceWei.set(Number(await ctx.market.balanceOf(ctx.address, "0x0000000000000000000000000000000000000000")));
-  ctx.metrics.freeStake.set(Number(await ctx.staking.freeStake(ctx.address)));
+  // Whole units, not wei: a gauge is a float64, exact to 2^53 wei (~0.009 ETH) only.
+  ctx.metrics.balanceEth.set(Number(formatEther(await ctx.market.balanceOf(ctx.address, ZeroAddress))));
+  ctx.metrics.freeStake.set(Number(formatEther(await ctx.staking.freeStake(ctx.address))));
   const head = await ctx.chain.provider.getBlock("latest");
   if (!head) return;
   const locked = await lockedJobs(ctx.queues);

@@ -4,7 +4,7 @@
 // worker keeps one per relay job in Redis) every signed transaction is recorded before it is broadcast, so a
 // relayer restarted after a crash resumes that transaction instead of sending the request again.
 import { UnrecoverableError } from "bullmq";
-import { BaseWallet, isAddress, keccak256, type Provider, type Signer, type TransactionReceipt, type TransactionRequest } from "ethers";
+import { BaseWallet, formatEther, isAddress, keccak256, type Provider, type Signer, type TransactionReceipt, type TransactionRequest } from "ethers";
 import { Counter, Gauge, type Registry } from "prom-client";
 import type { Config } from "../shared/config.js";
 import { VerdictError } from "../shared/errors.js";
@@ -14,7 +14,7 @@ import { classifySendError, describeRevert, shortMessage } from "../shared/rpcEr
 import { BlockClock } from "./blockClock.js";
 import { bumpFees, currentFees, isBump, type Fees } from "./fees.js";
 import { NonceManager } from "./nonceManager.js";
-import type { RelayRequest, RelayResult } from "./types.js";
+import { relayedJobs, type RelayRequest, type RelayResult } from "./types.js";
 
 /** Gas limit = estimate + 20%: the estimate is taken on the latest state, which can change before mining. */
 const GAS_LIMIT_PERCENT = 120n;
@@ -69,36 +69,35 @@ export interface TxJournal {
 
 /** The per-request logger: every line names the on-chain job, the request kind and the chain. */
 export function jobLogger(log: Logger, r: RelayRequest): Logger {
-  // Job data arrives from Redis unvalidated: read the id defensively so a malformed request is still logged.
-  return log.child({ jobId: r.kind === "lock" ? r.jobId : r.auth?.jobId, kind: r.kind, chainId: r.chainId });
+  return log.child({ jobId: relayedJobs(r), kind: r.kind, chainId: r.chainId });
 }
 
 function relayerMetrics(registry: Registry, balance: () => Promise<bigint>) {
   const registers = [registry];
   new Gauge({
-    name: "relayer_balance_wei",
-    help: "ETH balance of the relayer account, read at scrape time",
+    name: "verdict_relayer_balance_eth",
+    help: "ETH balance of the relayer account (ether), read at scrape time",
     registers,
     async collect() {
       try {
-        this.set(Number(await balance()));
+        this.set(Number(formatEther(await balance())));
       } catch {
         // Keep the last value: a scrape should not fail because the RPC did.
       }
     },
   });
   return {
-    sent: new Counter({ name: "relayer_tx_sent_total", help: "Relay transactions broadcast (first sends; replacements are counted apart)", labelNames: ["kind"] as const, registers }),
-    mined: new Counter({ name: "relayer_tx_mined_total", help: "Relay transactions mined successfully and confirmed", labelNames: ["kind"] as const, registers }),
+    sent: new Counter({ name: "verdict_relayer_tx_sent_total", help: "Relay transactions broadcast (first sends; replacements are counted apart)", labelNames: ["kind"] as const, registers }),
+    mined: new Counter({ name: "verdict_relayer_tx_mined_total", help: "Relay transactions mined successfully and confirmed", labelNames: ["kind"] as const, registers }),
     dropped: new Counter({
-      name: "relayer_tx_dropped_total",
+      name: "verdict_relayer_tx_dropped_total",
       help: "Requests given up on: simulation-reverted, reverted-onchain, bad-request, wrong-chain, or a send error that cannot succeed",
       labelNames: ["kind", "reason"] as const,
       registers,
     }),
-    replaced: new Counter({ name: "relayer_tx_replaced_total", help: "Stuck transactions replaced with higher fees at the same nonce", registers }),
-    gasUsed: new Counter({ name: "relayer_gas_used_total", help: "Gas used by mined relay transactions, reverted ones included", labelNames: ["kind"] as const, registers }),
-    nonceErrors: new Counter({ name: "relayer_nonce_errors_total", help: "Sends refused for a stale nonce (too low, too high, already known)", registers }),
+    replaced: new Counter({ name: "verdict_relayer_tx_replaced_total", help: "Stuck transactions replaced with higher fees at the same nonce", registers }),
+    gasUsed: new Counter({ name: "verdict_relayer_gas_used_total", help: "Gas used by mined relay transactions, reverted ones included", labelNames: ["kind"] as const, registers }),
+    nonceErrors: new Counter({ name: "verdict_relayer_nonce_errors_total", help: "Sends refused for a stale nonce (too low, too high, already known)", registers }),
   };
 }
 
@@ -139,7 +138,7 @@ export class Relayer {
     // One request per on-chain job at a time: operators race for a job's lock, and two locks simulated before
     // either mined would both be sent, the loser reverting on chain (gas for nothing). Queued behind the first,
     // the second is simulated once the first has settled and is dropped without a transaction.
-    const key = `${String(request.market).toLowerCase()}-${request.kind === "lock" ? request.jobId : request.auth?.jobId}`;
+    const key = `${String(request.market).toLowerCase()}-${relayedJobs(request)}`;
     const run = (this.#perJob.get(key) ?? Promise.resolve()).catch(() => undefined).then(() => this.#relay(request, log, journal));
     this.#perJob.set(key, run);
     try {
@@ -171,9 +170,22 @@ export class Relayer {
       gasUsed: receipt.gasUsed.toString(),
       effectiveGasPrice: receipt.gasPrice.toString(),
       replacements,
+      ...(kind === "fulfilBatch" ? { failed: this.#skippedJobs(receipt) } : {}),
     };
     log.info(result, "relayed");
     return result;
+  }
+
+  /** The jobs a mined batch fulfilment skipped: its FulfilmentFailed events, each reason decoded (BatchSlotRejected). */
+  #skippedJobs(receipt: TransactionReceipt): { jobId: string; reason: string }[] {
+    return receipt.logs.flatMap((l) => {
+      // Only the market's own events: a job's callback contract could emit a look-alike.
+      if (l.address.toLowerCase() !== receipt.to?.toLowerCase()) return [];
+      const event = this.#market.parseLog(l);
+      if (event?.name !== "FulfilmentFailed") return [];
+      const reason = this.#market.parseError(event.args.reason as string);
+      return [{ jobId: String(event.args.jobId), reason: reason ? `${reason.name}(${reason.args.join(", ")})` : String(event.args.reason) }];
+    });
   }
 
   /** Counts and logs a request given up on, and throws the error that tells BullMQ not to retry it. */
@@ -191,6 +203,8 @@ export class Relayer {
           return this.#market.encodeFunctionData("lockWithSignature", [r.jobId, r.terms, r.operator, r.validUntil, r.signature]);
         case "fulfil":
           return this.#market.encodeFunctionData("fulfilWithSignature", [r.auth]);
+        case "fulfilBatch":
+          return this.#market.encodeFunctionData("fulfilBatchProof", [r.auth]);
         default:
           throw new Error(`unknown request kind ${String((r as { kind: unknown }).kind)}`);
       }

@@ -1,7 +1,7 @@
 // Load, scaled down for CI: the `make load` scenario (infra/load.ts; 1,000 jobs in bench/load.ts) with 50 jobs
 // posted in a burst against one relayer and two competing operators as real processes (which one wins each lock
 // is the chain's business: on an automine chain the faster evaluator may win them all). Every job must end fulfilled, or refunded when its
-// input is outside the model's calibrated range (operators skip it instead of locking a job they cannot prove);
+// input is beyond what the model's circuit can take (operators skip it instead of locking a job they cannot prove);
 // no job lost or settled twice, no honest operator slashed, no relayer nonce error.
 import { expect } from "chai";
 import { runLoad } from "../../infra/load.js";

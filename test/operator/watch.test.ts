@@ -136,8 +136,8 @@ describe("watcher (fake chain, real Redis)", function () {
     head += 10;
     events.push({ kind: "locked", blockNumber: head - 3, jobId: 3n });
     await watcher.tick();
-    const infer = await queues.infer.getJob("31337-3");
-    expect(infer, "an infer job for the late lock").to.not.equal(undefined);
-    expect(infer!.data.operator).to.equal(address);
+    const proving = await queues.prove.getJob("31337-3");
+    expect(proving, "a prove job for the late lock").to.not.equal(undefined);
+    expect(proving!.data.operator).to.equal(address);
   });
 });

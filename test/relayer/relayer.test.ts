@@ -103,10 +103,10 @@ describe("Relayer.relay", () => {
     expect(BigInt(result.gasUsed)).to.be.greaterThan(0n);
     expect(result.blockNumber).to.equal(receipt?.blockNumber);
     expect(result.replacements).to.equal(0);
-    expect(await metric(registry, "relayer_tx_sent_total", { kind: "lock" })).to.equal(1);
-    expect(await metric(registry, "relayer_tx_mined_total", { kind: "lock" })).to.equal(1);
-    expect(await metric(registry, "relayer_gas_used_total", { kind: "lock" })).to.equal(Number(result.gasUsed));
-    expect(await metric(registry, "relayer_balance_wei")).to.be.greaterThan(0);
+    expect(await metric(registry, "verdict_relayer_tx_sent_total", { kind: "lock" })).to.equal(1);
+    expect(await metric(registry, "verdict_relayer_tx_mined_total", { kind: "lock" })).to.equal(1);
+    expect(await metric(registry, "verdict_relayer_gas_used_total", { kind: "lock" })).to.equal(Number(result.gasUsed));
+    expect(await metric(registry, "verdict_relayer_balance_eth")).to.be.greaterThan(0);
   });
 
   it("relay of a signed fulfilment settles the job and credits the designated relayer its fee", async () => {
@@ -134,8 +134,8 @@ describe("Relayer.relay", () => {
     expect(err).to.be.instanceOf(UnrecoverableError);
     expect(err.message).to.equal(`simulation reverted: JobNotInStatus(${jobId}, 3, 2)`);
     expect(await ethers.provider.getTransactionCount(s.relayer.address, "pending")).to.equal(nonce);
-    expect(await metric(registry, "relayer_tx_dropped_total", { kind: "fulfil", reason: "simulation-reverted" })).to.equal(1);
-    expect(await metric(registry, "relayer_tx_sent_total")).to.equal(1);
+    expect(await metric(registry, "verdict_relayer_tx_dropped_total", { kind: "fulfil", reason: "simulation-reverted" })).to.equal(1);
+    expect(await metric(registry, "verdict_relayer_tx_sent_total")).to.equal(1);
   });
 
   it("relay drops a lock whose signature has expired with UnrecoverableError naming SignatureExpired, sending nothing", async () => {
@@ -167,8 +167,8 @@ describe("Relayer.relay", () => {
     expect(otherChain.message).to.match(/request is for chain 1/);
     expect(badOperator).to.be.instanceOf(UnrecoverableError);
     expect(badOperator.message).to.match(/^malformed lock request/);
-    expect(await metric(registry, "relayer_tx_dropped_total", { reason: "wrong-chain" })).to.equal(1);
-    expect(await metric(registry, "relayer_tx_dropped_total", { reason: "bad-request" })).to.equal(1);
+    expect(await metric(registry, "verdict_relayer_tx_dropped_total", { reason: "wrong-chain" })).to.equal(1);
+    expect(await metric(registry, "verdict_relayer_tx_dropped_total", { reason: "bad-request" })).to.equal(1);
     expect(await ethers.provider.getTransactionCount(s.relayer.address, "pending")).to.equal(nonce);
   });
 
@@ -184,7 +184,7 @@ describe("Relayer.relay", () => {
     const nonces = await Promise.all(results.map(async (r) => (await ethers.provider.getTransaction(r.txHash))!.nonce));
     expect(nonces.sort((a, b) => a - b)).to.deep.equal([first, first + 1]);
     for (const j of jobs) expect((await s.market.jobOf(j)).status).to.equal(2n);
-    expect(await metric(registry, "relayer_nonce_errors_total")).to.equal(0);
+    expect(await metric(registry, "verdict_relayer_nonce_errors_total")).to.equal(0);
   });
 
   it("relay re-syncs its nonce from the chain after a nonce-too-low error and still mines the request", async () => {
@@ -199,7 +199,7 @@ describe("Relayer.relay", () => {
 
     expect((await s.market.jobOf(jobs[1]!)).status).to.equal(2n);
     expect((await ethers.provider.getTransaction(result.txHash))?.nonce).to.equal((await ethers.provider.getTransactionCount(s.relayer.address)) - 1);
-    expect(await metric(registry, "relayer_nonce_errors_total")).to.equal(1);
+    expect(await metric(registry, "verdict_relayer_nonce_errors_total")).to.equal(1);
   });
 
   it("relay replaces a transaction unmined after stuckAfterMs with higher fees at the same nonce, and the job settles once", async () => {
@@ -216,7 +216,7 @@ describe("Relayer.relay", () => {
       await until(async () => (await pendingHashes()).length === 1, "the first send");
       const [firstHash] = await pendingHashes();
       const original = await ethers.provider.getTransaction(firstHash!);
-      await until(async () => (await metric(registry, "relayer_tx_replaced_total")) >= 1, "a replacement");
+      await until(async () => (await metric(registry, "verdict_relayer_tx_replaced_total")) >= 1, "a replacement");
       await ethers.provider.send("evm_mine", []);
 
       const result = await relayed;

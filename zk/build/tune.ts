@@ -195,10 +195,10 @@ export function describe(r: TuneResult): string {
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { loadModelSpec } = await import("./circuit.js");
   const name = process.argv[2];
-  if (!name) throw new Error("usage: tsx zk/build/tune.ts <model> [--tolerance 0.02]");
+  if (!name) throw new Error("usage: tsx zk/build/tune.ts <model> [--tolerance <model.json tolerance, else 0.02>]");
   const t = process.argv.indexOf("--tolerance");
-  const tolerance = t > 0 ? Number(process.argv[t + 1]) : 0.02;
   const spec = await loadModelSpec(name);
+  const tolerance = t > 0 ? Number(process.argv[t + 1]) : (spec.tolerance ?? 0.02);
   // Verifier gas: each candidate within the tolerance has its verifier compiled, deployed and called once.
   const { network } = await import("hardhat");
   const { deployedVerifierGas } = await import("./verifierGas.js");
