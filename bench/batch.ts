@@ -5,13 +5,11 @@
 // with solc-js (bench/scaling.ts) and deployed as raw bytecode on a `hardhat node` with the whole stack deployed.
 //   tsx bench/batch.ts [--runs N] [--models a,b] [--markdown-only]  ->  bench/results/batch.json and batch.md
 import { mkdir, readFile, writeFile } from "node:fs/promises";
-import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { ContractFactory, type Signer } from "ethers";
 import { z } from "zod";
-import { startLocalChain } from "../infra/localChain.js";
-import { deployLocalStack, DEMO_MODELS, type LocalStack } from "../infra/localStack.js";
+import { DEMO_MODELS, withLocalStack, type LocalStack } from "../infra/localStack.js";
 import { median, round } from "../infra/stats.js";
 import { REPO_ROOT } from "../shared/paths.js";
 import { IHalo2Verifier__factory, InferenceMarket__factory, ModelRegistry__factory, type InferenceMarket } from "../types/ethers-contracts/index.js";
@@ -197,10 +195,7 @@ export async function benchBatch(opts: { runs?: number; models?: string[]; progr
   const say = opts.progress ?? (() => undefined);
   const runs = opts.runs ?? 3;
   const machine = machineInfo();
-  const chain = await startLocalChain();
-  const work = path.join(os.tmpdir(), `verdict-batch-${process.pid}`);
-  const stack = await deployLocalStack(chain.url, work, (l) => say(`  ${l}`));
-  try {
+  return withLocalStack("bench-batch", (l) => say(`  ${l}`), async ({ stack }) => {
     const models: BatchModelResult[] = [];
     for (const name of opts.models ?? DEMO_MODELS) models.push(await benchModel(stack, name, runs, say));
     return {
@@ -221,10 +216,7 @@ export async function benchBatch(opts: { runs?: number; models?: string[]; progr
         noise: "shared machine: other work may run on the same cores; time figures are medians, gas is deterministic",
       },
     };
-  } finally {
-    await stack.cleanup().catch(() => undefined);
-    await chain.stop();
-  }
+  });
 }
 
 export function batchMarkdown(r: BatchResult): string {
