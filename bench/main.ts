@@ -3,7 +3,8 @@
 // and peak RSS), float inference, key generation (from the build manifest), proof size; on a `hardhat node` with
 // the whole stack deployed: gas of every market step (verifier alone, create, lock, fulfil, batch fulfil, slash);
 // and the end-to-end latency of a job (post -> fulfilled on-chain) with the relayer and one operator running as
-// processes, as in `make demo`. Every figure is the median of N runs.
+// processes, as in `make demo`; one proof settling N jobs (bench/batch.ts: N = 1, 8, 32 per demo model). Every
+// figure is the median of N runs.
 import { execFile } from "node:child_process";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -22,6 +23,7 @@ import { benchLoad, loadMarkdown, type LoadBench } from "./load.js";
 import { machineInfo, type MachineInfo } from "./machine.js";
 import { benchRelayer, type RelayerCapacity } from "./relayer.js";
 import { benchScaling, scalingChart, type ScalingResult } from "./scaling.js";
+import { batchMarkdown, benchBatch, writeBatchResults, type BatchResult } from "./batch.js";
 import { median, round } from "../infra/stats.js";
 
 const { values: flags } = parseArgs({
@@ -42,7 +44,7 @@ if (flags.help) {
       "  --load-jobs N  jobs in the load burst on automine (two operators, one relayer; default 1000)",
       "  --chain-jobs N  jobs in the load bursts on the 2 s and 12 s block chains (default 40)",
       "  --relayer-txs N  fulfilments handed to one relayer at once for its capacity (default 1000)",
-      "  --skip LIST    leave out sections: scaling (curves over MLP widths), relayer, load",
+      "  --skip LIST    leave out sections: batch (one proof for N jobs), scaling (curves over MLP widths), relayer, load",
     ].join("\n"),
   );
   process.exit(0);
@@ -53,7 +55,7 @@ const CHAIN_JOBS = Number(flags["chain-jobs"]);
 /** Chains the load runs on: automine, and a block every 2 s and 12 s (a fast L2 and Ethereum's pace). */
 const LOAD_BLOCK_TIMES = [0, 2, 12];
 const RELAYER_TXS = Number(flags["relayer-txs"]);
-const SECTIONS = ["scaling", "relayer", "load"];
+const SECTIONS = ["batch", "scaling", "relayer", "load"];
 const SKIP = new Set(flags.skip.split(",").filter(Boolean));
 for (const k of SKIP) if (!SECTIONS.includes(k)) {
   console.error(`--skip takes ${SECTIONS.join(", ")}, not '${k}'`);
@@ -287,6 +289,7 @@ function markdown(report: {
   models: Record<string, Record<string, unknown>>;
   system: { relayer_capacity?: RelayerCapacity | { skipped: string }; load?: LoadBench | { skipped: string } };
   scaling: { proving?: Omit<ScalingResult["proving"][number], "samples">[]; gas?: ScalingResult["gas"]; gas_per_instance?: number };
+  batch: BatchResult | { skipped: string };
 }): string {
   const names = Object.keys(report.models);
   const fmt = (v: unknown): string => {
@@ -330,6 +333,7 @@ function markdown(report: {
     ``,
     ...(report.system.relayer_capacity && "txs" in report.system.relayer_capacity ? relayerMarkdown(report.system.relayer_capacity) : []),
     ...(report.system.load && "runs" in report.system.load ? loadMarkdown(report.system.load) : []),
+    ...("models" in report.batch ? [batchMarkdown(report.batch).replace(/^# /, "## ")] : []),
     ...(report.scaling.proving && report.scaling.gas ? scalingMarkdown(report.scaling.proving, report.scaling.gas, report.scaling.gas_per_instance!) : []),
   ].join("\n");
 }
@@ -394,6 +398,12 @@ async function main(): Promise<void> {
     for (const name of DEMO_MODELS) e2e[name] = await endToEnd(run.stack, name, off[name]!.proofs);
   }, { exitOnSignal: true });
 
+  let batch: BatchResult | undefined;
+  if (!SKIP.has("batch")) {
+    step("batch proofs: one real proof settles N jobs (fulfilBatchProof), N = 1, 8, 32 per demo model");
+    batch = await benchBatch({ runs: Math.min(RUNS, 3), progress: (l) => say(`  ${l}`) });
+    await writeBatchResults(batch);
+  }
   let scaling: ScalingResult | undefined;
   if (!SKIP.has("scaling")) {
     step("scaling: proving time and memory over MLP widths, verifier gas over public instances");
@@ -467,6 +477,7 @@ async function main(): Promise<void> {
       pipeline_overhead_ratio: "(e2e_latency_s − prove_s) / prove_s",
       comparisons: "per model, measured in this run: single_over_batch_fulfil_per_job = fulfil gas per job alone (batch of 1) ÷ per job in a batch of n",
       system: "relayer_tx_per_s / relayer_nonce_errors: bench/relayer.ts, --relayer-txs operator-signed fulfilments of locked jobs (one real proof) enqueued at once for one relayer process: fulfilments mined ÷ wall time from enqueue to the last mined, and its verdict_relayer_nonce_errors_total; evaluate_jobs_per_s: infra/evaluateBurst.ts, jobs of one block through the real evaluate stage on a fake chain that counts every request (load.evaluate_burst); load.runs: infra/load.ts on automine and on 2 s and 12 s block chains (hardhat node interval mining): jobs/s per operator process, latency minus each job's proving time, gas of the operators' locks and fulfilments per job, RPC requests per settled job counted by a proxy per service and method (rpc_by_service), inside the operators per scope (operator_rpc_by_scope: stage, watch, head, snapshot, sweep, gauges), and idle requests per block before the burst; load.runs[].relayer_tx_per_s is the relayer's rate under that load, paced by proving (two transactions per job). Single runs spanning every transaction / job, not medians",
+      batch: "bench/batch.ts, also written to bench/results/batch.json and batch.md: per demo model, one real proof of N jobs settled by fulfilBatchProof through the batch circuit's generated verifier (N = 1: today's fulfil); median of min(runs, 3) proofs per N; its own notes explain each figure",
       scaling: "bench/scaling.ts: seeded MLPs Gemm(16->w)+Relu+Gemm(w->4), median of min(runs, 3) proofs per width; verifyProof gas over circuits with 4..64 public instances; chart in bench/results/scaling.vl.json",
       noise: "shared machine: other work may run on the same cores; compare medians, not single runs",
     },
@@ -477,11 +488,13 @@ async function main(): Promise<void> {
         : { relayer_capacity: { skipped: "relayer (--skip relayer)" } }),
       ...(load ? { evaluate_jobs_per_s: load.evaluate_burst?.jobs_per_s, load } : { load: { skipped: "load (--skip load)" } }),
     },
+    batch: batch ?? { skipped: "batch (--skip batch)" },
     scaling: scaling
       ? {
           proving: scaling.proving.map(({ samples: _, ...p }) => p),
           gas: scaling.gas,
           gas_per_instance: scaling.gas_per_instance,
+          demo: scaling.demo,
           files: ["bench/results/scaling.json", "bench/results/scaling.vl.json"],
         }
       : { skipped: "scaling (--skip scaling)" },

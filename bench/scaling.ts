@@ -1,23 +1,21 @@
 // Scaling curves (issue 7): proving time and peak memory vs circuit size (logrows) over MLPs of growing hidden
-// width, and on-chain verifier gas vs the number of public instances. Models are seeded random MLPs written to
-// .cache/bench/models (never models/); circuits are built and cached by zk/build/circuit.ts's ensureCircuit like any
-// model. Verifiers are compiled with solc-js straight from node_modules/solc into .cache/bench/solc (not
-// contracts/generated, which `hardhat build` owns) and deployed as raw bytecode on Hardhat's in-process EDR chain.
+// width, and on-chain verifier gas vs the number of public instances; the demo models (MLPs and the CNN) as points.
+// Models are seeded random MLPs written to .cache/bench/models (never models/); circuits are built and cached by
+// zk/build/circuit.ts's ensureCircuit like any model. Verifiers are compiled with solc-js (zk/build/verifierGas.ts; not contracts/generated, which `hardhat
+// build` owns) and deployed as raw bytecode on Hardhat's in-process EDR chain.
 //   tsx bench/scaling.ts [--runs N]  ->  bench/results/scaling.json and scaling.svg
 import { execFile } from "node:child_process";
-import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { createRequire } from "node:module";
 import path from "node:path";
 import { parseArgs, promisify } from "node:util";
-import { Contract, ContractFactory } from "ethers";
 import { network } from "hardhat";
 import { z } from "zod";
 import { REPO_ROOT } from "../shared/paths.js";
-import { ensureCircuit, modelSpecSchema, readInputRows, type BuiltCircuit, type ModelSpec } from "../zk/build/circuit.js";
+import { DEMO_MODELS } from "../infra/localStack.js";
+import { ensureCircuit, loadModelSpec, modelSpecSchema, readInputRows, type BuiltCircuit, type ModelSpec } from "../zk/build/circuit.js";
+import { deployedVerifierGas } from "../zk/build/verifierGas.js";
 import { pythonPath, WarmBridge } from "../zk/runtime/bridge.js";
-import { prove } from "../zk/runtime/prover.js";
+import { prove, type ProofResult } from "../zk/runtime/prover.js";
 import { isMain, machineInfo, type MachineInfo } from "./machine.js";
 import { median, round } from "../infra/stats.js";
 
@@ -78,6 +76,8 @@ export interface ScalingResult {
   runArgs: Record<string, number>;
   proving: ProvingPoint[];
   gas: GasPoint[];
+  /** The demo models (MLPs and the CNN) at their own settings, placed on both curves. */
+  demo: DemoPoint[];
   /** Linear fit of gas_used against instances: the marginal gas of one more public instance. */
   gas_per_instance: number;
   wall_s: number;
@@ -168,36 +168,6 @@ async function provingPoint(hidden: number, runs: number, say: (l: string) => vo
 
 // ------------------------------------------------------------------------------------------- gas vs instances
 
-const solcOutputSchema = z.object({
-  errors: z.array(z.object({ severity: z.string(), formattedMessage: z.string() })).optional(),
-  contracts: z.record(z.string(), z.record(z.string(), z.object({ abi: z.array(z.unknown()), evm: z.object({ bytecode: z.object({ object: z.string() }), deployedBytecode: z.object({ object: z.string() }) }) }))).optional(),
-});
-type Compiled = { abi: unknown[]; bytecode: string; runtimeBytes: number };
-
-/**
- * The verifier compiled with the project's pinned solc-js and Hardhat's settings (optimizer 200 runs, no viaIR),
- * cached by source hash under .cache/bench/solc. Hardhat's own build would need the file in contracts/generated,
- * which zk/build/prepare.ts prunes and other work compiles.
- */
-async function compileVerifier(source: string): Promise<Compiled> {
-  const cache = path.join(BENCH_CACHE, "solc", `${createHash("sha256").update(source).digest("hex").slice(0, 16)}.json`);
-  if (existsSync(cache)) return JSON.parse(await readFile(cache, "utf8")) as Compiled;
-  const solc = createRequire(import.meta.url)("solc") as { compile(input: string): string };
-  const input = {
-    language: "Solidity",
-    sources: { "Verifier.sol": { content: source } },
-    settings: { optimizer: { enabled: true, runs: 200 }, viaIR: false, outputSelection: { "*": { Halo2Verifier: ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"] } } },
-  };
-  const out = solcOutputSchema.parse(JSON.parse(solc.compile(JSON.stringify(input))));
-  const errors = (out.errors ?? []).filter((e) => e.severity === "error");
-  const c = out.contracts?.["Verifier.sol"]?.Halo2Verifier;
-  if (errors.length || !c) throw new Error(`solc: ${errors.map((e) => e.formattedMessage).join("\n") || "no Halo2Verifier in output"}`);
-  const compiled: Compiled = { abi: c.abi, bytecode: `0x${c.evm.bytecode.object}`, runtimeBytes: c.evm.deployedBytecode.object.length / 2 };
-  await mkdir(path.dirname(cache), { recursive: true });
-  await writeFile(cache, JSON.stringify(compiled));
-  return compiled;
-}
-
 async function gasCurve(totals: number[], say: (l: string) => void): Promise<GasPoint[]> {
   // Gemm(n -> 8) + Relu + Gemm(8 -> n): n public inputs and n public outputs. All built at the largest one's
   // logrows so the verifiers differ in their instance count, not in circuit size.
@@ -216,26 +186,9 @@ async function gasCurve(totals: number[], say: (l: string) => void): Promise<Gas
       const circuit = await buildAt(m.spec, logrows, say);
       const [row] = await readInputRows(path.join(m.spec.dir, "sample.json"), circuit.inputs.count, "sample");
       const p = await prove(circuit, row!);
-      const compiled = await compileVerifier(await readFile(circuit.file("Verifier.sol"), "utf8"));
-      const deployed = await new ContractFactory(compiled.abi as never[], compiled.bytecode, signer).deploy();
-      await deployed.waitForDeployment();
-      const verifier = new Contract(await deployed.getAddress(), compiled.abi as never[], signer);
-      const verifyProof = verifier.getFunction("verifyProof");
-      if (!(await verifyProof.staticCall(p.proof, p.instances))) throw new Error(`${m.spec.name}: the deployed verifier rejects a valid proof`);
-      const estimate = await verifyProof.estimateGas(p.proof, p.instances);
-      const receipt = await (await verifyProof.send(p.proof, p.instances)).wait();
-      const calldata = verifier.interface.encodeFunctionData("verifyProof", [p.proof, p.instances]);
-      points.push({
-        instances: p.instances.length,
-        inputs: circuit.inputs.count,
-        outputs: circuit.outputs.count,
-        logrows: circuit.logrows,
-        verifier_runtime_bytes: compiled.runtimeBytes,
-        calldata_bytes: (calldata.length - 2) / 2,
-        estimate_gas: Number(estimate),
-        gas_used: Number(receipt!.gasUsed),
-      });
-      say(`  ${p.instances.length} instances: verifyProof estimateGas ${estimate}, gasUsed ${receipt!.gasUsed} (verifier ${compiled.runtimeBytes} bytes)`);
+      const g = await deployedVerifierGas(signer!, circuit, p);
+      points.push({ instances: p.instances.length, inputs: circuit.inputs.count, outputs: circuit.outputs.count, logrows: circuit.logrows, ...g });
+      say(`  ${p.instances.length} instances: verifyProof estimateGas ${g.estimate_gas}, gasUsed ${g.gas_used} (verifier ${g.verifier_runtime_bytes} bytes)`);
     }
     return points;
   } finally {
@@ -243,7 +196,50 @@ async function gasCurve(totals: number[], say: (l: string) => void): Promise<Gas
   }
 }
 
-function slope(points: { x: number; y: number }[]): number {
+// ------------------------------------------------------------------------------------------- the demo models
+
+export interface DemoPoint {
+  model: string;
+  parameters: number;
+  logrows: number;
+  num_rows: number;
+  instances: number;
+  prove_s: number;
+  proof_bytes: number;
+  gas_used: number;
+}
+
+/** Each demo model (two MLPs and a CNN) as a point on both curves: its own settings, its own verifier. */
+async function demoPoints(runs: number, say: (l: string) => void): Promise<DemoPoint[]> {
+  const connection = await network.connect();
+  try {
+    const [signer] = await connection.ethers.getSigners();
+    const points: DemoPoint[] = [];
+    for (const name of DEMO_MODELS) {
+      const circuit = await ensureCircuit(await loadModelSpec(name));
+      const [row] = await readInputRows(path.join(circuit.spec.dir, circuit.spec.sample), circuit.inputs.count, "sample");
+      const proofs: ProofResult[] = [];
+      for (let i = 0; i < runs; i++) proofs.push(await prove(circuit, row!));
+      const g = await deployedVerifierGas(signer!, circuit, proofs[0]!);
+      points.push({
+        model: name,
+        parameters: circuit.parameters,
+        logrows: circuit.logrows,
+        num_rows: circuit.numRows,
+        instances: proofs[0]!.instances.length,
+        prove_s: round(median(proofs.map((p) => p.timings.prove ?? Number.NaN))),
+        proof_bytes: (proofs[0]!.proof.length - 2) / 2,
+        gas_used: g.gas_used,
+      });
+      say(`  ${name}: logrows ${circuit.logrows}, prove ${points.at(-1)!.prove_s}s, verifyProof gasUsed ${g.gas_used}`);
+    }
+    return points;
+  } finally {
+    await connection.close();
+  }
+}
+
+export function slope(points: { x: number; y: number }[]): number {
   const n = points.length;
   const mx = points.reduce((a, p) => a + p.x, 0) / n;
   const my = points.reduce((a, p) => a + p.y, 0) / n;
@@ -272,6 +268,8 @@ export async function benchScaling(opts: ScalingOptions = {}): Promise<ScalingRe
   }
   say(`gas vs public instances: ${totals.join(", ")}`);
   const gas = await gasCurve(totals, say);
+  say("demo models on both curves");
+  const demo = await demoPoints(runs, say);
 
   return {
     generatedAt: new Date().toISOString(),
@@ -281,6 +279,7 @@ export async function benchScaling(opts: ScalingOptions = {}): Promise<ScalingRe
     runArgs: { ...RUN_ARGS },
     proving,
     gas,
+    demo,
     gas_per_instance: round(slope(gas.map((g) => ({ x: g.instances, y: g.gas_used }))), 1),
     wall_s: round((performance.now() - t0) / 1000, 1),
     notes: {
@@ -301,7 +300,8 @@ export async function benchScaling(opts: ScalingOptions = {}): Promise<ScalingRe
       gas_per_instance: "least-squares slope of gas_used over the instance count",
       calldata_bytes: "ABI-encoded verifyProof calldata (proof + instances)",
       noise: "shared 2-core machine: other work may run at the same time; time figures are medians, memory and gas are deterministic up to allocator noise",
-      chart: "bench/results/scaling.vl.json (Vega-Lite): left, prove time (log scale) and peak RSS vs logrows; right, verifyProof gas vs public instances",
+      demo: `each demo model (${DEMO_MODELS.join(", ")}) at its committed settings: median of ${runs} ezkl.prove of its sample (fresh bridge process per proof), and gasUsed of one verifyProof of its own verifier (compiled and deployed as for the gas curve); drawn as labelled points on both panels`,
+      chart: "bench/results/scaling.vl.json (Vega-Lite): left, prove time (log scale) and peak RSS vs logrows, with the demo models as labelled points; right, verifyProof gas vs public instances, with the demo models",
     },
   };
 }
@@ -320,7 +320,13 @@ export function scalingChart(r: ScalingResult): Record<string, unknown> {
         data: { values: r.proving.map(({ samples: _, ...p }) => p) },
         encoding: { x: { field: "logrows", type: "quantitative", title: "logrows (circuit has 2^k rows)" } },
         layer: [
-          { mark: { type: "line", point: true }, encoding: { y: { field: "prove_s", type: "quantitative", scale: { type: "log" }, title: "prove time (s, median)" } } },
+          {
+            // The demo models share the prove-time axis with the curve (RSS has its own).
+            layer: [
+              { mark: { type: "line", point: true }, encoding: { y: { field: "prove_s", type: "quantitative", scale: { type: "log" }, title: "prove time (s, median)" } } },
+              ...demoLayers(r, "prove_s"),
+            ],
+          },
           { mark: { type: "line", point: true, strokeDash: [4, 2], color: "#d62728" }, encoding: { y: { field: "prove_peak_rss_mb", type: "quantitative", title: "peak RSS (MB)" } } },
         ],
         resolve: { scale: { y: "independent" } },
@@ -332,10 +338,20 @@ export function scalingChart(r: ScalingResult): Record<string, unknown> {
         layer: [
           { mark: { type: "line", point: true, color: "#2ca02c" }, encoding: { y: { field: "gas_used", type: "quantitative", title: "gas" } } },
           { mark: { type: "line", point: true, strokeDash: [4, 2], color: "#9467bd" }, encoding: { y: { field: "estimate_gas", type: "quantitative" } } },
+          ...demoLayers(r, "gas_used"),
         ],
       },
     ],
   };
+}
+
+/** The demo models as labelled points (x from the enclosing panel: logrows or instances). */
+function demoLayers(r: ScalingResult, y: "prove_s" | "gas_used"): Record<string, unknown>[] {
+  const data = { values: r.demo };
+  return [
+    { data, mark: { type: "point", shape: "diamond", size: 80, filled: true, color: "#ff7f0e" }, encoding: { y: { field: y, type: "quantitative" } } },
+    { data, mark: { type: "text", dx: 6, align: "left", color: "#ff7f0e" }, encoding: { y: { field: y, type: "quantitative" }, text: { field: "model" } } },
+  ];
 }
 
 if (isMain(import.meta.url)) {
@@ -348,6 +364,7 @@ if (isMain(import.meta.url)) {
   await writeFile(path.join(RESULTS_DIR, "scaling.vl.json"), `${JSON.stringify(scalingChart(result), null, 2)}\n`);
   console.table(result.proving.map(({ samples: _, ...p }) => p));
   console.table(result.gas);
+  console.table(result.demo);
   say(`wrote bench/results/scaling.json and scaling.vl.json (Vega-Lite) in ${result.wall_s}s`);
   process.exit(0);
 }

@@ -99,7 +99,7 @@ async function main(run: StackRun): Promise<void> {
   await (await pm.connect(dataProvider!).postInput(1n, sample[0]!.map((v) => floatToFelt(v, wine.circuit.inputs.scale)))).wait();
   const marketJob = (await pm.marketOf(1n)).jobId;
   step(`data provider published the wine sample after betting closed; the market posted job ${marketJob}`);
-  const jobs = [marketJob, await post("diabetes-regressor"), await post("wine-classifier")];
+  const jobs = [marketJob, await post("diabetes-regressor"), await post("wine-classifier"), await post("digits-cnn")];
   step(`posted jobs ${jobs.join(", ")} (0.001 ETH each, escrowed)`);
 
   const progress = ora("waiting for operators").start();

@@ -31,7 +31,7 @@ export const DEV_KEYS = {
 };
 /** Operators staked unless asked otherwise: account 3 stays a plain account (the e2e requester, the CLI test's newcomer). */
 const DEFAULT_OPERATORS = 2;
-export const DEMO_MODELS = ["wine-classifier", "diabetes-regressor"];
+export const DEMO_MODELS = ["wine-classifier", "diabetes-regressor", "digits-cnn"];
 const UNIT = 10n ** 18n;
 const NAMES = { token: "DemoToken", registry: "ModelRegistry", staking: "OperatorStaking", market: "InferenceMarket", predictionMarket: "PredictionMarket" } as const;
 

@@ -45,14 +45,14 @@ describe("verdict CLI: operator, market, job, verify and model registry commands
     await (await DemoToken__factory.connect(stack.addresses.token, admin!).mint(ACCOUNT3.address, 50n * UNIT)).wait();
   });
 
-  it("model list --json lists both demo models, active, with their layouts", async () => {
+  it("model list --json lists every demo model, active, with their layouts", async () => {
     const models = await json<{ id: string; status: string; verifierKind: string; inputs: string; outputs: string; uri: string }[]>(["model", "list"]);
     expect(models.map((m) => Number(m.id)).sort()).to.deep.equal(Object.values(local().stack.models).map((m) => m.modelId).sort());
     for (const m of models) {
       expect(m.status).to.equal("Active");
       expect(Number(m.inputs)).to.be.greaterThan(0);
       expect(Number(m.outputs)).to.be.greaterThan(0);
-      expect(m.uri).to.match(/^file:\/\/.+\/(wine-classifier|diabetes-regressor)-[0-9a-f]{16}\/#sha256=[0-9a-f]{64}$/);
+      expect(m.uri).to.match(/^file:\/\/.+\/(wine-classifier|diabetes-regressor|digits-cnn)-[0-9a-f]{16}\/#sha256=[0-9a-f]{64}$/);
     }
     const one = await json<{ id: string; outputScale: string; vkHash: string }>(["model", "show", models[0]!.id]);
     expect(one.vkHash).to.match(/^0x[0-9a-f]{64}$/);

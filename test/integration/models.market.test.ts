@@ -1,4 +1,4 @@
-// Issue: the two demo models onboard (verifier compiled by our Hardhat, deployed, registered with their hashes),
+// Issue: the demo models (two MLPs and a CNN) onboard (verifier compiled by our Hardhat, deployed, registered with their hashes),
 // prove a job each, and settle it through the market on-chain; proven outputs agree with onnxruntime's.
 import { expect } from "chai";
 import path from "node:path";
@@ -13,7 +13,7 @@ import { deploySystem, lockedJob, networkHelpers, NO_BUNDLE, signedFulfilment } 
 
 const argmax = (v: number[]) => v.indexOf(Math.max(...v));
 
-for (const name of ["wine-classifier", "diabetes-regressor"]) {
+for (const name of ["wine-classifier", "diabetes-regressor", "digits-cnn"]) {
   describe(`demo model ${name}: onboarded, proven and settled on-chain`, () => {
     let circuit: BuiltCircuit;
     before(async () => {

@@ -58,6 +58,11 @@ export const modelSpecSchema = z
      * next to the base version so one proof settles up to N of its jobs (`fulfilBatchProof`).
      */
     batch: z.array(z.number().int().min(2).max(64)).optional(),
+    /**
+     * Batch sizes N measured by the bench (bench/batch.ts builds their circuits on demand, cached by content hash
+     * like every circuit); never built by `zk/build/prepare.ts`, so `make test` does not pay for them.
+     */
+    benchBatch: z.array(z.number().int().min(2).max(64)).optional(),
   })
   .strict();
 export type ModelSpec = z.infer<typeof modelSpecSchema> & { dir: string };
@@ -355,6 +360,7 @@ export async function ensureBatchCircuit(spec: ModelSpec, n: number, opts: Ensur
     calibration: spec.calibration ? "calibration.json" : undefined,
     runArgs: { ...spec.runArgs, logrows: spec.runArgs.logrows + Math.ceil(Math.log2(n)), disable_freivalds: true },
     batch: undefined,
+    benchBatch: undefined,
     dir,
   };
   return ensureCircuit(batchSpec, opts);
