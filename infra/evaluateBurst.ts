@@ -21,6 +21,8 @@ import { floatToFelt } from "../zk/runtime/felt.js";
 import { round } from "./stats.js";
 
 export interface BurstResult {
+  /** "worth taking": every job pays (witness check and hand-over each); "spam": every job is priced below its gas, refused by admission alone. */
+  kind: "worth taking" | "spam";
   jobs: number;
   taken: number;
   seconds: number;
@@ -96,10 +98,10 @@ class FakeChain extends JsonRpcProvider {
 
 /**
  * Evaluates `jobs` jobs of one block (rows of the model's calibration data), `concurrency` at a time (the evaluate
- * workers' slots), and reports the rate and the chain requests. Every job is worth taking, so each one also pays
- * its witness check and its hand-over to the lock queue.
+ * workers' slots), and reports the rate and the chain requests. Jobs worth taking each also pay their witness check
+ * and their hand-over to the lock queue; spam (priced at 1 wei) is refused by admission before either.
  */
-export async function evaluateBurst(opts: { jobs: number; redisUrl: string; concurrency?: number }): Promise<BurstResult> {
+export async function evaluateBurst(opts: { jobs: number; redisUrl: string; concurrency?: number; spam?: boolean }): Promise<BurstResult> {
   const chain = new FakeChain();
   const address = Wallet.createRandom().address;
   const connection = redisConnection(opts.redisUrl);
@@ -129,7 +131,7 @@ export async function evaluateBurst(opts: { jobs: number; redisUrl: string; conc
     modelId: MODEL_ID,
     input: felts[i % felts.length]!,
     token: ZeroAddress,
-    price: (10n ** 16n).toString(),
+    price: opts.spam ? "1" : (10n ** 16n).toString(),
     collateral: "1000",
     lockDeadline: NOW + 3600,
     deadline: NOW + 7200,
@@ -151,7 +153,7 @@ export async function evaluateBurst(opts: { jobs: number; redisUrl: string; conc
     const seconds = (performance.now() - t0) / 1000;
     ctx.snapshot.head.stop();
     const besides = Object.entries(chain.calls).reduce((sum, [method, n]) => sum + (method === "eth_getBlockByNumber" ? 0 : n), 0);
-    return { jobs: opts.jobs, taken, seconds: round(seconds, 3), jobs_per_s: Math.round(opts.jobs / seconds), rpc_by_method: { ...chain.calls }, rpc_calls_besides_head: besides, rpc_calls_per_job: round(besides / opts.jobs, 4) };
+    return { kind: opts.spam ? "spam" : "worth taking", jobs: opts.jobs, taken, seconds: round(seconds, 3), jobs_per_s: Math.round(opts.jobs / seconds), rpc_by_method: { ...chain.calls }, rpc_calls_besides_head: besides, rpc_calls_per_job: round(besides / opts.jobs, 4) };
   } finally {
     ctx.snapshot.head.stop();
     await checker.close();

@@ -23,4 +23,11 @@ describe("evaluate on a burst (fake chain, real Redis)", function () {
     // The head poller asks by time (at most one request per 250 ms), not by job.
     expect(r.rpc_by_method.eth_getBlockByNumber ?? 0).to.be.at.most(2 + Math.ceil(r.seconds * 4));
   });
+
+  it("refuses 200 spam jobs (priced below their gas) by admission alone, with the same one snapshot of chain reads", async () => {
+    const r = await evaluateBurst({ jobs: 200, redisUrl: redis().url, spam: true });
+    console.log(`      spam: ${r.jobs} jobs in ${r.seconds} s = ${r.jobs_per_s} jobs/s; chain requests ${JSON.stringify(r.rpc_by_method)}`);
+    expect(r.taken, "no spam job is taken").to.equal(0);
+    expect(r.rpc_calls_besides_head).to.equal(3);
+  });
 });
