@@ -26,7 +26,7 @@ import { infer } from "../zk/runtime/inference.js";
 import { prove, type ProofResult } from "../zk/runtime/prover.js";
 import { runLoad, type LoadResult } from "../infra/load.js";
 import { machineInfo, type MachineInfo } from "./machine.js";
-import { benchRelayer, type RelayerCapacity } from "./relayer.js";
+import { benchRelayer, relayerMarkdown, writeRelayerReport, type RelayerCapacity } from "./relayer.js";
 import { benchScaling, scalingChart, type ScalingResult } from "./scaling.js";
 import { median, round } from "../infra/stats.js";
 
@@ -349,15 +349,6 @@ function markdown(report: {
   ].join("\n");
 }
 
-function relayerMarkdown(r: RelayerCapacity): string[] {
-  return [
-    `## Relayer capacity: ${r.txs} signed fulfilments handed to one relayer at once (concurrency ${r.concurrency})`,
-    ``,
-    `${r.relayer_tx_per_s} transactions/s, ${r.relayer_nonce_errors} nonce errors, ${r.relayer_dropped} dropped, ${r.relayer_replaced} replaced, ${r.gas_per_tx.toLocaleString("en-US")} gas per fulfilment, ${r.wall_s} s in all.`,
-    ``,
-  ];
-}
-
 function loadMarkdown(l: LoadResult): string[] {
   return [
     `## Load: ${l.jobs} jobs in a burst, two operators, one relayer`,
@@ -444,8 +435,9 @@ async function main(): Promise<void> {
   }
   let relayer: RelayerCapacity | undefined;
   if (!SKIP.has("relayer")) {
-    step(`relayer capacity: ${RELAYER_TXS} signed fulfilments handed to one relayer at once`);
+    step(`relayer capacity: ${RELAYER_TXS} signed fulfilments handed to one relayer at once, on automine, 2 s and 12 s blocks`);
     relayer = await benchRelayer({ txs: RELAYER_TXS, log: (l) => say(`  ${l}`) });
+    await writeRelayerReport(relayer);
   }
   let load: LoadResult | undefined;
   if (!SKIP.has("load")) {

@@ -99,6 +99,8 @@ export class InclusionTracker {
     const receipts = await Promise.all(hashes.map((h) => this.provider.getTransactionReceipt(h)));
     const byHash = new Map(hashes.map((h, i) => [h, receipts[i] ?? null]));
     const head = this.clock.head;
+    const unmined = watches.filter((w) => !w.entry.hashes.some((h) => byHash.get(h))).map((w) => w.entry.nonce);
+    const lowestUnmined = Math.min(...unmined);
     for (const w of watches) {
       const receipt = w.entry.hashes.map((h) => byHash.get(h)).find((r) => r) ?? null;
       if (receipt) {
@@ -117,7 +119,7 @@ export class InclusionTracker {
         await this.#resend(w, () => this.key.rebroadcast(w.entry));
         w.stuckAt = Date.now() + this.config.stuckAfterMs;
       } else if (Date.now() >= w.stuckAt) {
-        await this.#unstick(w);
+        await this.#unstick(w, w.entry.nonce === lowestUnmined);
       }
     }
   }
@@ -135,10 +137,12 @@ export class InclusionTracker {
 
   /**
    * Unmined after stuckAfterMs: sent again at the same nonce with bumped fees while bumps are left and the cap allows
-   * one, else unchanged (a no-op if the node holds it, a re-broadcast if it dropped it). A nonce refused as too low
-   * for a whole stuck window without any receipt of ours went to another transaction: the requests are "replaced".
+   * one, else unchanged (a no-op if the node holds it, a re-broadcast if it dropped it). Only the key's lowest
+   * unmined nonce is bumped: a later one cannot be mined before it, whatever it pays (a backlog of full blocks
+   * would otherwise re-price every queued transaction). A nonce refused as too low for a whole stuck window
+   * without any receipt of ours went to another transaction: the requests are "replaced".
    */
-  async #unstick(w: Watch): Promise<void> {
+  async #unstick(w: Watch, headOfLine: boolean): Promise<void> {
     const { stuckAfterMs } = this.config;
     if (w.nonceTaken) {
       this.log.warn({ nonce: w.entry.nonce }, "nonce used by a transaction this relayer did not send: requests reported as replaced");
@@ -147,8 +151,8 @@ export class InclusionTracker {
     }
     const previous = { maxFeePerGas: BigInt(w.entry.maxFeePerGas), maxPriorityFeePerGas: BigInt(w.entry.maxPriorityFeePerGas) };
     await this.#resend(w, async () => {
-      const bumped = bumpFees(previous, await this.key.fees(), this.config);
-      if (w.replacements < MAX_REPLACEMENTS && isBump(previous, bumped)) {
+      const bumped = headOfLine ? bumpFees(previous, await this.key.fees(), this.config) : previous;
+      if (headOfLine && w.replacements < MAX_REPLACEMENTS && isBump(previous, bumped)) {
         const before = w.entry.hashes.at(-1);
         w.entry = await this.key.replace(w.entry, bumped);
         if (w.entry.hashes.at(-1) !== before) {
