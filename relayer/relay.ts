@@ -10,7 +10,7 @@ import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import type { Config } from "../shared/config.js";
 import { VerdictError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
-import { classifySendError, describeRevert, shortMessage } from "../shared/rpcErrors.js";
+import { classifySendError, describeRevert, revertData, shortMessage } from "../shared/rpcErrors.js";
 import { BlockClock } from "./blockClock.js";
 import { currentFees, type Fees } from "./fees.js";
 import { kindOf, market, MAX_BATCH_ITEMS, type KindSpec } from "./kinds.js";
@@ -23,6 +23,8 @@ import type { RelayOutcome, RelayRequest, RelaySent } from "./types.js";
 const NONCE_ATTEMPTS = 3;
 /** Gas of a batch call beyond its items' (the loop, the self-calls' base cost, the returned array). */
 const BATCH_OVERHEAD_GAS = 40_000n;
+/** Simulations of one request with its gas limit raised for its job's callback, before it is dropped. */
+const CALLBACK_GAS_ATTEMPTS = 3;
 /** Fees are read once per block; without a head seen (no transaction pending) at most this old. */
 const FEE_MAX_AGE_MS = 1_000;
 
@@ -249,18 +251,43 @@ export class Relayer {
   /** Simulates and sends one request alone. */
   async #sendAlone(p: Prepared, simulated = false): Promise<RelaySent> {
     const tx = { from: p.sender ?? (await this.#keys[0]!.address()), to: p.request.market, data: p.calldata };
-    if (!simulated) await this.#simulate(tx, p);
-    const gasLimit = await this.#gasLimit(gasKey(p), 1, tx);
-    return this.#pickKey(p.sender).send(p.request.kind, tx.to, tx.data, gasLimit, [{ relayId: p.relayId, jobId: p.jobId }], gasKey(p), p.log);
-  }
-
-  /** eth_call from the relayer's address: a request that would revert is dropped with the decoded reason. */
-  async #simulate(tx: { from: string; to: string; data: string }, p: Prepared): Promise<void> {
+    let measured: bigint;
     try {
-      await this.#provider.call(tx);
+      measured = await this.#gasLimit(gasKey(p), 1, tx);
     } catch (e) {
+      // The kind's first request is estimated before it is simulated: its revert is the simulation's.
       if (classifySendError(e).reason === "reverted") this.#drop(p.log, p.request.kind, "simulation-reverted", `simulation reverted: ${describeRevert(e, market)}`);
       throw e;
+    }
+    const gasLimit = simulated ? measured : await this.#simulate({ ...tx, gasLimit: measured }, p);
+    // A limit raised for a job's callback is not booked as the kind's gas (the callback's gas is the requester's).
+    const book = gasLimit === measured ? gasKey(p) : `${gasKey(p)}:callback`;
+    return this.#pickKey(p.sender).send(p.request.kind, tx.to, tx.data, gasLimit, [{ relayId: p.relayId, jobId: p.jobId }], book, p.log);
+  }
+
+  /**
+   * eth_call from the relayer's address with the gas limit it will send: a request that would revert is dropped
+   * with the decoded reason. A job whose callback needs more gas than the kind's measured figure (the market
+   * checks the 63/64 rule: InsufficientGasForCallback(available, required)) gets its limit raised by the shortfall
+   * and is simulated again. Returns the gas limit to send with.
+   */
+  async #simulate(tx: { from: string; to: string; data: string; gasLimit: bigint }, p: Prepared): Promise<bigint> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.#provider.call(tx);
+        return tx.gasLimit;
+      } catch (e) {
+        if (classifySendError(e).reason !== "reverted") throw e;
+        const data = revertData(e);
+        const decoded = data ? market.parseError(data) : null;
+        if (decoded?.name === "InsufficientGasForCallback" && attempt < CALLBACK_GAS_ATTEMPTS) {
+          const [available, required] = decoded.args as unknown as [bigint, bigint];
+          // 64/63: the shortfall is measured after the self-call and CALL deductions of the gas above it.
+          tx = { ...tx, gasLimit: tx.gasLimit + ((required - available) * 64n * BigInt(this.#config.gasLimitPercent)) / 6300n };
+          continue;
+        }
+        this.#drop(p.log, p.request.kind, "simulation-reverted", `simulation reverted: ${describeRevert(e, market)}`);
+      }
     }
   }
 
@@ -325,7 +352,9 @@ export class Relayer {
     const tx = { from: sender ?? (await this.#keys[0]!.address()), to: items[0]!.request.market, data: batch.calldata(items.map((w) => w.request)) };
     let ok: boolean[];
     try {
-      ok = batch.simulated(await this.#provider.call(tx));
+      // With the gas limit it would be sent with: each item gets its share of it, as on chain (an item whose job's
+      // callback needs more then fails here, and is sent alone with a raised limit).
+      ok = batch.simulated(await this.#provider.call({ ...tx, gasLimit: await this.#gasLimit(key, items.length, tx) }));
     } catch (e) {
       // The batch as a whole reverted (or the call failed): each goes alone, simulated on its own.
       this.#log.warn({ err: shortMessage(e), items: items.length }, "batch simulation failed: sending its items alone");

@@ -20,7 +20,7 @@ import { relayJobId, type FulfilRequest, type LockRequest, type RelayOutcome, ty
 import { configSchema, type Config } from "../../shared/config.js";
 import { createLogger } from "../../shared/logger.js";
 import { queue, RELAYER_QUEUE, redisConnection } from "../../shared/queues.js";
-import { InferenceMarket__factory } from "../../types/ethers-contracts/index.js";
+import { HostileConsumer__factory, InferenceMarket__factory } from "../../types/ethers-contracts/index.js";
 import { createJob, deploySystem, ethers, LOCK_TYPES, lockedJob, marketDomain, networkHelpers, signedFulfilment, type System } from "../fixtures/system.js";
 
 const { loadFixture, time } = networkHelpers;
@@ -273,6 +273,31 @@ describe("Relayer (real Redis, in-process chain)", () => {
     expect((await s.market.jobOf(jobs[1]!)).status).to.equal(3n);
     expect(await metric(registry, "relayer_tx_dropped_total", { kind: "fulfil", reason: "reverted-onchain" })).to.equal(1);
     expect(await metric(registry, "relayer_tx_mined_total", { kind: "fulfil" })).to.equal(2); // the measuring one and job 1
+  });
+
+  it("a fulfilment whose job has a callback gets its gas limit raised by the shortfall its simulation reports (InsufficientGasForCallback); in a batch, simulated with the batch's gas, it settles too", async () => {
+    const s = await loadFixture(deploySystem);
+    const consumer = await new HostileConsumer__factory(s.admin).deploy(s.market);
+    const callbackJob = () => lockedJob(s, { callback: consumer, callbackGasLimit: 300_000 });
+    const jobs = [await callbackJob(), await lockedJob(s), await lockedJob(s), await callbackJob()];
+    const requests = await Promise.all(jobs.map((j) => fulfilRequest(s, j)));
+    const { relayer } = await newRelayer({ batchWindowMs: 300 });
+    const plain = await fulfilRequest(s, await lockedJob(s));
+    const measuredTx = sent(await relayer.relay(plain, relayJobId(plain))); // the kind's gas, measured without a callback
+    mined(await relayer.outcome(relayJobId(plain)));
+
+    const alone = sent(await relayer.relay(requests[0]!, relayJobId(requests[0]!)));
+    const batched = (await Promise.all(requests.slice(1).map((r) => relayer.relay(r, relayJobId(r))))).map(sent);
+
+    expect(alone.batchSize).to.equal(1);
+    const [raised, measured] = await Promise.all([alone, measuredTx].map(async (t) => (await ethers.provider.getTransaction(t.txHash))!.gasLimit));
+    expect(raised! - measured!).to.be.greaterThan(200_000n); // most of the callback's 300k (the measured limit has a margin)
+    // Whichever way the window grouped them, each ticket names its transaction's size.
+    for (const t of batched) expect(t.batchSize).to.equal(batched.filter((o) => o.txHash === t.txHash).length);
+    for (const r of requests) mined(await relayer.outcome(relayJobId(r))); // none failed in its batch
+    for (const j of jobs) expect((await s.market.jobOf(j)).status).to.equal(3n);
+    const callbacks = await s.market.queryFilter(s.market.filters.CallbackCalled());
+    expect(callbacks.map((e) => e.args.jobId)).to.have.members([jobs[0]!, jobs[3]!]);
   });
 
   it("the tracker replaces a transaction unmined after stuckAfterMs with higher fees at the same nonce; the job settles once", async () => {
