@@ -1,5 +1,6 @@
-// The inclusion tracker of one relayer key: follows new heads and, once per block, asks for the receipts of all
-// the key's unsettled transactions at once (ethers sends the requests of one tick as one JSON-RPC batch). It
+// The inclusion tracker of one relayer key: follows new heads and, once per block, asks for the key's mined nonce
+// count and then the receipts of all its unsettled transactions below it at once (ethers sends the requests of
+// one tick as one JSON-RPC batch). It
 // replaces a transaction stuck for stuckAfterMs with higher fees at the same nonce, re-broadcasts one whose
 // receipt vanished (reorged out), gives up on a nonce another transaction took ("replaced"), and publishes each
 // request's outcome once, at the confirmation depth. Relays complete at broadcast; the waiting happens here.
@@ -94,7 +95,10 @@ export class InclusionTracker {
 
   async #round(): Promise<void> {
     const watches = [...this.#pending.values()];
-    const hashes = watches.flatMap((w) => w.entry.hashes);
+    // Only a nonce below the key's mined count can have a receipt: one count per block spares asking for the
+    // receipts of a backlog that waits for room in the next blocks.
+    const minedCount = await this.provider.getTransactionCount(this.key.from, "latest");
+    const hashes = watches.filter((w) => w.entry.nonce < minedCount).flatMap((w) => w.entry.hashes);
     // One request per hash, all in the same tick: one JSON-RPC batch per block for the whole key.
     const receipts = await Promise.all(hashes.map((h) => this.provider.getTransactionReceipt(h)));
     const byHash = new Map(hashes.map((h, i) => [h, receipts[i] ?? null]));

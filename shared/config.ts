@@ -87,7 +87,7 @@ export const configSchema = z
         privateKeys: z.array(privateKey).default([]),
         /** Relay jobs taken at once. A relay holds its slot only until broadcast (the tracker waits for blocks),
          * so this bounds requests in the batch window and in simulation, not transactions awaiting a block. */
-        concurrency: z.number().int().positive().default(64),
+        concurrency: z.number().int().positive().default(256),
         /** Fulfilments arriving within this window share one fulfilBatch transaction (ms; keep it under the block
          * time: a fulfilment waits at most this long before its transaction is sent). */
         batchWindowMs: z.number().int().min(0).default(200),
