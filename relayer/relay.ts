@@ -377,7 +377,7 @@ export class Relayer {
         gasLimit,
         passing.map((w) => ({ relayId: w.relayId, jobId: w.jobId })),
         key,
-        this.#log,
+        this.#log.child({ kind: passing[0]!.request.kind, jobId: passing.map((w) => w.jobId).join(",") }),
       );
       for (const w of passing) w.sent(sent);
     } catch (e) {
@@ -509,8 +509,12 @@ class RelayKey implements KeySender {
         }
       }
     });
-    this.#relayer.log.info({ from, transactions: entries.length, nonces: entries.map((e) => e.nonce) }, "resuming transactions sent before a restart");
-    for (const entry of entries) this.#track(entry);
+    for (const entry of entries) {
+      for (const item of entry.items) {
+        this.#relayer.log.info({ from, jobId: item.jobId, kind: entry.kind, nonce: entry.nonce, txHash: entry.hashes.at(-1), relayId: item.relayId }, "resuming a transaction sent before a restart");
+      }
+      this.#track(entry);
+    }
   }
 
   #track(entry: JournalEntry): void {

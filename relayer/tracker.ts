@@ -46,6 +46,11 @@ interface Watch {
   nonceTaken: boolean;
 }
 
+/** What a log line about a transaction names: its nonce, kind and on-chain job(s). */
+function about(entry: JournalEntry) {
+  return { nonce: entry.nonce, kind: entry.kind, jobId: entry.items.map((i) => i.jobId).join(",") };
+}
+
 export class InclusionTracker {
   readonly #pending = new Map<number, Watch>();
   #loop?: Promise<void>;
@@ -109,7 +114,7 @@ export class InclusionTracker {
       const receipt = w.entry.hashes.map((h) => byHash.get(h)).find((r) => r) ?? null;
       if (receipt) {
         if (w.seen && (w.seen.hash !== receipt.hash || w.seen.blockHash !== receipt.blockHash)) {
-          this.log.warn({ nonce: w.entry.nonce, txHash: receipt.hash, blockNumber: receipt.blockNumber }, "transaction moved to another block (reorg)");
+          this.log.warn({ ...about(w.entry), txHash: receipt.hash, blockNumber: receipt.blockNumber }, "transaction moved to another block (reorg)");
           this.events.reorged();
         }
         w.seen = { hash: receipt.hash, blockHash: receipt.blockHash };
@@ -117,7 +122,7 @@ export class InclusionTracker {
         if (Math.max(head, receipt.blockNumber) - receipt.blockNumber + 1 >= this.config.confirmations) await this.#settle(w, receipt);
       } else if (w.seen) {
         // Mined, then gone: reorged out. The signed transaction is still valid at its nonce; send it again.
-        this.log.warn({ nonce: w.entry.nonce, txHash: w.seen.hash }, "transaction reorged out: broadcasting it again");
+        this.log.warn({ ...about(w.entry), txHash: w.seen.hash }, "transaction reorged out: broadcasting it again");
         this.events.reorged();
         w.seen = undefined;
         await this.#resend(w, () => this.key.rebroadcast(w.entry));
@@ -135,7 +140,7 @@ export class InclusionTracker {
     } catch (e) {
       const c = classifySendError(e);
       if (c.reason === "nonce-too-low") w.nonceTaken = true;
-      this.log[c.reason === "already-known" ? "debug" : "warn"]({ nonce: w.entry.nonce, reason: c.reason, err: shortMessage(e) }, "re-send at the same nonce not accepted; still waiting");
+      this.log[c.reason === "already-known" ? "debug" : "warn"]({ ...about(w.entry), reason: c.reason, err: shortMessage(e) }, "re-send at the same nonce not accepted; still waiting");
     }
   }
 
@@ -149,7 +154,7 @@ export class InclusionTracker {
   async #unstick(w: Watch, headOfLine: boolean): Promise<void> {
     const { stuckAfterMs } = this.config;
     if (w.nonceTaken) {
-      this.log.warn({ nonce: w.entry.nonce }, "nonce used by a transaction this relayer did not send: requests reported as replaced");
+      this.log.warn(about(w.entry), "nonce used by a transaction this relayer did not send: requests reported as replaced");
       await this.#publish(w, { status: "replaced", reason: `nonce ${w.entry.nonce} of ${this.key.from} was used by another transaction` });
       return;
     }
@@ -162,7 +167,7 @@ export class InclusionTracker {
         if (w.entry.hashes.at(-1) !== before) {
           w.replacements++;
           this.events.replaced();
-          this.log.warn({ txHash: w.entry.hashes.at(-1), nonce: w.entry.nonce, replacements: w.replacements, maxFeePerGas: w.entry.maxFeePerGas }, `transaction unmined after ${stuckAfterMs} ms: replaced with higher fees`);
+          this.log.warn({ ...about(w.entry), txHash: w.entry.hashes.at(-1), replacements: w.replacements, maxFeePerGas: w.entry.maxFeePerGas }, `transaction unmined after ${stuckAfterMs} ms: replaced with higher fees`);
         }
       } else {
         await this.key.rebroadcast(w.entry);
@@ -211,6 +216,8 @@ export class InclusionTracker {
 
   async #store(w: Watch, outcomes: [string, RelayOutcome][]): Promise<void> {
     await this.store.settle(this.key.from, w.entry.nonce, outcomes);
+    const mined = outcomes.filter(([, o]) => o.status === "mined").length;
+    this.log.info({ ...about(w.entry), txHash: w.seen?.hash, mined, failed: outcomes.length - mined }, "outcome published");
     this.#pending.delete(w.entry.nonce);
     for (const [relayId, outcome] of outcomes) this.events.settled(relayId, w.entry.kind, outcome);
   }
