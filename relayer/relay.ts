@@ -118,6 +118,8 @@ export class Relayer {
   readonly #clock: BlockClock;
   /** Measured gas per item (gasKey), the highest seen. */
   readonly #gas = new Map<string, bigint>();
+  /** eth_estimateGas in flight per gasKey (a kind's first requests, before any is mined). */
+  readonly #estimates = new Map<string, Promise<bigint>>();
   /** The outcome of the request in flight per on-chain job (market and job id), for per-job serialization. */
   readonly #perJob = new Map<string, Promise<unknown>>();
   /** Outcomes awaited in this process, by relay id. */
@@ -294,9 +296,15 @@ export class Relayer {
   /** Measured gas of `items` requests of `key` plus the margin; measured once with eth_estimateGas when unknown. */
   async #gasLimit(key: string, items: number, tx: { from: string; to: string; data: string }): Promise<bigint> {
     let perItem = this.#gas.get(key);
+    // Requests of a new kind arriving together share one estimate; one that reverted (another request's) is not
+    // this request's answer, which then asks for its own.
+    const shared = perItem === undefined ? this.#estimates.get(key) : undefined;
+    if (shared) perItem = await shared.catch(() => undefined);
     if (perItem === undefined) {
-      perItem = (await this.#provider.estimateGas(tx)) / BigInt(items);
-      this.#gas.set(key, perItem);
+      const estimate = this.#provider.estimateGas(tx).then((g) => g / BigInt(items));
+      this.#estimates.set(key, estimate);
+      void estimate.then((g) => this.#gas.has(key) || this.#gas.set(key, g)).catch(() => undefined).finally(() => this.#estimates.get(key) === estimate && this.#estimates.delete(key));
+      perItem = await estimate;
     }
     const overhead = items > 1 ? BATCH_OVERHEAD_GAS : 0n;
     return (BigInt(items) * perItem * BigInt(this.#config.gasLimitPercent)) / 100n + overhead;

@@ -4,13 +4,16 @@
 // restart mid-flight resumes from the journal.
 import { expect } from "chai";
 import { UnrecoverableError } from "bullmq";
-import { Wallet } from "ethers";
+import { Network, Wallet } from "ethers";
+import http from "node:http";
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Registry } from "prom-client";
 import { DEV_KEYS } from "../../infra/localStack.js";
 import { startLocalRedis } from "../../infra/localRedis.js";
+import { startRpcFaultProxy } from "../../infra/rpcFaultProxy.js";
 import type { LocalService } from "../../infra/service.js";
+import { RetryingJsonRpcProvider } from "../../shared/rpcProvider.js";
 import { classifySendError, describeRevert } from "../../shared/rpcErrors.js";
 import { bumpFees, isBump, type Fees } from "../../relayer/fees.js";
 import { startRelayWorker } from "../../relayer/main.js";
@@ -21,7 +24,7 @@ import { configSchema, type Config } from "../../shared/config.js";
 import { createLogger } from "../../shared/logger.js";
 import { queue, RELAYER_QUEUE, redisConnection } from "../../shared/queues.js";
 import { HostileConsumer__factory, InferenceMarket__factory } from "../../types/ethers-contracts/index.js";
-import { createJob, deploySystem, ethers, LOCK_TYPES, lockedJob, marketDomain, networkHelpers, signedFulfilment, type System } from "../fixtures/system.js";
+import { connection, createJob, deploySystem, ethers, LOCK_TYPES, lockedJob, marketDomain, networkHelpers, signedFulfilment, type System } from "../fixtures/system.js";
 
 const { loadFixture, time } = networkHelpers;
 const DEFAULTS = configSchema.parse({}).relayer;
@@ -106,6 +109,33 @@ async function manualMining(intervalMs = 0): Promise<void> {
 async function automine(): Promise<void> {
   await ethers.provider.send("evm_setIntervalMining", [0]);
   await ethers.provider.send("evm_setAutomine", [true]);
+}
+
+/**
+ * The in-process chain over HTTP JSON-RPC (single and batch requests), so that the relayer reaches it the way it
+ * reaches a node: through the production provider and, in front of it, the fault proxy.
+ */
+async function serveOverHttp(): Promise<{ url: string; close(): Promise<void> }> {
+  type Item = { id?: unknown; method: string; params?: unknown[] };
+  const answer = async ({ id, method, params }: Item) => {
+    try {
+      return { jsonrpc: "2.0", id, result: await connection.provider.request({ method, params: params ?? [] }) };
+    } catch (e) {
+      const err = e as { code?: number; message?: string; data?: unknown };
+      return { jsonrpc: "2.0", id, error: { code: typeof err.code === "number" ? err.code : -32603, message: err.message ?? String(e), data: err.data } };
+    }
+  };
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as Item | Item[];
+      void (Array.isArray(body) ? Promise.all(body.map(answer)) : answer(body)).then((out) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(out)));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  return { url: `http://127.0.0.1:${port}`, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
 
 const pendingHashes = async () => ((await ethers.provider.send("eth_getBlockByNumber", ["pending", false])) as { transactions: string[] }).transactions;
@@ -478,6 +508,40 @@ describe("Relayer (real Redis, in-process chain)", () => {
     expect(secondResult.status).to.equal("rejected");
     expect(((secondResult as PromiseRejectedResult).reason as Error).message).to.match(/^simulation reverted: JobNotInStatus/);
     mined(await relayer.outcome(relayJobId(a)));
+  });
+
+  it("through a JSON-RPC proxy that answers 10% of reads with error bodies (rate limits, header not found, timeouts), on interval mining, locks and batched fulfilments are each settled once with no nonce error", async () => {
+    const s = await loadFixture(deploySystem);
+    const chain = await serveOverHttp();
+    closers.push(() => chain.close());
+    // Every read the relayer makes per request or per block (the one-off eth_estimateGas per kind is counted below).
+    const methods = ["eth_call", "eth_getTransactionReceipt", "eth_getTransactionCount", "eth_blockNumber", "eth_gasPrice", "eth_maxPriorityFeePerGas", "eth_getBlockByNumber"];
+    const proxy = await startRpcFaultProxy(chain.url, { errorRate: 0.1, seed: 7, methods });
+    closers.push(() => proxy.close());
+    const provider = new RetryingJsonRpcProvider(proxy.url, Network.from(31337n), { staticNetwork: true, pollingInterval: 100 });
+    closers.push(async () => provider.destroy());
+    const store = storeFor();
+    const { relayer, registry } = await newRelayer({ batchWindowMs: 300, stuckAfterMs: 5_000 }, { store, keys: [new Wallet(DEV_KEYS.relayer, provider)] });
+    const ctx = { connection: store.redis, prefix: store.prefix };
+    const relayWorker = startRelayWorker(ctx, relayer, store, silent, 16);
+    const relayQueue = queue<RelayRequest>(ctx, RELAYER_QUEUE);
+    closers.push(() => relayQueue.close(), () => relayWorker.close());
+    const open = [await createJob(s.market, s.requester), await createJob(s.market, s.requester)];
+    const locked = [await lockedJob(s), await lockedJob(s), await lockedJob(s), await lockedJob(s)];
+    const requests = [...(await Promise.all(open.map((j) => lockRequest(s, j)))), ...(await Promise.all(locked.map((j) => fulfilRequest(s, j))))];
+    await manualMining(300);
+
+    for (const r of requests) await relayQueue.add(r.kind, r, { jobId: relayJobId(r), attempts: 5, backoff: { type: "exponential", delay: 200 } });
+    await until(async () => (await Promise.all(requests.map((r) => store.lookup(relayJobId(r))))).every((k) => k.outcome), "every outcome", 60_000);
+
+    for (const r of requests) mined((await store.lookup(relayJobId(r))).outcome!);
+    for (const j of open) expect((await s.market.jobOf(j)).status).to.equal(2n);
+    for (const j of locked) expect((await s.market.jobOf(j)).status).to.equal(3n);
+    expect(await s.market.queryFilter(s.market.filters.JobFulfilled())).to.have.length(locked.length);
+    expect(await metric(registry, "relayer_nonce_errors_total")).to.equal(0);
+    const { injected, requests: byMethod } = proxy.stats();
+    expect(Object.values(injected).reduce((a, b) => a + b, 0), "error bodies answered").to.be.greaterThan(0);
+    expect(byMethod.eth_estimateGas ?? 0, "estimates: one per request kind").to.equal(2);
   });
 
   it("the worker completes a relay job at broadcast; a job whose request would revert fails without retries, with a failed outcome and a dead letter", async () => {
