@@ -467,8 +467,22 @@ class RelayKey implements KeySender {
 
   constructor(signer: Signer, relayer: Relayer) {
     this.#signer = signer;
-    this.#nonces = new NonceManager(signer);
+    this.#nonces = new NonceManager(signer, (pending) => this.#nextNonce(pending));
     this.#relayer = relayer.shared;
+  }
+
+  /**
+   * The next nonce after a re-sync: never one a tracked transaction holds. Tracked transactions at or above the
+   * chain's pending count are missing from the node (a reorg took them out, or the node lost them): they are
+   * broadcast again first, so that the key's nonces stay gapless and none is handed to a second request.
+   */
+  async #nextNonce(pending: number): Promise<number> {
+    const missing = this.tracker?.entries().filter((e) => e.nonce >= pending) ?? [];
+    for (const entry of missing) {
+      await this.rebroadcast(entry).catch((e: unknown) => this.#relayer.log.warn({ nonce: entry.nonce, err: shortMessage(e) }, "missing transaction not accepted again"));
+    }
+    if (missing.length > 0) this.#relayer.log.warn({ from: this.#from, pending, nonces: missing.map((e) => e.nonce) }, "tracked transactions missing from the node: broadcast again before the next send");
+    return Math.max(pending, ...missing.map((e) => e.nonce + 1));
   }
 
   get from(): string {

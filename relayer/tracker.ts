@@ -71,6 +71,11 @@ export class InclusionTracker {
     return this.#pending.size;
   }
 
+  /** The watched transactions, lowest nonce first. */
+  entries(): JournalEntry[] {
+    return [...this.#pending.values()].map((w) => w.entry).sort((a, b) => a.nonce - b.nonce);
+  }
+
   /** Watches `entry` (just broadcast, or loaded from the journal after a restart) until its outcome is published. */
   track(entry: JournalEntry): void {
     this.#pending.set(entry.nonce, { entry, stuckAt: Date.now() + this.config.stuckAfterMs, replacements: Math.max(0, entry.hashes.length - 1), nonceTaken: false });

@@ -380,6 +380,27 @@ describe("Relayer (real Redis, in-process chain)", () => {
     expect(await s.market.queryFilter(s.market.filters.JobLocked(jobId))).to.have.length(1);
   });
 
+  it("after a reorg takes the chain's nonce below a tracked transaction, the next send broadcasts that one again first and takes the nonce after it (no nonce handed to two requests)", async () => {
+    const s = await loadFixture(deploySystem);
+    const jobs = [await createJob(s.market, s.requester), await createJob(s.market, s.requester)];
+    const { relayer, registry } = await newRelayer({ confirmations: 3 });
+    const [a, b] = await Promise.all(jobs.map((j) => lockRequest(s, j)));
+    const snapshot = (await ethers.provider.send("evm_snapshot", [])) as string;
+    const first = sent(await relayer.relay(a!, relayJobId(a!))); // automine: mined at once
+    await ethers.provider.send("evm_revert", [snapshot]); // gone before the tracker saw it
+
+    const second = sent(await relayer.relay(b!, relayJobId(b!)));
+
+    expect(second.nonce).to.equal(first.nonce + 1);
+    expect(await ethers.provider.getTransactionReceipt(first.txHash)).to.not.equal(null); // broadcast again, mined
+    await ethers.provider.send("evm_mine", []);
+    await ethers.provider.send("evm_mine", []);
+    expect(mined(await relayer.outcome(relayJobId(a!))).txHash).to.equal(first.txHash);
+    expect(mined(await relayer.outcome(relayJobId(b!))).txHash).to.equal(second.txHash);
+    for (const j of jobs) expect((await s.market.jobOf(j)).status).to.equal(2n);
+    expect(await metric(registry, "relayer_nonce_errors_total")).to.be.at.most(1); // the refused send that revealed it
+  });
+
   it("with two keys, concurrent requests spread over both, each key with consecutive nonces and no nonce error", async () => {
     const s = await loadFixture(deploySystem);
     const second = new Wallet(Wallet.createRandom().privateKey, ethers.provider);
