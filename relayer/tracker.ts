@@ -4,6 +4,7 @@
 // replaces a transaction stuck for stuckAfterMs with higher fees at the same nonce, re-broadcasts one whose
 // receipt vanished (reorged out), gives up on a nonce another transaction took ("replaced"), and publishes each
 // request's outcome once, at the confirmation depth. Relays complete at broadcast; the waiting happens here.
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Provider, TransactionReceipt } from "ethers";
 import type { Config } from "../shared/config.js";
 import type { Logger } from "../shared/logger.js";
@@ -14,6 +15,8 @@ import { kindOf } from "./kinds.js";
 import type { JournalEntry, RelayStore } from "./store.js";
 import type { RelayOutcome } from "./types.js";
 
+/** Pause after a failed round (RPC or Redis unreachable) before the next. */
+const ROUND_RETRY_MS = 1_000;
 /** Fee bumps per transaction: at the default 15% ten of them raise the fee ~4x, unless the cap stops them first. */
 const MAX_REPLACEMENTS = 10;
 
@@ -55,6 +58,9 @@ export class InclusionTracker {
   readonly #pending = new Map<number, Watch>();
   #loop?: Promise<void>;
   #closed = false;
+  /** Resolves at close(), waking the loop from its wait for a block. */
+  readonly #closing: Promise<void>;
+  #close!: () => void;
 
   constructor(
     private readonly key: KeySender,
@@ -64,7 +70,9 @@ export class InclusionTracker {
     private readonly config: Pick<Config["relayer"], "confirmations" | "stuckAfterMs" | "feeBumpPercent" | "maxFeePerGasGwei">,
     private readonly log: Logger,
     private readonly events: TrackerEvents,
-  ) {}
+  ) {
+    this.#closing = new Promise<void>((resolve) => (this.#close = resolve));
+  }
 
   /** Transactions being watched. */
   get size(): number {
@@ -85,6 +93,7 @@ export class InclusionTracker {
   /** Stops watching (at shutdown): the journal keeps what is unsettled for the next start. */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#close();
     await this.#loop;
   }
 
@@ -92,13 +101,15 @@ export class InclusionTracker {
     while (this.#pending.size > 0 && !this.#closed) {
       const stuckAt = Math.min(...[...this.#pending.values()].map((w) => w.stuckAt));
       // The next block, or the moment a transaction counts as stuck, whichever comes first.
-      await this.clock.next(Math.min(this.config.stuckAfterMs, stuckAt - Date.now()));
+      await Promise.race([this.clock.next(Math.min(this.config.stuckAfterMs, stuckAt - Date.now())), this.#closing]);
       if (this.#closed) return;
       try {
         await this.#round();
       } catch (e) {
-        // Redis or RPC trouble: the next block tries again (nothing here has effects a retry would repeat).
-        this.log.warn({ err: shortMessage(e), from: this.key.from }, "inclusion round failed; trying again at the next block");
+        // Redis or RPC trouble: tried again after a pause (nothing here has effects a retry would repeat); without
+        // it a transaction already due for a re-send would have the loop retry at once, hammering a failing node.
+        this.log.warn({ err: shortMessage(e), from: this.key.from }, "inclusion round failed; trying again shortly");
+        await Promise.race([sleep(ROUND_RETRY_MS), this.#closing]);
       }
     }
   }
