@@ -163,8 +163,8 @@ export class InclusionTracker {
   /**
    * Unmined after stuckAfterMs: sent again at the same nonce with bumped fees while bumps are left and the cap allows
    * one, else unchanged (a no-op if the node holds it, a re-broadcast if it dropped it). Only the key's lowest
-   * unmined nonce is bumped: a later one cannot be mined before it, whatever it pays (a backlog of full blocks
-   * would otherwise re-price every queued transaction). A nonce refused as too low for a whole stuck window
+   * unmined nonce is sent again: a later one cannot be mined before it, whatever it pays (a backlog of full blocks
+   * would otherwise re-price and re-send every queued transaction). A nonce refused as too low for a whole stuck window
    * without any receipt of ours went to another transaction: the requests are "replaced".
    */
   async #unstick(w: Watch, headOfLine: boolean): Promise<void> {
@@ -174,10 +174,15 @@ export class InclusionTracker {
       await this.#publish(w, { status: "replaced", reason: `nonce ${w.entry.nonce} of ${this.key.from} was used by another transaction` });
       return;
     }
+    // Behind the head of line it waits its turn: whether the node still holds it is asked when it gets there.
+    if (!headOfLine) {
+      w.stuckAt = Date.now() + stuckAfterMs;
+      return;
+    }
     const previous = { maxFeePerGas: BigInt(w.entry.maxFeePerGas), maxPriorityFeePerGas: BigInt(w.entry.maxPriorityFeePerGas) };
     await this.#resend(w, async () => {
-      const bumped = headOfLine ? bumpFees(previous, await this.key.fees(), this.config) : previous;
-      if (headOfLine && w.replacements < MAX_REPLACEMENTS && isBump(previous, bumped)) {
+      const bumped = bumpFees(previous, await this.key.fees(), this.config);
+      if (w.replacements < MAX_REPLACEMENTS && isBump(previous, bumped)) {
         const before = w.entry.hashes.at(-1);
         w.entry = await this.key.replace(w.entry, bumped);
         if (w.entry.hashes.at(-1) !== before) {
