@@ -19,13 +19,14 @@ test:
 demo:
 	@$(WITH_NODE) tsx zk/build/prepare.ts && hardhat build --quiet && tsx demo/main.ts $(ARGS)
 
-## Proving, verification, inference, gas and end-to-end latency per demo model -> bench/results/latest.{json,md}.
+## Proving, verification, inference, gas and end-to-end latency per demo model -> bench/results/latest.{json,md};
+## settlement gas per way to settle (real spike verifiers and proofs) -> bench/results/gas.{json,md}.
 ## make bench ARGS="--runs 3" (default 5 runs; every figure is the median).
 bench:
-	@$(WITH_NODE) tsx zk/build/prepare.ts && hardhat build --quiet && tsx bench/main.ts $(ARGS)
+	@$(WITH_NODE) tsx zk/build/prepare.ts && hardhat build --quiet && tsx bench/main.ts $(ARGS) && tsx bench/gas.ts
 
 ## Static analysis of contracts/ (not contracts/generated/): slither, offline, on Hardhat's build output. Full report;
-## fails on a High/Medium finding not explained in contracts/slither.triage.json (make test checks the same).
+## fails on a High/Medium finding not in slither's triage database contracts/slither.db.json (make test checks the same).
 slither:
 	@$(WITH_NODE) hardhat build --quiet && tsx tools/slither.ts
 

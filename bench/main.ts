@@ -5,26 +5,20 @@
 // and the end-to-end latency of a job (post -> fulfilled on-chain) with the relayer and one operator running as
 // processes, as in `make demo`. Every figure is the median of N runs.
 import { execFile } from "node:child_process";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import os from "node:os";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs, promisify } from "node:util";
 import { Wallet } from "ethers";
-import getPort from "get-port";
-import { z } from "zod";
-import { startLocalChain } from "../infra/localChain.js";
-import { startLocalRedis } from "../infra/localRedis.js";
-import { deployLocalStack, DEMO_MODELS, DEV_KEYS, operatorEnv, type LocalStack } from "../infra/localStack.js";
-import type { LocalService } from "../infra/service.js";
-import { startVerdictService } from "../infra/verdictService.js";
+import { DEMO_MODELS, DEV_KEYS, withLocalStack, type LocalStack } from "../infra/localStack.js";
+import { stackEnv, startRelayerAndOperators } from "../infra/verdictService.js";
 import { FULFIL_TYPES, marketDomain } from "../operator/signing.js";
 import { REPO_ROOT } from "../shared/paths.js";
 import { IHalo2Verifier__factory, InferenceMarket__factory, ModelRegistry__factory, type InferenceMarket } from "../types/ethers-contracts/index.js";
-import { runBridge, timingsSchema } from "../zk/runtime/bridge.js";
+import { WarmBridge } from "../zk/runtime/bridge.js";
 import { ensureCircuit, loadModelSpec, readInputRows, type BuiltCircuit } from "../zk/build/circuit.js";
 import { infer } from "../zk/runtime/inference.js";
-import { prove, type ProofResult } from "../zk/runtime/prover.js";
-import { runLoad, type LoadResult } from "../infra/load.js";
+import { prove, verifyNative, type NativeVerification, type ProofResult } from "../zk/runtime/prover.js";
+import { benchLoad, loadMarkdown, type LoadBench } from "./load.js";
 import { machineInfo, type MachineInfo } from "./machine.js";
 import { benchRelayer, relayerMarkdown, writeRelayerReport, type RelayerCapacity } from "./relayer.js";
 import { benchScaling, scalingChart, type ScalingResult } from "./scaling.js";
@@ -34,6 +28,7 @@ const { values: flags } = parseArgs({
   options: {
     runs: { type: "string", default: "5" },
     "load-jobs": { type: "string", default: "1000" },
+    "chain-jobs": { type: "string", default: "40" },
     "relayer-txs": { type: "string", default: "1000" },
     skip: { type: "string", default: "" },
     help: { type: "boolean", short: "h", default: false },
@@ -42,9 +37,10 @@ const { values: flags } = parseArgs({
 if (flags.help) {
   console.log(
     [
-      'usage: make bench [ARGS="--runs N --load-jobs N --relayer-txs N --skip scaling,relayer,load"]',
+      'usage: make bench [ARGS="--runs N --load-jobs N --chain-jobs N --relayer-txs N --skip scaling,relayer,load"]',
       "  --runs N       proofs, transactions and end-to-end jobs per figure (median of N; default 5)",
-      "  --load-jobs N  jobs in the load burst (two operators, one relayer; default 1000)",
+      "  --load-jobs N  jobs in the load burst on automine (two operators, one relayer; default 1000)",
+      "  --chain-jobs N  jobs in the load bursts on the 2 s and 12 s block chains (default 40)",
       "  --relayer-txs N  fulfilments handed to one relayer at once for its capacity (default 1000)",
       "  --skip LIST    leave out sections: scaling (curves over MLP widths), relayer, load",
     ].join("\n"),
@@ -53,6 +49,9 @@ if (flags.help) {
 }
 const RUNS = Number(flags.runs);
 const LOAD_JOBS = Number(flags["load-jobs"]);
+const CHAIN_JOBS = Number(flags["chain-jobs"]);
+/** Chains the load runs on: automine, and a block every 2 s and 12 s (a fast L2 and Ethereum's pace). */
+const LOAD_BLOCK_TIMES = [0, 2, 12];
 const RELAYER_TXS = Number(flags["relayer-txs"]);
 const SECTIONS = ["scaling", "relayer", "load"];
 const SKIP = new Set(flags.skip.split(",").filter(Boolean));
@@ -60,7 +59,7 @@ for (const k of SKIP) if (!SECTIONS.includes(k)) {
   console.error(`--skip takes ${SECTIONS.join(", ")}, not '${k}'`);
   process.exit(2);
 }
-for (const [flag, n] of [["load-jobs", LOAD_JOBS], ["relayer-txs", RELAYER_TXS]] as const) {
+for (const [flag, n] of [["load-jobs", LOAD_JOBS], ["chain-jobs", CHAIN_JOBS], ["relayer-txs", RELAYER_TXS]] as const) {
   if (!Number.isInteger(n) || n < 1) {
     console.error(`--${flag} must be a positive integer, not '${flags[flag]}'`);
     process.exit(2);
@@ -83,25 +82,11 @@ const BATCH_SIZES = [1, 8] as const;
 const BIG_BATCH = 32;
 const E2E_TIMEOUT_MS = 300_000;
 
-const services: LocalService[] = [];
-const stacks: LocalStack[] = [];
-let stopping: Promise<void> | undefined;
-
 function say(msg: string): void {
   console.log(`\x1b[36m[bench]\x1b[0m ${msg}`);
 }
 const secondsSince = (t0: number) => (performance.now() - t0) / 1000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function stopAll(): Promise<void> {
-  stopping ??= (async () => {
-    for (const s of services.reverse()) await s.stop().catch(() => undefined);
-    for (const st of stacks) await st.cleanup().catch(() => undefined);
-    if (services.length) say(`stopped ${services.map((s) => s.name).join(", ")}; Ignition journal removed`);
-  })();
-  return stopping;
-}
-for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => void stopAll().then(() => process.exit(130)));
 
 // ------------------------------------------------------------------------------------------- off-chain figures
 
@@ -112,34 +97,34 @@ interface OffChain {
   samples: { witness_s: number[]; prove_s: number[]; verify_cpu_s: number[]; verify_cpu_rss_mb: number[]; infer_s: number[] };
 }
 
-const verifySchema = z.object({ verified: z.boolean(), timings: timingsSchema, maxRssMb: z.number() });
-
-/** Native ezkl verification in its own process (the bridge's `verify`), from a proof file built like `verdict verify` does. */
-async function nativeVerify(circuit: BuiltCircuit, proof: ProofResult, work: string): Promise<z.infer<typeof verifySchema>> {
-  const le = (x: bigint) => Buffer.from(x.toString(16).padStart(64, "0"), "hex").reverse().toString("hex");
-  const proofFile = path.join(work, "proof.json");
-  const bytes = Buffer.from(proof.proof.slice(2), "hex");
-  await writeFile(proofFile, JSON.stringify({ protocol: null, instances: [proof.instances.map(le)], proof: [...bytes], hex_proof: proof.proof, split: null, pretty_public_inputs: null, timestamp: null, version: null }));
-  const r = await runBridge("verify", { proof: proofFile, settings: circuit.file("settings.json"), vk: circuit.file("vk.key"), srs: circuit.srs }, verifySchema);
+/** Native ezkl verification in its own process, as `verdict verify` does it. */
+async function nativeVerify(circuit: BuiltCircuit, proof: ProofResult): Promise<NativeVerification> {
+  const r = await verifyNative(circuit, proof.proof, proof.instances);
   if (!r.verified) throw new Error(`native verification rejected a proof of ${circuit.spec.name}`);
   return r;
 }
 
-async function offChain(name: string, work: string): Promise<OffChain> {
+async function offChain(name: string): Promise<OffChain> {
   const spec = await loadModelSpec(name);
   const circuit = await ensureCircuit(spec, { progress: (l) => say(`  ${l}`) });
   const [row] = await readInputRows(path.join(spec.dir, spec.sample), circuit.inputs.count, "sample");
   const samples: OffChain["samples"] = { witness_s: [], prove_s: [], verify_cpu_s: [], verify_cpu_rss_mb: [], infer_s: [] };
   const proofs: ProofResult[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    const p = await prove(circuit, row!);
-    proofs.push(p);
-    samples.witness_s.push(p.timings.witness ?? Number.NaN);
-    samples.prove_s.push(p.timings.prove ?? Number.NaN);
-    say(`  ${name}: proof ${i + 1}/${RUNS}: witness ${p.timings.witness?.toFixed(3)}s, prove ${p.timings.prove?.toFixed(3)}s`);
+  // The operator's warm prover: interpreter start-up and `import ezkl` paid once, as in production.
+  const prover = new WarmBridge();
+  try {
+    for (let i = 0; i < RUNS; i++) {
+      const p = await prove(circuit, row!, { bridge: prover.request });
+      proofs.push(p);
+      samples.witness_s.push(p.timings.witness ?? Number.NaN);
+      samples.prove_s.push(p.timings.prove ?? Number.NaN);
+      say(`  ${name}: proof ${i + 1}/${RUNS}: witness ${p.timings.witness?.toFixed(3)}s, prove ${p.timings.prove?.toFixed(3)}s`);
+    }
+  } finally {
+    await prover.close();
   }
   for (const [i, p] of proofs.entries()) {
-    const v = await nativeVerify(circuit, p, work);
+    const v = await nativeVerify(circuit, p);
     samples.verify_cpu_s.push(v.timings.verify ?? Number.NaN);
     samples.verify_cpu_rss_mb.push(v.maxRssMb);
     say(`  ${name}: native verify ${i + 1}/${RUNS}: ${v.timings.verify?.toFixed(3)}s, peak RSS ${v.maxRssMb} MB`);
@@ -300,7 +285,7 @@ function markdown(report: {
   machine: MachineInfo;
   versions: Record<string, string>;
   models: Record<string, Record<string, unknown>>;
-  system: { relayer_capacity?: RelayerCapacity | { skipped: string }; load?: LoadResult | { skipped: string } };
+  system: { relayer_capacity?: RelayerCapacity | { skipped: string }; load?: LoadBench | { skipped: string } };
   scaling: { proving?: Omit<ScalingResult["proving"][number], "samples">[]; gas?: ScalingResult["gas"]; gas_per_instance?: number };
 }): string {
   const names = Object.keys(report.models);
@@ -344,20 +329,9 @@ function markdown(report: {
     ...rows.map(([label, get]) => `| ${label} | ${names.map((n) => fmt(get(report.models[n]!) ?? "n/a")).join(" | ")} |`),
     ``,
     ...(report.system.relayer_capacity && "txs" in report.system.relayer_capacity ? relayerMarkdown(report.system.relayer_capacity) : []),
-    ...(report.system.load && "jobs" in report.system.load ? loadMarkdown(report.system.load) : []),
+    ...(report.system.load && "runs" in report.system.load ? loadMarkdown(report.system.load) : []),
     ...(report.scaling.proving && report.scaling.gas ? scalingMarkdown(report.scaling.proving, report.scaling.gas, report.scaling.gas_per_instance!) : []),
   ].join("\n");
-}
-
-function loadMarkdown(l: LoadResult): string[] {
-  return [
-    `## Load: ${l.jobs} jobs in a burst, two operators, one relayer`,
-    ``,
-    `| fulfilled | refunded (input out of range) | lost | duplicated | honest operators slashed | relayer txs | relayer tx/s | relayer nonce errors | evaluate queue jobs/s | jobs/s | latency p50 / p95 / max (s) | post burst (s) | drain (s) |`,
-    `|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|`,
-    `| ${l.fulfilled} | ${l.refunded} | ${l.lost} | ${l.duplicated} | ${l.honest_slashed} | ${l.relayer_txs} | ${l.relayer_tx_per_s} | ${l.relayer_nonce_errors} | ${l.queue_jobs_per_s} | ${l.jobs_per_s} | ${l.latency_s.p50} / ${l.latency_s.p95} / ${l.latency_s.max} | ${l.post_s} | ${l.drain_s} |`,
-    ``,
-  ];
 }
 
 function scalingMarkdown(proving: Omit<ScalingResult["proving"][number], "samples">[], gas: ScalingResult["gas"], perInstance: number): string[] {
@@ -379,8 +353,7 @@ function scalingMarkdown(proving: Omit<ScalingResult["proving"][number], "sample
 
 async function main(): Promise<void> {
   const started = performance.now();
-  const work = await mkdtemp(path.join(os.tmpdir(), "verdict-bench-"));
-  say(`${RUNS} run(s) per figure; work folder ${work}`);
+  say(`${RUNS} run(s) per figure`);
 
   const sections = 3 + SECTIONS.filter((k) => !SKIP.has(k)).length;
   let section = 0;
@@ -388,42 +361,29 @@ async function main(): Promise<void> {
 
   step("proving, native verification and inference (no chain)");
   const off: Record<string, OffChain> = {};
-  for (const name of DEMO_MODELS) off[name] = await offChain(name, work);
+  for (const name of DEMO_MODELS) off[name] = await offChain(name);
 
   step("gas on a hardhat node with the whole stack deployed");
-  const chain = await startLocalChain();
-  services.push(chain);
-  const stack = await deployLocalStack(chain.url, work, (l) => say(`  ${l}`));
-  stacks.push(stack);
+  // Each section on a stack of its own, stopped when it ends (what runs later would only compete for the cores).
+  const log = (l: string) => say(`  ${l}`);
   const gasByModel: Record<string, GasSamples> = {};
-  for (const name of DEMO_MODELS) gasByModel[name] = await gas(stack, name, off[name]!.proofs);
+  await withLocalStack("bench-gas", log, async ({ stack }) => {
+    for (const name of DEMO_MODELS) gasByModel[name] = await gas(stack, name, off[name]!.proofs);
+  }, { exitOnSignal: true });
   say(`  fulfilBatch of ${BIG_BATCH} on a second chain at the Prague hardfork (no per-transaction gas cap)`);
-  const prague = await startLocalChain({ hardfork: "prague" });
-  services.push(prague);
-  const pragueStack = await deployLocalStack(prague.url, work);
-  stacks.push(pragueStack);
-  for (const name of DEMO_MODELS) gasByModel[name]!.batch[BIG_BATCH] = await batchGas(pragueStack, name, off[name]!.proofs, BIG_BATCH);
-  await prague.stop();
+  await withLocalStack("bench-prague", () => undefined, async ({ stack }) => {
+    for (const name of DEMO_MODELS) gasByModel[name]!.batch[BIG_BATCH] = await batchGas(stack, name, off[name]!.proofs, BIG_BATCH);
+  }, { chain: { hardfork: "prague" }, exitOnSignal: true });
 
+  // A fresh chain: the gas section moved the clock hours ahead (slash), which the operator would read as
+  // hour-long blocks in its inclusion estimate and decline every job.
   step("end to end: relayer and one operator as processes");
-  const redis = await startLocalRedis();
-  services.push(redis);
-  const env = {
-    VERDICT_RPC_URL: chain.url,
-    VERDICT_REDIS_URL: redis.url,
-    VERDICT_DEPLOYMENTS_DIR: stack.deploymentsDir,
-    ...operatorEnv(stack),
-    VERDICT_QUEUE_PREFIX: "bench",
-    VERDICT_RELAYER_KEY: DEV_KEYS.relayer,
-  };
-  const relayerPort = await getPort({ host: "127.0.0.1" });
-  services.push(await startVerdictService("relayer", { ...env, VERDICT_HTTP_PORT: String(relayerPort) }, path.join(work, "relayer.log")));
-  services.push(await startVerdictService("operator", { ...env, VERDICT_OPERATOR_KEY: DEV_KEYS.operators[0]! }, path.join(work, "operator.log")));
-  say(`  relayer and operator running (logs in ${work})`);
   const e2e: Record<string, number[]> = {};
-  for (const name of DEMO_MODELS) e2e[name] = await endToEnd(stack, name, off[name]!.proofs);
-  // The later sections start what they need themselves; these would only compete for the cores.
-  for (const s of services.splice(0).reverse()) await s.stop();
+  await withLocalStack("bench-e2e", log, async (run) => {
+    await startRelayerAndOperators(run, stackEnv(run, "bench"), [{ key: DEV_KEYS.operators[0]!, name: "operator" }]);
+    say(`  relayer and operator running (logs in ${run.work})`);
+    for (const name of DEMO_MODELS) e2e[name] = await endToEnd(run.stack, name, off[name]!.proofs);
+  }, { exitOnSignal: true });
 
   let scaling: ScalingResult | undefined;
   if (!SKIP.has("scaling")) {
@@ -439,11 +399,10 @@ async function main(): Promise<void> {
     relayer = await benchRelayer({ txs: RELAYER_TXS, log: (l) => say(`  ${l}`) });
     await writeRelayerReport(relayer);
   }
-  let load: LoadResult | undefined;
+  let load: LoadBench | undefined;
   if (!SKIP.has("load")) {
-    step(`load: ${LOAD_JOBS} jobs in a burst, two operators, one relayer`);
-    load = await runLoad({ jobs: LOAD_JOBS, outOfRange: Math.min(10, Math.floor(LOAD_JOBS / 100)), log: (l) => say(`  ${l}`) });
-    await writeFile(path.join(RESULTS_DIR, "load.json"), `${JSON.stringify(load, null, 2)}\n`);
+    step(`load: evaluate burst, then ${LOAD_JOBS} jobs on automine and ${CHAIN_JOBS} on 2 s and 12 s block chains, two operators, one relayer`);
+    load = await benchLoad({ jobs: LOAD_JOBS, chainJobs: CHAIN_JOBS, blockTimes: LOAD_BLOCK_TIMES, burst: true, log: (l) => say(`  ${l}`) });
   }
 
   const models: Record<string, Record<string, unknown>> = {};
@@ -486,7 +445,7 @@ async function main(): Promise<void> {
     versions: await versions(),
     notes: {
       units: "*_s in seconds, *_gas in gas units, *_mb in MiB, proof_bytes in bytes",
-      prove_s: "ezkl.prove alone (witness excluded), as timed by zk/runtime/bridge.py; CPU, single process",
+      prove_s: "ezkl.prove alone (witness excluded), as timed by zk/runtime/bridge.py in the operator's warm prover (WarmBridge, one process for all runs of a model); CPU",
       witness_s: "ezkl.gen_witness",
       verify_cpu_s: "ezkl.verify in a separate bridge process (zk/runtime/bridge.py verify), interpreter start-up excluded",
       verify_cpu_rss_mb: "peak RSS (ru_maxrss) of that verifying Python process, ezkl and the SRS loaded",
@@ -496,10 +455,10 @@ async function main(): Promise<void> {
       settlement_overhead_gas: "fulfil gasUsed − verifier_gas: what the market adds on top of a standalone verifier transaction (an internal verifier call pays no second 21k base, so this understates the market's own logic by about that much)",
       batch_fulfil_gas_per_job: "fulfilBatch gasUsed / batch size, signed fulfilments (EIP-712, operator account 1) submitted by account 4; batches of 1 and 8 on the default (Osaka) chain; the batch of 32 on a second hardhat node at the Prague hardfork, because 32 real-verifier fulfilments exceed Osaka's 2^24 (16,777,216) per-transaction gas cap (EIP-7825): relayers must size batches by gas",
       slash_gas: "slash of a locked job past its deadline (collateral 1 VDT)",
-      e2e_latency_s: "createJob sent -> jobOf(id).status == Fulfilled seen by polling every 50 ms, with the relayer and one operator as separate processes (startVerdictService, as in make demo), jobs one at a time; includes the operator's lock, inference, witness, proof, native check and the relayer's submission",
+      e2e_latency_s: "createJob sent -> jobOf(id).status == Fulfilled seen by polling every 50 ms, with the relayer and one operator as separate processes (startRelayerAndOperators, as in make demo), jobs one at a time; includes the operator's lock, inference, witness, proof, native check and the relayer's submission",
       pipeline_overhead_ratio: "(e2e_latency_s − prove_s) / prove_s",
       comparisons: "per model, measured in this run: single_over_batch_fulfil_per_job = fulfil gas per job alone (batch of 1) ÷ per job in a batch of n",
-      system: "relayer_tx_per_s / relayer_nonce_errors: bench/relayer.ts, --relayer-txs operator-signed fulfilments of locked jobs (one real proof) enqueued at once for one relayer process: fulfilments mined ÷ wall time from enqueue to the last mined, and its relayer_nonce_errors_total; queue_jobs_per_s: from the load run (infra/load.ts), jobs through both operators' evaluate queues ÷ their busy span; load.relayer_tx_per_s is the relayer's rate under that load, paced by proving (two transactions per job). Single runs spanning every transaction / job, not medians",
+      system: "relayer_tx_per_s / relayer_nonce_errors: bench/relayer.ts, --relayer-txs operator-signed fulfilments of locked jobs (one real proof) enqueued at once for one relayer process, on automine, 2 s and 12 s blocks (relayer_capacity.scenarios): fulfilments settled ÷ wall time from enqueue to the last outcome published (automine), and verdict_relayer_nonce_errors_total over all three; evaluate_jobs_per_s: infra/evaluateBurst.ts, jobs of one block through the real evaluate stage on a fake chain that counts every request (load.evaluate_burst); load.runs: infra/load.ts on automine and on 2 s and 12 s block chains (hardhat node interval mining): jobs/s per operator process, latency minus each job's proving time, gas of the operators' locks and fulfilments per job, RPC requests per settled job counted by a proxy per service and method (rpc_by_service), inside the operators per scope (operator_rpc_by_scope: stage, watch, head, snapshot, sweep, gauges), and idle requests per block before the burst; load.runs[].relayer_tx_per_s is the relayer's rate under that load, paced by proving (two transactions per job). Single runs spanning every transaction / job, not medians",
       scaling: "bench/scaling.ts: seeded MLPs Gemm(16->w)+Relu+Gemm(w->4), median of min(runs, 3) proofs per width; verifyProof gas over circuits with 4..64 public instances; chart in bench/results/scaling.vl.json",
       noise: "shared machine: other work may run on the same cores; compare medians, not single runs",
     },
@@ -508,7 +467,7 @@ async function main(): Promise<void> {
       ...(relayer
         ? { relayer_tx_per_s: relayer.relayer_tx_per_s, relayer_nonce_errors: relayer.relayer_nonce_errors, relayer_capacity: relayer }
         : { relayer_capacity: { skipped: "relayer (--skip relayer)" } }),
-      ...(load ? { queue_jobs_per_s: load.queue_jobs_per_s, load } : { load: { skipped: "load (--skip load)" } }),
+      ...(load ? { evaluate_jobs_per_s: load.evaluate_burst?.jobs_per_s, load } : { load: { skipped: "load (--skip load)" } }),
     },
     scaling: scaling
       ? {
@@ -523,17 +482,14 @@ async function main(): Promise<void> {
   await writeFile(path.join(RESULTS_DIR, "latest.json"), `${JSON.stringify(report, null, 2)}\n`);
   const md = markdown(report);
   await writeFile(path.join(RESULTS_DIR, "latest.md"), md);
-  await rm(work, { recursive: true, force: true });
   console.log(`\n${md}`);
   say(`wrote bench/results/latest.json and latest.md in ${secondsSince(started).toFixed(0)}s`);
 }
 
 try {
   await main();
-  await stopAll();
   process.exit(0);
 } catch (e) {
   console.error(`\x1b[31m[bench] failed:\x1b[0m ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-  await stopAll();
   process.exit(1);
 }

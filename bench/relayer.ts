@@ -9,13 +9,12 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { Queue } from "bullmq";
 import { JsonRpcProvider } from "ethers";
-import getPort from "get-port";
 import { Redis } from "ioredis";
-import { DEV_KEYS, withLocalStack } from "../infra/localStack.js";
+import { withLocalStack } from "../infra/localStack.js";
 import { counterValue, postBurst } from "../infra/load.js";
 import { startRpcFaultProxy } from "../infra/rpcFaultProxy.js";
 import { round } from "../infra/stats.js";
-import { startVerdictService } from "../infra/verdictService.js";
+import { stackEnv, startRelayerAndOperators } from "../infra/verdictService.js";
 import { fulfilRequest } from "../operator/signing.js";
 import { configSchema } from "../shared/config.js";
 import { REPO_ROOT } from "../shared/paths.js";
@@ -70,7 +69,8 @@ export async function benchRelayer(opts: { txs: number; blockTimesMs?: number[];
   const log = opts.log ?? (() => undefined);
   const blockTimes = opts.blockTimesMs ?? [0, 2000, 12_000];
   const machine = machineInfo();
-  return withLocalStack("relayer", log, async ({ redis, chain, stack, work, services }) => {
+  return withLocalStack("relayer", log, async (run) => {
+    const { redis, chain, stack, services } = run;
     const { ethers } = stack.connection;
     const signers = await ethers.getSigners();
     const [operator, requester] = [signers[1]!, signers[3]!];
@@ -85,18 +85,11 @@ export async function benchRelayer(opts: { txs: number; blockTimesMs?: number[];
     const rpc = await startRpcFaultProxy(chain.url);
     services.push({ name: "rpc proxy", port: rpc.port, url: rpc.url, stop: () => rpc.close() });
 
-    const relayerPort = await getPort({ host: "127.0.0.1" });
-    services.push(
-      await startVerdictService(
-        "relayer",
-        { VERDICT_RPC_URL: rpc.url, VERDICT_REDIS_URL: redis.url, VERDICT_DEPLOYMENTS_DIR: stack.deploymentsDir, VERDICT_QUEUE_PREFIX: PREFIX, VERDICT_RELAYER_KEY: DEV_KEYS.relayer, VERDICT_HTTP_PORT: String(relayerPort) },
-        path.join(work, "relayer.log"),
-      ),
-    );
-    const metrics = async () => (await fetch(`http://127.0.0.1:${relayerPort}/metrics`)).text();
+    const { relayer } = await startRelayerAndOperators(run, stackEnv(run, PREFIX, rpc.url), []);
+    const metrics = async () => (await fetch(`${relayer.url}/metrics`)).text();
     const client = new Redis(redis.url, { maxRetriesPerRequest: null });
     const queue = new Queue<RelayRequest>(RELAYER_QUEUE, { connection: client, prefix: PREFIX });
-    const relayerAddress = signers[4]!.address.toLowerCase(); // DEV_KEYS.relayer
+    const relayerAddress = signers[4]!.address.toLowerCase(); // DEV_KEYS.relayer, the key startRelayerAndOperators gives it
 
     const scenarios: RelayerScenario[] = [];
     for (const blockMs of blockTimes) {
@@ -132,7 +125,7 @@ export async function benchRelayer(opts: { txs: number; blockTimesMs?: number[];
       const wall_s = (performance.now() - t0) / 1000;
       const after = { metrics: await metrics(), rpc: rpc.stats().requests, block: await node.getBlockNumber() };
 
-      const delta = (name: string) => counterValue(after.metrics, name) - counterValue(before.metrics, name);
+      const delta = (name: string) => counterValue(after.metrics, `verdict_${name}`) - counterValue(before.metrics, `verdict_${name}`);
       const byMethod: Record<string, number> = {};
       for (const [m, n] of Object.entries(after.rpc)) if (n - (before.rpc[m] ?? 0) > 0) byMethod[m] = n - (before.rpc[m] ?? 0);
       const rpcRequests = Object.values(byMethod).reduce((a, b) => a + b, 0);

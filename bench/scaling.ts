@@ -4,22 +4,22 @@
 // model. Verifiers are compiled with solc-js straight from node_modules/solc into .cache/bench/solc (not
 // contracts/generated, which `hardhat build` owns) and deployed as raw bytecode on Hardhat's in-process EDR chain.
 //   tsx bench/scaling.ts [--runs N]  ->  bench/results/scaling.json and scaling.svg
+import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
-import os from "node:os";
 import path from "node:path";
-import { parseArgs } from "node:util";
+import { parseArgs, promisify } from "node:util";
 import { Contract, ContractFactory } from "ethers";
 import { network } from "hardhat";
 import { z } from "zod";
 import { REPO_ROOT } from "../shared/paths.js";
 import { ensureCircuit, modelSpecSchema, readInputRows, type BuiltCircuit, type ModelSpec } from "../zk/build/circuit.js";
+import { pythonPath, WarmBridge } from "../zk/runtime/bridge.js";
 import { prove } from "../zk/runtime/prover.js";
 import { isMain, machineInfo, type MachineInfo } from "./machine.js";
 import { median, round } from "../infra/stats.js";
-import { startWorker, workerProveSchema, type EzklWorker } from "./worker.js";
 
 export const BENCH_CACHE = path.join(REPO_ROOT, ".cache", "bench");
 const RESULTS_DIR = path.join(REPO_ROOT, "bench", "results");
@@ -84,22 +84,29 @@ export interface ScalingResult {
   notes: Record<string, string>;
 }
 
-const rowsSchema = z.object({ numRows: z.number() });
+const mlpSchema = z.object({ parameters: z.number(), numRows: z.number(), ezkl: z.string(), baselineRssMb: z.number() });
+type BenchModel = z.infer<typeof mlpSchema> & { spec: Omit<ModelSpec, "runArgs"> };
 
 /** Smallest logrows whose 2^k rows hold the circuit plus halo2's blinding rows (a generous 64), and never under 2^8. */
 function logrowsFor(numRows: number): number {
   return Math.max(8, Math.ceil(Math.log2(numRows + 64)));
 }
 
-/** A seeded random MLP under .cache/bench/models/<name> (written once) and its model spec. */
-async function benchModel(worker: EzklWorker, name: string, nIn: number, hidden: number, nOut: number): Promise<{ spec: Omit<ModelSpec, "runArgs">; parameters: number; numRows: number }> {
+/** A seeded random MLP under .cache/bench/models/<name> (bench/mlp.py) and its model spec. */
+async function benchModel(name: string, nIn: number, hidden: number, nOut: number): Promise<BenchModel> {
   const dir = path.join(BENCH_CACHE, "models", name);
-  const onnx = path.join(dir, "network.onnx");
   // The seed is the shape, so a rerun writes the same bytes and ensureCircuit's content hash finds the cached keys.
-  const { parameters } = await worker.request("mlp", { out: dir, n_in: nIn, hidden, n_out: nOut, seed: nIn * 1_000_003 + hidden * 1009 + nOut }, z.object({ parameters: z.number() }));
-  const { numRows } = await worker.request("rows", { onnx, settings: path.join(dir, "rows.settings.json"), run_args: RUN_ARGS }, rowsSchema);
+  const request = { out: dir, n_in: nIn, hidden, n_out: nOut, seed: nIn * 1_000_003 + hidden * 1009 + nOut, run_args: RUN_ARGS };
+  const { stdout } = await promisify(execFile)(pythonPath(), [path.join(REPO_ROOT, "bench", "mlp.py"), JSON.stringify(request)]);
   const spec = { name, description: `bench MLP Gemm(${nIn}->${hidden}) + Relu + Gemm(${hidden}->${nOut}), seeded random weights`, onnx: "network.onnx", sample: "sample.json", verifier: "single" as const, dir };
-  return { spec, parameters, numRows };
+  return { spec, ...mlpSchema.parse(JSON.parse(stdout.trim().split("\n").at(-1)!)) };
+}
+
+/** Peak resident memory (VmHWM, MiB) of a process: for the warm prover, the peak of every proof it has made. */
+async function peakRssMb(pid: number | undefined): Promise<number> {
+  const status = pid ? await readFile(`/proc/${pid}/status`, "utf8").catch(() => "") : "";
+  const kb = /^VmHWM:\s+(\d+) kB$/m.exec(status)?.[1];
+  return kb ? round(Number(kb) / 1024, 1) : Number.NaN;
 }
 
 /** ensureCircuit at `logrows`, one size up if ezkl finds it too tight (its blinding/reserved rows are not in num_rows). */
@@ -118,32 +125,31 @@ async function buildAt(spec: Omit<ModelSpec, "runArgs">, logrows: number, say: (
 
 // ------------------------------------------------------------------------------------------- proving vs size
 
-async function provingPoint(hidden: number, runs: number, say: (l: string) => void): Promise<ProvingPoint> {
-  const setupWorker = await startWorker();
-  const model = await benchModel(setupWorker, `bench-mlp-h${hidden}`, N_IN, hidden, N_OUT).finally(() => setupWorker.close());
+/** One width's proving figures, and the ezkl version that made them. */
+async function provingPoint(hidden: number, runs: number, say: (l: string) => void): Promise<{ point: ProvingPoint; version: string }> {
+  const model = await benchModel(`bench-mlp-h${hidden}`, N_IN, hidden, N_OUT);
   const circuit = await buildAt(model.spec, logrowsFor(model.numRows), say);
-  // A fresh process per width: ru_maxrss never goes down, so this process's peak is this circuit's proving peak.
-  const worker = await startWorker();
-  const work = await mkdtemp(path.join(os.tmpdir(), "verdict-scaling-"));
+  const [row] = await readInputRows(path.join(model.spec.dir, "sample.json"), circuit.inputs.count, "sample");
+  // The product's warm prover (as the operator runs it), a fresh process per width: its peak memory never goes
+  // down, so after these proofs it is this circuit's proving peak.
+  const prover = new WarmBridge();
   const samples: ProvingPoint["samples"] = { witness_s: [], prove_s: [], verify_s: [] };
   let proofBytes = 0;
   let peak = 0;
   try {
     for (let i = 0; i < runs; i++) {
-      const p = await worker.request("prove", { dir: circuit.dir, input: path.join(model.spec.dir, "sample.json"), srs: circuit.srs, work }, workerProveSchema);
-      if (!p.verified) throw new Error(`${model.spec.name}: proof does not verify`);
+      const p = await prove(circuit, row!, { bridge: prover.request });
       samples.witness_s.push(p.timings.witness ?? Number.NaN);
       samples.prove_s.push(p.timings.prove ?? Number.NaN);
       samples.verify_s.push(p.timings.verify ?? Number.NaN);
-      proofBytes = (p.hexProof.length - 2) / 2;
-      peak = p.maxRssMb;
-      say(`  w=${hidden} (logrows ${circuit.logrows}): proof ${i + 1}/${runs}: prove ${p.timings.prove?.toFixed(3)}s, peak RSS ${p.maxRssMb} MB`);
+      proofBytes = (p.proof.length - 2) / 2;
+      peak = await peakRssMb(prover.pid);
+      say(`  w=${hidden} (logrows ${circuit.logrows}): proof ${i + 1}/${runs}: prove ${p.timings.prove?.toFixed(3)}s, peak RSS ${peak} MB`);
     }
   } finally {
-    await worker.close();
-    await rm(work, { recursive: true, force: true });
+    await prover.close();
   }
-  return {
+  const point = {
     hidden_width: hidden,
     parameters: model.parameters,
     num_rows: circuit.numRows,
@@ -153,10 +159,11 @@ async function provingPoint(hidden: number, runs: number, say: (l: string) => vo
     prove_s: round(median(samples.prove_s)),
     verify_s: round(median(samples.verify_s)),
     prove_peak_rss_mb: peak,
-    process_baseline_rss_mb: worker.startRssMb,
+    process_baseline_rss_mb: model.baselineRssMb,
     proof_bytes: proofBytes,
     samples,
   };
+  return { point, version: model.ezkl };
 }
 
 // ------------------------------------------------------------------------------------------- gas vs instances
@@ -194,16 +201,12 @@ async function compileVerifier(source: string): Promise<Compiled> {
 async function gasCurve(totals: number[], say: (l: string) => void): Promise<GasPoint[]> {
   // Gemm(n -> 8) + Relu + Gemm(8 -> n): n public inputs and n public outputs. All built at the largest one's
   // logrows so the verifiers differ in their instance count, not in circuit size.
-  const worker = await startWorker();
-  const models = await (async () => {
-    const list = [];
-    for (const t of totals) {
-      const side = t / 2;
-      if (!Number.isInteger(side) || side < 1) throw new Error(`instance count ${t} must be an even number >= 2`);
-      list.push({ total: t, side, ...(await benchModel(worker, `bench-io-${t}`, side, 8, side)) });
-    }
-    return list;
-  })().finally(() => worker.close());
+  const models: BenchModel[] = [];
+  for (const t of totals) {
+    const side = t / 2;
+    if (!Number.isInteger(side) || side < 1) throw new Error(`instance count ${t} must be an even number >= 2`);
+    models.push(await benchModel(`bench-io-${t}`, side, 8, side));
+  }
   const logrows = Math.max(...models.map((m) => logrowsFor(m.numRows)));
   const connection = await network.connect();
   try {
@@ -258,13 +261,15 @@ export async function benchScaling(opts: ScalingOptions = {}): Promise<ScalingRe
   const totals = opts.instances ?? [4, 8, 16, 32, 64];
   const runs = opts.runs ?? 3;
   const machine = machineInfo();
-  const probe = await startWorker();
-  const ezkl = probe.ezkl;
-  await probe.close();
 
   say(`proving vs size: widths ${widths.join(", ")}, ${runs} proof(s) each`);
   const proving: ProvingPoint[] = [];
-  for (const w of widths) proving.push(await provingPoint(w, runs, say));
+  let ezkl = "";
+  for (const w of widths) {
+    const { point, version } = await provingPoint(w, runs, say);
+    proving.push(point);
+    ezkl = version;
+  }
   say(`gas vs public instances: ${totals.join(", ")}`);
   const gas = await gasCurve(totals, say);
 
@@ -285,10 +290,10 @@ export async function benchScaling(opts: ScalingOptions = {}): Promise<ScalingRe
       num_rows: "rows ezkl assigns for the circuit (settings num_rows); logrows rounds it up to a power of two",
       keygen_s: "ezkl setup (proving + verifying key) from the circuit's build manifest: measured when the circuit was first built and cached by content hash under .cache/zk, not re-run on later bench runs",
       witness_s: `median of ${runs} ezkl.gen_witness`,
-      prove_s: `median of ${runs} ezkl.prove (witness excluded), in one long-lived bench worker process (bench/ezkl_worker.py) per width; CPU, all cores`,
+      prove_s: `median of ${runs} ezkl.prove (witness excluded), by the product's warm prover (zk/runtime/bridge.ts WarmBridge, \`bridge.py serve\`, as the operator proves), a fresh one per width; CPU, all cores`,
       verify_s: `median of ${runs} ezkl.verify of those proofs, same process`,
-      prove_peak_rss_mb: "ru_maxrss of that worker process after its proofs: the peak of witness + prove + verify for this circuit (RSS never goes down, and every proof in the process is of the same circuit), including the interpreter and ezkl themselves",
-      process_baseline_rss_mb: "ru_maxrss of the same worker right after start-up and `import ezkl`, before any proving: subtract it for what proving itself adds",
+      prove_peak_rss_mb: "VmHWM of that warm prover process after its proofs: the peak of witness + prove + verify for this circuit (it never goes down, and every proof in the process is of the same circuit), including the interpreter and ezkl themselves",
+      process_baseline_rss_mb: "ru_maxrss of a fresh Python process right after `import ezkl` (bench/mlp.py, before it writes the model): subtract it for what proving itself adds",
       proof_bytes: "length of the EVM proof bytes (hex_proof)",
       gas: "one circuit per total instance count (inputs = outputs = total / 2; Gemm(n -> 8) + Relu + Gemm(8 -> n)), all at the same logrows; its ezkl single verifier compiled with solc-js 0.8.30 (optimizer 200 runs, no viaIR, as hardhat.config.ts) and deployed as raw bytecode on Hardhat's in-process EDR chain (l1)",
       estimate_gas: "eth_estimateGas of verifyProof(proof, instances) with a real proof: includes the 21,000 base cost and calldata",

@@ -33,46 +33,27 @@ contract ModelRegistry is IModelRegistry, AccessControl {
 
     /// @inheritdoc IModelRegistry
     function register(ModelVersion calldata v) external onlyRole(MODEL_ADMIN_ROLE) returns (uint32 modelId) {
-        if (v.verifier.code.length == 0) revert VerifierHasNoCode(v.verifier);
-        if (_isDelegated(v.verifier)) revert VerifierIsDelegated(v.verifier);
         if (v.inputCount == 0 || v.outputCount == 0) revert EmptyLayout();
-        if (v.onnxHash == 0 || v.circuitHash == 0 || v.vkHash == 0) revert ZeroHash();
+        if (v.onnxHash == 0) revert ZeroHash();
         if (v.inputScale > MAX_SCALE) revert ScaleTooLarge(v.inputScale);
         if (v.outputScale > MAX_SCALE) revert ScaleTooLarge(v.outputScale);
         modelId = ++modelCount;
-        ModelVersion storage stored = _models[modelId];
-        stored.verifier = v.verifier;
-        stored.inputCount = v.inputCount;
-        stored.outputCount = v.outputCount;
-        stored.inputScale = v.inputScale;
-        stored.outputScale = v.outputScale;
-        stored.status = ModelStatus.Active;
-        stored.verifierKind = v.verifierKind;
-        stored.onnxHash = v.onnxHash;
-        stored.circuitHash = v.circuitHash;
-        stored.vkHash = v.vkHash;
-        stored.uri = v.uri;
-        _verifierCodehash[modelId] = v.verifier.codehash;
+        _verifierCodehash[modelId] = _pinnedCodehash(v.verifier, v.circuitHash, v.vkHash);
+        _models[modelId] = v;
+        // whatever status was passed: a new version starts Active
+        _models[modelId].status = ModelStatus.Active;
         emit ModelRegistered(modelId, v.verifier, v.verifierKind, v.onnxHash, v.circuitHash, v.vkHash, v.uri);
     }
 
     /// @inheritdoc IModelRegistry
     function registerBatch(BatchVersion calldata b) external onlyRole(MODEL_ADMIN_ROLE) returns (uint32 batchId) {
         if (_known(b.baseModelId).status != ModelStatus.Active) revert ModelNotActive(b.baseModelId);
-        if (b.verifier.code.length == 0) revert VerifierHasNoCode(b.verifier);
-        if (_isDelegated(b.verifier)) revert VerifierIsDelegated(b.verifier);
         if (b.slots < 2) revert BatchTooSmall(b.slots);
-        if (b.circuitHash == 0 || b.vkHash == 0) revert ZeroHash();
         batchId = ++batchCount;
-        BatchVersion storage stored = _batches[batchId];
-        stored.verifier = b.verifier;
-        stored.baseModelId = b.baseModelId;
-        stored.slots = b.slots;
-        stored.verifierKind = b.verifierKind;
-        stored.circuitHash = b.circuitHash;
-        stored.vkHash = b.vkHash;
-        stored.uri = b.uri;
-        _batchCodehash[batchId] = b.verifier.codehash;
+        _batchCodehash[batchId] = _pinnedCodehash(b.verifier, b.circuitHash, b.vkHash);
+        _batches[batchId] = b;
+        // whatever was passed: a new batch verifier starts unrevoked
+        _batches[batchId].revoked = false;
         emit BatchVerifierRegistered(batchId, b.baseModelId, b.slots, b.verifier, b.circuitHash, b.vkHash, b.uri);
     }
 
@@ -135,6 +116,16 @@ contract ModelRegistry is IModelRegistry, AccessControl {
     {
         ModelVersion storage m = _known(modelId);
         return (m.verifier, m.inputCount, m.outputCount, m.outputScale, m.status, _verifierCodehash[modelId]);
+    }
+
+    /// @dev What a model version and a batch verifier are both checked for: a verifier with code of its own (not
+    /// an EIP-7702-delegated EOA, whose owner can re-delegate at will) and non-zero circuit and key hashes. Returns
+    /// the verifier's code hash, pinned at registration.
+    function _pinnedCodehash(address verifier, bytes32 circuitHash, bytes32 vkHash) private view returns (bytes32) {
+        if (verifier.code.length == 0) revert VerifierHasNoCode(verifier);
+        if (_isDelegated(verifier)) revert VerifierIsDelegated(verifier);
+        if (circuitHash == 0 || vkHash == 0) revert ZeroHash();
+        return verifier.codehash;
     }
 
     function _isDelegated(address account) private view returns (bool) {

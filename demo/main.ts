@@ -3,18 +3,14 @@
 // prediction market settled by a verified inference, live progress, a summary table, and a clean stop.
 //   make demo                  run once and stop everything
 //   make demo ARGS=--keep      leave everything running (prints the URLs) until Ctrl-C
-import { mkdir, mkdtemp, readFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import getPort from "get-port";
 import ora from "ora";
 import { startDashboard } from "../dashboard/server.js";
-import { startLocalChain } from "../infra/localChain.js";
-import { startLocalRedis } from "../infra/localRedis.js";
-import { deployLocalStack, DEV_KEYS, operatorEnv, type LocalStack } from "../infra/localStack.js";
-import type { LocalService } from "../infra/service.js";
-import { startVerdictService } from "../infra/verdictService.js";
+import { DEV_KEYS, startLocalStack, type StackRun } from "../infra/localStack.js";
+import { stackEnv, startRelayerAndOperators } from "../infra/verdictService.js";
 import { DemoToken__factory, IHalo2Verifier__factory, InferenceMarket__factory, ModelRegistry__factory, PredictionMarket__factory } from "../types/ethers-contracts/index.js";
 import { readInputRows } from "../zk/build/circuit.js";
 import { floatToFelt } from "../zk/runtime/felt.js";
@@ -29,23 +25,6 @@ if (flags.help) {
 
 const UNIT = 10n ** 18n;
 const PRICE = 10n ** 15n;
-const services: LocalService[] = [];
-const clients: VerdictClient[] = [];
-let stack: LocalStack | undefined;
-let stopping: Promise<void> | undefined;
-
-function stopAll(): Promise<void> {
-  stopping ??= (async () => {
-    for (const c of clients) c.close();
-    for (const s of services.reverse()) await s.stop();
-    await stack?.cleanup();
-    step(`stopped ${services.map((s) => s.name).join(", ")}`);
-  })();
-  return stopping;
-}
-// `on`, not `once`: Ctrl-C reaches us twice (from the terminal and forwarded by tsx); a second, unhandled signal
-// would kill the demo halfway through stopping its children.
-for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => void stopAll().then(() => process.exit(130)));
 
 function step(msg: string): void {
   console.log(`\x1b[36m[demo]\x1b[0m ${msg}`);
@@ -74,16 +53,9 @@ async function operatorEvents(work: string): Promise<Map<string, LogLine[]>> {
   return byJob;
 }
 
-async function main(): Promise<void> {
-  const work = await mkdtemp(path.join(tmpdir(), "verdict-demo-"));
-  await mkdir(path.join(work, "redis"));
-  const redis = await startLocalRedis({ dataDir: path.join(work, "redis") });
-  services.push(redis);
-  const chain = await startLocalChain();
-  services.push(chain);
+async function main(run: StackRun): Promise<void> {
+  const { redis, chain, stack, work } = run;
   step(`redis ${redis.url} (AOF) · chain ${chain.url} · logs in ${work}`);
-
-  stack = await deployLocalStack(chain.url, work, step);
   const { ethers } = stack.connection;
   const [admin, , , bettorA, bettorB, dataProvider] = await ethers.getSigners();
   const market = InferenceMarket__factory.connect(stack.addresses.market, admin!);
@@ -91,22 +63,9 @@ async function main(): Promise<void> {
   const token = DemoToken__factory.connect(stack.addresses.token, admin!);
   const registry = ModelRegistry__factory.connect(stack.addresses.registry, admin!);
 
-  const env = {
-    VERDICT_RPC_URL: chain.url,
-    VERDICT_REDIS_URL: redis.url,
-    VERDICT_DEPLOYMENTS_DIR: stack.deploymentsDir,
-    ...operatorEnv(stack),
-    VERDICT_QUEUE_PREFIX: "demo",
-    VERDICT_RELAYER_KEY: DEV_KEYS.relayer,
-  };
   const spinner = ora("starting relayer and two operators").start();
   // The relayer serves /metrics, /healthz and bull-board (/queues) for the demo's queues.
-  const relayerPort = await getPort({ host: "127.0.0.1" });
-  const relayerBoard = `http://127.0.0.1:${relayerPort}`;
-  services.push(await startVerdictService("relayer", { ...env, VERDICT_HTTP_PORT: String(relayerPort) }, path.join(work, "relayer.log")));
-  for (const [i, key] of stack.operatorKeys.entries()) {
-    services.push(await startVerdictService("operator", { ...env, VERDICT_OPERATOR_KEY: key }, path.join(work, `operator-${"ab"[i]}.log`)));
-  }
+  const { relayer } = await startRelayerAndOperators(run, stackEnv(run, "demo"));
   spinner.succeed("relayer and two operators running (separate processes)");
 
   // A prediction market on the wine classifier: YES if the next wine sample is cultivar 2 (its logit >= 0). At
@@ -128,9 +87,9 @@ async function main(): Promise<void> {
   // Jobs: the market's question, plus one job per demo model, posted by a requester through the SDK (floats in,
   // checked against what the model's circuit can take, encoded to felts; the price escrowed).
   const requester = await VerdictClient.connect({ rpcUrl: chain.url, privateKey: DEV_KEYS.requester, deploymentsDir: stack.deploymentsDir, home: stack.home });
-  clients.push(requester);
+  run.services.push({ name: "sdk client", port: 0, url: chain.url, stop: async () => requester.close() });
   const post = async (model: string): Promise<bigint> => {
-    const { modelId, circuit } = stack!.models[model]!;
+    const { modelId, circuit } = stack.models[model]!;
     const [row] = await readInputRows(path.join(circuit.spec.dir, circuit.spec.sample), circuit.inputs.count, "sample");
     return (await requester.createJob({ modelId, input: row!, price: PRICE, collateral: UNIT, lockTimeout: 600, timeout: 1800 })).jobId;
   };
@@ -219,19 +178,21 @@ async function main(): Promise<void> {
   if (flags.keep) {
     const port = await getPort({ host: "127.0.0.1" });
     const dashboard = await startDashboard({ rpcUrl: chain.url, deploymentsDir: stack.deploymentsDir, port });
-    services.push({ name: "dashboard", port, url: dashboard.url, stop: dashboard.close });
-    step(`dashboard ${dashboard.url} · bull-board ${relayerBoard}/queues`);
+    run.services.push({ name: "dashboard", port, url: dashboard.url, stop: dashboard.close });
+    step(`dashboard ${dashboard.url} · bull-board ${relayer.url}/queues`);
     step(`running until Ctrl-C: chain ${chain.url}, redis ${redis.url}, logs ${work}`);
     step(`try: VERDICT_RPC_URL=${chain.url} VERDICT_DEPLOYMENTS_DIR=${stack.deploymentsDir} npx verdict job result ${marketJob}`);
     await new Promise(() => undefined);
   }
 }
 
+let run: StackRun | undefined;
 try {
-  await main();
-  await stopAll();
+  run = await startLocalStack("demo", { durableRedis: true, log: step, exitOnSignal: true });
+  await main(run);
 } catch (e) {
   console.error(`\x1b[31m[demo] failed:\x1b[0m ${e instanceof Error ? e.message : String(e)}`);
-  await stopAll();
   process.exitCode = 1;
+} finally {
+  await run?.stop();
 }

@@ -11,6 +11,7 @@ import { VerdictError } from "../shared/errors.js";
 import { REPO_ROOT } from "../shared/paths.js";
 import { ModelRegistry__factory, VkaVerifier__factory } from "../types/ethers-contracts/index.js";
 import { circuitHashes, type CircuitArtifacts } from "../zk/runtime/artifacts.js";
+import { batchesOf } from "../zk/runtime/bundle.js";
 import { checkVerifierCurrent, MAX_CONTRACT_BYTES, REUSABLE_VERIFIER, verifierArtifact, vkaWords } from "../zk/build/verifier.js";
 
 // Beside Ignition's deployments (git-ignored): local chains come and go.
@@ -34,15 +35,7 @@ export interface RegisterResult extends Registration {
  */
 export async function deployAndRegister(circuit: CircuitArtifacts, signer: Signer, registryAddress: string, uri: string): Promise<RegisterResult> {
   const reusable = circuit.verifier === "reusable";
-  const contract = await checkVerifierCurrent(circuit);
-  const artifact = await verifierArtifact(contract);
-  if (artifact.runtimeBytes > MAX_CONTRACT_BYTES) {
-    throw new VerdictError(
-      "VERIFIER_TOO_LARGE",
-      `${contract} is ${artifact.runtimeBytes} bytes, over the ${MAX_CONTRACT_BYTES}-byte contract limit`,
-      'set "verifier": "reusable" in the model\'s model.json (ezkl\'s shared verifier + a verifying-key artifact)',
-    );
-  }
+  const artifact = await checkedVerifier(circuit);
   const registry = ModelRegistry__factory.connect(registryAddress, signer);
   const chainId = (await signer.provider!.getNetwork()).chainId.toString();
   const hashes = await circuitHashes(circuit);
@@ -56,9 +49,7 @@ export async function deployAndRegister(circuit: CircuitArtifacts, signer: Signe
       return { ...previous, reused: true, verifierBytes: artifact.runtimeBytes };
     }
   }
-  const verifierAddress = reusable
-    ? await (await new VkaVerifier__factory(signer).deploy(await sharedReusableVerifier(signer, chainId, artifact), await vkaWords(circuit))).getAddress()
-    : await deployArtifact(artifact, signer);
+  const verifierAddress = await deployVerifier(circuit, artifact, signer, chainId);
   const version = {
     verifier: verifierAddress,
     inputCount: circuit.inputs.count,
@@ -77,6 +68,43 @@ export async function deployAndRegister(circuit: CircuitArtifacts, signer: Signe
   await mkdir(path.dirname(file), { recursive: true });
   await writeFile(file, `${JSON.stringify({ ...known, [key]: registration }, null, 2)}\n`);
   return { ...registration, reused: false, verifierBytes: artifact.runtimeBytes };
+}
+
+/** The circuit's compiled verifier, refused when it could not be deployed (over the contract size limit). */
+async function checkedVerifier(circuit: CircuitArtifacts): Promise<Awaited<ReturnType<typeof verifierArtifact>>> {
+  const contract = await checkVerifierCurrent(circuit);
+  const artifact = await verifierArtifact(contract);
+  if (artifact.runtimeBytes > MAX_CONTRACT_BYTES) {
+    throw new VerdictError(
+      "VERIFIER_TOO_LARGE",
+      `${contract} is ${artifact.runtimeBytes} bytes, over the ${MAX_CONTRACT_BYTES}-byte contract limit`,
+      'set "verifier": "reusable" in the model\'s model.json (ezkl\'s shared verifier + a verifying-key artifact)',
+    );
+  }
+  return artifact;
+}
+
+async function deployVerifier(circuit: CircuitArtifacts, artifact: Awaited<ReturnType<typeof verifierArtifact>>, signer: Signer, chainId: string): Promise<string> {
+  if (circuit.verifier !== "reusable") return deployArtifact(artifact, signer);
+  return (await new VkaVerifier__factory(signer).deploy(await sharedReusableVerifier(signer, chainId, artifact), await vkaWords(circuit))).getAddress();
+}
+
+/**
+ * Deploys the verifier of `batch` (a circuit proving `slots` runs of model version `baseModelId` at once, see
+ * zk/build/circuit.ts ensureBatchCircuit) and registers it next to its base version (`registerBatch`), unless the
+ * registry already links a batch verifier of the very same circuit to it. `uri` names the batch circuit's bundle.
+ */
+export async function deployAndRegisterBatch(batch: CircuitArtifacts, signer: Signer, registryAddress: string, baseModelId: number, slots: number, uri: string): Promise<{ batchId: number; verifier: string; reused: boolean }> {
+  const registry = ModelRegistry__factory.connect(registryAddress, signer);
+  const { circuitHash, vkHash } = await circuitHashes(batch);
+  const known = (await batchesOf(registry, baseModelId)).find((b) => b.slots === slots && b.circuitHash === circuitHash && b.vkHash === vkHash);
+  if (known) return { batchId: known.batchId, verifier: (await registry.batch(known.batchId)).verifier, reused: true };
+  const artifact = await checkedVerifier(batch);
+  const chainId = (await signer.provider!.getNetwork()).chainId.toString();
+  const verifier = await deployVerifier(batch, artifact, signer, chainId);
+  const receipt = await (await registry.registerBatch({ verifier, baseModelId, slots, verifierKind: batch.verifier === "reusable" ? 1 : 0, revoked: false, circuitHash, vkHash, uri })).wait();
+  const event = receipt!.logs.map((l) => registry.interface.parseLog(l)).find((l) => l?.name === "BatchVerifierRegistered");
+  return { batchId: Number(event!.args.batchId), verifier, reused: false };
 }
 
 async function deployArtifact(artifact: Awaited<ReturnType<typeof verifierArtifact>>, signer: Signer): Promise<string> {

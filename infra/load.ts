@@ -1,17 +1,20 @@
 // Load: N jobs of the smallest demo model posted in a burst against one relayer and two operators, all real
 // processes on a `hardhat node` and a real Redis, as in production. Every job must end fulfilled, or refunded
-// when no operator could take it (its input is outside the model's calibrated range: operators skip it, so its
+// when no operator could take it (its input is beyond what the model's circuit can take: operators skip it, so its
 // lock deadline passes and the requester gets the price back). Records throughput (jobs, relayer transactions,
-// the evaluate queue), latency, RPC requests per job and the relayer's nonce errors. Run at full size by
-// `make load` (bench/load.ts), at 50 jobs by CI (test/load/load.test.ts).
+// the evaluate queue, jobs/s per operator process), latency and latency minus proving, gas per job, the relayer's
+// nonce errors, and where the RPC requests go: counted by the proxy in front of the chain per service and method
+// (during the burst, and per block while idle before it), and inside each operator per scope (pipeline stage,
+// watcher, head poller, snapshot: verdict_rpc_calls_total). Run at full size by `make load` (bench/load.ts), at 50
+// jobs by CI (test/load/load.test.ts).
 import path from "node:path";
 import { Queue } from "bullmq";
-import getPort from "get-port";
 import { Redis } from "ioredis";
-import { DEV_KEYS, operatorEnv, withLocalStack } from "./localStack.js";
+import { DEV_KEYS, withLocalStack } from "./localStack.js";
 import { startRpcFaultProxy } from "./rpcFaultProxy.js";
-import { startVerdictService } from "./verdictService.js";
-import { queueName } from "../operator/pipeline.js";
+import { stackEnv, startRelayerAndOperators } from "./verdictService.js";
+import { queueName, type JobData } from "../operator/pipeline.js";
+import { JobStatus } from "../shared/enums.js";
 import { RELAYER_QUEUE } from "../shared/queues.js";
 import { Wallet, type Signer } from "ethers";
 import { InferenceMarket__factory, type InferenceMarket } from "../types/ethers-contracts/index.js";
@@ -23,7 +26,7 @@ import { slashStillLocked } from "./slasher.js";
 export interface LoadOptions {
   /** Jobs posted in the burst. */
   jobs: number;
-  /** Of those, how many carry an input outside the calibrated range (must end refunded, not fulfilled). */
+  /** Of those, how many carry an input the circuit cannot take (must end refunded, not fulfilled). */
   outOfRange?: number;
   /** Smallest demo model by default. */
   model?: string;
@@ -58,14 +61,45 @@ export interface LoadResult {
   queue_jobs_per_s: number;
   /** createJob sent -> JobFulfilled first seen (events read every 250 ms), wall clock. */
   latency_s: { p50: number; p95: number; max: number };
+  /** Latency minus the job's own proving time (its operator's measurement): what the pipeline, the chain and the
+   * wait behind the burst's other proofs add. */
+  overhead_s: { p50: number; p95: number; max: number };
+  /** One job posted alone before the burst: latency, latency minus its proof (also in blocks), requests per service. */
+  lone_job: { latency_s: number; overhead_s: number; overhead_blocks?: number; prove_s: number; rpc_requests: number; rpc_by_service: Record<string, number> };
+  /** overhead_s.p50 in blocks (chain runs only). */
+  overhead_blocks_p50?: number;
+  /** Proving seconds per job (operators' measurements), median. */
+  prove_s_p50: number;
   per_operator: Record<string, number>;
+  /** Fulfilled jobs / drain_s, per operator process. */
+  jobs_per_s_per_operator: Record<string, number>;
+  /** Gas of the operators' lock and fulfilment transactions (receipts) / jobs fulfilled. */
+  gas_per_job: number;
+  /** Interval-mined chains: a block every this many seconds; 0 = automine. */
+  block_time_s: number;
+  /** Requests the services sent during the burst (first post to last fulfilment), counted by the proxy. */
+  rpc_requests: number;
+  rpc_requests_by_method: Record<string, number>;
+  /** rpc_requests / jobs fulfilled, in all and per service. */
+  rpc_per_settled_job: number;
+  rpc_per_settled_job_by_service: Record<string, number>;
+  /** Per service, per method, during the burst. */
+  rpc_by_service: Record<string, Record<string, number>>;
+  /** Inside the operators (both summed), per scope then method, during the burst: where a job's requests go. */
+  operator_rpc_by_scope: Record<string, Record<string, number>>;
+  /** Requests per block per service while no job was in flight (chain runs only). */
+  idle_rpc_per_block?: Record<string, number>;
 }
 
 const ETH = "0x0000000000000000000000000000000000000000";
-const PRICE = 10n ** 15n;
+// Well above the gas of a lock and a fulfilment even after a burst raised the base fee, so admission takes the
+// jobs at once and the run measures the pipeline (deferral below cost is covered by test/operator/admission).
+const PRICE = 10n ** 16n;
 const COLLATERAL = 10n ** 16n; // 0.01 VDT: 1,000 locks fit in one operator's 100 VDT stake
 const SMALLEST_MODEL = "diabetes-regressor";
 const RANGE_LOCK_TIMEOUT = 120;
+/** Blocks the idle request rate is measured over, before the burst. */
+const IDLE_BLOCKS = 3;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? Number.NaN;
@@ -80,6 +114,43 @@ export function counterValue(metricsText: string, name: string): number {
   return sum;
 }
 
+/** verdict_rpc_calls_total by scope then method, from a service's /metrics text. */
+export function callsByScope(metricsText: string): Record<string, Record<string, number>> {
+  const out: Record<string, Record<string, number>> = {};
+  for (const m of metricsText.matchAll(/^verdict_rpc_calls_total\{([^}]*)\} ([0-9.e+]+)$/gm)) {
+    const labels = Object.fromEntries([...m[1]!.matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1]!, l[2]!]));
+    const scope = (out[labels.scope ?? "other"] ??= {});
+    scope[labels.method ?? "?"] = (scope[labels.method ?? "?"] ?? 0) + Number(m[2]);
+  }
+  return out;
+}
+
+/** `after - before` of nested counts, keeping the non-zero ones. */
+function diffCounts(after: Record<string, Record<string, number>>, before: Record<string, Record<string, number>>): Record<string, Record<string, number>> {
+  const out: Record<string, Record<string, number>> = {};
+  for (const [k, methods] of Object.entries(after)) {
+    for (const [method, n] of Object.entries(methods)) {
+      const d = n - (before[k]?.[method] ?? 0);
+      if (d > 0) (out[k] ??= {})[method] = d;
+    }
+  }
+  return out;
+}
+
+/** Sums nested counts over their outer key: per method. */
+function sumCounts(...maps: Record<string, Record<string, number>>[]): Record<string, Record<string, number>> {
+  const out: Record<string, Record<string, number>> = {};
+  for (const m of maps) {
+    for (const [k, methods] of Object.entries(m)) {
+      const into = (out[k] ??= {});
+      for (const [method, n] of Object.entries(methods)) into[method] = (into[method] ?? 0) + n;
+    }
+  }
+  return out;
+}
+
+const total = (counts: Record<string, number> = {}) => Object.values(counts).reduce((a, b) => a + b, 0);
+
 /** Jobs taken / busy span of queues, from BullMQ's processedOn/finishedOn of their completed jobs. */
 async function queueRate(...queues: Queue[]): Promise<{ count: number; perSecond: number; span: number }> {
   const jobs = (await Promise.all(queues.map((q) => q.getJobs(["completed"], 0, -1)))).flat();
@@ -87,6 +158,21 @@ async function queueRate(...queues: Queue[]): Promise<{ count: number; perSecond
   const ends = jobs.map((j) => j.finishedOn ?? Number.NaN).filter(Number.isFinite);
   const span = (Math.max(...ends) - Math.min(...starts)) / 1000;
   return { count: jobs.length, span, perSecond: jobs.length / span };
+}
+
+/** Each job's proving seconds as its operator measured them (carried by the job from prove on, in verify/submit). */
+async function provingTimes(operators: string[], connection: Redis, prefix: string): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const op of operators) {
+    for (const stage of ["verify", "submit"] as const) {
+      const q = new Queue<JobData>(queueName(stage, op), { connection, prefix });
+      for (const j of await q.getJobs(["completed", "delayed", "waiting", "active", "prioritized", "failed"])) {
+        if (j?.data.proveSeconds !== undefined) out.set(j.data.jobId, j.data.proveSeconds);
+      }
+      await q.close();
+    }
+  }
+  return out;
 }
 
 /**
@@ -119,24 +205,19 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   const model = opts.model ?? SMALLEST_MODEL;
   const outOfRange = opts.outOfRange ?? 0;
   const timeoutMs = opts.timeoutMs ?? 3_600_000;
-  return withLocalStack("load", log, async ({ redis, chain, stack, work, services }) => {
+  return withLocalStack("load", log, async (run) => {
+    const { redis, chain, stack, work, services } = run;
     const prefix = "load";
-    const relayerPort = await getPort({ host: "127.0.0.1" });
     // The services reach the chain through a proxy that injects nothing and counts every request by method.
     const rpc = await startRpcFaultProxy(chain.url);
     services.push({ name: "rpc proxy", port: rpc.port, url: rpc.url, stop: () => rpc.close() });
-    const env = {
-      VERDICT_RPC_URL: rpc.url,
-      VERDICT_REDIS_URL: redis.url,
-      VERDICT_DEPLOYMENTS_DIR: stack.deploymentsDir,
-      ...operatorEnv(stack),
-      VERDICT_QUEUE_PREFIX: prefix,
-      VERDICT_RELAYER_KEY: DEV_KEYS.relayer,
-    };
-    services.push(await startVerdictService("relayer", { ...env, VERDICT_HTTP_PORT: String(relayerPort) }, path.join(work, "relayer.log")));
-    for (const [i, key] of stack.operatorKeys.entries()) {
-      services.push(await startVerdictService("operator", { ...env, VERDICT_OPERATOR_KEY: key }, path.join(work, `operator-${i}.log`)));
-    }
+    // Each service names itself in the proxy URL's path, so the proxy counts requests per service.
+    const { relayer, operators } = await startRelayerAndOperators(
+      run,
+      stackEnv(run, prefix, `${rpc.url}/relayer`),
+      stack.operatorKeys.map((key, i) => ({ key, env: { VERDICT_RPC_URL: `${rpc.url}/operator-${i}` } })),
+    );
+    const operatorScopes = async () => sumCounts(...(await Promise.all(operators.map(async (o) => callsByScope(await (await fetch(`${o.url}/metrics`)).text())))));
     log(`relayer and ${stack.operatorKeys.length} operators running (logs in ${work})`);
 
     const { ethers } = stack.connection;
@@ -146,8 +227,40 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     const { modelId, circuit } = stack.models[model]!;
     const rows = await readInputRows(path.join(circuit.spec.dir, circuit.spec.calibration ?? circuit.spec.sample), circuit.inputs.count, "rows");
     const felts = (row: number[]) => row.map((v) => floatToFelt(v, circuit.inputs.scale));
-    const tooBig = circuit.inputRange.map(([, hi]) => hi + 1);
+    // One quantisation step beyond the circuit's input range check (the calibrated range is no limit).
+    const tooBig = Array<number>(circuit.inputs.count).fill((circuit.inputBound + 1) / 2 ** circuit.inputs.scale);
+
+    // Idle: what the services ask per block with no job in flight (after a block to settle their start-up).
+    let idle: Record<string, number> | undefined;
+    if (opts.blockTimeMs) {
+      const waitBlocks = async (n: number) => {
+        const target = (await ethers.provider.getBlockNumber()) + n;
+        while ((await ethers.provider.getBlockNumber()) < target) await sleep(200);
+      };
+      await waitBlocks(1);
+      const before = rpc.stats().bySource;
+      await waitBlocks(IDLE_BLOCKS);
+      const after = rpc.stats().bySource;
+      idle = Object.fromEntries(Object.entries(diffCounts(after, before)).map(([source, m]) => [source, round(total(m) / IDLE_BLOCKS, 2)]));
+      for (const source of Object.keys(after)) idle[source] ??= 0;
+      log(`idle: ${JSON.stringify(idle)} requests per block`);
+    }
+    // A lone job: what the pipeline adds to a job that waits behind no other (post -> fulfilled, minus its proof),
+    // and the requests it costs when nothing shares them.
+    const loneBefore = rpc.stats().bySource;
+    const lone = await postBurst(market, 1, () => ({ input: felts(rows[0]!), lockTimeout: 3600n, modelId }));
+    const loneId = lone.jobIds[0]!;
+    while (Number((await market.jobOf(loneId)).status) !== JobStatus.Fulfilled) {
+      if (performance.now() - lone.sentAt[0]! > timeoutMs) throw new Error(`the lone job was not fulfilled after ${timeoutMs / 1000} s (logs in ${work})`);
+      await sleep(250);
+    }
+    const loneLatency = (performance.now() - lone.sentAt[0]!) / 1000;
+    const loneRpc = diffCounts(rpc.stats().bySource, loneBefore);
+    log(`lone job fulfilled ${loneLatency.toFixed(1)} s after it was posted, ${total(sumCounts(...Object.values(loneRpc).map((m) => ({ all: m }))).all)} requests`);
+
     const from = await ethers.provider.getBlockNumber();
+    const rpcBefore = rpc.stats().bySource;
+    const scopesBefore = await operatorScopes();
 
     const t0 = performance.now();
     const { jobIds: created, sentAt } = await postBurst(market, opts.jobs, (i) => {
@@ -183,6 +296,8 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       await sleep(250);
     }
     const drain_s = (performance.now() - t0) / 1000;
+    const rpcBySource = diffCounts(rpc.stats().bySource, rpcBefore);
+    const scopes = diffCounts(await operatorScopes(), scopesBefore);
 
     // Jobs nobody could take: past their lock deadline anyone may refund them to the requester.
     if (outOfRange > 0) {
@@ -213,22 +328,34 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     }
 
     const latencies = [...seenAt].map(([id, at]) => (at - postedAt.get(id)!) / 1000);
+    // Gas the operators paid: their locks and fulfilments (a transaction settling several jobs counted once).
+    const txs = new Set([...locks, ...fulfilledEvents].map((e) => e.transactionHash));
+    const receipts = await Promise.all([...txs].map((h) => ethers.provider.getTransactionReceipt(h)));
+    const gasPerJob = receipts.reduce((sum, r) => sum + Number(r?.gasUsed ?? 0), 0) / Math.max(1, fulfilled);
 
-    const metrics = await (await fetch(`http://127.0.0.1:${relayerPort}/metrics`)).text();
+    const metrics = await (await fetch(`${relayer.url}/metrics`)).text();
     const client = new Redis(redis.url, { maxRetriesPerRequest: null });
     const relayQueue = new Queue(RELAYER_QUEUE, { connection: client, prefix });
     // Each operator evaluates every job in its own queue (operator/pipeline.ts queueName).
     const evaluateQueues = DEV_KEYS.operators.map((key) => new Queue(queueName("evaluate", new Wallet(key).address), { connection: client, prefix }));
     const relay = await queueRate(relayQueue);
     const evaluate = await queueRate(...evaluateQueues);
+    const proveSeconds = await provingTimes(DEV_KEYS.operators.map((key) => new Wallet(key).address), client, prefix);
     await relayQueue.close();
     await Promise.all(evaluateQueues.map((q) => q.close()));
     client.disconnect();
+    const overheads = [...seenAt].flatMap(([id, at]) => {
+      const prove = proveSeconds.get(id.toString());
+      return prove === undefined ? [] : [(at - postedAt.get(id)!) / 1000 - prove];
+    });
 
-    const { requests } = rpc.stats();
-    const rpcRequests = Object.values(requests).reduce((a, b) => a + b, 0);
+    const requests = sumCounts(...Object.values(rpcBySource).map((m) => ({ all: m }))).all ?? {};
+    const rpcRequests = total(requests);
+    const blockTime = opts.blockTimeMs ? opts.blockTimeMs / 1000 : 0;
+    const overhead = { p50: round(median(overheads), 2), p95: round(percentile(overheads, 95), 2), max: round(Math.max(...overheads), 2) };
+    const loneOverhead = loneLatency - (proveSeconds.get(loneId.toString()) ?? 0);
     return {
-      block_time_s: opts.blockTimeMs ? opts.blockTimeMs / 1000 : 0,
+      block_time_s: blockTime,
       jobs: opts.jobs,
       fulfilled,
       refunded,
@@ -238,16 +365,33 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       post_s: round(post_s, 2),
       drain_s: round(drain_s, 1),
       jobs_per_s: round(goodCount / drain_s, 3),
-      relayer_txs: counterValue(metrics, "relayer_tx_mined_total"),
-      relayer_tx_per_s: round(counterValue(metrics, "relayer_tx_mined_total") / relay.span, 2),
-      relayer_nonce_errors: counterValue(metrics, "relayer_nonce_errors_total"),
-      relayer_dropped: counterValue(metrics, "relayer_tx_dropped_total"),
+      relayer_txs: counterValue(metrics, "verdict_relayer_tx_mined_total"),
+      relayer_tx_per_s: round(counterValue(metrics, "verdict_relayer_tx_mined_total") / relay.span, 2),
+      relayer_nonce_errors: counterValue(metrics, "verdict_relayer_nonce_errors_total"),
+      relayer_dropped: counterValue(metrics, "verdict_relayer_tx_dropped_total"),
       queue_jobs_per_s: round(evaluate.perSecond, 2),
       latency_s: { p50: round(median(latencies), 2), p95: round(percentile(latencies, 95), 2), max: round(Math.max(...latencies), 2) },
+      overhead_s: overhead,
+      lone_job: {
+        latency_s: round(loneLatency, 2),
+        overhead_s: round(loneOverhead, 2),
+        ...(blockTime ? { overhead_blocks: round(loneOverhead / blockTime, 2) } : {}),
+        prove_s: round(proveSeconds.get(loneId.toString()) ?? Number.NaN, 2),
+        rpc_requests: total(sumCounts(...Object.values(loneRpc).map((m) => ({ all: m }))).all),
+        rpc_by_service: Object.fromEntries(Object.entries(loneRpc).map(([k, m]) => [k, total(m)])),
+      },
+      ...(blockTime ? { overhead_blocks_p50: round(overhead.p50 / blockTime, 2) } : {}),
+      prove_s_p50: round(median([...proveSeconds.values()]), 2),
       per_operator: perOperator,
+      jobs_per_s_per_operator: Object.fromEntries(Object.entries(perOperator).map(([op, n]) => [op, round(n / drain_s, 3)])),
+      gas_per_job: Math.round(gasPerJob),
       rpc_requests: rpcRequests,
-      rpc_requests_per_job: round(rpcRequests / opts.jobs, 1),
       rpc_requests_by_method: requests,
+      rpc_per_settled_job: round(rpcRequests / Math.max(1, fulfilled), 1),
+      rpc_per_settled_job_by_service: Object.fromEntries(Object.entries(rpcBySource).map(([source, m]) => [source, round(total(m) / Math.max(1, fulfilled), 1)])),
+      rpc_by_service: rpcBySource,
+      operator_rpc_by_scope: scopes,
+      ...(idle ? { idle_rpc_per_block: idle } : {}),
     };
-  }, { blockTimeMs: opts.blockTimeMs });
+  }, { chain: { blockTimeMs: opts.blockTimeMs } });
 }

@@ -1,7 +1,8 @@
 // An HTTP proxy in front of a JSON-RPC node that misbehaves the way hosted providers do: per request item (ethers
 // batches by default), with a seeded probability, it answers a JSON-RPC error body instead of forwarding (rate
 // limit, a back end that lags with "header not found", a timed-out execution), or the whole HTTP request with a
-// 429; it adds latency, and counts requests per method and injected errors per kind. The TCP outage proxy
+// 429; it adds latency, and counts requests per method and injected errors per kind. Each client may name itself
+// in the URL's path (`<url>/relayer`): requests are also counted per source and method. The TCP outage proxy
 // (cut/restore) is infra/rpcProxy.ts.
 import getPort from "get-port";
 import http from "node:http";
@@ -40,6 +41,8 @@ export interface FaultStats {
   httpRequests: number;
   /** Request items received, per JSON-RPC method (faulted ones included). */
   requests: Record<string, number>;
+  /** The same per source (the URL path a client was given, without its slash; "" for none), then per method. */
+  bySource: Record<string, Record<string, number>>;
   /** Errors injected per kind (rateLimitHttp counts HTTP requests, the others items). */
   injected: Record<FaultKind, number>;
 }
@@ -81,7 +84,7 @@ export async function startRpcFaultProxy(targetUrl: string, opts: Partial<FaultC
   const { seed = 1, ...initial } = opts;
   let config: FaultConfig = { errorRate: 0, kinds: FAULT_KINDS, latencyMs: 0, jitterMs: 0, ...initial };
   const random = seededRandom(seed);
-  const stats: FaultStats = { httpRequests: 0, requests: {}, injected: { rateLimit: 0, rateLimitHttp: 0, headerNotFound: 0, timeout: 0 } };
+  const stats: FaultStats = { httpRequests: 0, requests: {}, bySource: {}, injected: { rateLimit: 0, rateLimitHttp: 0, headerNotFound: 0, timeout: 0 } };
 
   const eligible = (method: string) => (config.methods ? config.methods.includes(method) : method !== SEND);
   const draw = (method: string): FaultKind | undefined => {
@@ -116,8 +119,10 @@ export async function startRpcFaultProxy(targetUrl: string, opts: Partial<FaultC
     }
     const batch = Array.isArray(body.data);
     const items: Item[] = Array.isArray(body.data) ? body.data : [body.data];
+    const source = (stats.bySource[(req.url ?? "/").replace(/^\/+|\/+$/g, "")] ??= {});
     const faults = items.map((item) => {
       stats.requests[item.method] = (stats.requests[item.method] ?? 0) + 1;
+      source[item.method] = (source[item.method] ?? 0) + 1;
       return draw(item.method);
     });
     if (faults.includes("rateLimitHttp")) {
@@ -160,7 +165,12 @@ export async function startRpcFaultProxy(targetUrl: string, opts: Partial<FaultC
     configure(change) {
       config = { ...config, ...change };
     },
-    stats: () => ({ httpRequests: stats.httpRequests, requests: { ...stats.requests }, injected: { ...stats.injected } }),
+    stats: () => ({
+      httpRequests: stats.httpRequests,
+      requests: { ...stats.requests },
+      bySource: Object.fromEntries(Object.entries(stats.bySource).map(([k, v]) => [k, { ...v }])),
+      injected: { ...stats.injected },
+    }),
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -8,14 +8,14 @@ import { connect, connectProvider, deployment, type Chain } from "../shared/chai
 import type { Config } from "../shared/config.js";
 import { VerdictError } from "../shared/errors.js";
 import { signerKey } from "../shared/keys.js";
-import { instrumentProvider, rpcMetrics } from "../shared/rpcMetrics.js";
+import { attributeCalls, instrumentProvider, rpcMetrics } from "../shared/rpcMetrics.js";
 import { RELAYER_QUEUE, queue, redisConnection } from "../shared/queues.js";
 import { RelayStore } from "../relayer/store.js";
 import { InferenceMarket__factory, ModelRegistry__factory, OperatorStaking__factory } from "../types/ethers-contracts/index.js";
-import { WarmBridgePool } from "../zk/runtime/bridge.js";
+import { WarmBridge, WarmBridgePool } from "../zk/runtime/bridge.js";
 import { ModelCatalog } from "./catalog.js";
 import { operatorMetrics, queueName, STAGES, type JobData, type OperatorContext, type Stage } from "./pipeline.js";
-import { ChainSnapshot } from "./snapshot.js";
+import { ChainHead, ChainSnapshot } from "./snapshot.js";
 
 /**
  * `signing`: the operator itself (its key signs locks and fulfilments); otherwise a prove worker for the operator
@@ -34,6 +34,7 @@ export async function operatorContext(config: Config, log: Logger, metrics: Regi
     chain = { provider, chainId, signer: new VoidSigner(address, provider) };
   }
   instrumentProvider(chain.provider, rpcMetrics(metrics));
+  attributeCalls(chain.provider, metrics);
   const address = await chain.signer.getAddress();
   const addresses = await deployment(chain.chainId, config.deploymentsDir);
   const registry = ModelRegistry__factory.connect(addresses.registry, chain.signer);
@@ -56,12 +57,15 @@ export async function operatorContext(config: Config, log: Logger, metrics: Regi
     relayStore: new RelayStore(relayRedis, relayCtx.prefix),
     metrics: operatorMetrics(metrics),
     provers: new WarmBridgePool(config.operator.proveConcurrency),
-    snapshot: new ChainSnapshot(),
+    checker: new WarmBridge(),
+    // The operator service starts the head poller (operator/main.ts); a prove worker reads the chain when it must.
+    snapshot: new ChainSnapshot(new ChainHead(chain.provider, config.operator.pollIntervalMs)),
   };
   if (ctx.catalog.ids().length === 0) throw new VerdictError("NO_MODELS", "no active model to serve: set operator.models (or VERDICT_MODELS) to registry model ids", "`verdict model list`, then `verdict model pull <id>` for each");
   const close = async () => {
+    ctx.snapshot.head.stop();
     await Promise.all([...Object.values(ctx.queues).map((q) => q.close()), ctx.relay.close()]);
-    await ctx.provers.close();
+    await Promise.all([ctx.provers.close(), ctx.checker.close()]);
     redis.disconnect();
     if (relayRedis !== redis) relayRedis.disconnect();
     chain.provider.destroy();

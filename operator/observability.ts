@@ -8,7 +8,7 @@ import type { InferenceMarket } from "../types/ethers-contracts/index.js";
 import { PENDING_STATES, type JobData, type Stage } from "./pipeline.js";
 
 /** Stages of a job this operator has locked, and whether its proof is still to be made. */
-const LOCKED_STAGES: Partial<Record<Stage, { proofPending: boolean }>> = { infer: { proofPending: true }, prove: { proofPending: true }, verify: { proofPending: false }, submit: { proofPending: false } };
+const LOCKED_STAGES: Partial<Record<Stage, { proofPending: boolean }>> = { prove: { proofPending: true }, verify: { proofPending: false }, submit: { proofPending: false } };
 
 export interface RiskMetrics {
   lockedAtRisk: Gauge;
@@ -20,7 +20,7 @@ export function riskMetrics(registry: Registry): RiskMetrics {
   const r = { registers: [registry] };
   return {
     lockedAtRisk: new Gauge({ name: "verdict_operator_locked_jobs_at_risk", help: "locked jobs whose deadline is nearer than their remaining proof (measured mean) plus deadlineMarginSeconds", ...r }),
-    lockedJobs: new Gauge({ name: "verdict_operator_locked_jobs", help: "locked jobs in this operator's pipeline (infer, prove, verify, submit)", ...r }),
+    lockedJobs: new Gauge({ name: "verdict_operator_locked_jobs", help: "locked jobs in this operator's pipeline (prove, verify, submit)", ...r }),
     slashes: new Counter({ name: "verdict_operator_slashed_total", help: "JobSlashed events naming this operator since the process started", ...r }),
   };
 }

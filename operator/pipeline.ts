@@ -12,14 +12,14 @@ import { jobKey } from "../shared/queues.js";
 import { blockSeconds } from "./reconcile.js";
 import type { InferenceMarket, ModelRegistry, OperatorStaking } from "../types/ethers-contracts/index.js";
 import type { CircuitArtifacts } from "../zk/runtime/artifacts.js";
-import type { WarmBridgePool } from "../zk/runtime/bridge.js";
+import type { WarmBridge, WarmBridgePool } from "../zk/runtime/bridge.js";
 import { feltToFloat } from "../zk/runtime/felt.js";
 import { VerdictError } from "../shared/errors.js";
 import type { ModelCatalog } from "./catalog.js";
 import type { ChainSnapshot } from "./snapshot.js";
 
 /** The pipeline's stages, in order; each is a queue per operator (queueName). */
-export const STAGES = ["evaluate", "lock", "infer", "prove", "verify", "submit"] as const;
+export const STAGES = ["evaluate", "lock", "prove", "verify", "submit"] as const;
 export type Stage = (typeof STAGES)[number];
 
 /** BullMQ states of a job still on its way through a stage (queued, running, or waiting to be looked at again). */
@@ -45,11 +45,15 @@ export interface JobData {
   lockRelay?: { id: string; validUntil: number };
   /** The fulfilment handed to the relayer (submit stage). */
   fulfilRelay?: string;
+  /** onnxruntime's float outputs, set by the prove stage (which compared them with the proven ones). */
   floatOutputs?: number[];
   proof?: string;
   instances?: string[];
   outputs?: number[];
   proveSeconds?: number;
+  /** Set when the proof is one batch proof for several jobs (operator/stages/batch.ts): `proof` and `instances`
+   * are the batch's, `outputs` this job's slot; jobIds[k] is the job on slot k (slots past them are padding). */
+  batch?: { batchId: number; slot: number; jobIds: string[] };
 }
 
 export interface OperatorMetrics {
@@ -58,9 +62,10 @@ export interface OperatorMetrics {
   proveSeconds: Histogram<"model">;
   gasUsed: Counter<"kind">;
   queueDepth: Gauge<"queue">;
-  balanceWei: Gauge;
+  balanceEth: Gauge;
   freeStake: Gauge;
   watcherLag: Gauge;
+  refused: Counter<"model" | "reason">;
 }
 
 export function operatorMetrics(registry: Registry): OperatorMetrics {
@@ -71,9 +76,15 @@ export function operatorMetrics(registry: Registry): OperatorMetrics {
     proveSeconds: new Histogram({ name: "verdict_operator_prove_seconds", help: "ezkl proving time", labelNames: ["model"], buckets: [0.5, 1, 2, 5, 10, 30, 60, 300], ...r }),
     gasUsed: new Counter({ name: "verdict_operator_gas_used_total", help: "gas of this operator's mined locks and fulfilments", labelNames: ["kind"], ...r }),
     queueDepth: new Gauge({ name: "verdict_operator_queue_depth", help: "waiting + active jobs per queue", labelNames: ["queue"], ...r }),
-    balanceWei: new Gauge({ name: "verdict_operator_balance_wei", help: "withdrawable market balance of the operator (ETH)", ...r }),
-    freeStake: new Gauge({ name: "verdict_operator_free_stake", help: "stake not reserved as collateral", ...r }),
+    balanceEth: new Gauge({ name: "verdict_operator_balance_eth", help: "withdrawable market balance of the operator (ether)", ...r }),
+    freeStake: new Gauge({ name: "verdict_operator_free_stake_tokens", help: "stake not reserved as collateral (whole tokens)", ...r }),
     watcherLag: new Gauge({ name: "verdict_operator_watcher_lag_blocks", help: "blocks between the chain head and the watcher's cursor", ...r }),
+    refused: new Counter({
+      name: "verdict_operator_refused_total",
+      help: "jobs refused because the circuit cannot prove their input, or its proven output disagrees with onnxruntime beyond the model's tolerance",
+      labelNames: ["model", "reason"],
+      ...r,
+    }),
   };
 }
 
@@ -95,6 +106,8 @@ export interface OperatorContext {
   metrics: OperatorMetrics;
   /** Warm provers, one per parallel proof (operator.proveConcurrency). */
   provers: WarmBridgePool;
+  /** A warm ezkl process of its own for the evaluate stage's witness checks, so they never wait behind a proof. */
+  checker: WarmBridge;
   /** Chain state for evaluation, read once per block. */
   snapshot: ChainSnapshot;
 }

@@ -1,6 +1,8 @@
 // A prove worker: one machine of the cluster that serves one operator identity. It takes that operator's `prove`
-// jobs from its Redis, proves them with the bundles in its own data directory, and hands the proofs on to the
-// operator's `verify` queue; it needs the bundles, Redis and a (read-only) RPC, never the operator's key.
+// jobs from its Redis, runs each (proof, inference and quantisation check: one job) with the bundles in its own
+// data directory (grouping jobs of one model into a batch proof as the operator does, when the model's batch
+// bundles are installed there too), and hands the proofs on to the operator's `verify` queue; it needs the
+// bundles, Redis and a (read-only) RPC, never the operator's key.
 //   VERDICT_OPERATOR_ADDRESS=0x… VERDICT_HOME=… VERDICT_MODELS=1,2 tsx operator/proveWorker.ts [--config file]
 import { Command } from "commander";
 import { loadConfig } from "../shared/config.js";

@@ -9,9 +9,28 @@ export type Verdict = { ok: true } | { ok: false; reason: string };
 
 type OnChainJob = Awaited<ReturnType<OperatorContext["market"]["jobOf"]>>;
 
+/** The chain's time: the latest block's timestamp, from the process's head poller while it is fresh (no request). */
 export async function chainTime(ctx: OperatorContext): Promise<number> {
+  const fresh = ctx.snapshot.head.fresh();
+  if (fresh) return fresh.timestamp;
   const block = await ctx.chain.provider.getBlock("latest");
   return block?.timestamp ?? Math.floor(Date.now() / 1000);
+}
+
+/**
+ * Depth the watcher acts at when operator.confirmations is unset. A job evaluated on a block that is then reorged
+ * away costs at most a lock the relayer's simulation refuses: a lock binds the job's terms (an id reused by
+ * another job does not match them) and every stage compares the chain's job with the queued one. So the depth
+ * only saves wasted work, never a slash: 1 on Ethereum and its testnets (single-slot reorgs happen daily, deeper
+ * ones almost never); 0 on rollups whose sequencer orders blocks (OP Mainnet, Base, Arbitrum One) and on local
+ * development chains; 1 on any other chain.
+ */
+const CONFIRMATIONS_BY_CHAIN: Record<string, number> = { "1": 1, "11155111": 1, "17000": 1, "10": 0, "8453": 0, "42161": 0, "31337": 0 };
+const OTHER_CHAIN_CONFIRMATIONS = 1;
+
+/** The watcher's confirmation depth: operator.confirmations, or this chain's default. */
+export function confirmationsFor(ctx: Pick<OperatorContext, "config" | "chain">): number {
+  return ctx.config.operator.confirmations ?? CONFIRMATIONS_BY_CHAIN[ctx.chain.chainId.toString()] ?? OTHER_CHAIN_CONFIRMATIONS;
 }
 
 /** Blocks measured over, and how long a measured block time is reused. */
@@ -19,8 +38,13 @@ const BLOCK_SAMPLE = 20;
 const BLOCK_TIME_TTL_MS = 60_000;
 const blockTimes = new WeakMap<OperatorContext, { seconds: number; at: number }>();
 
-/** The chain's recent average block time in seconds (at least 1), measured at most once a minute. */
+/**
+ * The chain's recent average block time in seconds (at least 1): from the head poller's recent headers, or else
+ * measured over the last BLOCK_SAMPLE blocks at most once a minute.
+ */
 export async function blockSeconds(ctx: OperatorContext): Promise<number> {
+  const seen = ctx.snapshot.head.blockSeconds();
+  if (seen !== undefined) return seen;
   const cached = blockTimes.get(ctx);
   if (cached && Date.now() - cached.at < BLOCK_TIME_TTL_MS) return cached.seconds;
   const head = await ctx.chain.provider.getBlock("latest");
@@ -51,9 +75,31 @@ export interface ChainView {
   now: number;
 }
 
+/** Reads of jobs at the head block this process knows (by its hash): a job's state only changes with a block. */
+const reads = new WeakMap<OperatorContext, { hash: string; byJob: Map<string, Promise<ChainView>> }>();
+
+/**
+ * The job at the head, read once per block however many stages and rechecks ask (a waiting lock or fulfilment
+ * looks every half block); the chain's time comes from the head poller. Without a fresh head (a prove worker
+ * that runs no poller) it is read each time.
+ */
 export async function readJob(ctx: OperatorContext, data: JobData): Promise<ChainView> {
-  const [job, now] = await Promise.all([ctx.market.jobOf(data.jobId), chainTime(ctx)]);
-  return { job, now };
+  const head = ctx.snapshot.head.fresh();
+  const read = async () => {
+    const [job, now] = await Promise.all([ctx.market.jobOf(data.jobId), chainTime(ctx)]);
+    return { job, now };
+  };
+  if (!head) return read();
+  let block = reads.get(ctx);
+  if (block?.hash !== head.hash) reads.set(ctx, (block = { hash: head.hash, byJob: new Map() }));
+  const { byJob } = block;
+  let view = byJob.get(data.jobId);
+  if (!view) {
+    view = read();
+    byJob.set(data.jobId, view);
+    view.catch(() => byJob.delete(data.jobId));
+  }
+  return view;
 }
 
 /** The job is still open for locking, and is the job the queue describes. */

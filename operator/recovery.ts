@@ -4,13 +4,23 @@
 // retrying a stage that failed for good (an outage longer than its retries), re-running one whose completed
 // result the chain contradicts (a fulfilment reorged out). BullMQ's job-id dedupe alone made all of these no-ops
 // (review S1-2, S1-3).
+import type { JobState } from "bullmq";
 import type { Logger } from "pino";
 import { jobKey } from "../shared/queues.js";
 import { advance, type JobData, type OperatorContext } from "./pipeline.js";
 import { stillMine } from "./reconcile.js";
 
 /** The stages a locked job goes through, in order. */
-const AFTER_LOCK = ["infer", "prove", "verify", "submit"] as const;
+const AFTER_LOCK = ["prove", "verify", "submit"] as const;
+
+/**
+ * What resume did: `started` a job with no stage at all (at prove), `retried` a stage that failed for good,
+ * `rerun` a completed stage whose effect the chain does not show, or left a stage that is `pending` (queued or
+ * running) as it was.
+ */
+export type ResumeOutcome =
+  | { stage: (typeof AFTER_LOCK)[number]; action: "started" | "retried" | "rerun" }
+  | { stage: (typeof AFTER_LOCK)[number]; action: "pending"; state: JobState | "unknown" };
 
 function locksKey(ctx: OperatorContext): string {
   return `${ctx.config.queuePrefix}:locks:${ctx.chain.chainId}:${ctx.address.toLowerCase()}`;
@@ -26,9 +36,9 @@ export async function trackLock(ctx: OperatorContext, data: JobData, log: Logger
 /**
  * Puts a job this operator holds the lock on back on its way: nothing if a stage has it queued or running; a
  * failed stage is retried with fresh attempts; a completed last stage (the chain says the job is still open to
- * us, so its effect was lost) runs again; no stage at all starts it at infer. Call only when stillMine is ok.
+ * us, so its effect was lost) runs again; no stage at all starts it at prove. Call only when stillMine is ok.
  */
-export async function resume(ctx: OperatorContext, data: JobData): Promise<string> {
+export async function resume(ctx: OperatorContext, data: JobData): Promise<ResumeOutcome> {
   const id = jobKey(data.chainId, data.jobId);
   for (const stage of [...AFTER_LOCK].reverse()) {
     const job = await ctx.queues[stage].getJob(id);
@@ -36,17 +46,17 @@ export async function resume(ctx: OperatorContext, data: JobData): Promise<strin
     const state = await job.getState();
     if (state === "failed") {
       await job.retry("failed", { resetAttemptsMade: true });
-      return `${stage}: failed, retried`;
+      return { stage, action: "retried" };
     }
     if (state === "completed") {
       await job.remove();
       await advance(ctx, stage, job.data);
-      return `${stage}: completed without effect on chain, run again`;
+      return { stage, action: "rerun" };
     }
-    return `${stage}: ${state}`;
+    return { stage, action: "pending", state };
   }
-  await advance(ctx, "infer", { ...data, operator: ctx.address });
-  return "infer: started";
+  await advance(ctx, "prove", { ...data, operator: ctx.address });
+  return { stage: "prove", action: "started" };
 }
 
 /** One pass over the tracked locks: resumes those still ours, forgets the rest (settled, lost or expired). */
@@ -59,6 +69,6 @@ export async function sweepLocks(ctx: OperatorContext, log: Logger): Promise<voi
       continue;
     }
     const pipeline = await resume(ctx, data);
-    if (!/: (active|waiting|prioritized|delayed|waiting-children)$/.test(pipeline)) log.warn({ jobId: data.jobId, pipeline }, "resumed a locked job");
+    if (pipeline.action !== "pending") log.warn({ jobId: data.jobId, pipeline }, "resumed a locked job");
   }
 }

@@ -1,7 +1,7 @@
-// EIP-712 messages the operator signs for the relayer to submit: Lock and Fulfil. Domain and types mirror
+// EIP-712 messages the operator signs for the relayer to submit: Lock, Fulfil and FulfilBatch. Domain and types mirror
 // InferenceMarket (name "Verdict InferenceMarket", version "1").
 import { ZeroAddress, type Signer, type TypedDataDomain } from "ethers";
-import type { FulfilRequest, LockRequest } from "../relayer/types.js";
+import type { FulfilBatchRequest, FulfilRequest, LockRequest } from "../relayer/types.js";
 import type { OperatorContext } from "./pipeline.js";
 
 export const LOCK_TYPES = {
@@ -61,4 +61,14 @@ export async function fulfilRequest(signer: Signer, chainId: bigint, market: str
   const auth = { jobId, proof, instances, relayerFee: "0", relayer: ZeroAddress };
   const signature = await signer.signTypedData(marketDomain(chainId, market), FULFIL_TYPES, auth);
   return { kind: "fulfil", chainId: chainId.toString(), market, auth: { ...auth, signature } };
+}
+
+/**
+ * Signs one proof of batch circuit `batchId` for the jobs on its slots (`jobIds[k]` on slot k, "0" for padding), a
+ * fulfilment any relayer may submit, without a fee.
+ */
+export async function signFulfilBatch(ctx: OperatorContext, batchId: number, jobIds: string[], proof: string, instances: string[]): Promise<FulfilBatchRequest> {
+  const auth = { batchId: String(batchId), jobIds, proof, instances, relayerFee: "0", relayer: ZeroAddress };
+  const signature = await ctx.chain.signer.signTypedData(await domain(ctx), FULFIL_BATCH_TYPES, auth);
+  return { kind: "fulfilBatch", chainId: ctx.chain.chainId.toString(), market: await ctx.market.getAddress(), auth: { ...auth, operator: ctx.address, signature } };
 }

@@ -4,7 +4,7 @@
 import type { Interface, TransactionReceipt } from "ethers";
 import { describeRevert } from "../shared/rpcErrors.js";
 import { InferenceMarket__factory } from "../types/ethers-contracts/index.js";
-import type { RelayRequest } from "./types.js";
+import { relayedJobs, type RelayRequest } from "./types.js";
 
 export const market = InferenceMarket__factory.createInterface();
 
@@ -19,15 +19,18 @@ export interface KindSpec<R extends RelayRequest> {
   calldata(r: R): string;
   /** The key that must send it, when the request names one (a fee goes only to the relayer it names). */
   sender?(r: R): string | undefined;
+  /** For a call that settles jobs one by one: why each job it did not settle failed, by on-chain job id (decoded
+   * from the receipt's events). */
+  failures?(receipt: TransactionReceipt, marketAddress: string): Map<string, string>;
   /** Present when requests of this kind can share one transaction (each item fails or succeeds on its own). */
   batch?: {
     calldata(rs: R[]): string;
     /** The batch call's per-item results in a simulation (eth_call's return data). */
     simulated(returnData: string): boolean[];
-    /** Why each failed item of a mined batch failed, by on-chain job id (decoded from the receipt's events). */
-    failures(receipt: TransactionReceipt, marketAddress: string): Map<string, string>;
   };
 }
+
+const namedRelayer = (relayer: string) => (BigInt(relayer) === 0n ? undefined : relayer);
 
 const KINDS: { [K in Kind]: KindSpec<RequestOf<K>> } = {
   lock: {
@@ -37,12 +40,19 @@ const KINDS: { [K in Kind]: KindSpec<RequestOf<K>> } = {
   fulfil: {
     jobId: (r) => r.auth.jobId,
     calldata: (r) => market.encodeFunctionData("fulfilWithSignature", [r.auth]),
-    sender: (r) => (BigInt(r.auth.relayer) === 0n ? undefined : r.auth.relayer),
+    sender: (r) => namedRelayer(r.auth.relayer),
+    failures: (receipt, marketAddress) => itemFailures(market, receipt, marketAddress),
     batch: {
       calldata: (rs) => market.encodeFunctionData("fulfilBatch", [rs.map((r) => r.auth)]),
       simulated: (data) => [...(market.decodeFunctionResult("fulfilBatch", data)[0] as boolean[])],
-      failures: (receipt, marketAddress) => itemFailures(market, receipt, marketAddress),
     },
+  },
+  // One batch proof settling several jobs: one request, its skipped jobs reported in its mined outcome.
+  fulfilBatch: {
+    jobId: (r) => relayedJobs(r),
+    calldata: (r) => market.encodeFunctionData("fulfilBatchProof", [r.auth]),
+    sender: (r) => namedRelayer(r.auth.relayer),
+    failures: (receipt, marketAddress) => itemFailures(market, receipt, marketAddress),
   },
 };
 

@@ -77,11 +77,11 @@ export function startRelayWorker(ctx: QueueContext, relayer: Relayer, store: Rel
 }
 
 /**
- * The relayer_dead_letters gauge, refreshed every `everyMs`: dead letters never expire, so their number is what
+ * The verdict_relayer_dead_letters gauge, refreshed every `everyMs`: dead letters never expire, so their number is what
  * someone has to look at (`verdict relayer dlq list`). Returns the timer (clear it at shutdown).
  */
 export function deadLetterDepth(registry: Registry, deadLetters: Queue<DeadLetter>, log: Logger, everyMs = 5000): NodeJS.Timeout {
-  const gauge = new Gauge({ name: "relayer_dead_letters", help: "relay requests in the dead-letter queue", registers: [registry] });
+  const gauge = new Gauge({ name: "verdict_relayer_dead_letters", help: "relay requests in the dead-letter queue", registers: [registry] });
   return setInterval(() => {
     void deadLetters
       .getJobCounts("waiting", "prioritized", "delayed")

@@ -5,7 +5,7 @@
 // measured gas under maxTxGas. Every signed transaction is journalled before its broadcast, so a relayer restarted
 // after a crash resumes it instead of sending the request again.
 import { UnrecoverableError } from "bullmq";
-import { BaseWallet, isAddress, keccak256, type Provider, type Signer, type TransactionReceipt, type TransactionRequest } from "ethers";
+import { BaseWallet, formatEther, isAddress, keccak256, type Provider, type Signer, type TransactionReceipt, type TransactionRequest } from "ethers";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import type { Config } from "../shared/config.js";
 import { VerdictError } from "../shared/errors.js";
@@ -17,7 +17,7 @@ import { kindOf, market, MAX_BATCH_ITEMS, type KindSpec } from "./kinds.js";
 import { NonceManager } from "./nonceManager.js";
 import type { JournalEntry, JournalItem, RelayStore } from "./store.js";
 import { InclusionTracker, type KeySender } from "./tracker.js";
-import type { RelayOutcome, RelayRequest, RelaySent } from "./types.js";
+import { relayedJobs, type RelayOutcome, type RelayRequest, type RelaySent } from "./types.js";
 
 /** Fresh sends tried after nonce errors (re-syncing in between) before the job fails and is retried by BullMQ. */
 const NONCE_ATTEMPTS = 3;
@@ -39,38 +39,37 @@ export interface RelayerOptions {
 
 /** The per-request logger: every line names the on-chain job, the request kind and the chain. */
 export function jobLogger(log: Logger, r: RelayRequest): Logger {
-  // Job data arrives from Redis unvalidated: read the id defensively so a malformed request is still logged.
-  return log.child({ jobId: r.kind === "lock" ? r.jobId : r.auth?.jobId, kind: r.kind, chainId: r.chainId });
+  return log.child({ jobId: relayedJobs(r), kind: r.kind, chainId: r.chainId });
 }
 
 function relayerMetrics(registry: Registry, balance: () => Promise<bigint>) {
   const registers = [registry];
   new Gauge({
-    name: "relayer_balance_wei",
-    help: "ETH balance of the relayer accounts together, read at scrape time",
+    name: "verdict_relayer_balance_eth",
+    help: "ETH balance of the relayer accounts together (ether), read at scrape time",
     registers,
     async collect() {
       try {
-        this.set(Number(await balance()));
+        this.set(Number(formatEther(await balance())));
       } catch {
         // Keep the last value: a scrape should not fail because the RPC did.
       }
     },
   });
   return {
-    sent: new Counter({ name: "relayer_tx_sent_total", help: "Relay transactions broadcast (first sends; replacements are counted apart)", labelNames: ["kind"] as const, registers }),
-    mined: new Counter({ name: "relayer_tx_mined_total", help: "Requests mined successfully and confirmed (a batch counts each item that took effect)", labelNames: ["kind"] as const, registers }),
+    sent: new Counter({ name: "verdict_relayer_tx_sent_total", help: "Relay transactions broadcast (first sends; replacements are counted apart)", labelNames: ["kind"] as const, registers }),
+    mined: new Counter({ name: "verdict_relayer_tx_mined_total", help: "Requests mined successfully and confirmed (a batch counts each item that took effect)", labelNames: ["kind"] as const, registers }),
     dropped: new Counter({
-      name: "relayer_tx_dropped_total",
+      name: "verdict_relayer_tx_dropped_total",
       help: "Requests given up on: simulation-reverted, reverted-onchain, failed-in-batch, replaced, bad-request, wrong-chain, or a send error that cannot succeed",
       labelNames: ["kind", "reason"] as const,
       registers,
     }),
-    replaced: new Counter({ name: "relayer_tx_replaced_total", help: "Stuck transactions replaced with higher fees at the same nonce", registers }),
-    reorged: new Counter({ name: "relayer_tx_reorged_total", help: "Transactions whose receipt vanished or moved to another block (a reorg)", registers }),
-    gasUsed: new Counter({ name: "relayer_gas_used_total", help: "Gas used by mined relay transactions, reverted ones included", labelNames: ["kind"] as const, registers }),
-    nonceErrors: new Counter({ name: "relayer_nonce_errors_total", help: "Sends refused for a stale nonce (too low, too high, already known)", registers }),
-    batchSize: new Histogram({ name: "relayer_batch_size", help: "Requests per transaction sent", labelNames: ["kind"] as const, buckets: [1, 2, 4, 8, 16, 32], registers }),
+    replaced: new Counter({ name: "verdict_relayer_tx_replaced_total", help: "Stuck transactions replaced with higher fees at the same nonce", registers }),
+    reorged: new Counter({ name: "verdict_relayer_tx_reorged_total", help: "Transactions whose receipt vanished or moved to another block (a reorg)", registers }),
+    gasUsed: new Counter({ name: "verdict_relayer_gas_used_total", help: "Gas used by mined relay transactions, reverted ones included", labelNames: ["kind"] as const, registers }),
+    nonceErrors: new Counter({ name: "verdict_relayer_nonce_errors_total", help: "Sends refused for a stale nonce (too low, too high, already known)", registers }),
+    batchSize: new Histogram({ name: "verdict_relayer_batch_size", help: "Requests per transaction sent", labelNames: ["kind"] as const, buckets: [1, 2, 4, 8, 16, 32], registers }),
   };
 }
 type Metrics = ReturnType<typeof relayerMetrics>;
@@ -181,7 +180,7 @@ export class Relayer {
     // One request per on-chain job at a time, until it is settled: operators race for a job's lock, and two locks
     // simulated before either mined would both be sent, the loser reverting on chain (gas for nothing). Queued
     // behind the first, the second is simulated once the first has settled and is dropped without a transaction.
-    const jobKey = `${String(request.market).toLowerCase()}-${request.kind === "lock" ? request.jobId : request.auth?.jobId}`;
+    const jobKey = `${String(request.market).toLowerCase()}-${relayedJobs(request)}`;
     const before = this.#perJob.get(jobKey);
     const outcome = this.#awaitOutcome(relayId);
     const settled = outcome.then(() => undefined);

@@ -205,12 +205,14 @@ export class InclusionTracker {
       this.events.mined(entry, receipt);
       return;
     }
-    const batch = entry.items.length > 1 ? kindOf(entry.kind)?.batch : undefined;
-    const failures = batch?.failures(receipt, entry.to) ?? new Map<string, string>();
+    const failures = kindOf(entry.kind)?.failures?.(receipt, entry.to) ?? new Map<string, string>();
     const share = receipt.gasUsed / BigInt(entry.items.length);
     const outcomes = entry.items.map(({ relayId, jobId }): [string, RelayOutcome] => {
       const failed = failures.get(jobId);
       if (failed !== undefined) return [relayId, { status: "reverted", reason: `failed in batch ${receipt.hash}: ${failed}`, txHash: receipt.hash }];
+      // A request that settles several jobs (a batch proof) reports the ones the market skipped.
+      const jobs = jobId.split(",");
+      const skipped = [...failures].filter(([id]) => jobs.includes(id)).map(([id, reason]) => ({ jobId: id, reason }));
       return [
         relayId,
         {
@@ -221,6 +223,7 @@ export class InclusionTracker {
           effectiveGasPrice: receipt.gasPrice.toString(),
           replacements: w.replacements,
           batchSize: entry.items.length,
+          ...(skipped.length > 0 ? { failed: skipped } : {}),
         },
       ];
     });

@@ -20,7 +20,18 @@ export interface FulfilRequest {
   auth: { jobId: string; proof: string; instances: string[]; relayerFee: string; relayer: string; signature: string };
 }
 
-export type RelayRequest = LockRequest | FulfilRequest;
+/**
+ * One proof settling several jobs of one model (InferenceMarket.fulfilBatchProof): slot k's job is `jobIds[k]`
+ * (0: padding, as is every slot past its length), signed by their lock holder `operator` (EIP-712 FulfilBatch).
+ */
+export interface FulfilBatchRequest {
+  kind: "fulfilBatch";
+  chainId: string;
+  market: string;
+  auth: { batchId: string; jobIds: string[]; proof: string; instances: string[]; relayerFee: string; relayer: string; operator: string; signature: string };
+}
+
+export type RelayRequest = LockRequest | FulfilRequest | FulfilBatchRequest;
 
 /**
  * The relay job's return value: the request is on its way (broadcast, alone or in a batch). A relay job completes at
@@ -45,6 +56,8 @@ export interface RelayResult {
   /** How many times the transaction was replaced with a higher fee before it was mined. */
   replacements: number;
   batchSize: number;
+  /** fulfilBatch: the jobs the market skipped (its FulfilmentFailed events), with the decoded reason. */
+  failed?: { jobId: string; reason: string }[];
 }
 
 /**
@@ -61,7 +74,18 @@ export type RelayOutcome = ({ status: "mined" } & RelayResult) | { status: "reve
  * answered with the old, expired one; review S1-3).
  */
 export function relayJobId(r: RelayRequest): string {
-  return r.kind === "lock" ? `lock-${r.chainId}-${r.jobId}-${r.operator.toLowerCase()}-${r.validUntil}` : `fulfil-${r.chainId}-${r.auth.jobId}`;
+  if (r.kind === "lock") return `lock-${r.chainId}-${r.jobId}-${r.operator.toLowerCase()}-${r.validUntil}`;
+  // A batch per set of slots: the same proof sent again for fewer jobs (one slot skipped) is another request.
+  if (r.kind === "fulfilBatch") return `fulfilbatch-${r.chainId}-${r.auth.batchId}-${r.auth.jobIds.join("_")}`;
+  return `fulfil-${r.chainId}-${r.auth.jobId}`;
+}
+
+/** The on-chain job(s) a request is about, for logs and per-job ordering: a batch names its jobs, comma-separated. */
+export function relayedJobs(r: RelayRequest): string {
+  // Job data arrives from Redis unvalidated: read defensively so a malformed request is still logged.
+  if (r.kind === "lock") return String(r.jobId);
+  if (r.kind === "fulfilBatch") return (r.auth?.jobIds ?? []).filter((id) => id !== "0").join(",");
+  return String(r.auth?.jobId);
 }
 
 /** Queue holding requests the relayer gave up on, with the reason (simulation revert, non-retryable error). */

@@ -1,5 +1,5 @@
-// The requester SDK: one typed client over a Verdict deployment. It lists models (layout, scales, calibrated
-// input range), encodes float inputs into felts, posts jobs (ETH or ERC20), waits for and decodes results,
+// The requester SDK: one typed client over a Verdict deployment. It lists models (layout, scales, the inputs
+// their circuits take), encodes float inputs into felts, posts jobs (ETH or ERC20), waits for and decodes results,
 // re-verifies a settled job by eth_call, and reads which operators served a model recently. The `verdict` CLI's
 // job commands are built on it. See README "SDK" and docs/integration.md.
 import { NonceManager, ZeroAddress, type ContractTransactionReceipt, type ContractTransactionResponse, type JsonRpcProvider, type Signer, type TransactionResponse } from "ethers";
@@ -17,7 +17,7 @@ import {
   type ModelRegistry,
   type OperatorStaking,
 } from "../types/ethers-contracts/index.js";
-import { checkCircuitInput, type CircuitManifest } from "../zk/runtime/artifacts.js";
+import { calibrationGap, checkCircuitInput, type CircuitManifest } from "../zk/runtime/artifacts.js";
 import { fetchManifest } from "../zk/runtime/bundle.js";
 import { feltToFloat, floatToFelt } from "../zk/runtime/felt.js";
 import { decodeFulfilment } from "./fulfilment.js";
@@ -50,7 +50,7 @@ export interface ModelInfo {
   /** Input felts a job carries, and the fixed-point scale they are encoded at (value = felt / 2^scale). */
   inputs: { count: number; scale: number };
   outputs: { count: number; scale: number };
-  /** Bundle URI: where the model's files (and its calibrated input range) are published. */
+  /** Bundle URI: where the model's files (and the manifest: the inputs its circuit takes) are published. */
   uri: string;
   onnxHash: string;
   circuitHash: string;
@@ -94,8 +94,14 @@ export interface CreateJobRequest {
   callback?: string;
   /** Gas for the callback (0 without one). */
   callbackGasLimit?: number;
-  /** Check float inputs against the model's calibrated range first (default true): operators skip jobs outside it. */
+  /**
+   * Check float inputs against what the model's circuit can take first (default true): the count, NaN/Infinity
+   * and each value's quantised size against the circuit's input range check (`checkInput`). Operators skip a job
+   * whose input their circuit cannot prove; it would sit until its lock deadline and then be refundable.
+   */
   checkRange?: boolean;
+  /** Told (before posting) when an input lies outside the model's calibrated range: allowed, but less tested. */
+  onWarning?: (message: string) => void;
 }
 
 export interface CreatedJob {
@@ -232,20 +238,36 @@ export class VerdictClient {
     return Promise.all(Array.from({ length: count }, (_, i) => this.model(i + 1)));
   }
 
-  /** The model's bundle manifest: calibrated input range per feature, circuit size (fetched without the keys). */
+  /** The model's bundle manifest: input bound, calibrated range per feature, circuit size (fetched without the keys). */
   async manifest(id: number | bigint, from?: string): Promise<CircuitManifest> {
     return fetchManifest((await this.model(id)).uri, { home: this.home, from });
   }
 
   /**
-   * Encodes float inputs into felts at the model's input scale (round half away from zero, negatives as r - |v|),
-   * after checking their count and, unless `checkRange` is false, the model's calibrated range: operators skip a
-   * job whose input the circuit cannot take, and it would sit until its lock deadline.
+   * The requester's side of the rule operators apply before they lock (README "Which inputs a model takes"):
+   * refuses (INPUT_SHAPE_MISMATCH, BAD_INPUT, INPUT_OUT_OF_RANGE) an input no proof of the model's circuit can
+   * carry, from the bundle manifest's input bound, in TypeScript alone. Returns a warning when the input lies
+   * outside the calibrated range: allowed, but the circuit's accuracy was not checked there. An operator also
+   * generates a witness, which can still refuse an input whose values overflow inside the model.
    */
-  async encodeInput(modelId: number | bigint, values: readonly number[], o: { checkRange?: boolean; from?: string } = {}): Promise<bigint[]> {
+  async checkInput(modelId: number | bigint, values: readonly number[], from?: string): Promise<string | undefined> {
+    const manifest = await this.manifest(modelId, from);
+    checkCircuitInput(manifest, values, "input");
+    const gap = calibrationGap(manifest, values);
+    return gap && `input ${gap}: the circuit takes it, but its accuracy was only checked inside that range`;
+  }
+
+  /**
+   * Encodes float inputs into felts at the model's input scale (round half away from zero, negatives as r - |v|),
+   * after checking their count and, unless `checkRange` is false, what the circuit can take (`checkInput`).
+   */
+  async encodeInput(modelId: number | bigint, values: readonly number[], o: { checkRange?: boolean; from?: string; onWarning?: (message: string) => void } = {}): Promise<bigint[]> {
     const m = await this.model(modelId);
     if (values.length !== m.inputs.count) throw new VerdictError("INPUT_SHAPE_MISMATCH", `model ${modelId} takes ${m.inputs.count} inputs, got ${values.length}`);
-    if (o.checkRange ?? true) checkCircuitInput({ inputs: m.inputs, inputRange: (await this.manifest(modelId, o.from)).inputRange }, values, "input");
+    if (o.checkRange ?? true) {
+      const warning = await this.checkInput(modelId, values, o.from);
+      if (warning) o.onWarning?.(warning);
+    }
     return values.map((v) => floatToFelt(v, m.inputs.scale));
   }
 
@@ -262,7 +284,7 @@ export class VerdictClient {
    */
   async createJob(r: CreateJobRequest): Promise<CreatedJob> {
     const floats = r.input.length > 0 && typeof r.input[0] === "number";
-    const input = floats ? await this.encodeInput(r.modelId, r.input as number[], { checkRange: r.checkRange }) : [...(r.input as bigint[])];
+    const input = floats ? await this.encodeInput(r.modelId, r.input as number[], { checkRange: r.checkRange, onWarning: r.onWarning }) : [...(r.input as bigint[])];
     const token = r.token ?? ZeroAddress;
     const request = {
       modelId: r.modelId,

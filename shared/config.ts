@@ -31,8 +31,9 @@ export const configSchema = z
       .object({
         /** Signs locks and fulfilments: VERDICT_OPERATOR_KEY (deprecated). The operator signs with VERDICT_KEY / VERDICT_KEYSTORE first (shared/keys.ts). */
         privateKey: privateKey.optional(),
-        /** Blocks a JobCreated event must be buried under before the operator acts on it (reorg safety). */
-        confirmations: z.number().int().min(0).default(1),
+        /** Blocks a JobCreated event must be buried under before the operator acts on it (reorg safety). Default by
+         * chain (operator/reconcile.ts confirmationsFor): 1 on Ethereum and its testnets, 0 on sequencer L2s and dev chains. */
+        confirmations: z.number().int().min(0).optional(),
         pollIntervalMs: z.number().int().positive().default(1000),
         /** Never scan below this block. A fresh operator (no cursor in Redis) starts at the later of this and the
          * oldest block that can hold a live job (head - the market's maxJobDuration). */
@@ -53,8 +54,13 @@ export const configSchema = z
         executionProvider: z.enum(["cpu", "cuda"]).default("cpu"),
         /** A proof is submitted only when each proven (quantized) output is within this of onnxruntime's float
          * output, relative to max(1, |float|): a circuit whose fixed-point settings lose the answer must not
-         * deliver it as verified. */
+         * deliver it as verified. Applies to models whose bundle manifest states no tolerance of its own
+         * (model.json `tolerance`). */
         outputTolerance: z.number().positive().default(0.05),
+        /** A locked job of a model with batch circuits waits at most this long for others of its model, to be
+         * proven with them as one batch proof (one fulfilment transaction), and only while every job of the
+         * group still meets its deadline with the batch's measured proving time. 0: never batch. */
+        batchWindowMs: z.number().int().min(0).default(3_000),
         /** A worker that dies mid-job (crash, SIGKILL) loses its BullMQ lock after this long; the job is then
          * handed to another worker (or the restarted one). Longer than any single stage takes. */
         jobLockMs: z.number().int().min(1000).default(60_000),
@@ -109,7 +115,7 @@ export const configSchema = z
   })
   // The operator moves a job on once its lock is confirmed to the relayer's depth; a reorg deeper than that but
   // within the operator's depth would drop a lock the pipeline already counted on, and the job would be lost.
-  .refine((c) => c.relayer.confirmations >= c.operator.confirmations, {
+  .refine((c) => c.relayer.confirmations >= (c.operator.confirmations ?? 0), {
     message: "relayer.confirmations must be at least operator.confirmations (a reorg could otherwise drop a lock the operator already acted on)",
     path: ["relayer", "confirmations"],
   });
@@ -133,6 +139,7 @@ export function loadConfig(fileArg?: string, env: NodeJS.ProcessEnv = process.en
   if (env.VERDICT_MODELS) operator.models = env.VERDICT_MODELS.split(",");
   if (env.VERDICT_OPERATOR_ADDRESS) operator.address = env.VERDICT_OPERATOR_ADDRESS;
   if (env.VERDICT_PROVE_CONCURRENCY) operator.proveConcurrency = Number(env.VERDICT_PROVE_CONCURRENCY);
+  if (env.VERDICT_BATCH_WINDOW_MS) operator.batchWindowMs = Number(env.VERDICT_BATCH_WINDOW_MS);
   if (env.VERDICT_RELAY_REDIS_URL) operator.relayRedisUrl = env.VERDICT_RELAY_REDIS_URL;
   if (env.VERDICT_RELAY_QUEUE_PREFIX) operator.relayQueuePrefix = env.VERDICT_RELAY_QUEUE_PREFIX;
   const merged = {

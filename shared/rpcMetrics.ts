@@ -1,6 +1,7 @@
 // JSON-RPC metrics for any ethers JsonRpcProvider: requests, errors (by kind, rate limits apart) and latency per
 // method, measured at the provider's transport (`_send`), so every call is counted once, batched ones included.
 // The RPC endpoint is the scarcest resource a service has; these show which method spends it and when it fails.
+import { AsyncLocalStorage } from "node:async_hooks";
 import type { JsonRpcError, JsonRpcPayload, JsonRpcProvider, JsonRpcResult } from "ethers";
 import { Counter, Histogram, type Registry } from "prom-client";
 
@@ -58,4 +59,27 @@ export function instrumentProvider(provider: JsonRpcProvider, metrics: RpcMetric
     }
   };
   return provider;
+}
+
+/** The part of a service a JSON-RPC call is made for (a pipeline stage, the watcher, ...), for attribution. */
+const scope = new AsyncLocalStorage<string>();
+
+/** Runs `fn` with every JSON-RPC call it makes (directly or through what it awaits) counted under `name`. */
+export function withRpcScope<T>(name: string, fn: () => T): T {
+  return scope.run(name, fn);
+}
+
+/**
+ * Counts each logical call (`provider.send`, made in the caller's async context, before ethers batches it) by
+ * scope and method: where the requests of a job go (verdict_rpc_calls_total{scope,method}).
+ */
+export function attributeCalls(provider: JsonRpcProvider, registry: Registry): void {
+  const calls =
+    (registry.getSingleMetric("verdict_rpc_calls_total") as Counter<"scope" | "method"> | undefined) ??
+    new Counter({ name: "verdict_rpc_calls_total", help: "JSON-RPC calls by the part of the service that made them (scope) and method", labelNames: ["scope", "method"], registers: [registry] });
+  const send = provider.send.bind(provider);
+  provider.send = (method: string, params: unknown[] | Record<string, unknown>) => {
+    calls.inc({ scope: scope.getStore() ?? "other", method });
+    return send(method, params);
+  };
 }

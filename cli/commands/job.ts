@@ -2,16 +2,14 @@
 // follow them, read verified results, refund or slash them, re-check a settled job's proof from the chain alone,
 // and collect what the market owes. The chain side is the SDK's (sdk/client.ts); this file parses and prints.
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
+import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { formatUnits, getAddress, isAddress, parseUnits, ZeroAddress } from "ethers";
 import { z } from "zod";
 import type { JobInfo } from "../../sdk/client.js";
 import { VerdictError } from "../../shared/errors.js";
 import { DemoToken__factory, type ModelRegistry } from "../../types/ethers-contracts/index.js";
-import { runBridge, timingsSchema } from "../../zk/runtime/bridge.js";
+import { verifyNative } from "../../zk/runtime/prover.js";
 import { pullModel } from "../../zk/runtime/bundle.js";
 import { chainOpts, EXIT, EXIT_HELP, homeOpt, isoTime, parseId, parsePositive, parseTokens, print, printTable, tokens, withVerdict, type ChainOptions, type Verdict } from "./common.js";
 
@@ -85,7 +83,7 @@ export function jobCommands(program: Command): void {
       .option("--timeout <seconds>", "seconds until the job's deadline", "1800")
       .option("--callback <address>", "contract told of the result (IInferenceConsumer)")
       .option("--callback-gas <gas>", "gas limit of the callback", "200000")
-      .option("--no-range-check", "skip the check of the input against the model's calibrated range (operators skip out-of-range jobs)")
+      .option("--no-range-check", "post without checking the input against what the model's circuit can take (operators skip a job they cannot prove; it becomes refundable after its lock deadline)")
       .addHelpText("after", "\nExamples:\n  verdict job create --model 1 --input '[0.1, -0.3, 1.2, ...]' --price 0.002\n  verdict job create --model 1 --input row.json --token 0x5FbDB2315678afecb367f032d93F642f64180aa3 --price 5"),
   ).action(async (o: ChainOptions & { model: string; input: string; price: string; token?: string; collateral: string; lockTimeout: string; timeout: string; callback?: string; callbackGas: string; rangeCheck: boolean }) => {
     const modelId = parseId(o.model, "--model");
@@ -108,6 +106,7 @@ export function jobCommands(program: Command): void {
         callback: o.callback,
         callbackGasLimit,
         checkRange: o.rangeCheck,
+        onWarning: (message) => console.error(`warning: ${message}`),
       });
       print(o, { jobId: created.jobId, model: modelId, price: `${formatUnits(price.amount, price.decimals)} ${price.unit} (escrowed)`, deadline: isoTime(created.deadline), tx: created.txHash });
     });
@@ -251,17 +250,10 @@ async function nativeVerify(registry: ModelRegistry, modelId: bigint, o: { home:
   } catch (e) {
     return { native: `skipped (${(e as Error).message.split("\n")[0]})` };
   }
-  const work = await mkdtemp(path.join(tmpdir(), "verdict-verify-"));
   try {
-    const bytes = Buffer.from(proof.slice(2), "hex");
-    const le = (x: bigint) => Buffer.from(x.toString(16).padStart(64, "0"), "hex").reverse().toString("hex");
-    const proofFile = path.join(work, "proof.json");
-    await writeFile(proofFile, JSON.stringify({ protocol: null, instances: [instances.map(le)], proof: [...bytes], hex_proof: proof, split: null, pretty_public_inputs: null, timestamp: null, version: null }));
-    const r = await runBridge("verify", { proof: proofFile, settings: circuit.file("settings.json"), vk: circuit.file("vk.key"), srs: circuit.srs }, z.object({ verified: z.boolean(), timings: timingsSchema, maxRssMb: z.number() }));
+    const r = await verifyNative(circuit, proof, instances);
     return { native: r.verified ? "valid" : "INVALID", nativeSeconds: r.timings.verify?.toFixed(3) ?? "", nativeMaxRssMb: r.maxRssMb.toFixed(1) };
   } catch (e) {
     return { native: `error: ${(e as Error).message.split("\n")[0]}` };
-  } finally {
-    await rm(work, { recursive: true, force: true });
   }
 }

@@ -3,14 +3,14 @@
 import { copyFile, mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { Command } from "commander";
-import { deployAndRegister } from "../../deploy/onboard.js";
+import { deployAndRegister, deployAndRegisterBatch } from "../../deploy/onboard.js";
 import { connect, DEFAULT_RPC_URL, deployment, type Chain } from "../../shared/chain.js";
 import { VerdictError } from "../../shared/errors.js";
 import { signerKey } from "../../shared/keys.js";
 import { REPO_ROOT } from "../../shared/paths.js";
 import { IHalo2Verifier__factory } from "../../types/ethers-contracts/index.js";
-import { bundleUri, pullModel, serveBundles, writeBundle } from "../../zk/runtime/bundle.js";
-import { ensureCircuit, inspectOnnx, loadModelSpec, readInputRows, type ModelSpec } from "../../zk/build/circuit.js";
+import { bundleUri, pullBatches, pullModel, serveBundles, writeBundle } from "../../zk/runtime/bundle.js";
+import { ensureBatchCircuit, ensureCircuit, inspectOnnx, loadModelSpec, readInputRows, type ModelSpec } from "../../zk/build/circuit.js";
 import { heldoutAgreement } from "../../zk/build/agreement.js";
 import { prove } from "../../zk/runtime/prover.js";
 import { compileContracts, placeVerifier, verifierArtifact } from "../../zk/build/verifier.js";
@@ -80,6 +80,13 @@ async function buildModel(dir: string | undefined, o: BuildOptions, chain: Chain
   step(`model '${spec.name}' (${path.relative(process.cwd(), spec.dir) || "."})`);
   const circuit = await ensureCircuit(spec, { srs: o.srs, progress: step });
   const contract = await placeVerifier(circuit);
+  // Batch circuits (model.json "batch"): one proof for N jobs, registered next to the model (registerBatch).
+  const batches = [];
+  for (const slots of spec.batch ?? []) {
+    const batch = await ensureBatchCircuit(spec, slots, { srs: o.srs, progress: step });
+    await placeVerifier(batch);
+    batches.push({ slots, circuit: batch });
+  }
   await compileContracts();
   const artifact = await verifierArtifact(contract);
   step(`${contract} compiled: ${artifact.runtimeBytes} bytes of runtime bytecode`);
@@ -121,6 +128,14 @@ async function buildModel(dir: string | undefined, o: BuildOptions, chain: Chain
     });
     step(`on-chain check of the sample proof: ${verifierGas} gas (eth_estimateGas)`);
     Object.assign(summary, { chainId: chain.chainId.toString(), modelId: reg.modelId, verifier: reg.verifier, reused: reg.reused, verifierGas: Number(verifierGas) });
+    const registered = [];
+    for (const b of batches) {
+      const written = await writeBundle(b.circuit, o.home);
+      const batchReg = await deployAndRegisterBatch(b.circuit, chain.signer, registry, reg.modelId, b.slots, bundleUri(o.bundleUri ?? written.base, written));
+      step(`batch of ${b.slots}: ${batchReg.reused ? "already registered" : `verifier ${batchReg.verifier} deployed, registered`} as batch ${batchReg.batchId}`);
+      registered.push({ slots: b.slots, batchId: batchReg.batchId });
+    }
+    if (registered.length) summary.batches = registered;
   }
   if (o.json) console.log(JSON.stringify(summary, null, 2));
   else console.table(Object.fromEntries(Object.entries(summary).map(([k, v]) => [k, { value: typeof v === "object" ? JSON.stringify(v) : v }])));
@@ -156,7 +171,7 @@ Signing key: VERDICT_KEY or VERDICT_KEYSTORE (default: the node's first account,
     homeOpt(
       model
         .command("pull")
-        .description("fetch a registered model's bundle from its registry URI, check every file against the registry, install it in <home>")
+        .description("fetch a registered model's bundle (and its batch circuits') from its registry URI, check every file against the registry, install it in <home>")
         .argument("<modelId>", "registered model id")
         .option("--from <base>", "fetch from this base URL or bundles folder instead of the registry URI's"),
     ),
@@ -165,7 +180,8 @@ Signing key: VERDICT_KEY or VERDICT_KEYSTORE (default: the node's first account,
     .action(async (id: string, o: ChainOptions & { home: string; from?: string }) => {
       await withVerdict(o, async ({ registry }) => {
         const pulled = await pullModel(registry, parseId(id, "model id"), o.home, o.from);
-        print(o, { model: id, name: pulled.circuit.name, bundle: pulled.circuit.dir, fetched: pulled.fetched, source: pulled.source });
+        const batches = await pullBatches(registry, parseId(id, "model id"), o.home, o.from);
+        print(o, { model: id, name: pulled.circuit.name, bundle: pulled.circuit.dir, fetched: pulled.fetched, source: pulled.source, batchSlots: batches.map((b) => b.slots).join(",") });
       });
     });
 

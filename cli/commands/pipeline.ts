@@ -5,7 +5,7 @@ import type { Command } from "commander";
 import { getAddress, isAddress } from "ethers";
 import type { Job } from "bullmq";
 import { queueName, STAGES, type JobData } from "../../operator/pipeline.js";
-import { DEAD_LETTER_QUEUE, relayJobId, type DeadLetter, type RelayRequest } from "../../relayer/types.js";
+import { DEAD_LETTER_QUEUE, relayedJobs, relayJobId, type DeadLetter, type RelayRequest } from "../../relayer/types.js";
 import { connect } from "../../shared/chain.js";
 import { loadConfig, type Config } from "../../shared/config.js";
 import { VerdictError } from "../../shared/errors.js";
@@ -37,7 +37,6 @@ async function withRedis<T>(o: RedisOptions, fn: (ctx: QueueContext, config: Con
 }
 
 /** The on-chain job a relay request is about. */
-const relayedJob = (r: RelayRequest): string => (r.kind === "lock" ? r.jobId : r.auth.jobId);
 
 /** Chain time if the RPC answers (a local chain may run ahead of the wall clock), else the wall clock. */
 async function clock(rpcUrl: string): Promise<{ now: number; source: string }> {
@@ -107,7 +106,7 @@ export function pipelineCommands(program: Command): void {
       const dead = queue<DeadLetter>(ctx, DEAD_LETTER_QUEUE);
       try {
         const letters = (await dead.getJobs(["waiting", "prioritized", "delayed"])) as Job<DeadLetter>[];
-        printTable(o, letters.map((l) => ({ id: l.id, kind: l.data.request.kind, chainId: l.data.request.chainId, jobId: relayedJob(l.data.request), at: l.data.at, reason: o.json ? l.data.reason : l.data.reason.split("\n")[0]!.slice(0, 100) })));
+        printTable(o, letters.map((l) => ({ id: l.id, kind: l.data.request.kind, chainId: l.data.request.chainId, jobId: relayedJobs(l.data.request), at: l.data.at, reason: o.json ? l.data.reason : l.data.reason.split("\n")[0]!.slice(0, 100) })));
       } finally {
         await dead.close();
       }
@@ -147,7 +146,7 @@ export function pipelineCommands(program: Command): void {
             await relay.add(letter.data.request.kind, letter.data.request, { jobId: id, attempts: 5, backoff: { type: "exponential", delay: 1000 }, removeOnComplete: { age: 24 * 3600 }, removeOnFail: { age: 7 * 24 * 3600 } });
           }
           await letter.remove();
-          retried.push({ id, kind: letter.data.request.kind, jobId: relayedJob(letter.data.request), requeued: true });
+          retried.push({ id, kind: letter.data.request.kind, jobId: relayedJobs(letter.data.request), requeued: true });
         }
         printTable(o, retried);
       } finally {

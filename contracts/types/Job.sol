@@ -37,7 +37,9 @@ struct Job {
 ///   2: price(16) collateral(16)                                      read by settlement
 ///   3: callback(20) lockDeadline(8)                                  read by settlement and lock
 ///   4: requester(20) createdAt(8)                                    read by refunds and slashes
-///   5: inputHash(32)                                                 read by settlement
+///   5: inputHash(32)                                                 read by settlement, then overwritten
+///      with the first word of the job's outputs once it is Fulfilled (the input is proven by then; see
+///      InferenceMarket._storeOutputs): a Fulfilled job's input hash reads as 0 (`inputHashOf`).
 struct JobRecord {
     address operator;
     JobStatus status;
@@ -71,13 +73,20 @@ function toJob(JobRecord storage r) view returns (Job memory) {
         collateral: r.collateral,
         callback: r.callback,
         createdAt: r.createdAt,
-        inputHash: r.inputHash
+        inputHash: inputHashOf(r)
     });
+}
+
+/// @notice A job's input hash, or 0 once it is Fulfilled (its slot then holds outputs; the input stays in
+/// `JobCreated`).
+function inputHashOf(JobRecord storage r) view returns (bytes32) {
+    return r.status == JobStatus.Fulfilled ? bytes32(0) : r.inputHash;
 }
 
 /// @notice The digest of a job's terms, which a lock must name (review M-2): job ids are a counter, and after a
 /// reorg an id can belong to another job; a lock (or a signed one) that names the terms it was decided on can
-/// never attach its operator to terms it did not check. Covers every field an operator prices or risks.
+/// never attach its operator to terms it did not check. Covers every field an operator prices or risks. Only
+/// meaningful until the job is Fulfilled: settlement reuses the input hash's slot.
 function termsHash(uint256 jobId, JobRecord storage job) view returns (bytes32) {
     return keccak256(
         abi.encode(

@@ -1,4 +1,4 @@
-// lock — consumes: `lock` jobs. Produces: `infer` jobs (this operator's queue) once the lock is on-chain.
+// lock — consumes: `lock` jobs. Produces: `prove` jobs (this operator's queue) once the lock is on-chain.
 // Signs an EIP-712 Lock and hands it to the relayer, then comes back every half block (a deferred job, holding no
 // worker slot while blocks are awaited); while the relayer's outcome is pending that costs one Redis read and no
 // RPC. Once it is published the chain decides: the lock, another operator's lock, or the signature's expiry;
@@ -47,6 +47,6 @@ async function locked(ctx: OperatorContext, data: JobData, log: Logger): Promise
     await ctx.catalog.recordGas(data.modelId, "lock", Number(relay.result.gasUsed));
   }
   log.info(relay?.state === "mined" ? { txHash: relay.result.txHash, gasUsed: relay.result.gasUsed } : {}, "locked");
-  await advance(ctx, "infer", { ...data, operator: ctx.address });
+  await advance(ctx, "prove", { ...data, operator: ctx.address });
   return { outcome: "advanced" };
 }

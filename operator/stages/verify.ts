@@ -9,7 +9,8 @@ import { advance, type JobData, type OperatorContext } from "../pipeline.js";
 import type { Outcome } from "../stage.js";
 
 export async function verify(ctx: OperatorContext, data: JobData, log: Logger): Promise<Outcome> {
-  const [verifierAddress] = await ctx.registry.layout(data.modelId);
+  // A batch proof is checked by the batch verifier registered for the model (ModelRegistry.batchLayout).
+  const verifierAddress = data.batch ? (await ctx.registry.batchLayout(data.batch.batchId))[2] : (await ctx.registry.layout(data.modelId))[0];
   const verifier = IHalo2Verifier__factory.connect(verifierAddress, ctx.chain.provider);
   // Only a revert is a rejection: an RPC failure (node unreachable, rate limit, timeout) is retried like any
   // other, where it used to count as a rejection and fail the locked job for good (review S1-1).

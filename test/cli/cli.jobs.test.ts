@@ -1,22 +1,18 @@
 // The requester's and the on-call person's `verdict` commands as subprocesses against a `hardhat node` with the
-// stack deployed and a real redis-server: job create (ETH and ERC20, argument and range checks), status, wait (its
+// stack deployed and a real redis-server: job create (ETH and ERC20, argument checks, inputs the circuit cannot take), status, wait (its
 // exit codes), refund, slash, list --mine, withdraw; operator jobs and relayer dlq on the services' queues; config
 // check. Each command is tried on its error path too, with its exit code.
 import { expect } from "chai";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { Wallet } from "ethers";
-import { startLocalChain } from "../../infra/localChain.js";
-import { startLocalRedis } from "../../infra/localRedis.js";
-import { deployLocalStack, type LocalStack } from "../../infra/localStack.js";
-import type { LocalService } from "../../infra/service.js";
 import { queueName, type JobData } from "../../operator/pipeline.js";
 import { DEAD_LETTER_QUEUE, type DeadLetter, type RelayRequest } from "../../relayer/types.js";
 import { queue, RELAYER_QUEUE, redisConnection } from "../../shared/queues.js";
 import { DemoToken__factory, InferenceMarket__factory } from "../../types/ethers-contracts/index.js";
 import { readInputRows } from "../../zk/build/circuit.js";
 import { cliRunner } from "../fixtures/cli.js";
+import { suiteStack } from "../fixtures/stack.js";
 
 // hardhat node dev accounts (public test mnemonic): 1 is staked by deployLocalStack; 5 is a requester with ETH only.
 const REQUESTER_KEY = "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba";
@@ -30,45 +26,32 @@ interface Row {
 
 describe("verdict CLI: job lifecycle, withdraw, operator jobs, relayer dlq and config check", function () {
   this.timeout(300_000);
-  let chain: LocalService | undefined;
-  let redis: LocalService | undefined;
-  let stack: LocalStack | undefined;
-  let work: string;
+  const local = suiteStack("cli-jobs");
   let row: number[];
   let model: string;
   const { verdict, json } = cliRunner(() => ({
-    VERDICT_RPC_URL: chain!.url,
-    VERDICT_DEPLOYMENTS_DIR: stack!.deploymentsDir,
-    VERDICT_HOME: path.join(work, "cli-home"),
-    VERDICT_REDIS_URL: redis!.url,
+    VERDICT_RPC_URL: local().chain.url,
+    VERDICT_DEPLOYMENTS_DIR: local().stack.deploymentsDir,
+    VERDICT_HOME: path.join(local().work, "cli-home"),
+    VERDICT_REDIS_URL: local().redis.url,
     VERDICT_QUEUE_PREFIX: "cli-test",
   }));
 
   /** Moves the chain's clock forward and mines a block. */
   async function travel(seconds: number): Promise<void> {
-    await stack!.connection.ethers.provider.send("evm_increaseTime", [seconds]);
-    await stack!.connection.ethers.provider.send("evm_mine", []);
+    await local().stack.connection.ethers.provider.send("evm_increaseTime", [seconds]);
+    await local().stack.connection.ethers.provider.send("evm_mine", []);
   }
 
   const create = (extra: string[] = []) => json<{ jobId: string; price: string }>(["job", "create", "--model", model, "--input", JSON.stringify(row), ...extra], REQUESTER_KEY);
 
   before(async () => {
-    work = await mkdtemp(path.join(tmpdir(), "verdict-cli-jobs-"));
-    redis = await startLocalRedis();
-    chain = await startLocalChain();
-    stack = await deployLocalStack(chain.url, work);
+    const { stack } = local();
     const { modelId, circuit } = stack.models["wine-classifier"]!;
     model = String(modelId);
     [row] = (await readInputRows(path.join(circuit.spec.dir, circuit.spec.sample), circuit.inputs.count, "sample")) as [number[]];
     const [admin] = await stack.connection.ethers.getSigners();
     await (await DemoToken__factory.connect(stack.addresses.token, admin!).mint(REQUESTER, 50n * UNIT)).wait();
-  });
-
-  after(async () => {
-    await stack?.cleanup();
-    await chain?.stop();
-    await redis?.stop();
-    if (work) await rm(work, { recursive: true, force: true });
   });
 
   it("job status with a non-numeric id exits 1 with BAD_ARGUMENT and no stack trace", async () => {
@@ -78,7 +61,7 @@ describe("verdict CLI: job lifecycle, withdraw, operator jobs, relayer dlq and c
     expect(r.stderr).to.not.match(/\n\s+at /);
   });
 
-  it("job create refuses a non-numeric --model, a bad --token and an input outside the calibrated range (exit 1) before sending anything", async () => {
+  it("job create refuses a non-numeric --model, a bad --token and an input the circuit cannot take (exit 1) before sending anything", async () => {
     const bad = await verdict(["job", "create", "--model", "one", "--input", "[1]"]);
     expect(bad.code).to.equal(1);
     expect(bad.stderr).to.match(/\[BAD_ARGUMENT\] --model must be a non-negative integer, got 'one'/);
@@ -88,7 +71,16 @@ describe("verdict CLI: job lifecycle, withdraw, operator jobs, relayer dlq and c
     const far = [1e6, ...row.slice(1)];
     const range = await verdict(["job", "create", "--model", model, "--input", JSON.stringify(far)], REQUESTER_KEY);
     expect(range.code).to.equal(1);
-    expect(range.stderr).to.match(/\[INPUT_OUT_OF_RANGE\] input feature 0 = 1000000 is outside the calibrated range/);
+    expect(range.stderr).to.match(/\[INPUT_OUT_OF_RANGE\] input feature 0 = 1000000 is beyond what the circuit can take/);
+  });
+
+  it("job create posts an input outside the calibrated range that the circuit takes, warning on stderr first", async () => {
+    const { circuit } = local().stack.models["wine-classifier"]!;
+    const wide = [circuit.inputRange[0]![1] + 1, ...row.slice(1)];
+    const r = await verdict(["job", "create", "--model", model, "--input", JSON.stringify(wide), "--json"], REQUESTER_KEY);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stderr).to.match(/warning: input feature 0 = [\d.]+ is outside the calibrated range \[.*\]: the circuit takes it/);
+    expect(JSON.parse(r.stdout)).to.have.property("jobId");
   });
 
   it("job wait of a job still open exits 124 after --timeout; --help lists the exit codes", async () => {
@@ -123,8 +115,8 @@ describe("verdict CLI: job lifecycle, withdraw, operator jobs, relayer dlq and c
 
   it("job slash fails with DeadlineNotReached before the job's expiry (deadline + secondary window), slashes after it; job wait then exits 3", async () => {
     const { jobId } = await create(["--timeout", "900"]);
-    const [, operator] = await stack!.connection.ethers.getSigners();
-    const market = InferenceMarket__factory.connect(stack!.addresses.market, operator!);
+    const [, operator] = await local().stack.connection.ethers.getSigners();
+    const market = InferenceMarket__factory.connect(local().stack.addresses.market, operator!);
     await (await market.lock(jobId, await market.termsOf(jobId))).wait();
     const early = await verdict(["job", "slash", jobId]);
     expect(early.code).to.equal(1);
@@ -143,20 +135,20 @@ describe("verdict CLI: job lifecycle, withdraw, operator jobs, relayer dlq and c
   });
 
   it("job create --token pays in the allowed ERC20: approves, escrows, and the job records the token", async () => {
-    const token = DemoToken__factory.connect(stack!.addresses.token, stack!.connection.ethers.provider);
+    const token = DemoToken__factory.connect(local().stack.addresses.token, local().stack.connection.ethers.provider);
     const before = await token.balanceOf(REQUESTER);
-    const created = await create(["--token", stack!.addresses.token, "--price", "2.5"]);
+    const created = await create(["--token", local().stack.addresses.token, "--price", "2.5"]);
     expect(created.price).to.equal("2.5 VDT (escrowed)");
     expect(before - (await token.balanceOf(REQUESTER))).to.equal(25n * UNIT / 10n);
     const status = await json<{ token: string; price: string }>(["job", "status", created.jobId]);
-    expect(status).to.include({ token: stack!.addresses.token, price: (25n * UNIT / 10n).toString() });
+    expect(status).to.include({ token: local().stack.addresses.token, price: (25n * UNIT / 10n).toString() });
   });
 
   it("operator jobs lists this operator's queued jobs per stage with the time left; refuses a bad address and a missing one", async () => {
     const operator = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
-    const connection = redisConnection(redis!.url);
+    const connection = redisConnection(local().redis.url);
     const prove = queue<JobData>({ connection, prefix: "cli-test" }, queueName("prove", operator));
-    const now = (await stack!.connection.ethers.provider.getBlock("latest"))!.timestamp;
+    const now = (await local().stack.connection.ethers.provider.getBlock("latest"))!.timestamp;
     await prove.add("prove", { chainId: "31337", jobId: "77", modelId: 1, input: [], token: "0x0000000000000000000000000000000000000000", price: "1", collateral: "1", lockDeadline: now + 60, deadline: now + 500 }, { jobId: "31337-77" });
     await prove.close();
     connection.disconnect();
@@ -174,11 +166,11 @@ describe("verdict CLI: job lifecycle, withdraw, operator jobs, relayer dlq and c
   });
 
   it("relayer dlq list shows a dead letter, retry hands it back to the relay queue, drop of an unknown id exits 1", async () => {
-    const connection = redisConnection(redis!.url);
+    const connection = redisConnection(local().redis.url);
     const ctx = { connection, prefix: "cli-test" };
     const dead = queue<DeadLetter>(ctx, DEAD_LETTER_QUEUE);
     const relay = queue<RelayRequest>(ctx, RELAYER_QUEUE);
-    const request: RelayRequest = { kind: "lock", chainId: "31337", market: stack!.addresses.market, jobId: "9", operator: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", validUntil: "1", terms: `0x${"00".repeat(32)}`, signature: "0x" };
+    const request: RelayRequest = { kind: "lock", chainId: "31337", market: local().stack.addresses.market, jobId: "9", operator: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", validUntil: "1", terms: `0x${"00".repeat(32)}`, signature: "0x" };
     for (const id of ["lock-a", "lock-b"]) await dead.add("lock", { request, reason: "simulation reverted: LockExpired(9, 1)", at: new Date().toISOString() }, { jobId: id });
     try {
       const listed = await json<{ id: string; kind: string; jobId: string; reason: string }[]>(["relayer", "dlq", "list"]);
@@ -210,7 +202,7 @@ describe("verdict CLI: job lifecycle, withdraw, operator jobs, relayer dlq and c
     const shown = JSON.parse(r.stdout) as { redisUrl: string; httpPort: number; queuePrefix: string; signingKey: Record<string, string> };
     expect(shown).to.include({ redisUrl: "redis://user:***@10.0.0.5:6379", httpPort: 9100, queuePrefix: "cli-test" });
     expect(shown.signingKey.operator).to.equal("(set, redacted)");
-    const file = path.join(work, "bad.json");
+    const file = path.join(local().work, "bad.json");
     await writeFile(file, JSON.stringify({ operator: { confirmations: -1 } }));
     const bad = await verdict(["config", "check", "--config", file]);
     expect(bad.code).to.equal(1);

@@ -10,15 +10,13 @@ import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Wallet } from "ethers";
-import { startLocalChain } from "../../infra/localChain.js";
-import { deployLocalStack, type LocalStack } from "../../infra/localStack.js";
-import type { LocalService } from "../../infra/service.js";
 import { REPO_ROOT } from "../../shared/paths.js";
 import { DemoToken__factory, InferenceMarket__factory, ModelRegistry__factory } from "../../types/ethers-contracts/index.js";
 import { bundlesDir, parseBundleUri } from "../../zk/runtime/bundle.js";
 import { readInputRows } from "../../zk/build/circuit.js";
 import { prove } from "../../zk/runtime/prover.js";
 import { CLI, cliRunner } from "../fixtures/cli.js";
+import { suiteStack } from "../fixtures/stack.js";
 
 // Well-known `hardhat node` dev accounts (public test mnemonic). Account 1 is staked by deployLocalStack;
 // account 3 starts with ETH but no tokens and holds no role.
@@ -35,31 +33,21 @@ async function snapshot(dir: string): Promise<Record<string, number>> {
 
 describe("verdict CLI: operator, market, job, verify and model registry commands", function () {
   this.timeout(180_000);
-  let chain: LocalService | undefined;
-  let stack: LocalStack | undefined;
-  let work: string;
+  const local = suiteStack("cli");
 
   // Its data directory (VERDICT_HOME) is the test's own, never the user's.
-  const { verdict, json } = cliRunner(() => ({ VERDICT_RPC_URL: chain!.url, VERDICT_DEPLOYMENTS_DIR: stack!.deploymentsDir, VERDICT_HOME: path.join(work, "cli-home") }));
+  const { verdict, json } = cliRunner(() => ({ VERDICT_RPC_URL: local().chain.url, VERDICT_DEPLOYMENTS_DIR: local().stack.deploymentsDir, VERDICT_HOME: path.join(local().work, "cli-home") }));
 
   before(async () => {
-    work = await mkdtemp(path.join(tmpdir(), "verdict-cli-"));
-    chain = await startLocalChain();
-    stack = await deployLocalStack(chain.url, work);
+    const { stack } = local();
     // Account 3 needs tokens to stake and bet; the deployer (account 0) owns the demo token.
     const [admin] = await stack.connection.ethers.getSigners();
     await (await DemoToken__factory.connect(stack.addresses.token, admin!).mint(ACCOUNT3.address, 50n * UNIT)).wait();
   });
 
-  after(async () => {
-    await stack?.cleanup();
-    await chain?.stop();
-    if (work) await rm(work, { recursive: true, force: true });
-  });
-
   it("model list --json lists both demo models, active, with their layouts", async () => {
     const models = await json<{ id: string; status: string; verifierKind: string; inputs: string; outputs: string; uri: string }[]>(["model", "list"]);
-    expect(models.map((m) => Number(m.id)).sort()).to.deep.equal(Object.values(stack!.models).map((m) => m.modelId).sort());
+    expect(models.map((m) => Number(m.id)).sort()).to.deep.equal(Object.values(local().stack.models).map((m) => m.modelId).sort());
     for (const m of models) {
       expect(m.status).to.equal("Active");
       expect(Number(m.inputs)).to.be.greaterThan(0);
@@ -87,7 +75,7 @@ describe("verdict CLI: operator, market, job, verify and model registry commands
   });
 
   it("market create, bet and show round-trip (question from the event, threshold back as a float)", async () => {
-    const model = String(stack!.models["wine-classifier"]!.modelId);
+    const model = String(local().stack.models["wine-classifier"]!.modelId);
     const created = await json<{ marketId: string; threshold: number }>(["market", "create", "--model", model, "--output", "0", "--threshold", "0.5", "--betting-ends", "600", "--question", "Is it class 0?", "--provider", ACCOUNT3.address]);
     expect(created.threshold).to.equal(0.5);
     await json(["market", "bet", created.marketId, "yes", "2"], ACCOUNT3.key);
@@ -96,21 +84,21 @@ describe("verdict CLI: operator, market, job, verify and model registry commands
   });
 
   it("model deprecate by an account without MODEL_ADMIN_ROLE exits non-zero with the decoded revert", async () => {
-    const r = await verdict(["model", "deprecate", String(stack!.models["wine-classifier"]!.modelId)], ACCOUNT3.key);
+    const r = await verdict(["model", "deprecate", String(local().stack.models["wine-classifier"]!.modelId)], ACCOUNT3.key);
     expect(r.code).to.not.equal(0);
     expect(r.stderr).to.match(/REVERTED/).and.match(/AccessControlUnauthorizedAccount/);
-    const [m] = (await json<{ id: string; status: string }[]>(["model", "list"])).filter((x) => Number(x.id) === stack!.models["wine-classifier"]!.modelId);
+    const [m] = (await json<{ id: string; status: string }[]>(["model", "list"])).filter((x) => Number(x.id) === local().stack.models["wine-classifier"]!.modelId);
     expect(m!.status).to.equal("Active");
   });
 
   it("job create, status, result and verify: a job proven and fulfilled outside the CLI is re-verified by eth_call and natively", async () => {
-    const { modelId, circuit } = stack!.models["diabetes-regressor"]!;
+    const { modelId, circuit } = local().stack.models["diabetes-regressor"]!;
     const [row] = await readInputRows(path.join(circuit.spec.dir, circuit.spec.sample), circuit.inputs.count, "sample");
     const created = await json<{ jobId: string }>(["job", "create", "--model", String(modelId), "--input", JSON.stringify(row)]);
     expect((await json<{ status: string }>(["job", "status", created.jobId])).status).to.equal("Open");
     // Account 1 (staked) locks and fulfils with a real proof, as its operator service would.
-    const [, operator] = await stack!.connection.ethers.getSigners();
-    const market = InferenceMarket__factory.connect(stack!.addresses.market, operator!);
+    const [, operator] = await local().stack.connection.ethers.getSigners();
+    const market = InferenceMarket__factory.connect(local().stack.addresses.market, operator!);
     await (await market.lock(created.jobId, await market.termsOf(created.jobId))).wait();
     const proof = await prove(circuit, row!);
     await (await market.fulfil(created.jobId, proof.proof, proof.instances)).wait();
@@ -125,7 +113,7 @@ describe("verdict CLI: operator, market, job, verify and model registry commands
     expect(verified).to.include({ ethCall: "valid", native: "valid" });
     expect(Number(verified.nativeMaxRssMb)).to.be.greaterThan(0);
     expect(await snapshot(path.join(REPO_ROOT, ".cache"))).to.deep.equal(cacheBefore);
-    const registry = ModelRegistry__factory.connect(stack!.addresses.registry, stack!.connection.ethers.provider);
+    const registry = ModelRegistry__factory.connect(local().stack.addresses.registry, local().stack.connection.ethers.provider);
     const { folder } = parseBundleUri((await registry.model(modelId)).uri);
     const index = JSON.parse(await readFile(path.join(bundlesDir(home), folder, "bundle.json"), "utf8")) as { files: Record<string, unknown> };
     expect(Object.keys(await snapshot(home)).sort()).to.deep.equal([...Object.keys(index.files), "bundle.json"].map((f) => path.join("bundles", folder, f)).sort());
@@ -133,8 +121,8 @@ describe("verdict CLI: operator, market, job, verify and model registry commands
   });
 
   it("model serve publishes the bundles; model pull --from fetches a registered model's bundle into a fresh home", async () => {
-    const { modelId } = stack!.models["wine-classifier"]!;
-    const server = spawn(process.execPath, ["--import", "tsx", CLI, "model", "serve", bundlesDir(stack!.publisher), "--port", "0"], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "inherit"] });
+    const { modelId } = local().stack.models["wine-classifier"]!;
+    const server = spawn(process.execPath, ["--import", "tsx", CLI, "model", "serve", bundlesDir(local().stack.publisher), "--port", "0"], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "inherit"] });
     try {
       const url = await new Promise<string>((resolve, reject) => {
         let out = "";
@@ -155,6 +143,17 @@ describe("verdict CLI: operator, market, job, verify and model registry commands
     } finally {
       server.kill();
     }
+  });
+
+  it("model build of a model with batch circuits registers each batch verifier next to it; model pull installs their bundles too", async () => {
+    const built = await json<{ modelId: number; batches: { slots: number; batchId: number }[] }>(["model", "build", "models/spike"]);
+    expect(built.batches.map((b) => b.slots)).to.deep.equal([4]);
+    const batch = await ModelRegistry__factory.connect(local().stack.addresses.registry, local().stack.connection.ethers.provider).batch(built.batches[0]!.batchId);
+    expect([Number(batch.baseModelId), Number(batch.slots), batch.revoked]).to.deep.equal([built.modelId, 4, false]);
+    const home = await mkdtemp(path.join(tmpdir(), "verdict-batch-pull-"));
+    expect(await json<{ batchSlots: string }>(["model", "pull", String(built.modelId), "--home", home])).to.include({ batchSlots: "4" });
+    expect(existsSync(path.join(bundlesDir(home), parseBundleUri(batch.uri).folder, "pk.key"))).to.equal(true);
+    await rm(home, { recursive: true, force: true });
   });
 
   it("model build refuses to register with the development SRS on a chain other than a local one (31337)", async () => {
@@ -180,7 +179,7 @@ describe("verdict CLI: operator, market, job, verify and model registry commands
   });
 
   it("job create with an input of the wrong length exits 1 with INPUT_SHAPE_MISMATCH before sending anything", async () => {
-    const r = await verdict(["job", "create", "--model", String(stack!.models["wine-classifier"]!.modelId), "--input", "[1, 2]"]);
+    const r = await verdict(["job", "create", "--model", String(local().stack.models["wine-classifier"]!.modelId), "--input", "[1, 2]"]);
     expect(r.code).to.equal(1);
     expect(r.stderr).to.match(/INPUT_SHAPE_MISMATCH/).and.match(/takes 13 inputs, got 2/);
   });

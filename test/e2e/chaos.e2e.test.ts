@@ -7,18 +7,16 @@
 import { expect } from "chai";
 import getPort from "get-port";
 import { Redis } from "ioredis";
-import { mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Wallet } from "ethers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
-import { startLocalChain } from "../../infra/localChain.js";
-import { deployLocalStack, DEV_KEYS, operatorEnv, type LocalStack } from "../../infra/localStack.js";
+import { DEV_KEYS, startLocalStack, type LocalStack, type StackRun } from "../../infra/localStack.js";
 import { startLocalRedis } from "../../infra/localRedis.js";
 import { startRpcProxy, type RpcProxy } from "../../infra/rpcProxy.js";
 import type { LocalService } from "../../infra/service.js";
-import { startVerdictService } from "../../infra/verdictService.js";
+import { stackEnv, startInStack } from "../../infra/verdictService.js";
 import { InferenceMarket__factory, OperatorStaking__factory, type InferenceMarket } from "../../types/ethers-contracts/index.js";
 import { readInputRows } from "../../zk/build/circuit.js";
 import { floatToFelt } from "../../zk/runtime/felt.js";
@@ -49,6 +47,7 @@ async function until<T>(what: string, probe: () => Promise<T | undefined | false
 
 describe("chaos: faults injected into real processes lose no job and slash no honest operator", function () {
   this.timeout(600_000);
+  let run: StackRun | undefined;
   let work: string;
   let env: Record<string, string>;
   let stack: LocalStack | undefined;
@@ -78,10 +77,10 @@ describe("chaos: faults injected into real processes lose no job and slash no ho
 
   async function start(kind: "relayer" | "operator"): Promise<void> {
     const port = running[kind]?.port ?? (await getPort({ host: "127.0.0.1" }));
-    const log = path.join(work, `${kind}-${++generations[kind]}.log`);
-    const extra: Record<string, string> = kind === "operator" ? { VERDICT_OPERATOR_KEY: DEV_KEYS.operators[0]! } : {};
-    const service = await startVerdictService(kind, { ...env, ...extra, VERDICT_HTTP_PORT: String(port) }, log);
-    running[kind] = { service, log, port };
+    const name = `${kind}-${++generations[kind]}`;
+    const key = kind === "operator" ? DEV_KEYS.operators[0]! : DEV_KEYS.relayer;
+    const service = await startInStack(run!, kind, { ...env, VERDICT_KEY: key, VERDICT_HTTP_PORT: String(port) }, name);
+    running[kind] = { service, log: path.join(work, `${name}.log`), port };
   }
 
   /** SIGKILLs a service (no shutdown hooks run) and waits until it is gone. */
@@ -188,12 +187,10 @@ describe("chaos: faults injected into real processes lose no job and slash no ho
   }
 
   before(async () => {
-    work = await mkdtemp(path.join(tmpdir(), "verdict-chaos-"));
-    await mkdir(path.join(work, "redis"));
-    redis = await startLocalRedis({ dataDir: path.join(work, "redis") });
-    chain = await startLocalChain();
+    run = await startLocalStack("chaos", { durableRedis: true });
+    ({ work, redis, chain, stack } = run);
     proxy = await startRpcProxy(chain.url);
-    stack = await deployLocalStack(chain.url, work);
+    run.services.push({ name: "rpc proxy", port: proxy.port, url: proxy.url, stop: () => proxy.close() });
     signers = await stack.connection.ethers.getSigners();
     provider = stack.connection.ethers.provider;
     market = InferenceMarket__factory.connect(stack.addresses.market, signers[0]!);
@@ -210,16 +207,8 @@ describe("chaos: faults injected into real processes lose no job and slash no ho
       config,
       JSON.stringify({ operator: { jobLockMs: 3000, confirmations: 2 }, relayer: { jobLockMs: 5000, confirmations: 2, stuckAfterMs: 4000 } }),
     );
-    env = {
-      VERDICT_CONFIG: config,
-      VERDICT_RPC_URL: proxy.url, // through the proxy, so the endpoint can be cut
-      VERDICT_REDIS_URL: redis.url,
-      VERDICT_DEPLOYMENTS_DIR: stack.deploymentsDir,
-      ...operatorEnv(stack),
-      VERDICT_QUEUE_PREFIX: "chaos",
-      VERDICT_LOG_LEVEL: "info",
-      VERDICT_RELAYER_KEY: DEV_KEYS.relayer,
-    };
+    // Through the proxy, so the endpoint can be cut.
+    env = { ...stackEnv(run, "chaos", proxy.url), VERDICT_CONFIG: config, VERDICT_LOG_LEVEL: "info" };
     await start("relayer");
     await start("operator");
   });
@@ -254,11 +243,7 @@ describe("chaos: faults injected into real processes lose no job and slash no ho
       expect(lost.length, "jobs lost").to.equal(0);
       expect(slashed, "honest operators slashed").to.equal(0);
     } finally {
-      for (const s of [running.operator?.service, running.relayer?.service]) await s?.stop();
-      await proxy?.close();
-      await chain?.stop();
-      await redis?.stop();
-      await stack?.cleanup();
+      await run?.stop();
     }
   });
 
@@ -280,8 +265,8 @@ describe("chaos: faults injected into real processes lose no job and slash no ho
   fault("operator SIGKILL mid-proof", "an operator SIGKILLed mid-proof is restarted and completes the job before its deadline, without a second submission", async () => {
     const from = await provider.getBlockNumber();
     const id = await post("wine-classifier");
-    // "inferred" is logged as the job is handed to the prove stage: the kill lands while ezkl proves.
-    await waitLog("operator", `the operator to infer job ${id}`, (l) => l.msg === "inferred" && l.jobId === String(id));
+    // "proving" is logged by the prove job as ezkl starts: the kill lands while it proves.
+    await waitLog("operator", `the operator to start proving job ${id}`, (l) => l.msg === "proving" && l.jobId === String(id));
     await kill("operator");
     const provedBefore = (await logLines(running.operator.log)).some((l) => l.msg === "proved" && l.jobId === String(id));
     injected(`SIGKILL to the operator as job ${id} entered proving (proof ${provedBefore ? "had just finished" : "unfinished"} when it died); operator restarted`);
@@ -310,6 +295,7 @@ describe("chaos: faults injected into real processes lose no job and slash no ho
     const whileDown = await post("wine-classifier");
     injected(`SIGKILL to redis-server with job ${inFlight} locked and mid-pipeline; job ${whileDown} posted while Redis was down; Redis restarted on the same port and data dir`);
     redis = await startLocalRedis({ dataDir: path.join(work, "redis"), port: redis.port });
+    run!.services.push(redis);
     const after = new Redis(redis.url);
     try {
       expect(await after.get(cursorKey), "watcher cursor").to.not.equal(null);
@@ -353,28 +339,28 @@ describe("chaos: faults injected into real processes lose no job and slash no ho
     const fulfil = txs.find((t) => t.kind === "fulfil" && t.jobId === id)!;
     expect(lock.nonce, "the lock mined at the nonce it was broadcast with").to.equal(nonce);
     expect(fulfil.nonce, "the restarted relayer's next transaction uses the next nonce").to.equal(nonce + 1);
-    expect(await metric("relayer", "relayer_nonce_errors_total"), "nonce errors in the restarted relayer").to.equal(0);
+    expect(await metric("relayer", "verdict_relayer_nonce_errors_total"), "nonce errors in the restarted relayer").to.equal(0);
     checked(`restarted relayer: "${resumed.msg}"; the lock mined once at nonce ${nonce} (${lock.hash === sent.txHash ? "the transaction broadcast before the kill" : "a same-nonce replacement"}), its next transaction (the fulfilment) used nonce ${nonce + 1}, 0 nonce errors`);
     await expectNoNonceGap();
   });
 
   fault("stuck transaction", "a stuck transaction is replaced at the same nonce with a higher fee, and the job settles once", async () => {
     const from = await provider.getBlockNumber();
-    const replacedBefore = await metric("relayer", "relayer_tx_replaced_total");
+    const replacedBefore = await metric("relayer", "verdict_relayer_tx_replaced_total");
     await rpc("evm_setIntervalMining", [0]);
     const id = await post("diabetes-regressor");
     await rpc("evm_setAutomine", [false]);
     await mine(2);
     const sent = await waitLog("relayer", `the relayer to send job ${id}'s lock`, (l) => l.msg === "transaction sent" && l.jobId === String(id) && l.kind === "lock");
     injected(`mining paused with job ${id}'s lock ${String(sent.txHash).slice(0, 10)}… in the mempool at nonce ${sent.nonce} (maxFeePerGas ${sent.maxFeePerGas})`);
-    await until("relayer_tx_replaced_total to rise", async () => (await metric("relayer", "relayer_tx_replaced_total")) > replacedBefore, 60_000, 250);
+    await until("verdict_relayer_tx_replaced_total to rise", async () => (await metric("relayer", "verdict_relayer_tx_replaced_total")) > replacedBefore, 60_000, 250);
     const replaced = (await logLines(running.relayer.log)).find((l) => l.jobId === String(id) && typeof l.msg === "string" && l.msg.includes("replaced with higher fees"))!;
     expect(replaced.nonce, "replacement nonce").to.equal(sent.nonce);
     expect(BigInt(replaced.maxFeePerGas as string) * 100n, "replacement fee").to.be.at.least(BigInt(sent.maxFeePerGas as string) * 110n);
     const inPool = await provider.getTransaction(replaced.txHash as string);
     expect(inPool?.nonce).to.equal(sent.nonce);
     expect(inPool?.maxFeePerGas).to.equal(BigInt(replaced.maxFeePerGas as string));
-    checked(`relayer_tx_replaced_total rose; replacement ${String(replaced.txHash).slice(0, 10)}… in the mempool at the same nonce ${sent.nonce}, maxFeePerGas ${sent.maxFeePerGas} -> ${replaced.maxFeePerGas}`);
+    checked(`verdict_relayer_tx_replaced_total rose; replacement ${String(replaced.txHash).slice(0, 10)}… in the mempool at the same nonce ${sent.nonce}, maxFeePerGas ${sent.maxFeePerGas} -> ${replaced.maxFeePerGas}`);
     await mining(true);
     await mine(1);
     await waitSettled([id]);
@@ -424,7 +410,7 @@ describe("chaos: faults injected into real processes lose no job and slash no ho
     checked(`the operator never saw the orphaned wine-classifier job ${orphan}; it took the new fork's diabetes-regressor job ${replacement} once, and re-locked job ${kept} after its lock was reorged out`);
     // The revert took the key's nonce back under the relayer's feet: its next fresh send is refused once as
     // "nonce too high", which is how the nonce manager learns of it (it re-syncs from the chain); no more than that.
-    const nonceErrors = await metric("relayer", "relayer_nonce_errors_total");
+    const nonceErrors = await metric("relayer", "verdict_relayer_nonce_errors_total");
     expect(nonceErrors, "relayer nonce errors").to.be.at.most(1);
     checked(`the relayer re-synced its nonce after the revert with ${nonceErrors} refused send`);
     await expectNoNonceGap();

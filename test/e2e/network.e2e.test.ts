@@ -7,19 +7,14 @@
 // uncoverable one), nobody is slashed, and no job is locked by an operator that does not serve its model; the
 // run's figures are printed.
 import { expect } from "chai";
-import { mkdtemp, rm } from "node:fs/promises";
 import type { Server } from "node:http";
-import { tmpdir } from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { JsonRpcProvider, Wallet } from "ethers";
 import { startKeeper, type Keeper } from "../../infra/keeper.js";
-import { startLocalChain } from "../../infra/localChain.js";
-import { deployLocalStack, DEV_KEYS, type LocalStack } from "../../infra/localStack.js";
-import { startLocalRedis } from "../../infra/localRedis.js";
+import { DEV_KEYS, startLocalStack, type LocalStack, type StackRun } from "../../infra/localStack.js";
 import { startRpcFaultProxy, type RpcFaultProxy } from "../../infra/rpcFaultProxy.js";
-import type { LocalService } from "../../infra/service.js";
-import { startVerdictService } from "../../infra/verdictService.js";
+import { stackEnv, startRelayerAndOperators, type OperatorSpec } from "../../infra/verdictService.js";
 import { InferenceMarket__factory, ModelRegistry__factory, OperatorStaking__factory, type InferenceMarket } from "../../types/ethers-contracts/index.js";
 import { bundlesDir, pullModel, serveBundles } from "../../zk/runtime/bundle.js";
 import { readInputRows } from "../../zk/build/circuit.js";
@@ -51,8 +46,7 @@ const RELAY_PREFIX = "net";
 
 describe("network e2e: three independent operators behind a faulty RPC on a 2 s chain settle every job, and nobody is slashed", function () {
   this.timeout(1_200_000);
-  const services: LocalService[] = [];
-  let work: string;
+  let run: StackRun | undefined;
   let stack: LocalStack | undefined;
   let proxy: RpcFaultProxy | undefined;
   let keeper: Keeper | undefined;
@@ -63,15 +57,11 @@ describe("network e2e: three independent operators behind a faulty RPC on a 2 s 
   let ok = false;
 
   before(async () => {
-    work = await mkdtemp(path.join(tmpdir(), "verdict-network-"));
-    const redis = await startLocalRedis();
-    services.push(redis);
-    const chain = await startLocalChain({ blockTimeMs: BLOCK_TIME_MS });
-    services.push(chain);
     // Deployed on the interval-mined chain itself (measured ≈22 s at 2 s blocks), straight to the node: the
     // deployer is not under test.
     const t0 = Date.now();
-    stack = await deployLocalStack(chain.url, work, undefined, { operators: OPERATORS.length });
+    run = await startLocalStack("network", { chain: { blockTimeMs: BLOCK_TIME_MS }, operators: OPERATORS.length, log: (l) => void (l.includes("logs kept") && console.log(`      ${l}`)) });
+    stack = run.stack;
     console.log(`      stack deployed at ${BLOCK_TIME_MS / 1000} s blocks in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     const signers = await stack.connection.ethers.getSigners();
     market = InferenceMarket__factory.connect(stack.addresses.market, signers[5]!); // account 5 is the requester
@@ -79,50 +69,37 @@ describe("network e2e: three independent operators behind a faulty RPC on a 2 s 
     const staking = OperatorStaking__factory.connect(stack.addresses.staking, signers[3]!); // operator c
     await (await staking.requestUnstake((await staking.freeStake(signers[3]!)) - LOW_FREE_STAKE)).wait();
 
-    proxy = await startRpcFaultProxy(chain.url, { errorRate: 0.1, methods: FAULTED, seed: 11 });
+    proxy = await startRpcFaultProxy(run.chain.url, { errorRate: 0.1, methods: FAULTED, seed: 11 });
+    run.services.push({ name: "rpc fault proxy", port: proxy.port, url: proxy.url, stop: () => proxy!.close() });
     const { chainId } = await stack.connection.ethers.provider.getNetwork();
     keeperProvider = new JsonRpcProvider(proxy.url, chainId, { staticNetwork: true });
     const keeperWallet = new Wallet(Wallet.createRandom().privateKey, keeperProvider);
     await (await signers[6]!.sendTransaction({ to: keeperWallet.address, value: UNIT })).wait();
     keeper = startKeeper({ signer: keeperWallet, market: stack.addresses.market, fromBlock: deployBlock });
 
-    const env = {
-      VERDICT_RPC_URL: proxy.url,
-      VERDICT_REDIS_URL: redis.url,
-      VERDICT_DEPLOYMENTS_DIR: stack.deploymentsDir,
-      VERDICT_LOG_LEVEL: "info",
-    };
-    services.push(await startVerdictService("relayer", { ...env, VERDICT_QUEUE_PREFIX: RELAY_PREFIX, VERDICT_RELAYER_KEY: DEV_KEYS.relayer }, path.join(work, "relayer.log")));
+    // The relay queue is the relayer's (prefix RELAY_PREFIX); each operator's pipeline has a prefix of its own.
+    const env = { ...stackEnv(run, RELAY_PREFIX, proxy.url), VERDICT_LOG_LEVEL: "info" };
     // The model owner publishes the bundles over HTTP; each operator pulls (and hash-checks against the registry)
     // the ones it serves into a data directory of its own.
     const published = await serveBundles(bundlesDir(stack.publisher), 0, "127.0.0.1");
     bundleServer = published.server;
     const registry = ModelRegistry__factory.connect(stack.addresses.registry, stack.connection.ethers.provider);
+    const operators: OperatorSpec[] = [];
     for (const op of OPERATORS) {
-      const home = path.join(work, `home-${op.name}`);
+      const home = path.join(run.work, `home-${op.name}`);
       const ids = op.models.map((m) => stack!.models[m]!.modelId);
       for (const id of ids) await pullModel(registry, id, home, published.url);
-      const opEnv = {
-        ...env,
-        VERDICT_HOME: home,
-        VERDICT_QUEUE_PREFIX: `${RELAY_PREFIX}-${op.name}`,
-        VERDICT_RELAY_QUEUE_PREFIX: RELAY_PREFIX,
-        VERDICT_OPERATOR_KEY: op.key,
-        VERDICT_MODELS: ids.join(","),
-      };
-      services.push(await startVerdictService("operator", opEnv, path.join(work, `operator-${op.name}.log`)));
+      const opEnv = { VERDICT_HOME: home, VERDICT_QUEUE_PREFIX: `${RELAY_PREFIX}-${op.name}`, VERDICT_RELAY_QUEUE_PREFIX: RELAY_PREFIX, VERDICT_MODELS: ids.join(",") };
+      operators.push({ key: op.key, name: `operator-${op.name}`, env: opEnv });
     }
+    await startRelayerAndOperators(run, env, operators);
   });
 
   after(async () => {
     await keeper?.stop();
     keeperProvider?.destroy();
-    for (const s of services.reverse()) await s.stop().catch(() => undefined);
-    await proxy?.close();
     bundleServer?.close();
-    await stack?.cleanup();
-    if (ok) await rm(work, { recursive: true, force: true });
-    else console.log(`      service logs kept in ${work}`);
+    await run?.stop({ removeWork: ok });
   });
 
   it("12 jobs over both models end fulfilled or refunded; no slash; every lock is by an operator that serves the model", async () => {

@@ -5,26 +5,24 @@
 // fulfilled exactly once. Faults (killed processes, Redis, RPC outage, stuck transactions, reorgs) are injected
 // in chaos.e2e.test.ts.
 import { expect } from "chai";
-import { mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
 import { Wallet } from "ethers";
-import { startLocalChain } from "../../infra/localChain.js";
-import { deployLocalStack, DEV_KEYS, installBundles, operatorEnv, type LocalStack } from "../../infra/localStack.js";
-import { startLocalRedis } from "../../infra/localRedis.js";
+import { DEV_KEYS, installBundles, type LocalStack } from "../../infra/localStack.js";
 import type { LocalService } from "../../infra/service.js";
-import { startVerdictService } from "../../infra/verdictService.js";
+import { stackEnv, startInStack, startRelayerAndOperators, type ServiceKind } from "../../infra/verdictService.js";
 import { DemoToken__factory, InferenceMarket__factory, ModelRegistry__factory, PredictionMarket__factory, type InferenceMarket } from "../../types/ethers-contracts/index.js";
 import { readInputRows } from "../../zk/build/circuit.js";
 import { floatToFelt } from "../../zk/runtime/felt.js";
 import { e2eJobRequest, e2eMarketParams } from "../fixtures/e2e.js";
+import { suiteStack } from "../fixtures/stack.js";
 
 const UNIT = 10n ** 18n;
 
 describe("e2e: operator and relayer processes settle real jobs on a JSON-RPC chain", function () {
   this.timeout(600_000);
-  const services: LocalService[] = [];
+  const local = suiteStack("e2e", { durableRedis: true });
   const operators: LocalService[] = [];
   let work: string;
   let env: Record<string, string>;
@@ -34,13 +32,8 @@ describe("e2e: operator and relayer processes settle real jobs on a JSON-RPC cha
   const modelIds: Record<string, number> = {};
   const rows: Record<string, bigint[][]> = {};
   let addresses: LocalStack["addresses"];
-  let stack: LocalStack | undefined;
 
-  async function start(kind: Parameters<typeof startVerdictService>[0], extra: Record<string, string>, tag: string = kind) {
-    const s = await startVerdictService(kind, { ...env, ...extra }, path.join(work, `${tag}.log`));
-    services.push(s);
-    return s;
-  }
+  const start = (kind: ServiceKind, extra: Record<string, string>, tag: string) => startInStack(local(), kind, { ...env, ...extra }, tag);
 
   /** Posts a job (as signer 3 unless `from` is given) and returns its id. */
   async function post(model: string, row: number, extra: { callback?: string; callbackGasLimit?: number; from?: HardhatEthersSigner } = {}): Promise<bigint> {
@@ -61,12 +54,9 @@ describe("e2e: operator and relayer processes settle real jobs on a JSON-RPC cha
   }
 
   before(async () => {
-    work = await mkdtemp(path.join(tmpdir(), "verdict-e2e-"));
-    await mkdir(path.join(work, "redis"));
-    services.push(await startLocalRedis({ dataDir: path.join(work, "redis") }));
-    services.push(await startLocalChain());
-    const [redis, chain] = services as [LocalService, LocalService];
-    stack = await deployLocalStack(chain.url, work);
+    const run = local();
+    const { stack } = run;
+    work = run.work;
     signers = await stack.connection.ethers.getSigners();
     provider = stack.connection.ethers.provider;
     addresses = stack.addresses;
@@ -76,22 +66,9 @@ describe("e2e: operator and relayer processes settle real jobs on a JSON-RPC cha
       const held = await readInputRows(path.join(circuit.spec.dir, circuit.spec.sample), circuit.inputs.count, "sample");
       rows[name] = held.map((r) => r.map((v) => floatToFelt(v, circuit.inputs.scale)));
     }
-    env = {
-      VERDICT_RPC_URL: chain.url,
-      VERDICT_REDIS_URL: redis.url,
-      VERDICT_DEPLOYMENTS_DIR: stack.deploymentsDir,
-      ...operatorEnv(stack),
-      VERDICT_QUEUE_PREFIX: "e2e",
-      VERDICT_LOG_LEVEL: "info",
-      VERDICT_RELAYER_KEY: DEV_KEYS.relayer,
-    };
-    await start("relayer", {});
-    operators.push(await start("operator", { VERDICT_OPERATOR_KEY: DEV_KEYS.operators[0]! }, "operator-a"));
-  });
-
-  after(async () => {
-    for (const s of services.reverse()) await s.stop();
-    await stack?.cleanup();
+    env = { ...stackEnv(run, "e2e"), VERDICT_LOG_LEVEL: "info" };
+    const started = await startRelayerAndOperators(run, env, [{ key: DEV_KEYS.operators[0]! }]);
+    operators.push(...started.operators);
   });
 
   it("jobs for both demo models are locked, proven, verified on-chain and paid; the callback resolves a prediction market", async () => {
@@ -124,7 +101,7 @@ describe("e2e: operator and relayer processes settle real jobs on a JSON-RPC cha
   });
 
   it("with two operators on one Redis, each job is locked and fulfilled exactly once", async () => {
-    operators.push(await start("operator", { VERDICT_OPERATOR_KEY: DEV_KEYS.operators[1]! }, "operator-b"));
+    operators.push(await start("operator", { VERDICT_KEY: DEV_KEYS.operators[1]! }, "operator-b"));
     const from = await provider.getBlockNumber();
     const ids: bigint[] = [];
     for (let i = 0; i < 6; i++) ids.push(await post(i % 2 ? "diabetes-regressor" : "wine-classifier", 0));
@@ -141,12 +118,12 @@ describe("e2e: operator and relayer processes settle real jobs on a JSON-RPC cha
     for (const op of operators) await op.stop();
     const config = path.join(work, "operator-no-prover.json");
     await writeFile(config, JSON.stringify({ operator: { proveConcurrency: 0, remoteProveSlots: 1 } }));
-    await start("operator", { VERDICT_OPERATOR_KEY: DEV_KEYS.operators[0]!, VERDICT_CONFIG: config }, "operator-a-no-prover");
+    await start("operator", { VERDICT_KEY: DEV_KEYS.operators[0]!, VERDICT_CONFIG: config }, "operator-a-no-prover");
     // The worker's machine: its own data directory with the bundles pulled from the registry's URIs.
     const home = path.join(work, "home-prove-worker");
     await installBundles(ModelRegistry__factory.connect(addresses.registry, provider), Object.values(modelIds), home);
     const operator = new Wallet(DEV_KEYS.operators[0]!).address;
-    const workerEnv: Record<string, string> = { VERDICT_HOME: home, VERDICT_OPERATOR_ADDRESS: operator, VERDICT_OPERATOR_KEY: "" };
+    const workerEnv: Record<string, string> = { VERDICT_HOME: home, VERDICT_OPERATOR_ADDRESS: operator };
     await start("prove-worker", workerEnv, "prove-worker");
     const ids = [await post("wine-classifier", 0), await post("diabetes-regressor", 0)];
     await waitFulfilled(ids);

@@ -8,6 +8,7 @@ import {
   FAKE_PROOF,
   instancesFor,
   lockedJob,
+  modelVersion,
   networkHelpers,
   PRICE,
   SAMPLE_INPUT,
@@ -39,6 +40,19 @@ describe("InferenceMarket.fulfil", () => {
     expect(result).to.deep.equal(outputs);
     expect(scale).to.equal(10n);
     expect(await s.market.isFinal(s.jobId)).to.equal(true);
+  });
+
+  it("resultOf returns ten outputs packed over three words, the first kept in the settled job's input-hash slot (jobOf then reads inputHash 0)", async () => {
+    const s = await networkHelpers.loadFixture(deploySystem);
+    await s.registry.register(modelVersion(await s.verifier.getAddress(), { outputCount: 10 }));
+    const modelId = await s.registry.modelCount();
+    const jobId = await lockedJob(s, { modelId });
+    expect((await s.market.jobOf(jobId)).inputHash).to.equal(ethers.solidityPackedKeccak256(["uint256[]"], [SAMPLE_INPUT]));
+    const outputs = [1n, -1n, 0n, 2n ** 62n, -(2n ** 62n), 7n, -7n, 123_456n, 0n, -(2n ** 63n) + 1n];
+    await s.market.connect(s.operator).fulfil(jobId, FAKE_PROOF, instancesFor(SAMPLE_INPUT, outputs.map((v) => (v < 0n ? BN254_R + v : v))));
+    expect((await s.market.resultOf(jobId))[0]).to.deep.equal(outputs);
+    expect((await s.market.jobOf(jobId)).inputHash).to.equal(ethers.ZeroHash);
+    expect(await s.market.isFinal(jobId)).to.equal(true);
   });
 
   it("resultOf reverts JobNotInStatus before the job is fulfilled (only final results are readable)", async () => {
@@ -161,6 +175,31 @@ describe("InferenceMarket.fulfilWithSignature and fulfilBatch", () => {
       .withArgs(third, reason);
     expect(await s.market.balanceOf(s.operator, ETH)).to.equal(2n * PRICE);
     expect((await s.market.jobOf(third)).status).to.equal(2n);
+  });
+
+  it("fulfilBatch releases each settled item's collateral to its own lock holder, once per run of one operator's items (a failed item releases nothing)", async () => {
+    const s = await networkHelpers.loadFixture(lockedFixture);
+    const a2 = await lockedJob(s);
+    const b1 = await lockedJob(s, {}, s.operator2);
+    const a3 = await lockedJob(s);
+    const failing = await lockedJob(s, {}, s.operator2);
+    const auths = [
+      await signedFulfilment(s.market, s.operator, s.jobId),
+      await signedFulfilment(s.market, s.operator, a2),
+      await signedFulfilment(s.market, s.operator2, b1),
+      await signedFulfilment(s.market, s.operator, failing),
+      await signedFulfilment(s.market, s.operator, a3),
+    ];
+    const tx = s.market.connect(s.relayer).fulfilBatch(auths);
+    const receipt = await (await tx).wait();
+    const released = receipt!.logs
+      .map((l) => s.staking.interface.parseLog(l))
+      .filter((l) => l?.name === "CollateralReleased")
+      .map((l) => [l!.args[0], l!.args[1]]);
+    expect(released).to.deep.equal([[s.operator.address, 2n * COLLATERAL], [s.operator2.address, COLLATERAL], [s.operator.address, COLLATERAL]]);
+    expect(await s.staking.freeStake(s.operator)).to.equal(STAKE);
+    expect(await s.staking.freeStake(s.operator2)).to.equal(STAKE - COLLATERAL); // the failed item's lock stays
+    expect((await s.market.jobOf(failing)).status).to.equal(2n);
   });
 
   it("fulfilBatch reverts BatchTooLarge over MAX_BATCH items (bounded loops)", async () => {

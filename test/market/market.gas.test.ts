@@ -16,12 +16,16 @@ import {
 } from "../fixtures/system.js";
 
 /** Settlement overhead (issue 13): execution gas of a fulfilment (intrinsic and calldata excluded) with a verifier
- * that costs ~nothing. Targets 90k single and 40k per job in a batch of 32; the bounds asserted are what is met
- * today (a relayed fulfilment adds ~7.6k for its EIP-712 signature; a batch job's floor is ~37k: a fresh slot for
- * its outputs 22.1k, 4 cold job slots 8.4k, its status write 2.9k, its JobFulfilled log 3.4k). */
+ * that costs ~nothing. Targets: 90k for a single job, signed or not, and 40k per job in a batch of 32, whether each
+ * job brings its own proof (fulfilBatch) or one proof covers them all (fulfilBatchProof). A batch job's floor is
+ * ~18k: 4 cold job slots 8.4k, its status write 2.9k, its first output word 2.9k (written over the input hash's
+ * slot, read just before, instead of a fresh 22.1k slot), its JobFulfilled log 3.4k. */
 const SINGLE_BOUND = 90_000n;
-const SIGNED_BOUND = 92_000n;
-const PER_JOB_IN_BATCH_BOUND = 52_000n;
+const PER_JOB_IN_BATCH_BOUND = 40_000n;
+/** fulfilBatch misses the 40k target by ~2k: each item is a signed fulfilment of its own, with an EIP-712 recovery
+ * (~4k with the hashing), a self-call for its own revert scope (~2.5k), its own registry read (~2k) and verifier call
+ * (~1k); collateral is released once per run of one operator's items. The bound asserted is what is met. */
+const PER_JOB_IN_FULFIL_BATCH_BOUND = 42_000n;
 const BATCH = 32;
 
 async function cheapVerifierFixture() {
@@ -47,6 +51,19 @@ async function executionGas(tx: Promise<{ data: string; wait(): Promise<{ gasUse
   const bytes = ethers.getBytes(sent.data);
   const calldata = bytes.reduce((sum, b) => sum + (b === 0 ? 4n : 16n), 0n);
   return [total, total - 21_000n - calldata];
+}
+
+/** With GAS_TRACE=1: a transaction's gas by call depth and opcode (calls excluded: a CALL's cost includes the gas it
+ * forwards, which the callee's own opcodes already count), to see where it goes. */
+async function printTrace(tx: Promise<{ hash: string }>): Promise<void> {
+  if (!process.env.GAS_TRACE) return;
+  const trace = await ethers.provider.send("debug_traceTransaction", [(await tx).hash, {}]);
+  const by: Record<string, number> = {};
+  for (const l of trace.structLogs as { depth: number; op: string; gasCost: number }[]) {
+    if (/^(CALL|STATICCALL|DELEGATECALL)$/.test(l.op)) continue;
+    by[`${l.depth}:${l.op}`] = (by[`${l.depth}:${l.op}`] ?? 0) + l.gasCost;
+  }
+  console.log(Object.entries(by).sort((a, b) => b[1] - a[1]).slice(0, 24));
 }
 
 const fmt = ([total, exec]: [bigint, bigint]) => `${total.toLocaleString("en")} (execution ${exec.toLocaleString("en")})`;
@@ -79,10 +96,10 @@ describe("InferenceMarket gas (settlement overhead, verifier excluded)", () => {
     table["fulfil (2 outputs)"] = fmt(fulfil);
     table["fulfilWithSignature (2 outputs)"] = fmt(signed);
     expect(fulfil[1]).to.be.lessThanOrEqual(SINGLE_BOUND);
-    expect(signed[1]).to.be.lessThanOrEqual(SIGNED_BOUND);
+    expect(signed[1]).to.be.lessThanOrEqual(SINGLE_BOUND);
   });
 
-  it(`fulfilBatch of ${BATCH} signed fulfilments: gas per job`, async () => {
+  it(`fulfilBatch of ${BATCH} signed fulfilments stays within its per-job bound`, async () => {
     const s = await networkHelpers.loadFixture(cheapVerifierFixture);
     const auths = [];
     for (let i = 0; i < BATCH; i++) {
@@ -90,8 +107,11 @@ describe("InferenceMarket gas (settlement overhead, verifier excluded)", () => {
       await s.market.connect(s.operator).lock(jobId, await s.market.termsOf(jobId));
       auths.push(await signedFulfilment(s.market, s.operator, jobId));
     }
-    const gas = await gasOf(s.market.connect(s.relayer).fulfilBatch(auths));
-    table[`fulfilBatch x${BATCH}, per job (one proof each)`] = (gas / BigInt(BATCH)).toLocaleString("en");
+    const sent = s.market.connect(s.relayer).fulfilBatch(auths);
+    const [total, exec] = await executionGas(sent);
+    await printTrace(sent);
+    table[`fulfilBatch x${BATCH}, per job (one proof each)`] = fmt([total / BigInt(BATCH), exec / BigInt(BATCH)]);
+    expect(exec / BigInt(BATCH)).to.be.lessThanOrEqual(PER_JOB_IN_FULFIL_BATCH_BOUND);
   });
 
   it(`fulfilBatchProof: one proof for ${BATCH} jobs stays within the per-job target`, async () => {
@@ -115,12 +135,7 @@ describe("InferenceMarket gas (settlement overhead, verifier excluded)", () => {
     const signature = await s.operator.signTypedData(domain, FULFIL_BATCH_TYPES, message);
     const sent = s.market.connect(s.relayer).fulfilBatchProof({ ...f, signature });
     const [total, exec] = await executionGas(sent);
-    if (process.env.GAS_TRACE) {
-      const trace = await ethers.provider.send("debug_traceTransaction", [(await sent).hash, {}]);
-      const by: Record<string, number> = {};
-      for (const l of trace.structLogs) by[l.op] = (by[l.op] ?? 0) + l.gasCost;
-      console.log(Object.entries(by).sort((a, b) => b[1] - a[1]).slice(0, 20));
-    }
+    await printTrace(sent);
     table[`fulfilBatchProof x${BATCH}, per job (one proof)`] = fmt([total / BigInt(BATCH), exec / BigInt(BATCH)]);
     expect(exec / BigInt(BATCH)).to.be.lessThanOrEqual(PER_JOB_IN_BATCH_BOUND);
   });

@@ -28,6 +28,8 @@ function chainWith(job: Partial<{ status: number; operator: string; modelId: num
   return {
     address,
     chain: { provider: { getBlock: async () => ({ timestamp: NOW }) } },
+    // No head poller running (as in a prove worker): every read goes to the chain.
+    snapshot: { head: { fresh: () => undefined } },
     market: {
       jobOf: async () => ({
         status: BigInt(j.status),

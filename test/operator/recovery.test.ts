@@ -3,14 +3,14 @@
 // S1-2, S1-3). Before the durable lock record, a stage that had failed for good or a submit whose fulfilment was
 // reorged out was never run again: BullMQ's job-id dedupe made every re-enqueue a no-op, and the job was slashed.
 import { expect } from "chai";
-import { solidityPackedKeccak256, Wallet } from "ethers";
+import { Wallet } from "ethers";
 import type { Logger } from "pino";
 import type { Queue } from "bullmq";
 import { queueName, type JobData, type OperatorContext, type Stage } from "../../operator/pipeline.js";
 import { resume, sweepLocks, trackLock } from "../../operator/recovery.js";
 import { JobStatus } from "../../shared/enums.js";
 import { worker } from "../../shared/queues.js";
-import { operatorQueues, suiteRedis, type OperatorQueues } from "../fixtures/operatorQueues.js";
+import { jobRecord, lockedJob, operatorQueues, suiteRedis, type OperatorQueues } from "../fixtures/operatorQueues.js";
 
 const NOW = 1_800_000_000;
 const silent = { debug: () => undefined, info: () => undefined, warn: () => undefined } as unknown as Logger;
@@ -25,19 +25,7 @@ describe("locked-job recovery (real Redis, fake chain)", function () {
   let queues: Record<Stage, Queue<JobData>>;
   let pipeline: OperatorQueues;
 
-  const data = (jobId: string): JobData => ({
-    chainId: "31337",
-    jobId,
-    modelId: 1,
-    input: ["1", "2"],
-    token: "0x0000000000000000000000000000000000000000",
-    price: "1",
-    collateral: "5",
-    lockDeadline: NOW + 100,
-    deadline: NOW + 1000,
-    operator: address,
-  });
-
+  const data = (jobId: string): JobData => lockedJob(jobId, address, ["1", "2"], NOW);
 
   beforeEach(() => {
     pipeline = operatorQueues(redis().url, address, "recovery");
@@ -51,17 +39,9 @@ describe("locked-job recovery (real Redis, fake chain)", function () {
       queues,
       config: { queuePrefix: prefix },
       chain: { chainId: 31337n, provider: { getBlock: async () => ({ timestamp: NOW }) } },
-      market: {
-        jobOf: async () => ({
-          status: BigInt(onChain.status),
-          operator: onChain.operator,
-          modelId: BigInt(d.modelId),
-          inputHash: solidityPackedKeccak256(["uint256[]"], [d.input]),
-          collateral: BigInt(d.collateral),
-          deadline: BigInt(d.deadline),
-          lockDeadline: BigInt(d.lockDeadline),
-        }),
-      },
+      // No head poller running: every reconciliation reads the chain.
+      snapshot: { head: { fresh: () => undefined } },
+      market: { jobOf: async () => jobRecord(d, onChain.status, onChain.operator) },
     } as unknown as OperatorContext;
   });
   afterEach(() => pipeline.close());
@@ -79,35 +59,35 @@ describe("locked-job recovery (real Redis, fake chain)", function () {
     await done;
   }
 
-  it("a lock with no pipeline behind it (it mined after the lock stage stopped waiting) is started at infer", async () => {
-    expect(await resume(ctx, data("1"))).to.equal("infer: started");
-    expect(await (await queues.infer.getJob("31337-1"))!.getState()).to.be.oneOf(["waiting", "prioritized"]);
+  it("a lock with no pipeline behind it (it mined after the lock stage stopped waiting) is started at prove", async () => {
+    expect(await resume(ctx, data("1"))).to.deep.equal({ stage: "prove", action: "started" });
+    expect(await (await queues.prove.getJob("31337-1"))!.getState()).to.be.oneOf(["waiting", "prioritized"]);
   });
 
   it("a stage that failed for good during an outage is retried with fresh attempts", async () => {
     await leave("prove", "2", "failed");
     expect(await (await queues.prove.getJob("31337-2"))!.getState()).to.equal("failed");
-    expect(await resume(ctx, data("2"))).to.equal("prove: failed, retried");
+    expect(await resume(ctx, data("2"))).to.deep.equal({ stage: "prove", action: "retried" });
     expect(await (await queues.prove.getJob("31337-2"))!.getState()).to.be.oneOf(["waiting", "prioritized"]);
   });
 
   it("a completed submit whose fulfilment the chain does not show (reorged out) runs again", async () => {
     await leave("submit", "3", "completed");
-    expect(await resume(ctx, data("3"))).to.equal("submit: completed without effect on chain, run again");
+    expect(await resume(ctx, data("3"))).to.deep.equal({ stage: "submit", action: "rerun" });
     expect(await (await queues.submit.getJob("31337-3"))!.getState()).to.be.oneOf(["waiting", "prioritized"]);
   });
 
   it("a job already queued is left alone (no second pipeline)", async () => {
-    expect(await resume(ctx, data("4"))).to.equal("infer: started");
-    expect(await resume(ctx, data("4"))).to.match(/^infer: (waiting|prioritized)$/);
-    expect(await queues.infer.getJobCountByTypes("waiting", "prioritized")).to.equal(1);
+    expect(await resume(ctx, data("4"))).to.deep.equal({ stage: "prove", action: "started" });
+    expect(await resume(ctx, data("4"))).to.deep.include({ stage: "prove", action: "pending" }).and.to.have.property("state").that.is.oneOf(["waiting", "prioritized"]);
+    expect(await queues.prove.getJobCountByTypes("waiting", "prioritized")).to.equal(1);
   });
 
   it("the sweep resumes tracked locks still held and forgets those settled or lost", async () => {
     await trackLock(ctx, data("5"), silent);
-    await queues.infer.remove("31337-5"); // the pipeline is lost (e.g. Redis restored from an older snapshot)
+    await queues.prove.remove("31337-5"); // the pipeline is lost (e.g. Redis restored from an older snapshot)
     await sweepLocks(ctx, silent);
-    expect(await queues.infer.getJob("31337-5"), "resumed by the sweep").to.not.equal(undefined);
+    expect(await queues.prove.getJob("31337-5"), "resumed by the sweep").to.not.equal(undefined);
     onChain = { status: JobStatus.Fulfilled, operator: address };
     await sweepLocks(ctx, silent);
     expect(await ctx.redis.zcard(`${ctx.config.queuePrefix}:locks:31337:${address.toLowerCase()}`), "forgotten once settled").to.equal(0);
@@ -116,6 +96,6 @@ describe("locked-job recovery (real Redis, fake chain)", function () {
   it("a lock held by another operator is not resumed", async () => {
     onChain = { status: JobStatus.Locked, operator: Wallet.createRandom().address };
     await trackLock(ctx, data("6"), silent);
-    expect(await queues.infer.getJob("31337-6")).to.equal(undefined);
+    expect(await queues.prove.getJob("31337-6")).to.equal(undefined);
   });
 });

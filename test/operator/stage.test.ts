@@ -57,11 +57,11 @@ describe("stage runner (real Redis)", function () {
   });
 
   it("a job of a model the operator does not serve fails for good on its first attempt (no retries, no lock)", async () => {
-    const worker = runStage(ctx, "infer", async () => (jobInput(ctx, data), { outcome: "advanced" }), 1);
+    const worker = runStage(ctx, "prove", async () => (jobInput(ctx, data), { outcome: "advanced" }), 1);
     try {
-      await pipeline.queues.infer.add("infer", data, { jobId: "31337-1", attempts: 200, backoff: { type: "capped" } });
-      for (let i = 0; i < 100 && !(await pipeline.queues.infer.getJob("31337-1"))?.finishedOn; i++) await new Promise((r) => setTimeout(r, 50));
-      const job = (await pipeline.queues.infer.getJob("31337-1"))!;
+      await pipeline.queues.prove.add("prove", data, { jobId: "31337-1", attempts: 200, backoff: { type: "capped" } });
+      for (let i = 0; i < 100 && !(await pipeline.queues.prove.getJob("31337-1"))?.finishedOn; i++) await new Promise((r) => setTimeout(r, 50));
+      const job = (await pipeline.queues.prove.getJob("31337-1"))!;
       expect(await job.getState()).to.equal("failed");
       expect(job.attemptsMade).to.equal(1);
       expect(job.failedReason).to.match(/model 9 is not one this operator proves/);

@@ -1,13 +1,23 @@
-// The watcher on a fake chain (real Redis and BullMQ queues): bounded scans a provider accepts, a fresh start
-// where a job could still be live rather than at genesis, the reorg rewind, and every lock naming this operator
-// given a pipeline whenever it mines (review S1-2, S1-8).
+// The watcher on a fake chain (real Redis and BullMQ queues, logs encoded with the market's real ABI): bounded
+// scans a provider accepts, a fresh start where a job could still be live rather than at genesis, the reorg
+// rewind, every lock naming this operator given a pipeline whenever it mines (review S1-2, S1-8), and blocks whose
+// logs bloom rules the market out passed over without a request. The head poller (operator/snapshot.ts) on a fake
+// node: one request per block; and the bloom test against blocks of a real EDR chain.
 import { expect } from "chai";
-import { solidityPackedKeccak256, Wallet } from "ethers";
+import { id, solidityPackedKeccak256, Wallet, ZeroHash } from "ethers";
 import type { Queue } from "bullmq";
+import { network } from "hardhat";
 import type { JobData, OperatorContext, Stage } from "../../operator/pipeline.js";
+import { bloomMayContain, ChainHead } from "../../operator/snapshot.js";
 import { JobWatcher } from "../../operator/stages/watch.js";
 import { JobStatus } from "../../shared/enums.js";
+import { InferenceMarket__factory } from "../../types/ethers-contracts/index.js";
 import { operatorQueues, suiteRedis, type OperatorQueues } from "../fixtures/operatorQueues.js";
+
+const MARKET = Wallet.createRandom().address;
+const iface = InferenceMarket__factory.createInterface();
+const EMPTY_BLOOM = `0x${"00".repeat(256)}`;
+const FULL_BLOOM = `0x${"ff".repeat(256)}`;
 
 const BLOCK_SECONDS = 12;
 const MAX_JOB_DURATION = 3600n; // 300 blocks
@@ -22,6 +32,8 @@ interface FakeEvent {
   kind: "created" | "locked";
   blockNumber: number;
   jobId: bigint;
+  /** Lock holder (this operator by default). */
+  operator?: string;
 }
 
 describe("watcher (fake chain, real Redis)", function () {
@@ -37,6 +49,8 @@ describe("watcher (fake chain, real Redis)", function () {
   let forks: Map<number, string>;
   let scanned: [number, number][];
   let refusals: number;
+  /** Headers the fake head poller holds, by number (a bloom each); none by default. */
+  let headers: Map<number, { hash: string; logsBloom: string }>;
 
   const hashOf = (n: number) => forks.get(n) ?? `0x${n.toString(16).padStart(64, "0")}`;
   const job = (jobId: bigint) => ({
@@ -60,6 +74,15 @@ describe("watcher (fake chain, real Redis)", function () {
     forks = new Map();
     scanned = [];
     refusals = 0;
+    headers = new Map();
+    const logOf = (e: FakeEvent) => {
+      const j = job(e.jobId);
+      const { data, topics } =
+        e.kind === "created"
+          ? iface.encodeEventLog("JobCreated", [j.jobId, address, j.modelId, j.token, j.price, j.collateral, j.lockDeadline, j.deadline, j.input, ZeroHash])
+          : iface.encodeEventLog("JobLocked", [e.jobId, e.operator ?? address, j.collateral]);
+      return { address: MARKET, data, topics, blockNumber: e.blockNumber };
+    };
     const block = (n: number) => (n > head ? null : { number: n, hash: hashOf(n), timestamp: n * BLOCK_SECONDS, baseFeePerGas: 1n });
     ctx = {
       address,
@@ -68,21 +91,27 @@ describe("watcher (fake chain, real Redis)", function () {
       config: { queuePrefix: prefix, operator: { confirmations: 1, startBlock: 0, pollIntervalMs: 1000 } },
       log: silent,
       metrics: { watcherLag: { set: () => undefined } },
+      snapshot: {
+        head: { current: async () => ({ number: head }), header: (n: number) => headers.get(n), blockSeconds: () => undefined, fresh: () => undefined },
+      },
       chain: {
         chainId: 31337n,
-        provider: { getBlockNumber: async () => head, getBlock: async (n: number | "latest") => block(n === "latest" ? head : n) },
+        provider: {
+          getBlock: async (n: number | "latest") => block(n === "latest" ? head : n),
+          getLogs: async ({ topics, fromBlock: from, toBlock: to }: { topics: string[][]; fromBlock: number; toBlock: number }) => {
+            if (to - from + 1 > PROVIDER_RANGE_LIMIT) {
+              refusals++;
+              throw new Error(`query exceeds max block range ${PROVIDER_RANGE_LIMIT}`);
+            }
+            scanned.push([from, to]);
+            return events.filter((e) => e.blockNumber >= from && e.blockNumber <= to).map(logOf).filter((l) => topics[0]!.includes(l.topics[0]!));
+          },
+        },
       },
       market: {
+        target: MARKET,
+        interface: iface,
         maxJobDuration: async () => MAX_JOB_DURATION,
-        filters: { JobCreated: () => "created", JobLocked: (_: unknown, op: string) => (op === address ? "locked" : "other") },
-        queryFilter: async (kind: string, from: number, to: number) => {
-          if (to - from + 1 > PROVIDER_RANGE_LIMIT) {
-            refusals++;
-            throw new Error(`query exceeds max block range ${PROVIDER_RANGE_LIMIT}`);
-          }
-          if (kind === "created") scanned.push([from, to]);
-          return events.filter((e) => e.kind === kind && e.blockNumber >= from && e.blockNumber <= to).map((e) => ({ blockNumber: e.blockNumber, args: job(e.jobId) }));
-        },
         jobOf: async () => ({
           status: BigInt(JobStatus.Locked),
           operator: address,
@@ -136,8 +165,132 @@ describe("watcher (fake chain, real Redis)", function () {
     head += 10;
     events.push({ kind: "locked", blockNumber: head - 3, jobId: 3n });
     await watcher.tick();
-    const infer = await queues.infer.getJob("31337-3");
-    expect(infer, "an infer job for the late lock").to.not.equal(undefined);
-    expect(infer!.data.operator).to.equal(address);
+    const proving = await queues.prove.getJob("31337-3");
+    expect(proving, "a prove job for the late lock").to.not.equal(undefined);
+    expect(proving!.data.operator).to.equal(address);
+  });
+});
+
+describe("watcher: blocks the logs bloom rules out cost no request (fake chain, real Redis)", function () {
+  // Shares the fake chain of the suite above through a small re-creation: only what the bloom path needs.
+  this.timeout(60_000);
+  const redis = suiteRedis();
+  const address = Wallet.createRandom().address;
+  let pipeline: OperatorQueues;
+  afterEach(() => pipeline.close());
+
+  it("passes over known headers whose bloom holds no market event, scans the one whose bloom may, and misses no job", async () => {
+    pipeline = operatorQueues(redis().url, address, "watch-bloom");
+    const head = 1_000;
+    const created = iface.encodeEventLog("JobCreated", [5n, address, 1n, ZeroHash.slice(0, 42), 1n, 5n, 10_000n, 20_000n, [1n, 2n], ZeroHash]);
+    const scans: [number, number][] = [];
+    // Blocks 990..1000 known to the head poller; only block 995 holds a market log.
+    const headers = new Map<number, { hash: string; logsBloom: string }>();
+    for (let n = 990; n <= head; n++) headers.set(n, { hash: id(`block ${n}`), logsBloom: n === 995 ? FULL_BLOOM : EMPTY_BLOOM });
+    const ctx = {
+      address,
+      redis: pipeline.connection,
+      queues: pipeline.queues,
+      config: { queuePrefix: pipeline.prefix, operator: { confirmations: 1, startBlock: 990, pollIntervalMs: 1000 } },
+      log: silent,
+      metrics: { watcherLag: { set: () => undefined } },
+      snapshot: { head: { current: async () => ({ number: head }), header: (n: number) => headers.get(n), blockSeconds: () => 12, fresh: () => undefined } },
+      chain: {
+        chainId: 31337n,
+        provider: {
+          getBlock: async () => {
+            throw new Error("no block read expected: the headers are known");
+          },
+          getLogs: async ({ fromBlock, toBlock }: { fromBlock: number; toBlock: number }) => {
+            scans.push([fromBlock, toBlock]);
+            return fromBlock <= 995 && 995 <= toBlock ? [{ address: MARKET, ...created, blockNumber: 995 }] : [];
+          },
+        },
+      },
+      market: { target: MARKET, interface: iface, maxJobDuration: async () => 120n },
+    } as unknown as OperatorContext;
+    const watcher = new JobWatcher(ctx);
+    await watcher.tick();
+    expect(scans, "one getLogs, for the range holding the only matching block").to.deep.equal([[990, 999]]);
+    expect((await pipeline.queues.evaluate.getJobs(["waiting"])).map((j) => j.data.jobId)).to.deep.equal(["5"]);
+    // The next block: its bloom rules the market out, so the scan costs nothing.
+    scans.length = 0;
+    await watcher.tick();
+    expect(scans, "no request for a block without market logs").to.deep.equal([]);
+  });
+});
+
+describe("logs bloom on a real chain (EDR)", () => {
+  it("bloomMayContain finds an emitted event's address and topic in its block's bloom, and rules out others", async () => {
+    const { ethers } = await network.getOrCreate();
+    const [owner] = await ethers.getSigners();
+    const token = await ethers.deployContract("DemoToken", [owner!.address]);
+    const receipt = await (await token.mint(owner!.address, 1n)).wait();
+    const raw = (await ethers.provider.send("eth_getBlockByNumber", [`0x${receipt!.blockNumber.toString(16)}`, false])) as { logsBloom: string };
+    const transfer = token.interface.getEvent("Transfer").topicHash;
+    expect(bloomMayContain(raw.logsBloom, await token.getAddress(), [transfer])).to.equal(true);
+    expect(bloomMayContain(raw.logsBloom, MARKET, [transfer]), "another address").to.equal(false);
+    expect(bloomMayContain(raw.logsBloom, await token.getAddress(), [iface.getEvent("JobCreated").topicHash]), "another event").to.equal(false);
+  });
+});
+
+describe("head poller (fake node, 1 s blocks)", function () {
+  this.timeout(30_000);
+
+  it("asks for the head about once per block, and announces every new head once", async () => {
+    const BLOCK_MS = 1000;
+    const genesis = Date.now();
+    let requests = 0;
+    const numberAt = () => Math.floor((Date.now() - genesis) / BLOCK_MS);
+    const node = {
+      send: async (method: string) => {
+        expect(method).to.equal("eth_getBlockByNumber");
+        requests++;
+        const n = numberAt();
+        const hex = (x: number) => `0x${x.toString(16)}`;
+        return { number: hex(n), hash: id(`b${n}`), parentHash: id(`b${n - 1}`), timestamp: hex(Math.floor((genesis + n * BLOCK_MS) / 1000)), baseFeePerGas: "0x1", logsBloom: EMPTY_BLOOM };
+      },
+    };
+    const head = new ChainHead(node, BLOCK_MS);
+    const seen: number[] = [];
+    head.onBlock((h) => seen.push(h.number));
+    head.start();
+    await new Promise((r) => setTimeout(r, 8 * BLOCK_MS));
+    head.stop();
+    const blocks = numberAt();
+    console.log(`      ${requests} head requests over ${blocks} blocks`);
+    expect(seen, "each head once, in order").to.deep.equal([...new Set(seen)].sort((a, b) => a - b));
+    expect(seen.length).to.be.at.least(blocks - 1);
+    // Timestamps have whole-second resolution, so a poll is sometimes a little early: at most one retry in two.
+    expect(requests).to.be.at.most(Math.ceil(blocks * 1.5));
+  });
+});
+
+describe("head poller on a reorg (fake node)", () => {
+  it("forgets the headers of a replaced fork, so their hashes are read from the chain again, and announces the new head", async () => {
+    let reply: { n: number; tag: string; parent: string } = { n: 1, tag: "a", parent: "a" };
+    const hex = (x: number) => `0x${x.toString(16)}`;
+    const node = {
+      send: async () => ({ number: hex(reply.n), hash: id(`${reply.tag}${reply.n}`), parentHash: id(`${reply.parent}${reply.n - 1}`), timestamp: hex(1000 + reply.n), baseFeePerGas: "0x1", logsBloom: EMPTY_BLOOM }),
+    };
+    const head = new ChainHead(node, 1000);
+    const seen: string[] = [];
+    head.onBlock((h) => seen.push(`${h.number}:${h.hash.slice(0, 6)}`));
+    for (const n of [1, 2, 3]) {
+      reply = { n, tag: "a", parent: "a" };
+      await head.poll();
+    }
+    expect(head.header(2)?.hash).to.equal(id("a2"));
+    await head.poll(); // the same head again: nothing new
+    expect(seen).to.have.length(3);
+    // Block 3 is replaced by a block of fork b on top of a2, then 4 on top of b3.
+    reply = { n: 3, tag: "b", parent: "a" };
+    await head.poll();
+    expect(head.header(3)?.hash, "the new block 3").to.equal(id("b3"));
+    expect(head.header(2), "headers of the old view are forgotten").to.equal(undefined);
+    reply = { n: 4, tag: "b", parent: "b" };
+    await head.poll();
+    expect(head.latest?.hash).to.equal(id("b4"));
+    expect(seen).to.have.length(5);
   });
 });

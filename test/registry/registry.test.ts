@@ -48,6 +48,23 @@ describe("ModelRegistry", () => {
       .withArgs(s.stranger.address);
   });
 
+  it("registerBatch applies register's verifier checks (VerifierHasNoCode, ZeroHash), pins the code hash and stores the batch unrevoked whatever is passed", async () => {
+    const s = await networkHelpers.loadFixture(deploySystem);
+    const verifier = await s.verifier.getAddress();
+    const b = { verifier, baseModelId: 1, slots: 2, verifierKind: 0, revoked: true, circuitHash: ethers.id("c"), vkHash: ethers.id("v"), uri: "batch" };
+    await expect(s.registry.registerBatch({ ...b, verifier: s.stranger.address }))
+      .to.be.revertedWithCustomError(s.registry, "VerifierHasNoCode")
+      .withArgs(s.stranger.address);
+    await expect(s.registry.registerBatch({ ...b, circuitHash: ethers.ZeroHash })).to.be.revertedWithCustomError(s.registry, "ZeroHash");
+    await expect(s.registry.registerBatch({ ...b, vkHash: ethers.ZeroHash })).to.be.revertedWithCustomError(s.registry, "ZeroHash");
+    await expect(s.registry.registerBatch(b))
+      .to.emit(s.registry, "BatchVerifierRegistered")
+      .withArgs(1n, 1n, 2n, verifier, b.circuitHash, b.vkHash, "batch");
+    const stored = await s.registry.batch(1);
+    expect([stored.verifier, stored.baseModelId, stored.slots, stored.revoked, stored.circuitHash, stored.vkHash, stored.uri]).to.deep.equal([verifier, 1n, 2n, false, b.circuitHash, b.vkHash, "batch"]);
+    expect((await s.registry.batchLayout(1))[3]).to.equal(ethers.keccak256(await ethers.provider.getCode(verifier)));
+  });
+
   it("register reverts EmptyLayout, ZeroHash and ScaleTooLarge for an empty layout, a zero hash or a scale over 64", async () => {
     const s = await networkHelpers.loadFixture(deploySystem);
     const verifier = await s.verifier.getAddress();

@@ -216,10 +216,10 @@ describe("Relayer (real Redis, in-process chain)", () => {
     const job = await s.market.jobOf(jobId);
     expect(job.status).to.equal(2n); // Locked
     expect(job.operator).to.equal(s.operator.address);
-    expect(await metric(registry, "relayer_tx_sent_total", { kind: "lock" })).to.equal(1);
-    expect(await metric(registry, "relayer_tx_mined_total", { kind: "lock" })).to.equal(1);
-    expect(await metric(registry, "relayer_gas_used_total", { kind: "lock" })).to.equal(Number(receipt.gasUsed));
-    expect(await metric(registry, "relayer_balance_wei")).to.be.greaterThan(0);
+    expect(await metric(registry, "verdict_relayer_tx_sent_total", { kind: "lock" })).to.equal(1);
+    expect(await metric(registry, "verdict_relayer_tx_mined_total", { kind: "lock" })).to.equal(1);
+    expect(await metric(registry, "verdict_relayer_gas_used_total", { kind: "lock" })).to.equal(Number(receipt.gasUsed));
+    expect(await metric(registry, "verdict_relayer_balance_eth")).to.be.greaterThan(0);
 
     // A re-delivered relay job (a relayer restarted between broadcast and the job's completion) sends nothing.
     const nonce = await ethers.provider.getTransactionCount(ticket.from, "pending");
@@ -254,8 +254,8 @@ describe("Relayer (real Redis, in-process chain)", () => {
     }
     for (const j of jobs) expect((await s.market.jobOf(j)).status).to.equal(3n); // Fulfilled
     expect(await s.market.balanceOf(s.relayer.address, ethers.ZeroAddress)).to.equal(4n * RELAYER_FEE);
-    expect(await metric(registry, "relayer_tx_mined_total", { kind: "fulfil" })).to.equal(4);
-    expect(await metric(registry, "relayer_tx_sent_total", { kind: "fulfil" })).to.equal(2);
+    expect(await metric(registry, "verdict_relayer_tx_mined_total", { kind: "fulfil" })).to.equal(4);
+    expect(await metric(registry, "verdict_relayer_tx_sent_total", { kind: "fulfil" })).to.equal(2);
   });
 
   it("a batch drops an item whose simulation fails with its decoded reason (UnrecoverableError, outcome failed) and sends the others together", async () => {
@@ -278,7 +278,7 @@ describe("Relayer (real Redis, in-process chain)", () => {
     expect(a!.txHash).to.equal(b!.txHash);
     expect(a!.batchSize).to.equal(2);
     for (const r of [requests[0]!, requests[2]!]) mined(await relayer.outcome(relayJobId(r)));
-    expect(await metric(registry, "relayer_tx_dropped_total", { kind: "fulfil", reason: "simulation-reverted" })).to.equal(1);
+    expect(await metric(registry, "verdict_relayer_tx_dropped_total", { kind: "fulfil", reason: "simulation-reverted" })).to.equal(1);
   });
 
   it("a batch item that fails on chain (front-run after the simulation) is reported reverted with its reason; the other item is mined", async () => {
@@ -301,8 +301,8 @@ describe("Relayer (real Redis, in-process chain)", () => {
     expect(first).to.deep.equal({ status: "reverted", reason: `failed in batch ${tickets[0]!.txHash}: JobNotInStatus(${jobs[0]}, 3, 2)`, txHash: tickets[0]!.txHash });
     expect(mined(second!).txHash).to.equal(tickets[0]!.txHash);
     expect((await s.market.jobOf(jobs[1]!)).status).to.equal(3n);
-    expect(await metric(registry, "relayer_tx_dropped_total", { kind: "fulfil", reason: "reverted-onchain" })).to.equal(1);
-    expect(await metric(registry, "relayer_tx_mined_total", { kind: "fulfil" })).to.equal(2); // the measuring one and job 1
+    expect(await metric(registry, "verdict_relayer_tx_dropped_total", { kind: "fulfil", reason: "reverted-onchain" })).to.equal(1);
+    expect(await metric(registry, "verdict_relayer_tx_mined_total", { kind: "fulfil" })).to.equal(2); // the measuring one and job 1
   });
 
   it("a fulfilment whose job has a callback gets its gas limit raised by the shortfall its simulation reports (InsufficientGasForCallback); in a batch, simulated with the batch's gas, it settles too", async () => {
@@ -339,7 +339,7 @@ describe("Relayer (real Redis, in-process chain)", () => {
 
     const ticket = sent(await relayer.relay(request, relayJobId(request)));
     const original = (await ethers.provider.getTransaction(ticket.txHash))!;
-    await until(async () => (await metric(registry, "relayer_tx_replaced_total")) >= 1, "a replacement");
+    await until(async () => (await metric(registry, "verdict_relayer_tx_replaced_total")) >= 1, "a replacement");
     await ethers.provider.send("evm_mine", []);
 
     const outcome = mined(await relayer.outcome(relayJobId(request)));
@@ -374,8 +374,8 @@ describe("Relayer (real Redis, in-process chain)", () => {
     const outcome = mined(await relayer.outcome(relayJobId(request)));
     expect(outcome.txHash).to.equal(ticket.txHash); // the same signed transaction, mined again
     expect(outcome.blockNumber).to.equal(first.blockNumber); // the fork replaced that height
-    expect(await metric(registry, "relayer_tx_reorged_total")).to.be.at.least(1);
-    expect(await metric(registry, "relayer_tx_mined_total", { kind: "lock" })).to.equal(1);
+    expect(await metric(registry, "verdict_relayer_tx_reorged_total")).to.be.at.least(1);
+    expect(await metric(registry, "verdict_relayer_tx_mined_total", { kind: "lock" })).to.equal(1);
     expect((await s.market.jobOf(jobId)).status).to.equal(2n);
     expect(await s.market.queryFilter(s.market.filters.JobLocked(jobId))).to.have.length(1);
   });
@@ -398,7 +398,7 @@ describe("Relayer (real Redis, in-process chain)", () => {
     expect(mined(await relayer.outcome(relayJobId(a!))).txHash).to.equal(first.txHash);
     expect(mined(await relayer.outcome(relayJobId(b!))).txHash).to.equal(second.txHash);
     for (const j of jobs) expect((await s.market.jobOf(j)).status).to.equal(2n);
-    expect(await metric(registry, "relayer_nonce_errors_total")).to.be.at.most(1); // the refused send that revealed it
+    expect(await metric(registry, "verdict_relayer_nonce_errors_total")).to.be.at.most(1); // the refused send that revealed it
   });
 
   it("with two keys, concurrent requests spread over both, each key with consecutive nonces and no nonce error", async () => {
@@ -421,7 +421,7 @@ describe("Relayer (real Redis, in-process chain)", () => {
       expect(own).to.deep.equal([0, 1, 2].map((n) => firstNonces[i]! + n));
     }
     for (const j of jobs) expect((await s.market.jobOf(j)).status).to.equal(2n);
-    expect(await metric(registry, "relayer_nonce_errors_total")).to.equal(0);
+    expect(await metric(registry, "verdict_relayer_nonce_errors_total")).to.equal(0);
   });
 
   it("a fulfilment naming another key is sent by that key; one naming an address that is no key of this relayer is dropped as bad-request", async () => {
@@ -465,7 +465,7 @@ describe("Relayer (real Redis, in-process chain)", () => {
     const outcome = mined((await store.lookup(relayJobId(request))).outcome!);
     expect(outcome.txHash).to.equal(ticket.txHash);
     expect(await store.entries(ticket.from)).to.deep.equal([]);
-    expect(await metric(second.registry, "relayer_tx_sent_total")).to.equal(0);
+    expect(await metric(second.registry, "verdict_relayer_tx_sent_total")).to.equal(0);
     expect(await s.market.queryFilter(s.market.filters.JobLocked(jobId))).to.have.length(1);
   });
 
@@ -483,7 +483,7 @@ describe("Relayer (real Redis, in-process chain)", () => {
 
     const outcome = await relayer.outcome(relayJobId(request));
     expect(outcome).to.deep.equal({ status: "replaced", reason: `nonce ${ticket.nonce} of ${keys[0]!.address} was used by another transaction` });
-    expect(await metric(registry, "relayer_tx_dropped_total", { kind: "lock", reason: "replaced" })).to.equal(1);
+    expect(await metric(registry, "verdict_relayer_tx_dropped_total", { kind: "lock", reason: "replaced" })).to.equal(1);
 
     await automine();
     const next = await lockRequest(s, jobs[1]!);
@@ -509,8 +509,8 @@ describe("Relayer (real Redis, in-process chain)", () => {
     expect(errors[0]!.message).to.equal(`simulation reverted: SignatureExpired(${expired.validUntil})`);
     expect(errors[1]!.message).to.equal(`request is for chain 1 but the relayer is on chain ${await chainId()}`);
     expect(errors[2]!.message).to.match(/^malformed lock request: /);
-    expect(await metric(registry, "relayer_tx_dropped_total", { reason: "wrong-chain" })).to.equal(1);
-    expect(await metric(registry, "relayer_tx_dropped_total", { reason: "bad-request" })).to.equal(1);
+    expect(await metric(registry, "verdict_relayer_tx_dropped_total", { reason: "wrong-chain" })).to.equal(1);
+    expect(await metric(registry, "verdict_relayer_tx_dropped_total", { reason: "bad-request" })).to.equal(1);
     expect(await ethers.provider.getTransactionCount(keys[0]!.address, "pending")).to.equal(nonce);
     expect((await s.market.jobOf(jobId)).status).to.equal(1n); // still Open
   });
@@ -559,7 +559,7 @@ describe("Relayer (real Redis, in-process chain)", () => {
     for (const j of open) expect((await s.market.jobOf(j)).status).to.equal(2n);
     for (const j of locked) expect((await s.market.jobOf(j)).status).to.equal(3n);
     expect(await s.market.queryFilter(s.market.filters.JobFulfilled())).to.have.length(locked.length);
-    expect(await metric(registry, "relayer_nonce_errors_total")).to.equal(0);
+    expect(await metric(registry, "verdict_relayer_nonce_errors_total")).to.equal(0);
     const { injected, requests: byMethod } = proxy.stats();
     expect(Object.values(injected).reduce((a, b) => a + b, 0), "error bodies answered").to.be.greaterThan(0);
     expect(byMethod.eth_estimateGas ?? 0, "estimates: one per request kind").to.equal(2);

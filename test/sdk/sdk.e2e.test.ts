@@ -1,13 +1,13 @@
 // The requester SDK end to end, as an integrating protocol uses it: a `hardhat node`, Redis and the deployed
 // stack, with the relayer and an operator as real processes. The SDK lists the models (layout, scales, input
-// range from the bundle manifest), refuses an out-of-range input, posts a job of floats, waits for it, decodes the
+// range and input bound from the bundle manifest), refuses an input the circuit cannot take, warns of one outside
+// the calibrated range, posts a job of floats, waits for it, decodes the
 // verified outputs, re-verifies the proof by eth_call, lists the requester's jobs and reads who served the model;
 // the operator's /metrics then shows its RPC use and the locked-job risk gauges.
 import { expect } from "chai";
 import path from "node:path";
-import getPort from "get-port";
-import { DEV_KEYS, operatorEnv, withLocalStack } from "../../infra/localStack.js";
-import { startVerdictService } from "../../infra/verdictService.js";
+import { DEV_KEYS, withLocalStack } from "../../infra/localStack.js";
+import { stackEnv, startRelayerAndOperators } from "../../infra/verdictService.js";
 import { VerdictClient, VerdictError } from "../../sdk/index.js";
 import { readInputRows } from "../../zk/build/circuit.js";
 import { prove } from "../../zk/runtime/prover.js";
@@ -19,11 +19,9 @@ describe("SDK e2e: post, wait, decode and verify a job served by real operator a
   this.timeout(600_000);
 
   it("VerdictClient lists models, encodes and checks inputs, creates a job, waits for its result, verifies it and reports the operator", async () => {
-    await withLocalStack("sdk", () => undefined, async ({ redis, chain, stack, work, services }) => {
-      const env = { VERDICT_RPC_URL: chain.url, VERDICT_REDIS_URL: redis.url, VERDICT_DEPLOYMENTS_DIR: stack.deploymentsDir, VERDICT_QUEUE_PREFIX: "sdk", ...operatorEnv(stack) };
-      services.push(await startVerdictService("relayer", { ...env, VERDICT_KEY: DEV_KEYS.relayer }, path.join(work, "relayer.log")));
-      const metricsPort = await getPort({ host: "127.0.0.1" });
-      services.push(await startVerdictService("operator", { ...env, VERDICT_KEY: DEV_KEYS.operators[0]!, VERDICT_HTTP_PORT: String(metricsPort) }, path.join(work, "operator.log")));
+    await withLocalStack("sdk", () => undefined, async (run) => {
+      const { chain, stack } = run;
+      const { operators } = await startRelayerAndOperators(run, stackEnv(run, "sdk"), [{ key: DEV_KEYS.operators[0]!, name: "operator" }]);
 
       const verdict = await VerdictClient.connect({ rpcUrl: chain.url, privateKey: REQUESTER_KEY, deploymentsDir: stack.deploymentsDir });
       try {
@@ -33,9 +31,16 @@ describe("SDK e2e: post, wait, decode and verify a job served by real operator a
         expect((await verdict.manifest(modelId)).inputRange).to.deep.equal(circuit.inputRange);
 
         const [row] = (await readInputRows(path.join(circuit.spec.dir, circuit.spec.sample), circuit.inputs.count, "sample")) as [number[]];
-        const tooBig = [circuit.inputRange[0]![1] + 1, ...row.slice(1)];
+        // Beyond the circuit's input range check: refused before posting. Outside the calibrated range only:
+        // encoded, with a warning (the circuit proves it).
+        const tooBig = [(circuit.inputBound + 1) / 2 ** circuit.inputs.scale, ...row.slice(1)];
         const refused = await verdict.encodeInput(modelId, tooBig).catch((e: unknown) => e);
         expect(refused).to.be.instanceOf(VerdictError).and.to.have.property("code", "INPUT_OUT_OF_RANGE");
+        const warnings: string[] = [];
+        const wide = [circuit.inputRange[0]![1] + 1, ...row.slice(1)];
+        expect(await verdict.encodeInput(modelId, wide, { onWarning: (m) => warnings.push(m) })).to.have.length(circuit.inputs.count);
+        expect(warnings).to.have.length(1);
+        expect(warnings[0]).to.match(/^input feature 0 = .* is outside the calibrated range/);
 
         const price = 10n ** 15n;
         const created = await verdict.createJob({ modelId, input: row, price, collateral: 10n ** 18n, lockTimeout: 600, timeout: 1800 });
@@ -60,7 +65,7 @@ describe("SDK e2e: post, wait, decode and verify a job served by real operator a
         expect(served[0]!.medianLatencySeconds).to.be.a("number").and.be.greaterThan(0);
 
         // The operator's metrics include its RPC use and the locked-job risk gauges.
-        const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+        const metrics = await (await fetch(`${operators[0]!.url}/metrics`)).text();
         expect(metrics).to.match(/verdict_rpc_requests_total\{method="eth_getLogs",service="operator"\} [1-9]/);
         expect(metrics).to.match(/verdict_operator_locked_jobs_at_risk\{service="operator"\} 0/);
         expect(metrics).to.include("verdict_operator_slashed_total");

@@ -5,8 +5,9 @@
 import { expect } from "chai";
 import path from "node:path";
 import type { Logger } from "pino";
+import { Registry } from "prom-client";
 import { deployAndRegister } from "../../deploy/onboard.js";
-import type { JobData, OperatorContext } from "../../operator/pipeline.js";
+import { operatorMetrics, type JobData, type OperatorContext } from "../../operator/pipeline.js";
 import { evaluate } from "../../operator/stages/evaluate.js";
 import { HostileConsumer__factory } from "../../types/ethers-contracts/index.js";
 import { checkCircuitInput } from "../../zk/runtime/artifacts.js";
@@ -204,15 +205,15 @@ describe("bad inputs: each refused with a clear error, no funds moved (real veri
       }
     });
 
-    it("an on-chain job whose input lies outside the calibrated range is skipped by the operator before it locks (no slash risk)", async () => {
+    it("an on-chain job whose input the circuit cannot take is skipped by the operator before it locks (no slash risk)", async () => {
       const { circuit } = wine();
-      const input = circuit.inputRange.map(([, hi], j) => (j === 2 ? hi + 10 : hi));
-      const ctx = { catalog: { get: () => ({ modelId: 1, circuit }) }, config: { operator: {} } } as unknown as OperatorContext;
+      const input = circuit.inputRange.map(([, hi], j) => (j === 2 ? 1e4 : hi));
+      const ctx = { catalog: { get: () => ({ modelId: 1, circuit }) }, config: { operator: {} }, metrics: operatorMetrics(new Registry()) } as unknown as OperatorContext;
       const data = { modelId: 1, jobId: "7", input: input.map((v) => String(floatToFelt(v, circuit.inputs.scale))) } as unknown as JobData;
       const silent = { info: () => undefined } as unknown as Logger;
       const outcome = await evaluate(ctx, data, silent);
       expect(outcome).to.deep.include({ outcome: "skipped" });
-      expect((outcome as { reason: string }).reason).to.match(/job 7 input feature 2 = .* is outside the calibrated range/);
+      expect((outcome as { reason: string }).reason).to.match(/job 7 input feature 2 = 10000 is beyond what the circuit can take/);
     });
   });
 

@@ -1,102 +1,67 @@
 // Static analysis (issue 7): slither on the hand-written contracts, offline, from the build `hardhat test` has just
-// made. Every High and Medium finding must be fixed or explained in contracts/slither.triage.json, and every
-// triage entry must still match a finding. `make slither` prints the full report.
+// made. Every High and Medium finding must be fixed or in slither's triage database (contracts/slither.db.json)
+// with its reason in contracts/slither.triage.md, and every database entry must still match a finding.
+// `make slither` prints the full report.
 import { expect } from "chai";
+import { readFile } from "node:fs/promises";
 import hre from "hardhat";
-import {
-  applyTriage,
-  failed,
-  type Finding,
-  formatChecks,
-  formatCounts,
-  GATED,
-  loadTriage,
-  runSlither,
-  type SlitherReport,
-  type TriageEntry,
-  type TriageVerdict,
-} from "../../tools/slither.js";
+import { applyTriage, failed, type Finding, formatChecks, formatCounts, loadTriageDb, runSlither, type SlitherReport, TRIAGE_REASONS, type TriageVerdict } from "../../tools/slither.js";
 
-const show = (f: Finding) => `  ${f.impact} ${f.check} ${f.location} (${f.lines})\n    ${f.description.split("\n")[0]}`;
+const show = (f: Finding) => `  ${f.impact} ${f.check} ${f.id} (${f.first_markdown_element})\n    ${f.description.split("\n")[0]}`;
 
 describe("static analysis (slither)", function () {
   let report: SlitherReport;
-  let triage: TriageEntry[];
+  let db: Finding[];
   let verdict: TriageVerdict;
 
   before(async function () {
     // --coverage compiles instrumented sources: slither wants the plain build (a plain `hardhat test` checks it).
     if (hre.globalOptions.coverage) this.skip();
     report = await runSlither({ artifactsDir: hre.config.paths.artifacts });
-    triage = await loadTriage();
-    verdict = applyTriage(report.findings, triage);
-    console.log(
-      `      slither: ${report.files.length} files, ${report.units.length} compilation unit(s), ` +
-        `${report.seconds.toFixed(1)} s; ${formatCounts(report.findings)}`,
-    );
-    console.log(`      by check: ${formatChecks(report.findings).join("; ")}`);
+    db = await loadTriageDb();
+    verdict = applyTriage(report.findings, db);
+    console.log(`      slither: ${report.files.length} files, ${report.units.length} compilation unit(s), ${report.seconds.toFixed(1)} s; ${formatCounts(report.findings)}`);
+    console.log(`      by check: ${formatChecks(report.findings)}`);
   });
 
   it("analyses the hand-written contracts only (not contracts/generated/, test/contracts/ or node_modules)", function () {
-    expect(report.files).to.include.members([
-      "contracts/InferenceMarket.sol",
-      "contracts/OperatorStaking.sol",
-      "contracts/ModelRegistry.sol",
-      "contracts/consumers/PredictionMarket.sol",
-      "contracts/verifiers/VkaVerifier.sol",
-    ]);
+    expect(report.files).to.include.members(["contracts/InferenceMarket.sol", "contracts/OperatorStaking.sol", "contracts/ModelRegistry.sol", "contracts/consumers/PredictionMarket.sol", "contracts/verifiers/VkaVerifier.sol"]);
     for (const file of report.files) expect(file).to.match(/^contracts\/(?!generated\/)/);
-    for (const f of report.findings.filter((x) => GATED.includes(x.impact))) {
-      expect(f.location, "a gated finding outside contracts/").to.match(/^contracts\/(?!generated\/)/);
+    for (const f of report.findings.filter((x) => x.impact === "High" || x.impact === "Medium")) {
+      expect(f.first_markdown_element, "a gated finding outside contracts/").to.match(/^contracts\/(?!generated\/)/);
     }
   });
 
-  it("leaves no High or Medium finding unexplained (contracts/slither.triage.json)", function () {
-    expect(verdict.unexplained.map(show), "fix these, or explain them in contracts/slither.triage.json").to.deep.equal(
-      [],
-    );
+  it("leaves no High or Medium finding untriaged (contracts/slither.db.json)", function () {
+    expect(verdict.untriaged.map(show), "fix these, or `tsx tools/slither.ts --accept <id>` and give the reason in contracts/slither.triage.md").to.deep.equal([]);
   });
 
   it("has no stale triage entry (each matches a current finding)", function () {
-    const stale = verdict.stale.map((e) => `${e.check} ${e.location}`);
-    expect(stale, "these findings are gone: delete their entries from contracts/slither.triage.json").to.deep.equal([]);
+    expect(verdict.stale.map((e) => `${e.check} ${e.id}`), "these findings are gone or moved: delete their entries (and accept the moved ones)").to.deep.equal([]);
   });
 
-  it("has no slither-disable comment in the contracts (the triage file is the one place for exceptions)", function () {
-    expect(report.suppressions).to.deep.equal([]);
+  it("gives the reason for every triaged finding in contracts/slither.triage.md, and for nothing else", async function () {
+    const reasons = [...(await readFile(TRIAGE_REASONS, "utf8")).matchAll(/^\| `([0-9a-f]{12})` \|.*\| *[^|\s][^|]* \|$/gm)].map((m) => m[1]);
+    expect(reasons.sort()).to.deep.equal(db.map((e) => e.id.slice(0, 12)).sort());
   });
 
   describe("the gate itself", function () {
-    const finding = (check: string, impact: Finding["impact"], location: string): Finding => ({
-      check,
-      impact,
-      location,
-      confidence: "High",
-      lines: location,
-      description: check,
-    });
-    const findings = [
-      finding("reentrancy-eth", "High", "contracts/A.sol:A.f()"),
-      finding("unused-return", "Medium", "contracts/A.sol:A.g()"),
-      finding("timestamp", "Low", "contracts/A.sol:A.h()"),
-    ];
-    const entry = (check: string, location: string): TriageEntry => ({ check, location, reason: "because" });
+    const finding = (id: string, check: string, impact: Finding["impact"]): Finding => ({ id, check, impact, confidence: "High", description: check, first_markdown_element: "contracts/A.sol#L1" });
+    const findings = [finding("a1", "reentrancy-eth", "High"), finding("b2", "unused-return", "Medium"), finding("c3", "timestamp", "Low")];
 
-    it("fails on an unexplained High/Medium finding, not on a Low one", function () {
-      const v = applyTriage(findings, [entry("unused-return", "contracts/A.sol:A.g()")]);
-      expect(v.unexplained.map((f) => f.check)).to.deep.equal(["reentrancy-eth"]);
-      expect(failed({ ...report, suppressions: [] }, v)).to.equal(true);
+    it("fails on an untriaged High/Medium finding, not on a Low one", function () {
+      const v = applyTriage(findings, [findings[1]!]);
+      expect(v.untriaged.map((f) => f.check)).to.deep.equal(["reentrancy-eth"]);
+      expect(failed(v)).to.equal(true);
     });
 
-    it("fails on a stale entry, and passes when every gated finding is explained", function () {
-      const all = [entry("reentrancy-eth", "contracts/A.sol:A.f()"), entry("unused-return", "contracts/A.sol:A.g()")];
-      const stale = applyTriage(findings, [...all, entry("unused-return", "contracts/A.sol:A.gone()")]);
-      expect(stale.stale.map((e) => e.location)).to.deep.equal(["contracts/A.sol:A.gone()"]);
-      expect(failed({ ...report, suppressions: [] }, stale)).to.equal(true);
-      const ok = applyTriage(findings, all);
-      expect(ok.unexplained).to.deep.equal([]);
-      expect(ok.stale).to.deep.equal([]);
-      expect(failed({ ...report, suppressions: [] }, ok)).to.equal(false);
+    it("fails on a stale entry (a triaged id no finding has), and passes when every gated finding is triaged", function () {
+      const stale = applyTriage(findings, [findings[0]!, findings[1]!, finding("d4", "unused-return", "Medium")]);
+      expect(stale.stale.map((e) => e.id)).to.deep.equal(["d4"]);
+      expect(failed(stale)).to.equal(true);
+      const ok = applyTriage(findings, [findings[0]!, findings[1]!]);
+      expect(ok).to.deep.equal({ untriaged: [], stale: [] });
+      expect(failed(ok)).to.equal(false);
     });
   });
 });

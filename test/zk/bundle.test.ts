@@ -29,11 +29,12 @@ const flipped = (bytes: Buffer) => {
   return bytes;
 };
 
-/** A registry that knows one model version (id 1 .. count), as ModelCatalog reads it. */
+/** A registry that knows one model version (id 1 .. count) and no batch verifier, as ModelCatalog reads it. */
 function registryOf(versions: Record<number, { uri: string } & RegistryHashes>): ModelRegistry {
   return {
     modelCount: async () => BigInt(Object.keys(versions).length),
     model: async (id: bigint | number) => ({ ...versions[Number(id)]!, status: 1n }),
+    batchCount: async () => 0n, // no batch verifiers
   } as unknown as ModelRegistry;
 }
 

@@ -1,13 +1,18 @@
 import { expect } from "chai";
-import { BN254_R, feltFromLeHex, feltToFloat, feltToSigned, floatToFelt } from "../../zk/runtime/felt.js";
+import { BN254_R, feltFromLeHex, feltToFloat, feltToLeHex, feltToSigned, floatToFelt } from "../../zk/runtime/felt.js";
 
 describe("felt encoding", () => {
   it("feltFromLeHex reads ezkl's little-endian hex as a big-endian uint256", () => {
     expect(feltFromLeHex(`0002${"00".repeat(30)}`)).to.equal(0x200n);
   });
 
+  it("feltToLeHex writes a felt as ezkl does, the inverse of feltFromLeHex", () => {
+    expect(feltToLeHex(0x200n)).to.equal(`0002${"00".repeat(30)}`);
+    for (const f of [0n, 1n, BN254_R - 1n, floatToFelt(-0.5, 10)]) expect(feltFromLeHex(feltToLeHex(f))).to.equal(f);
+  });
+
   it("feltFromLeHex rejects a value at or above the BN254 modulus", () => {
-    const rLe = BN254_R.toString(16).padStart(64, "0").match(/../g)!.reverse().join("");
+    const rLe = feltToLeHex(BN254_R);
     expect(() => feltFromLeHex(rLe)).to.throw(/not below the BN254 modulus/);
   });
 

@@ -79,14 +79,15 @@ describe("model onboarding: bad input is refused before any key generation", () 
   });
 });
 
-describe("prover: inputs ezkl cannot prove are refused before proving", () => {
+describe("prover: inputs ezkl cannot prove are refused before proving (or at the witness, its first step)", () => {
   let circuit: BuiltCircuit;
   before(async () => {
     circuit = await ensureCircuit(await loadModelSpec("spike"));
   });
 
   for (const [what, input, code] of [
-    ["outside the calibrated range", [50, 0, 0], "INPUT_OUT_OF_RANGE"],
+    ["beyond the circuit's input range check (|x| * 2^10 > 512^2 - 1)", [256, 0, 0], "INPUT_OUT_OF_RANGE"],
+    ["whose values overflow inside the circuit", [255, 255, 255], "INPUT_NOT_PROVABLE"],
     ["NaN", [Number.NaN, 0, 0], "BAD_INPUT"],
     ["Infinity", [Number.POSITIVE_INFINITY, 0, 0], "BAD_INPUT"],
     ["of the wrong length", [0.5, -1], "INPUT_SHAPE_MISMATCH"],

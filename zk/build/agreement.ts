@@ -1,13 +1,11 @@
 // How closely the proven (quantized) outputs follow onnxruntime's float outputs on a model's held-out split.
 // Witness generation gives exactly the outputs a proof would carry, without paying for the proofs.
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
-import { runBridge } from "../runtime/bridge.js";
 import type { BuiltCircuit } from "./circuit.js";
-import { feltFromLeHex, feltToFloat } from "../runtime/felt.js";
 import { infer } from "../runtime/inference.js";
+import { witnessOutputs } from "../runtime/prover.js";
 
 const heldoutSchema = z.object({ inputs: z.array(z.array(z.number())).min(1), labels: z.array(z.number()) });
 
@@ -29,26 +27,18 @@ export async function heldoutAgreement(circuit: BuiltCircuit): Promise<Agreement
   if (!circuit.spec.heldout) return undefined;
   const held = heldoutSchema.parse(JSON.parse(await readFile(path.join(circuit.spec.dir, circuit.spec.heldout), "utf8")));
   const onnx = path.join(circuit.spec.dir, circuit.spec.onnx);
-  const work = await mkdtemp(path.join(tmpdir(), "verdict-agree-"));
-  try {
-    const rowsFile = path.join(work, "rows.json");
-    await writeFile(rowsFile, JSON.stringify({ rows: held.inputs }));
-    const { outputs } = await runBridge("outputs", { dir: circuit.dir, rows: rowsFile, work }, z.object({ outputs: z.array(z.array(z.string())) }));
-    const proven = outputs.map((row) => row.map((h) => feltToFloat(feltFromLeHex(h), circuit.outputs.scale)));
-    const floats = await Promise.all(held.inputs.map((x) => infer(onnx, x)));
-    const errors = proven.flatMap((row, i) => row.map((v, j) => Math.abs(v - floats[i]![j]!)));
-    const classifier = circuit.outputs.count > 1;
-    const share = (pred: (i: number) => boolean) => held.inputs.filter((_, i) => pred(i)).length / held.inputs.length;
-    return {
-      rows: held.inputs.length,
-      argmaxAgreement: share((i) => argmax(proven[i]!) === argmax(floats[i]!)),
-      maxAbsError: Math.max(...errors),
-      meanAbsError: errors.reduce((a, b) => a + b, 0) / errors.length,
-      ...(classifier
-        ? { floatAccuracy: share((i) => argmax(floats[i]!) === held.labels[i]), provenAccuracy: share((i) => argmax(proven[i]!) === held.labels[i]) }
-        : {}),
-    };
-  } finally {
-    await rm(work, { recursive: true, force: true });
-  }
+  const proven = await witnessOutputs(circuit, held.inputs);
+  const floats = await Promise.all(held.inputs.map((x) => infer(onnx, x)));
+  const errors = proven.flatMap((row, i) => row.map((v, j) => Math.abs(v - floats[i]![j]!)));
+  const classifier = circuit.outputs.count > 1;
+  const share = (pred: (i: number) => boolean) => held.inputs.filter((_, i) => pred(i)).length / held.inputs.length;
+  return {
+    rows: held.inputs.length,
+    argmaxAgreement: share((i) => argmax(proven[i]!) === argmax(floats[i]!)),
+    maxAbsError: Math.max(...errors),
+    meanAbsError: errors.reduce((a, b) => a + b, 0) / errors.length,
+    ...(classifier
+      ? { floatAccuracy: share((i) => argmax(floats[i]!) === held.labels[i]), provenAccuracy: share((i) => argmax(proven[i]!) === held.labels[i]) }
+      : {}),
+  };
 }

@@ -8,7 +8,7 @@ import path from "node:path";
 import { z } from "zod";
 import { VerdictError } from "../../shared/errors.js";
 import { REPO_ROOT } from "../../shared/paths.js";
-import { manifestSchema, sha256Parts, checkInRange, type CircuitArtifacts, type CircuitManifest, type InstanceLayout } from "../runtime/artifacts.js";
+import { calibrationGap, circuitInputBound, manifestSchema, sha256Parts, type CircuitArtifacts, type CircuitManifest, type InstanceLayout } from "../runtime/artifacts.js";
 import { runBridge, timingsSchema } from "../runtime/bridge.js";
 import { ensureDevSrs } from "./srs.js";
 
@@ -36,10 +36,16 @@ export const modelSpecSchema = z
     onnx: z.string(),
     /** One input (ezkl format) checked by mock proving before key generation. */
     sample: z.string(),
-    /** Representative inputs: ezkl calibrates on them when runArgs has no logrows; they bound accepted inputs. */
+    /** Representative inputs: ezkl calibrates on them when runArgs has no logrows (inputs outside are still proven). */
     calibration: z.string().optional(),
     /** Held-out inputs, labels and float outputs, for reporting proven-vs-float agreement. */
     heldout: z.string().optional(),
+    /**
+     * How far a proven output may be from onnxruntime's float output (relative to max(1, |float|)) before an
+     * operator refuses to deliver it; zk/build/tune.ts picks settings within such a tolerance. Recorded in the
+     * bundle manifest; absent, each operator's `outputTolerance` applies.
+     */
+    tolerance: z.number().positive().optional(),
     /** ezkl run arguments; without `logrows`, ezkl calibrates them on the calibration data. */
     runArgs: runArgsSchema.default({}),
     /**
@@ -139,10 +145,10 @@ async function validate(spec: ModelSpec, onnx: string): Promise<Validated> {
   const calibration = await readInputRows(path.join(spec.dir, spec.calibration), width, "calibration data");
   const inputRange = rangeOf(calibration);
   sample.forEach((row, i) => {
-    try {
-      checkInRange(row, inputRange, `sample row ${i}`);
-    } catch (e) {
-      throw new VerdictError("CALIBRATION_DOES_NOT_COVER_DATA", `${spec.name}: calibration does not cover the data: ${(e as Error).message.split("\n")[0]}`, "add representative rows (including extremes) to the calibration data");
+    // No quantisation step of slack here: the sample is float data, not an input read back from its felts.
+    const gap = calibrationGap({ inputRange, inputs: { count: width, scale: Infinity } }, row);
+    if (gap) {
+      throw new VerdictError("CALIBRATION_DOES_NOT_COVER_DATA", `${spec.name}: calibration does not cover the data: sample row ${i} ${gap}`, "add representative rows (including extremes) to the calibration data");
     }
   });
   return { width, parameters: info.parameters, inputRange };
@@ -259,7 +265,10 @@ export async function ensureCircuit(spec: ModelSpec, opts: EnsureOptions = {}): 
   }
   const srsHash = sha256Parts(await readFile(srs));
   const manifestPath = file("manifest.json");
-  const old = existsSync(manifestPath) ? manifestSchema.safeParse(JSON.parse(await readFile(manifestPath, "utf8"))) : undefined;
+  // Fields derived from settings.json and model.json alone, (re)stated on every call: a cached build made before
+  // they existed, or a new tolerance in model.json, needs no new keys.
+  const derived = { inputBound: circuitInputBound(settings), outputTolerance: spec.tolerance };
+  const old = existsSync(manifestPath) ? keyedManifestSchema.safeParse(JSON.parse(await readFile(manifestPath, "utf8"))) : undefined;
   if (!old?.success || old.data.srsHash !== srsHash) {
     const { parameters, inputRange } = await check();
     const t = performance.now();
@@ -273,14 +282,24 @@ export async function ensureCircuit(spec: ModelSpec, opts: EnsureOptions = {}): 
       parameters,
       ...layoutFrom(settingsFileSchema.parse(settings)),
       inputRange,
+      ...derived,
       buildTimings: setup.timings,
     };
-    await writeFile(`${manifestPath}.tmp`, JSON.stringify(manifest, null, 2));
-    await rename(`${manifestPath}.tmp`, manifestPath);
+    await writeManifest(manifestPath, manifest);
     say(`${spec.name}: keys and Solidity verifier in ${secs(t)}`);
+  } else if (old.data.inputBound !== derived.inputBound || old.data.outputTolerance !== derived.outputTolerance) {
+    await writeManifest(manifestPath, manifestSchema.parse({ ...old.data, ...derived }));
   }
   const manifest = manifestSchema.parse(JSON.parse(await readFile(manifestPath, "utf8")));
   return { ...manifest, name: spec.name, verifier: spec.verifier, onnx, spec, dir, srs, file };
+}
+
+/** A cached manifest as far as key generation goes: the fields `ensureCircuit` derives on every call may be missing. */
+const keyedManifestSchema = manifestSchema.partial({ inputBound: true });
+
+async function writeManifest(file: string, manifest: CircuitManifest): Promise<void> {
+  await writeFile(`${file}.tmp`, JSON.stringify(manifest, null, 2));
+  await rename(`${file}.tmp`, file);
 }
 
 function secs(t0: number): string {

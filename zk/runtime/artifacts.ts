@@ -21,8 +21,18 @@ export const manifestSchema = z.object({
   parameters: z.number(),
   inputs: z.object({ count: z.number(), scale: z.number() }),
   outputs: z.object({ count: z.number(), scale: z.number() }),
-  /** Per input feature [min, max] seen in calibration (or the sample): inputs outside are refused before proving. */
+  /**
+   * Per input feature [min, max] seen in calibration (or the sample): where the circuit's accuracy was checked.
+   * Not a limit: an input outside it is still proven whenever the circuit takes it (see checkCircuitInput).
+   */
   inputRange: z.array(z.tuple([z.number(), z.number()])),
+  /** Largest |round(x * 2^scale)| of an input the circuit's range checks take (circuitInputBound). */
+  inputBound: z.number().int().positive(),
+  /**
+   * How far a proven output may be from onnxruntime's float output, relative to max(1, |float|), as the model
+   * states it (model.json `tolerance`); absent: the operator's `outputTolerance`.
+   */
+  outputTolerance: z.number().positive().optional(),
   buildTimings: timingsSchema,
 });
 export type CircuitManifest = z.infer<typeof manifestSchema>;
@@ -66,28 +76,51 @@ export function circuitHashes(c: CircuitArtifacts): Promise<RegistryHashes> {
   return registryHashes({ onnx: c.onnx, settings: c.file("settings.json"), compiled: c.file("network.compiled"), vk: c.file("vk.key") });
 }
 
-/** Refuses `row` when a feature lies outside the calibrated range (ezkl would fail or clip). */
-export function checkInRange(row: readonly number[], range: readonly [number, number][], what: string): void {
-  if (row.length !== range.length) throw new VerdictError("INPUT_SHAPE_MISMATCH", `${what} has ${row.length} values, the model takes ${range.length}`);
+const settingsBoundSchema = z.object({ run_args: z.object({ decomp_base: z.number().int().positive(), decomp_legs: z.number().int().positive() }) });
+
+/**
+ * The largest |quantised input| an ezkl (23.0.5) circuit can take, from its settings.json: every input is
+ * range-checked by decomposition into `decomp_legs` digits of base `decomp_base` (plus a sign), so
+ * |round(x * 2^input_scale)| <= decomp_base^decomp_legs - 1 (checked at both ends with ezkl: 512^2 - 1 passes,
+ * 512^2 fails). Values inside the circuit (hidden layers, outputs) are range-checked the same way, which only a
+ * witness generation can tell (witnessOutputs in prover.ts).
+ */
+export function circuitInputBound(settings: unknown): number {
+  const { decomp_base: base, decomp_legs: legs } = settingsBoundSchema.parse(settings).run_args;
+  return base ** legs - 1;
+}
+
+/**
+ * Refuses an input that no proof of this circuit can carry: the wrong width, NaN/Infinity, or a feature whose
+ * quantised value overflows the circuit's input range check. Pure TypeScript (no ezkl), so a requester's SDK and
+ * CLI run the same rule an operator runs first; it is necessary, not sufficient: a value computed from an input
+ * can still overflow inside the circuit, which the operator finds with a witness generation before it locks.
+ * The calibrated range is no limit: a model onboarded from 16 rows refused 12 of 16 held-out rows under it,
+ * although the circuit proves every one of them (test/zk/inputs.circuit.test.ts).
+ */
+export function checkCircuitInput(circuit: Pick<CircuitManifest, "inputBound" | "inputs">, row: readonly number[], what: string): void {
+  const { count, scale } = circuit.inputs;
+  if (row.length !== count) throw new VerdictError("INPUT_SHAPE_MISMATCH", `${what} has ${row.length} values, the model takes ${count}`);
   row.forEach((v, j) => {
     if (!Number.isFinite(v)) throw new VerdictError("BAD_INPUT", `${what} feature ${j} is ${v}`);
-    const [lo, hi] = range[j]!;
-    if (v < lo || v > hi) {
+    const q = Math.round(Math.abs(v) * 2 ** scale);
+    if (q > circuit.inputBound) {
       throw new VerdictError(
         "INPUT_OUT_OF_RANGE",
-        `${what} feature ${j} = ${v} is outside the calibrated range [${lo}, ${hi}]`,
-        "rebuild the model with calibration data that covers such inputs",
+        `${what} feature ${j} = ${v} is beyond what the circuit can take: |x| * 2^${scale} must round to at most ${circuit.inputBound} (|x| < ${(circuit.inputBound + 1) / 2 ** scale})`,
+        "scale the input as the model expects, or rebuild the model with a larger decomp_base^decomp_legs",
       );
     }
   });
 }
 
 /**
- * Refuses an input the circuit cannot prove. A feature may lie up to one quantization step (2^-scale) outside
- * the calibrated range: on-chain inputs are rounded to that step, so a calibration row's own extreme value can
- * come back from its felt just beyond the float bound.
+ * The first feature of `row` outside the calibrated range (widened by one quantisation step: an input posted
+ * on-chain is rounded to that step), described; undefined when the row lies inside. Outside is allowed, but the
+ * circuit's accuracy was not checked there: the SDK and CLI warn.
  */
-export function checkCircuitInput(circuit: Pick<CircuitArtifacts, "inputRange" | "inputs">, row: readonly number[], what: string): void {
+export function calibrationGap(circuit: Pick<CircuitManifest, "inputRange" | "inputs">, row: readonly number[]): string | undefined {
   const step = 2 ** -circuit.inputs.scale;
-  checkInRange(row, circuit.inputRange.map(([lo, hi]) => [lo - step, hi + step] as [number, number]), what);
+  const j = row.findIndex((v, k) => v < circuit.inputRange[k]![0] - step || v > circuit.inputRange[k]![1] + step);
+  return j < 0 ? undefined : `feature ${j} = ${row[j]} is outside the calibrated range [${circuit.inputRange[j]![0]}, ${circuit.inputRange[j]![1]}]`;
 }

@@ -26,7 +26,7 @@ export interface BridgeOptions {
   timeoutMs?: number;
 }
 
-function pythonPath(): string {
+export function pythonPath(): string {
   const python = process.env.VERDICT_PYTHON ?? path.join(REPO_ROOT, ".venv", "bin", "python");
   if (!existsSync(python)) {
     throw new EzklError("bridge", `no Python at ${python}`, "`make setup` (it creates .venv with the pinned ezkl)");

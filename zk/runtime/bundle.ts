@@ -131,11 +131,14 @@ function checkIndexHash(bytes: Buffer, ref: BundleRef, where: string): void {
   if (got !== ref.id) throw new VerdictError("BUNDLE_INDEX_MISMATCH", `${where}: the index hashes to ${got}, the registry names bundle ${ref.id}`, "fetch the bundle from a source that serves the registered one (--from)");
 }
 
+/** The registry's hashes of a model version; a batch verifier records no ONNX hash (its base version does). */
+type ExpectedHashes = Omit<RegistryHashes, "onnxHash"> & { onnxHash?: string };
+
 /**
  * Checks an installed (or downloaded) bundle folder: index against the id, every file against the index, and
  * ONNX, circuit and verifying key against the registry's hashes. Returns its artifacts.
  */
-async function checkBundle(dir: string, ref: BundleRef, expected: RegistryHashes): Promise<CircuitArtifacts> {
+async function checkBundle(dir: string, ref: BundleRef, expected: ExpectedHashes): Promise<CircuitArtifacts> {
   const indexBytes = await readFile(path.join(dir, INDEX));
   checkIndexHash(indexBytes, ref, path.join(dir, INDEX));
   const index = parseIndex(indexBytes, path.join(dir, INDEX));
@@ -149,7 +152,7 @@ async function checkBundle(dir: string, ref: BundleRef, expected: RegistryHashes
   const file = (name: string) => path.join(dir, name);
   const got = await registryHashes({ onnx: file(ONNX), settings: file("settings.json"), compiled: file("network.compiled"), vk: file("vk.key") });
   const culprits = { onnxHash: ONNX, circuitHash: "settings.json + network.compiled", vkHash: "vk.key" } as const;
-  const wrong = (Object.keys(culprits) as (keyof RegistryHashes)[]).filter((k) => got[k].toLowerCase() !== expected[k].toLowerCase());
+  const wrong = (Object.keys(culprits) as (keyof RegistryHashes)[]).filter((k) => expected[k] !== undefined && got[k].toLowerCase() !== expected[k].toLowerCase());
   if (wrong.length) {
     throw new VerdictError("BUNDLE_REGISTRY_MISMATCH", `${ref.folder}: ${wrong.map((k) => `${culprits[k]} (${k} ${got[k]}, registered ${expected[k]})`).join("; ")} differ from the registered model version`, "the bundle is not the registered one: pull it from another source (--from)");
   }
@@ -174,8 +177,8 @@ async function fetchBytes(url: string): Promise<Buffer> {
 export interface PullOptions {
   /** The registry's uri of the model version. */
   uri: string;
-  /** The registry's hashes of the model version. */
-  expected: RegistryHashes;
+  /** The registry's hashes of the model version (or batch verifier). */
+  expected: ExpectedHashes;
   home: string;
   /** Another base (URL or folder holding `<name>-<id16>/`) than the registry URI's. */
   from?: string;
@@ -212,7 +215,7 @@ export async function pullBundle(o: PullOptions): Promise<{ circuit: CircuitArti
  * The operator's (and verifier's) loader: the installed bundle of a registered model version, checked against
  * the registry. Missing or mismatching bundles fail with the command that installs the right one.
  */
-export async function loadBundle(home: string, modelId: number | bigint, version: { uri: string } & RegistryHashes): Promise<CircuitArtifacts> {
+export async function loadBundle(home: string, modelId: number | bigint, version: { uri: string } & ExpectedHashes): Promise<CircuitArtifacts> {
   const hint = `verdict model pull ${modelId} --home ${home}`;
   let ref: BundleRef;
   try {
@@ -247,6 +250,32 @@ export async function serveBundles(dir: string, port: number, host: string): Pro
 export async function pullModel(registry: Pick<ModelRegistry, "model">, modelId: number | bigint, home: string, from?: string): ReturnType<typeof pullBundle> {
   const version = await registry.model(modelId);
   return pullBundle({ uri: version.uri, expected: version, home, from });
+}
+
+/** A registered batch verifier of a model version (ModelRegistry.registerBatch): one proof for up to `slots` jobs. */
+export interface BatchRecord {
+  batchId: number;
+  slots: number;
+  uri: string;
+  circuitHash: string;
+  vkHash: string;
+}
+
+/** The batch verifiers registered for `modelId` and not revoked, fewest slots first. */
+export async function batchesOf(registry: Pick<ModelRegistry, "batchCount" | "batch">, modelId: number | bigint): Promise<BatchRecord[]> {
+  const count = Number(await registry.batchCount());
+  const all = await Promise.all(Array.from({ length: count }, (_, i) => registry.batch(i + 1).then((b) => ({ b, batchId: i + 1 }))));
+  return all
+    .filter(({ b }) => BigInt(b.baseModelId) === BigInt(modelId) && !b.revoked)
+    .map(({ b, batchId }) => ({ batchId, slots: Number(b.slots), uri: b.uri, circuitHash: b.circuitHash, vkHash: b.vkHash }))
+    .sort((x, y) => x.slots - y.slots);
+}
+
+/** Pulls the bundles of every batch verifier registered for `modelId` (each hash-checked against its record). */
+export async function pullBatches(registry: Pick<ModelRegistry, "batchCount" | "batch">, modelId: number | bigint, home: string, from?: string): Promise<BatchRecord[]> {
+  const batches = await batchesOf(registry, modelId);
+  for (const b of batches) await pullBundle({ uri: b.uri, expected: b, home, from });
+  return batches;
 }
 
 /**

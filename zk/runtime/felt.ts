@@ -5,6 +5,11 @@
 export const BN254_R = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
 const HALF_R = BN254_R / 2n;
 
+/** A felt as ezkl writes it in proof.json: 32-byte little-endian hex (the inverse of feltFromLeHex). */
+export function feltToLeHex(felt: bigint): string {
+  return Buffer.from(felt.toString(16).padStart(64, "0"), "hex").reverse().toString("hex");
+}
+
 /** ezkl writes instances in proof.json as 32-byte little-endian hex; the EVM wants big-endian uint256. */
 export function feltFromLeHex(hex: string): bigint {
   const clean = hex.startsWith("0x") ? hex.slice(2) : hex;
