@@ -23,6 +23,11 @@ export class BlockClock {
     private readonly pollMs: number,
   ) {}
 
+  /** The observed time per block in ms (0 until two head changes were seen). */
+  get blockMs(): number {
+    return this.#blockMs;
+  }
+
   /** The last head seen (-1 before the first poll). */
   get head(): number {
     return this.#head;

@@ -15,6 +15,8 @@ import { kindOf } from "./kinds.js";
 import type { JournalEntry, RelayStore } from "./store.js";
 import type { RelayOutcome } from "./types.js";
 
+/** Shortest wait for a block before looking again without one. */
+const RECHECK_MIN_MS = 1_000;
 /** Pause after a failed round (RPC or Redis unreachable) before the next. */
 const ROUND_RETRY_MS = 1_000;
 /** Fee bumps per transaction: at the default 15% ten of them raise the fee ~4x, unless the cap stops them first. */
@@ -58,6 +60,8 @@ export class InclusionTracker {
   readonly #pending = new Map<number, Watch>();
   #loop?: Promise<void>;
   #closed = false;
+  /** The head the last round started from. */
+  #roundHead = -1;
   /** Resolves at close(), waking the loop from its wait for a block. */
   readonly #closing: Promise<void>;
   #close!: () => void;
@@ -101,8 +105,15 @@ export class InclusionTracker {
     while (this.#pending.size > 0 && !this.#closed) {
       const stuckAt = Math.min(...[...this.#pending.values()].map((w) => w.stuckAt));
       // The next block, or the moment a transaction counts as stuck, whichever comes first.
-      await Promise.race([this.clock.next(Math.min(this.config.stuckAfterMs, stuckAt - Date.now())), this.#closing]);
+      // A block seen while the last round ran (a transaction mined meanwhile) is not waited for again: the wait
+      // is for a head newer than the one that round started from, else the last block of a burst went unnoticed
+      // until the stuck timer (found by the relayer bench on automine: 30 s for its last batch).
+      // Two block times at most (at least 1 s): a node can answer the new head a moment before its nonce count, and
+      // on a chain that mines only on demand no later head would come to look again.
+      const recheck = this.clock.blockMs > 0 ? Math.max(RECHECK_MIN_MS, 2 * this.clock.blockMs) : this.config.stuckAfterMs;
+      if (this.clock.head === this.#roundHead) await Promise.race([this.clock.next(Math.min(recheck, stuckAt - Date.now())), this.#closing]);
       if (this.#closed) return;
+      this.#roundHead = this.clock.head;
       try {
         await this.#round();
       } catch (e) {
