@@ -21,7 +21,7 @@ import { infer } from "../zk/runtime/inference.js";
 import { prove, verifyNative, type NativeVerification, type ProofResult } from "../zk/runtime/prover.js";
 import { benchLoad, loadMarkdown, type LoadBench } from "./load.js";
 import { machineInfo, type MachineInfo } from "./machine.js";
-import { benchRelayer, type RelayerCapacity } from "./relayer.js";
+import { benchRelayer, relayerMarkdown, writeRelayerReport, type RelayerCapacity } from "./relayer.js";
 import { benchScaling, scalingChart, type ScalingResult } from "./scaling.js";
 import { batchMarkdown, benchBatch, writeBatchResults, type BatchResult } from "./batch.js";
 import { median, round } from "../infra/stats.js";
@@ -338,15 +338,6 @@ function markdown(report: {
   ].join("\n");
 }
 
-function relayerMarkdown(r: RelayerCapacity): string[] {
-  return [
-    `## Relayer capacity: ${r.txs} signed fulfilments handed to one relayer at once (concurrency ${r.concurrency})`,
-    ``,
-    `${r.relayer_tx_per_s} transactions/s, ${r.relayer_nonce_errors} nonce errors, ${r.relayer_dropped} dropped, ${r.relayer_replaced} replaced, ${r.gas_per_tx.toLocaleString("en-US")} gas per fulfilment, ${r.wall_s} s in all.`,
-    ``,
-  ];
-}
-
 function scalingMarkdown(proving: Omit<ScalingResult["proving"][number], "samples">[], gas: ScalingResult["gas"], perInstance: number): string[] {
   return [
     `## Scaling (chart: bench/results/scaling.vl.json)`,
@@ -414,8 +405,9 @@ async function main(): Promise<void> {
   }
   let relayer: RelayerCapacity | undefined;
   if (!SKIP.has("relayer")) {
-    step(`relayer capacity: ${RELAYER_TXS} signed fulfilments handed to one relayer at once`);
+    step(`relayer capacity: ${RELAYER_TXS} signed fulfilments handed to one relayer at once, on automine, 2 s and 12 s blocks`);
     relayer = await benchRelayer({ txs: RELAYER_TXS, log: (l) => say(`  ${l}`) });
+    await writeRelayerReport(relayer);
   }
   let load: LoadBench | undefined;
   if (!SKIP.has("load")) {
@@ -476,7 +468,7 @@ async function main(): Promise<void> {
       e2e_latency_s: "createJob sent -> jobOf(id).status == Fulfilled seen by polling every 50 ms, with the relayer and one operator as separate processes (startRelayerAndOperators, as in make demo), jobs one at a time; includes the operator's lock, inference, witness, proof, native check and the relayer's submission",
       pipeline_overhead_ratio: "(e2e_latency_s − prove_s) / prove_s",
       comparisons: "per model, measured in this run: single_over_batch_fulfil_per_job = fulfil gas per job alone (batch of 1) ÷ per job in a batch of n",
-      system: "relayer_tx_per_s / relayer_nonce_errors: bench/relayer.ts, --relayer-txs operator-signed fulfilments of locked jobs (one real proof) enqueued at once for one relayer process: fulfilments mined ÷ wall time from enqueue to the last mined, and its verdict_relayer_nonce_errors_total; evaluate_jobs_per_s: infra/evaluateBurst.ts, jobs of one block through the real evaluate stage on a fake chain that counts every request (load.evaluate_burst); load.runs: infra/load.ts on automine and on 2 s and 12 s block chains (hardhat node interval mining): jobs/s per operator process, latency minus each job's proving time, gas of the operators' locks and fulfilments per job, RPC requests per settled job counted by a proxy per service and method (rpc_by_service), inside the operators per scope (operator_rpc_by_scope: stage, watch, head, snapshot, sweep, gauges), and idle requests per block before the burst; load.runs[].relayer_tx_per_s is the relayer's rate under that load, paced by proving (two transactions per job). Single runs spanning every transaction / job, not medians",
+      system: "relayer_tx_per_s / relayer_nonce_errors: bench/relayer.ts, --relayer-txs operator-signed fulfilments of locked jobs (one real proof) enqueued at once for one relayer process, on automine, 2 s and 12 s blocks (relayer_capacity.scenarios): fulfilments settled ÷ wall time from enqueue to the last outcome published (automine), and verdict_relayer_nonce_errors_total over all three; evaluate_jobs_per_s: infra/evaluateBurst.ts, jobs of one block through the real evaluate stage on a fake chain that counts every request (load.evaluate_burst; load.evaluate_spam_burst: the same with every job priced below its gas); load.runs: infra/load.ts on automine and on 2 s and 12 s block chains (hardhat node interval mining): jobs/s per operator process, latency minus each job's proving time, gas of the operators' locks and fulfilments per job, RPC requests per settled job counted by a proxy per service and method (rpc_by_service), inside the operators per scope (operator_rpc_by_scope: stage, watch, head, snapshot, sweep, gauges), and idle requests per block before the burst; load.runs[].relayer_tx_per_s is the relayer's rate under that load, paced by proving (two transactions per job). Single runs spanning every transaction / job, not medians",
       batch: "bench/batch.ts, also written to bench/results/batch.json and batch.md: per demo model, one real proof of N jobs settled by fulfilBatchProof through the batch circuit's generated verifier (N = 1: today's fulfil); median of min(runs, 3) proofs per N; its own notes explain each figure",
       scaling: "bench/scaling.ts: seeded MLPs Gemm(16->w)+Relu+Gemm(w->4), median of min(runs, 3) proofs per width; verifyProof gas over circuits with 4..64 public instances; chart in bench/results/scaling.vl.json",
       noise: "shared machine: other work may run on the same cores; compare medians, not single runs",

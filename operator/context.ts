@@ -10,6 +10,7 @@ import { VerdictError } from "../shared/errors.js";
 import { signerKey } from "../shared/keys.js";
 import { attributeCalls, instrumentProvider, rpcMetrics } from "../shared/rpcMetrics.js";
 import { RELAYER_QUEUE, queue, redisConnection } from "../shared/queues.js";
+import { RelayStore } from "../relayer/store.js";
 import { InferenceMarket__factory, ModelRegistry__factory, OperatorStaking__factory } from "../types/ethers-contracts/index.js";
 import { WarmBridge, WarmBridgePool } from "../zk/runtime/bridge.js";
 import { ModelCatalog } from "./catalog.js";
@@ -53,6 +54,7 @@ export async function operatorContext(config: Config, log: Logger, metrics: Regi
     redis,
     queues: Object.fromEntries(STAGES.map((s) => [s, queue<JobData>(qctx, queueName(s, address))])) as Record<Stage, ReturnType<typeof queue<JobData>>>,
     relay: queue(relayCtx, RELAYER_QUEUE),
+    relayStore: new RelayStore(relayRedis, relayCtx.prefix),
     metrics: operatorMetrics(metrics),
     provers: new WarmBridgePool(config.operator.proveConcurrency),
     checker: new WarmBridge(),

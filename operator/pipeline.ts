@@ -4,7 +4,8 @@ import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
-import type { RelayRequest, RelayResult } from "../relayer/types.js";
+import { relayOutcomeKey, type RelayStore } from "../relayer/store.js";
+import type { RelayOutcome, RelayRequest, RelayResult, RelaySent } from "../relayer/types.js";
 import type { Chain } from "../shared/chain.js";
 import type { Config } from "../shared/config.js";
 import { jobKey } from "../shared/queues.js";
@@ -99,7 +100,9 @@ export interface OperatorContext {
   catalog: ModelCatalog;
   redis: Redis;
   queues: Record<Stage, Queue<JobData>>;
-  relay: Queue<RelayRequest, RelayResult>;
+  relay: Queue<RelayRequest, RelaySent | RelayOutcome>;
+  /** Where the relayer publishes outcomes (the relay queue's Redis and prefix). */
+  relayStore: RelayStore;
   metrics: OperatorMetrics;
   /** Warm provers, one per parallel proof (operator.proveConcurrency). */
   provers: WarmBridgePool;
@@ -167,44 +170,42 @@ export async function advance(ctx: OperatorContext, stage: Stage, data: JobData)
 }
 
 /**
- * Hands a signed request to the relayer without waiting for it: the stage that sent it comes back (a deferred
- * job) to see what became of it, so no worker slot is held while a block is awaited (issue 14). `relayId` names
- * this very request: a request that differs (a lock re-signed with a new validity) gets a new id, since BullMQ
- * would answer a known id with the old job and its old result (review S1-3).
+ * Hands a signed request to the relayer without waiting: the relay job completes at broadcast and the relayer's
+ * inclusion tracker publishes the outcome; the stage that sent it comes back (a deferred job) to read it, so no
+ * worker slot is held while a block is awaited (issue 14). `relayId` names this very request: a request that
+ * differs (a lock re-signed with a new validity) gets a new id (review S1-3). Sending a request again (it failed,
+ * or was mined and then reorged out) forgets its earlier outcome and job first: BullMQ would answer a known id
+ * with the old job. The stage has just reconciled with the chain, and the relayer simulates before sending (and
+ * never sends a request still in flight), so this is safe.
  */
 export async function sendToRelayer(ctx: OperatorContext, request: RelayRequest, relayId: string): Promise<void> {
-  const job = await ctx.relay.add(request.kind, request, {
+  await ctx.relayStore.forget(relayId);
+  const old = await ctx.relay.getJob(relayId);
+  if (old && ((await old.isCompleted()) || (await old.isFailed()))) await old.remove();
+  await ctx.relay.add(request.kind, request, {
     jobId: relayId,
     attempts: 5,
     backoff: { type: "exponential", delay: 1000 },
-    removeOnComplete: { age: 24 * 3600 },
+    removeOnComplete: { age: 24 * 3600, count: 10_000 },
     removeOnFail: { age: 7 * 24 * 3600 },
   });
-  // A relay that failed for good earlier (its retries spent while the RPC node was down) is this very request:
-  // without a retry it could never be sent again (found by the chaos suite). The stage has just reconciled with
-  // the chain, and the relayer simulates before sending, so a retry is safe.
-  if (await job.isFailed()) await job.retry("failed", { resetAttemptsMade: true });
 }
 
-/** Where a request handed to the relayer stands: still on its way, mined (with its receipt's figures), or failed. */
-export async function relayState(ctx: OperatorContext, relayId: string): Promise<{ state: "pending" | "missing" | "failed" } | { state: "mined"; result: RelayResult }> {
-  const job = await ctx.relay.getJob(relayId);
-  if (!job) return { state: "missing" };
-  const state = await job.getState();
-  if (state === "completed") return { state: "mined", result: job.returnvalue };
-  return { state: state === "failed" ? "failed" : "pending" };
+/**
+ * Where a request handed to the relayer stands, in one Redis round trip: the outcome the relayer published (mined
+ * with its receipt's figures, or failed: reverted, replaced, dropped), else pending while its relay job exists.
+ */
+export async function relayState(ctx: OperatorContext, relayId: string): Promise<{ state: "pending" | "missing" } | { state: "failed"; reason: string } | { state: "mined"; result: RelayResult }> {
+  const { redis, prefix } = ctx.relayStore;
+  const [[, raw], [, exists]] = (await redis.multi().get(relayOutcomeKey(prefix, relayId)).exists(ctx.relay.toKey(relayId)).exec()) as [[null, string | null], [null, number]];
+  if (raw) {
+    const outcome = JSON.parse(raw) as RelayOutcome;
+    return outcome.status === "mined" ? { state: "mined", result: outcome } : { state: "failed", reason: `${outcome.status}: ${outcome.reason}` };
+  }
+  return { state: exists ? "pending" : "missing" };
 }
 
 /** When a stage waiting on the chain looks again: half a block, at least 250 ms and at most 6 s. */
 export async function recheckAt(ctx: OperatorContext): Promise<number> {
   return Date.now() + Math.min(6_000, Math.max(250, (await blockSeconds(ctx)) * 500));
-}
-
-/**
- * Forgets a relay whose completed result the chain contradicts (its transaction was reorged out), so that the
- * stage's next attempt sends the request again instead of being handed the stale result.
- */
-export async function forgetRelay(ctx: OperatorContext, relayId: string): Promise<void> {
-  const job = await ctx.relay.getJob(relayId);
-  if (job && (await job.isCompleted())) await job.remove();
 }

@@ -1,11 +1,19 @@
-// One head-of-chain poller per relayer process: every relay waiting for its receipt wakes on a new block instead
-// of polling on its own timer. A receipt is asked for once per block per pending transaction (ethers sends the
+// One head-of-chain poller per relayer process: every key's inclusion tracker wakes on a new block instead of
+// polling on its own timer; polls are spaced by the chain's observed block time (a few per block). A receipt is asked for once per block per pending transaction (ethers sends the
 // requests made in the same tick as one JSON-RPC batch), not every 250 ms per relay: waiting in many relay slots
 // at once then costs the RPC endpoint nothing extra (issue 14; ~3,300 receipt polls for 40 jobs at 12 s blocks).
 import type { Provider } from "ethers";
 
+/** Polls are spaced at most this far apart however slow the chain: a receipt is seen at most this late. */
+const MAX_POLL_MS = 2_000;
+/** Polls per observed block interval: on a 12 s chain a poll every 1.5 s, not every pollMs. */
+const POLLS_PER_BLOCK = 8;
+
 export class BlockClock {
   #head = -1;
+  /** When the head last changed, and the observed time per block (0 until two changes were seen). */
+  #changedAt = 0;
+  #blockMs = 0;
   #waiters = new Set<() => void>();
   #timer?: NodeJS.Timeout;
   #polling = false;
@@ -14,6 +22,11 @@ export class BlockClock {
     private readonly provider: Provider,
     private readonly pollMs: number,
   ) {}
+
+  /** The observed time per block in ms (0 until two head changes were seen). */
+  get blockMs(): number {
+    return this.#blockMs;
+  }
 
   /** The last head seen (-1 before the first poll). */
   get head(): number {
@@ -42,6 +55,9 @@ export class BlockClock {
       try {
         const head = await this.provider.getBlockNumber();
         if (head !== this.#head) {
+          const now = Date.now();
+          if (this.#head !== -1 && head > this.#head) this.#blockMs = (now - this.#changedAt) / (head - this.#head);
+          this.#changedAt = now;
           this.#head = head;
           for (const wake of [...this.#waiters]) wake();
         }
@@ -50,9 +66,14 @@ export class BlockClock {
       } finally {
         this.#polling = false;
       }
-      this.#timer = this.#waiters.size > 0 ? setTimeout(() => void poll(), this.pollMs) : undefined;
+      this.#timer = this.#waiters.size > 0 ? setTimeout(() => void poll(), this.#pollMs()) : undefined;
     };
     void poll();
+  }
+
+  /** pollMs, or an eighth of the observed block time when that is longer (at most MAX_POLL_MS). */
+  #pollMs(): number {
+    return Math.max(this.pollMs, Math.min(MAX_POLL_MS, this.#blockMs / POLLS_PER_BLOCK));
   }
 
   #stop(): void {

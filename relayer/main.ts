@@ -1,12 +1,15 @@
 #!/usr/bin/env -S node --import tsx
 // The relayer service: a BullMQ worker on the relay queue that turns the operator's signed locks and fulfilments
-// into transactions, with /metrics, /healthz and /queues. `tsx relayer/main.ts [--config file]`.
+// into transactions from one or more keys, with /metrics, /healthz and /queues. `tsx relayer/main.ts [--config file]`.
+// A relay job completes at broadcast (its return value: RelaySent); the outcome is published by the key's
+// inclusion tracker in Redis (relayer/store.ts), where the operator's stages read it.
 //
 // Retries are the producer's choice (the operator, when it adds a job). Recommended:
 //   { jobId: relayJobId(request), attempts: 5, backoff: { type: "exponential", delay: 1000 } }
 // Transient failures (RPC down, an empty relayer wallet, a nonce clash) are then retried over ~15 s (1+2+4+8); requests
 // that cannot succeed fail at once (UnrecoverableError) and, like those out of attempts, go to the dead letters.
 import { UnrecoverableError, type Job, type Queue, type Worker } from "bullmq";
+import { Wallet, type Signer } from "ethers";
 import { Gauge, type Registry } from "prom-client";
 import { Command } from "commander";
 import { pathToFileURL } from "node:url";
@@ -19,59 +22,41 @@ import { instrumentProvider, rpcMetrics } from "../shared/rpcMetrics.js";
 import { createLogger, type Logger } from "../shared/logger.js";
 import { queue, RELAYER_QUEUE, redisConnection, worker, type QueueContext } from "../shared/queues.js";
 import { onShutdown } from "../shared/shutdown.js";
-import { jobLogger, Relayer, type JournalEntry, type TxJournal } from "./relay.js";
-import { DEAD_LETTER_QUEUE, type DeadLetter, type RelayRequest, type RelayResult } from "./types.js";
+import { jobLogger, Relayer } from "./relay.js";
+import { RelayStore } from "./store.js";
+import { DEAD_LETTER_QUEUE, type DeadLetter, type RelayOutcome, type RelayRequest, type RelaySent } from "./types.js";
 
 /** Chains where running without VERDICT_RELAYER_KEY (on the node's unlocked account 0) is allowed: Hardhat/Anvil, Ganache/geth --dev. */
 const LOCAL_CHAIN_IDS = new Set([31337n, 1337n]);
 
 export interface RelayWorker {
-  worker: Worker<RelayRequest, RelayResult>;
+  worker: Worker<RelayRequest, RelaySent | RelayOutcome>;
   deadLetters: Queue<DeadLetter>;
   /** Waits for in-flight relays, then closes the worker's and the dead-letter queue's connections. */
   close(): Promise<void>;
 }
 
-/** Days a relay job's transaction journal is kept (as long as BullMQ keeps failed jobs). */
-const JOURNAL_TTL_SECONDS = 7 * 24 * 3600;
-
-/** The journal of one relay job's transaction, in Redis beside the queue (AOF: it survives a Redis restart too). */
-function redisJournal(ctx: QueueContext, jobId: string): TxJournal {
-  const key = `${ctx.prefix}:relay-tx:${jobId}`;
-  return {
-    load: async () => {
-      const raw = await ctx.connection.get(key);
-      return raw === null ? undefined : (JSON.parse(raw) as JournalEntry);
-    },
-    save: async (entry) => {
-      await ctx.connection.set(key, JSON.stringify(entry), "EX", JOURNAL_TTL_SECONDS);
-    },
-    clear: async () => {
-      await ctx.connection.del(key);
-    },
-  };
-}
-
 /**
- * Starts the worker on RELAYER_QUEUE. A job that fails for good (UnrecoverableError, or its last attempt) is
- * copied to DEAD_LETTER_QUEUE with the reason before BullMQ marks it failed, so a crash in between leaves the job
- * to be retried rather than lost from the dead letters (the dead letter's job id is the relay job's: no duplicate).
+ * Starts the worker on RELAYER_QUEUE (call `relayer.start()` first: it resumes journalled transactions). A job
+ * that fails for good (UnrecoverableError, or its last attempt) gets a "failed" outcome and is copied to
+ * DEAD_LETTER_QUEUE with the reason before BullMQ marks it failed, so a crash in between leaves the job to be
+ * retried rather than lost from the dead letters (the dead letter's job id is the relay job's: no duplicate).
  */
-export function startRelayWorker(ctx: QueueContext, relayer: Relayer, log: Logger, concurrency: number, jobLockMs = 60_000): RelayWorker {
+export function startRelayWorker(ctx: QueueContext, relayer: Relayer, store: RelayStore, log: Logger, concurrency: number, jobLockMs = 60_000): RelayWorker {
   const deadLetters = queue<DeadLetter>(ctx, DEAD_LETTER_QUEUE);
-  const processor = async (job: Job<RelayRequest, RelayResult>): Promise<RelayResult> => {
+  const processor = async (job: Job<RelayRequest, RelaySent | RelayOutcome>): Promise<RelaySent | RelayOutcome> => {
     const jobLog = jobLogger(log, job.data).child({ queueJobId: job.id, attempt: job.attemptsMade + 1 });
     // Logged as the worker takes the request, before any RPC or Redis call: a relay that then stalls (or a
     // relayer killed mid-relay) still shows in the log that the job was taken.
     jobLog.info("relaying");
     try {
-      // The journal makes a relay job resumable: a relayer that died after broadcasting (its job handed back to
-      // the queue when its lock expires) picks up that transaction rather than sending a second one.
-      return await relayer.relay(job.data, jobLog, redisJournal(ctx, job.id!));
+      // A relay job handed back after a crash finds its request in flight (the journal) and is not sent again.
+      return await relayer.relay(job.data, job.id!, jobLog);
     } catch (e) {
       const reason = e instanceof Error ? e.message : String(e);
       const final = e instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       if (final) {
+        if (!(e instanceof UnrecoverableError)) await store.publish(job.id!, { status: "failed", reason });
         await deadLetters.add(job.name, { request: job.data, reason, at: new Date().toISOString() }, { jobId: job.id });
         jobLog.error({ reason }, "relay failed for good: dead-lettered");
       } else {
@@ -81,7 +66,7 @@ export function startRelayWorker(ctx: QueueContext, relayer: Relayer, log: Logge
     }
   };
   // A relayer killed mid-relay holds the job until its lock expires; a short lock hands it back sooner.
-  const w = worker<RelayRequest, RelayResult>(ctx, RELAYER_QUEUE, processor, { concurrency, lockDuration: jobLockMs, stalledInterval: Math.ceil(jobLockMs / 2) });
+  const w = worker<RelayRequest, RelaySent | RelayOutcome>(ctx, RELAYER_QUEUE, processor, { concurrency, lockDuration: jobLockMs, stalledInterval: Math.ceil(jobLockMs / 2) });
   // Without a listener BullMQ prints connection errors itself; ioredis reconnects on its own.
   w.on("error", (err) => log.error({ err }, "relay worker error"));
   const close = async () => {
@@ -130,10 +115,15 @@ async function main(): Promise<void> {
 
   const registry = metricsRegistry("relayer");
   instrumentProvider(chain.provider, rpcMetrics(registry));
-  const relayer = new Relayer({ signer: chain.signer, config: config.relayer, logger: log, registry });
+  // The main key first, then the extra ones (each its own nonce stream and tracker).
+  const extra = config.relayer.privateKeys.filter((k) => k !== key).map((k) => new Wallet(k, chain.provider));
+  const signers: Signer[] = [chain.signer, ...extra];
   const connection = redisConnection(config.redisUrl);
   const ctx = { connection, prefix: config.queuePrefix };
-  const relayWorker = startRelayWorker(ctx, relayer, log, config.relayer.concurrency, config.relayer.jobLockMs);
+  const store = new RelayStore(connection, config.queuePrefix);
+  const relayer = new Relayer({ signers, config: config.relayer, logger: log, registry, store });
+  await relayer.start();
+  const relayWorker = startRelayWorker(ctx, relayer, store, log, config.relayer.concurrency, config.relayer.jobLockMs);
   const relayQueue = queue<RelayRequest>(ctx, RELAYER_QUEUE);
   const live = async () => (await connection.ping()) === "PONG";
   const ready = async () => (await live()) && (await chain.provider.getBlockNumber()) >= 0;
@@ -142,8 +132,9 @@ async function main(): Promise<void> {
 
   onShutdown(log, async () => {
     clearInterval(depth);
-    // Stops taking jobs and waits for the in-flight ones (a relay waiting for its receipt finishes).
+    // Stops taking jobs and waits for the in-flight ones (until broadcast); unsettled transactions stay journalled.
     await relayWorker.close();
+    await relayer.close();
     await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
     await relayQueue.close();
     await connection.quit();
@@ -152,7 +143,7 @@ async function main(): Promise<void> {
 
   await relayWorker.worker.waitUntilReady();
   log.info(
-    { address: await chain.signer.getAddress(), chainId: chain.chainId.toString(), queuePrefix: config.queuePrefix, queue: RELAYER_QUEUE, httpPort: config.httpPort },
+    { addresses: await relayer.addresses(), chainId: chain.chainId.toString(), queuePrefix: config.queuePrefix, queue: RELAYER_QUEUE, httpPort: config.httpPort },
     "relayer ready",
   );
 }

@@ -9,7 +9,14 @@ export class NonceManager {
   /** Tail of the send chain: a promise-chain mutex, so nonce assignment and broadcast happen one send at a time. */
   #tail: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly signer: Signer) {}
+  /**
+   * `resync` turns the chain's pending count into the next nonce to use, when it is (re-)read: the relayer passes
+   * one that never hands out a nonce its tracker still holds (a reorg can take the chain's count below it).
+   */
+  constructor(
+    private readonly signer: Signer,
+    private readonly resync: (pending: number) => Promise<number> = async (pending) => pending,
+  ) {}
 
   /**
    * Runs `send` with the next nonce, after every earlier send has settled. The nonce counts as used only when
@@ -19,7 +26,7 @@ export class NonceManager {
    */
   send<T>(send: (nonce: number) => Promise<T>): Promise<T> {
     const run = this.#tail.then(async () => {
-      const nonce = this.#next ?? (await this.signer.getNonce("pending"));
+      const nonce = this.#next ?? (await this.resync(await this.signer.getNonce("pending")));
       try {
         const result = await send(nonce);
         this.#next = nonce + 1;

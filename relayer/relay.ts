@@ -1,70 +1,40 @@
-// Turns an operator-signed request into a mined transaction: encode, simulate (a request that would revert is
-// dropped before it costs gas), estimate, send at the key's next nonce with EIP-1559 fees, wait for confirmations,
-// and replace the transaction with higher fees at the same nonce while it is stuck. With a journal (the relay
-// worker keeps one per relay job in Redis) every signed transaction is recorded before it is broadcast, so a
-// relayer restarted after a crash resumes that transaction instead of sending the request again.
+// Turns operator-signed requests into transactions from one or more relayer keys. A relay completes at broadcast:
+// encode, simulate (a request that would revert is dropped before it costs gas), send at the key's next nonce,
+// journal; the key's inclusion tracker (tracker.ts) then waits for the block, replaces stuck transactions and
+// publishes the outcome. Fulfilments arriving within batchWindowMs share one fulfilBatch transaction, sized by
+// measured gas under maxTxGas. Every signed transaction is journalled before its broadcast, so a relayer restarted
+// after a crash resumes it instead of sending the request again.
 import { UnrecoverableError } from "bullmq";
 import { BaseWallet, formatEther, isAddress, keccak256, type Provider, type Signer, type TransactionReceipt, type TransactionRequest } from "ethers";
-import { Counter, Gauge, type Registry } from "prom-client";
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import type { Config } from "../shared/config.js";
 import { VerdictError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
-import { InferenceMarket__factory } from "../types/ethers-contracts/index.js";
-import { classifySendError, describeRevert, shortMessage } from "../shared/rpcErrors.js";
+import { classifySendError, describeRevert, revertData, shortMessage } from "../shared/rpcErrors.js";
 import { BlockClock } from "./blockClock.js";
-import { bumpFees, currentFees, isBump, type Fees } from "./fees.js";
+import { currentFees, type Fees } from "./fees.js";
+import { kindOf, market, MAX_BATCH_ITEMS, type KindSpec } from "./kinds.js";
 import { NonceManager } from "./nonceManager.js";
-import { relayedJobs, type RelayRequest, type RelayResult } from "./types.js";
+import type { JournalEntry, JournalItem, RelayStore } from "./store.js";
+import { InclusionTracker, type KeySender } from "./tracker.js";
+import { relayedJobs, type RelayOutcome, type RelayRequest, type RelaySent } from "./types.js";
 
-/** Gas limit = estimate + 20%: the estimate is taken on the latest state, which can change before mining. */
-const GAS_LIMIT_PERCENT = 120n;
 /** Fresh sends tried after nonce errors (re-syncing in between) before the job fails and is retried by BullMQ. */
 const NONCE_ATTEMPTS = 3;
-/** Fee bumps per transaction: at the default 15% ten of them raise the fee ~4x, unless the cap stops them first. */
-const MAX_REPLACEMENTS = 10;
+/** Gas of a batch call beyond its items' (the loop, the self-calls' base cost, the returned array). */
+const BATCH_OVERHEAD_GAS = 40_000n;
+/** Simulations of one request with its gas limit raised for its job's callback, before it is dropped. */
+const CALLBACK_GAS_ATTEMPTS = 3;
+/** Fees are read once per block; without a head seen (no transaction pending) at most this old. */
+const FEE_MAX_AGE_MS = 1_000;
 
 export interface RelayerOptions {
-  /** Sends the transactions; must have a provider. */
-  signer: Signer;
+  /** One per relayer key, each connected to the same provider: one nonce stream and one tracker each. */
+  signers: Signer[];
   config: Config["relayer"];
   logger: Logger;
   registry: Registry;
-}
-
-interface Tx {
-  from: string;
-  to: string;
-  data: string;
-  chainId: bigint;
-}
-
-interface Sent {
-  nonce: number;
-  hash: string;
-  fees: Fees;
-}
-
-/** What a relay has broadcast for one request: every hash sent at its nonce (replacements included), as JSON. */
-export interface JournalEntry {
-  nonce: number;
-  gasLimit: string;
-  hashes: string[];
-  /** Fees of the latest hash. */
-  maxFeePerGas: string;
-  maxPriorityFeePerGas: string;
-  /** The latest signed transaction, when the signer signs locally (a Wallet): re-broadcast on resume. */
-  raw?: string;
-}
-
-/**
- * Durable record of one request's transaction, written before each broadcast. Without it, a relayer killed
- * between broadcast and receipt re-sends the request after restart at the next nonce: a duplicate transaction
- * (and a reverted one, since the first takes effect), found by this fault test: test/e2e/chaos.e2e.test.ts.
- */
-export interface TxJournal {
-  load(): Promise<JournalEntry | undefined>;
-  save(entry: JournalEntry): Promise<void>;
-  clear(): Promise<void>;
+  store: RelayStore;
 }
 
 /** The per-request logger: every line names the on-chain job, the request kind and the chain. */
@@ -76,7 +46,7 @@ function relayerMetrics(registry: Registry, balance: () => Promise<bigint>) {
   const registers = [registry];
   new Gauge({
     name: "verdict_relayer_balance_eth",
-    help: "ETH balance of the relayer account (ether), read at scrape time",
+    help: "ETH balance of the relayer accounts together (ether), read at scrape time",
     registers,
     async collect() {
       try {
@@ -88,104 +58,355 @@ function relayerMetrics(registry: Registry, balance: () => Promise<bigint>) {
   });
   return {
     sent: new Counter({ name: "verdict_relayer_tx_sent_total", help: "Relay transactions broadcast (first sends; replacements are counted apart)", labelNames: ["kind"] as const, registers }),
-    mined: new Counter({ name: "verdict_relayer_tx_mined_total", help: "Relay transactions mined successfully and confirmed", labelNames: ["kind"] as const, registers }),
+    mined: new Counter({ name: "verdict_relayer_tx_mined_total", help: "Requests mined successfully and confirmed (a batch counts each item that took effect)", labelNames: ["kind"] as const, registers }),
     dropped: new Counter({
       name: "verdict_relayer_tx_dropped_total",
-      help: "Requests given up on: simulation-reverted, reverted-onchain, bad-request, wrong-chain, or a send error that cannot succeed",
+      help: "Requests given up on: simulation-reverted, reverted-onchain, failed-in-batch, replaced, bad-request, wrong-chain, or a send error that cannot succeed",
       labelNames: ["kind", "reason"] as const,
       registers,
     }),
     replaced: new Counter({ name: "verdict_relayer_tx_replaced_total", help: "Stuck transactions replaced with higher fees at the same nonce", registers }),
+    reorged: new Counter({ name: "verdict_relayer_tx_reorged_total", help: "Transactions whose receipt vanished or moved to another block (a reorg)", registers }),
     gasUsed: new Counter({ name: "verdict_relayer_gas_used_total", help: "Gas used by mined relay transactions, reverted ones included", labelNames: ["kind"] as const, registers }),
     nonceErrors: new Counter({ name: "verdict_relayer_nonce_errors_total", help: "Sends refused for a stale nonce (too low, too high, already known)", registers }),
+    batchSize: new Histogram({ name: "verdict_relayer_batch_size", help: "Requests per transaction sent", labelNames: ["kind"] as const, buckets: [1, 2, 4, 8, 16, 32], registers }),
   };
 }
+type Metrics = ReturnType<typeof relayerMetrics>;
 
-const feeFields = (f: Fees) => ({ maxFeePerGas: f.maxFeePerGas.toString(), maxPriorityFeePerGas: f.maxPriorityFeePerGas.toString() });
+/** A request ready to send: validated, encoded, its outcome awaited by whoever needs it. */
+interface Prepared {
+  request: RelayRequest;
+  spec: KindSpec<RelayRequest>;
+  relayId: string;
+  jobId: string;
+  calldata: string;
+  /** The key that must send it (lower case), when the request names one. */
+  sender?: string;
+  log: Logger;
+}
 
-/** Relays requests from one key. Create one per key and process: it owns that key's nonces. */
+/** A fulfilment waiting in the batch window, with the relay job waiting for its broadcast. */
+interface Waiting extends Prepared {
+  sent: (s: RelaySent) => void;
+  failed: (e: unknown) => void;
+}
+
+/**
+ * Measured gas per request kind and calldata size (a model's proofs and instances have one size, and so close to
+ * one gas cost): gas limits come from it plus gasLimitPercent, so a known kind costs no eth_estimateGas.
+ */
+function gasKey(p: Prepared): string {
+  return `${p.request.kind}:${p.calldata.length}`;
+}
+
+/** Requests that may share a transaction: same kind and gas, and the same required sender. */
+function windowKey(p: Prepared): string {
+  return `${gasKey(p)}:${p.sender ?? "any"}`;
+}
+
+/** Relays requests from its keys. Create one per process: it owns those keys' nonces. */
 export class Relayer {
-  readonly #signer: Signer;
   readonly #provider: Provider;
   readonly #config: Config["relayer"];
   readonly #log: Logger;
-  readonly #nonces: NonceManager;
-  readonly #metrics: ReturnType<typeof relayerMetrics>;
-  readonly #market = InferenceMarket__factory.createInterface();
-  /** Wakes every relay waiting for a receipt once per new block. */
+  readonly #store: RelayStore;
+  readonly #metrics: Metrics;
+  readonly #keys: RelayKey[];
+  /** One head poller for every key's tracker. */
   readonly #clock: BlockClock;
-  /** The relay in progress per on-chain job (market and job id). */
-  readonly #perJob = new Map<string, Promise<RelayResult>>();
+  /** Measured gas per item (gasKey), the highest seen. */
+  readonly #gas = new Map<string, bigint>();
+  /** eth_estimateGas in flight per gasKey (a kind's first requests, before any is mined). */
+  readonly #estimates = new Map<string, Promise<bigint>>();
+  /** The outcome of the request in flight per on-chain job (market and job id), for per-job serialization. */
+  readonly #perJob = new Map<string, Promise<unknown>>();
+  /** Outcomes awaited in this process, by relay id. */
+  readonly #outcomes = new Map<string, { promise: Promise<RelayOutcome>; resolve: (o: RelayOutcome) => void }>();
+  /** Fulfilments in the batch window, per gasKey. */
+  readonly #window = new Map<string, { items: Waiting[]; timer: NodeJS.Timeout }>();
+  #fees?: { head: number; at: number; fees: Promise<Fees> };
+  #chainId?: Promise<bigint>;
 
   constructor(o: RelayerOptions) {
-    if (!o.signer.provider) throw new VerdictError("NO_PROVIDER", "the relayer's signer is not connected to a provider");
-    this.#signer = o.signer;
-    this.#provider = o.signer.provider;
+    const provider = o.signers[0]?.provider;
+    if (!provider) throw new VerdictError("NO_PROVIDER", "the relayer needs at least one key connected to a provider");
+    this.#provider = provider;
     this.#config = o.config;
     this.#log = o.logger;
-    this.#nonces = new NonceManager(o.signer);
+    this.#store = o.store;
     // A few head polls per stuck window, at most 20 a second and at least 4: a slow poll delays every receipt.
-    this.#clock = new BlockClock(this.#provider, Math.min(250, Math.max(50, Math.floor(o.config.stuckAfterMs / 5))));
-    this.#metrics = relayerMetrics(o.registry, async () => this.#provider.getBalance(await this.#signer.getAddress()));
+    this.#clock = new BlockClock(provider, Math.min(250, Math.max(50, Math.floor(o.config.stuckAfterMs / 5))));
+    this.#metrics = relayerMetrics(o.registry, async () => {
+      const balances = await Promise.all(o.signers.map(async (s) => provider.getBalance(await s.getAddress())));
+      return balances.reduce((a, b) => a + b, 0n);
+    });
+    this.#keys = o.signers.map((s) => new RelayKey(s, this));
+  }
+
+  /** The keys' addresses. */
+  async addresses(): Promise<string[]> {
+    return Promise.all(this.#keys.map((k) => k.address()));
   }
 
   /**
-   * Sends `request` and resolves once its transaction has `confirmations`. Throws UnrecoverableError when the
-   * request can never succeed (it would revert, is malformed or for another chain); any other error is
-   * transient and the job should be retried.
+   * Resumes every key's journalled transactions (re-broadcast under the nonce lock, so no fresh send takes their
+   * nonce first) and tracks them. Call once before relaying.
    */
-  async relay(request: RelayRequest, log: Logger = jobLogger(this.#log, request), journal?: TxJournal): Promise<RelayResult> {
-    // One request per on-chain job at a time: operators race for a job's lock, and two locks simulated before
-    // either mined would both be sent, the loser reverting on chain (gas for nothing). Queued behind the first,
-    // the second is simulated once the first has settled and is dropped without a transaction.
-    const key = `${String(request.market).toLowerCase()}-${relayedJobs(request)}`;
-    const run = (this.#perJob.get(key) ?? Promise.resolve()).catch(() => undefined).then(() => this.#relay(request, log, journal));
-    this.#perJob.set(key, run);
+  async start(): Promise<void> {
+    await Promise.all(this.#keys.map((k) => k.resume()));
+  }
+
+  /** Stops the trackers; what is unsettled stays in the journal for the next start. */
+  async close(): Promise<void> {
+    await Promise.all(this.#keys.map((k) => k.tracker?.close()));
+  }
+
+  /**
+   * Sends `request` (alone or in a batch) and resolves at broadcast; `outcome(relayId)` resolves once it is
+   * settled. A request already in flight or mined (a re-delivered relay job) is not sent again: its broadcast or
+   * outcome is returned. Throws UnrecoverableError when the request can never succeed (it would revert, is
+   * malformed or for another chain), after publishing that outcome; any other error is transient.
+   */
+  async relay(request: RelayRequest, relayId: string, log: Logger = jobLogger(this.#log, request)): Promise<RelaySent | RelayOutcome> {
+    const known = await this.#store.lookup(relayId);
+    if (known.outcome?.status === "mined") return known.outcome;
+    if (known.sent) {
+      log.info({ txHash: known.sent.txHash, from: known.sent.from }, "already in flight: not sent again");
+      return known.sent;
+    }
+    // Failed before (a dead letter handed back, or a request sent again): a fresh attempt, with a fresh outcome.
+    if (known.outcome) await this.#store.forget(relayId);
+    // One request per on-chain job at a time, until it is settled: operators race for a job's lock, and two locks
+    // simulated before either mined would both be sent, the loser reverting on chain (gas for nothing). Queued
+    // behind the first, the second is simulated once the first has settled and is dropped without a transaction.
+    const jobKey = `${String(request.market).toLowerCase()}-${relayedJobs(request)}`;
+    const before = this.#perJob.get(jobKey);
+    const outcome = this.#awaitOutcome(relayId);
+    const settled = outcome.then(() => undefined);
+    this.#perJob.set(jobKey, settled);
+    void settled.then(() => this.#perJob.get(jobKey) === settled && this.#perJob.delete(jobKey));
+    await before;
     try {
-      return await run;
-    } finally {
-      if (this.#perJob.get(key) === run) this.#perJob.delete(key);
+      return await this.#send(await this.#prepare(request, relayId, log));
+    } catch (e) {
+      if (e instanceof UnrecoverableError) await this.#settled(relayId, { status: "failed", reason: e.message });
+      else this.#settleLocally(relayId, { status: "failed", reason: shortMessage(e) }); // retried by BullMQ: nothing stored
+      throw e;
     }
   }
 
-  async #relay(request: RelayRequest, log: Logger, journal?: TxJournal): Promise<RelayResult> {
-    const kind = request.kind;
-    const [from, network] = await Promise.all([this.#signer.getAddress(), this.#provider.getNetwork()]);
-    if (request.chainId !== network.chainId.toString()) {
-      this.#drop(log, kind, "wrong-chain", `request is for chain ${request.chainId} but the relayer is on chain ${network.chainId}`);
-    }
-    const tx: Tx = { from, to: request.market, data: this.#calldata(request, log), chainId: network.chainId };
-    const resumed = journal ? await this.#resume(journal, log) : undefined;
-    const gasLimit = resumed?.gasLimit ?? (await this.#preflight(tx, kind, log));
-    const first = resumed?.sent ?? (await this.#sendFresh(tx, gasLimit, await currentFees(this.#provider, this.#config), kind, log, journal));
-    const { receipt, replacements } = await this.#confirm(tx, gasLimit, first, log, journal, resumed?.hashes);
-    this.#metrics.gasUsed.inc({ kind }, Number(receipt.gasUsed));
-    if (receipt.status !== 1) {
-      this.#drop(log, kind, "reverted-onchain", `transaction ${receipt.hash} reverted on chain in block ${receipt.blockNumber}`);
-    }
-    this.#metrics.mined.inc({ kind });
-    const result: RelayResult = {
-      txHash: receipt.hash,
-      blockNumber: receipt.blockNumber,
-      gasUsed: receipt.gasUsed.toString(),
-      effectiveGasPrice: receipt.gasPrice.toString(),
-      replacements,
-      ...(kind === "fulfilBatch" ? { failed: this.#skippedJobs(receipt) } : {}),
-    };
-    log.info(result, "relayed");
-    return result;
+  /** Resolves when the request `relayId` (relayed by this process, or settled already) is settled, with its outcome. */
+  async outcome(relayId: string): Promise<RelayOutcome> {
+    // Waiting first, then reading the store: an outcome published in between is not missed.
+    const waiting = this.#awaitOutcome(relayId);
+    const { outcome } = await this.#store.lookup(relayId);
+    if (outcome) this.#settleLocally(relayId, outcome);
+    return waiting;
   }
 
-  /** The jobs a mined batch fulfilment skipped: its FulfilmentFailed events, each reason decoded (BatchSlotRejected). */
-  #skippedJobs(receipt: TransactionReceipt): { jobId: string; reason: string }[] {
-    return receipt.logs.flatMap((l) => {
-      // Only the market's own events: a job's callback contract could emit a look-alike.
-      if (l.address.toLowerCase() !== receipt.to?.toLowerCase()) return [];
-      const event = this.#market.parseLog(l);
-      if (event?.name !== "FulfilmentFailed") return [];
-      const reason = this.#market.parseError(event.args.reason as string);
-      return [{ jobId: String(event.args.jobId), reason: reason ? `${reason.name}(${reason.args.join(", ")})` : String(event.args.reason) }];
-    });
+  #awaitOutcome(relayId: string): Promise<RelayOutcome> {
+    let entry = this.#outcomes.get(relayId);
+    if (!entry) {
+      let resolve!: (o: RelayOutcome) => void;
+      const promise = new Promise<RelayOutcome>((r) => (resolve = r));
+      entry = { promise, resolve };
+      this.#outcomes.set(relayId, entry);
+    }
+    return entry.promise;
+  }
+
+  #settleLocally(relayId: string, outcome: RelayOutcome): void {
+    this.#outcomes.get(relayId)?.resolve(outcome);
+    this.#outcomes.delete(relayId);
+  }
+
+  /** Publishes an outcome (the tracker has already stored its own) and wakes whoever waits for it here. */
+  async #settled(relayId: string, outcome: RelayOutcome): Promise<void> {
+    await this.#store.publish(relayId, outcome);
+    this.#settleLocally(relayId, outcome);
+  }
+
+  async #prepare(request: RelayRequest, relayId: string, log: Logger): Promise<Prepared> {
+    const chainId = await (this.#chainId ??= this.#provider.getNetwork().then((n) => n.chainId));
+    if (request.chainId !== chainId.toString()) this.#drop(log, request.kind, "wrong-chain", `request is for chain ${request.chainId} but the relayer is on chain ${chainId}`);
+    const spec = kindOf(request.kind);
+    try {
+      if (!spec) throw new Error(`unknown request kind ${String(request.kind)}`);
+      if (!isAddress(request.market)) throw new Error(`market ${String(request.market)} is not an address`);
+      const prepared = { request, spec, relayId, jobId: spec.jobId(request), calldata: spec.calldata(request), log };
+      const sender = spec.sender?.(request)?.toLowerCase();
+      if (sender === undefined) return prepared;
+      if (!(await this.addresses()).some((a) => a.toLowerCase() === sender)) throw new Error(`it names relayer ${sender}, not a key of this relayer`);
+      return { ...prepared, sender };
+    } catch (e) {
+      return this.#drop(log, request.kind, "bad-request", `malformed ${request.kind} request: ${shortMessage(e)}`);
+    }
+  }
+
+  #send(p: Prepared): Promise<RelaySent> {
+    if (!p.spec.batch) return this.#sendAlone(p);
+    return new Promise<RelaySent>((sent, failed) => this.#enqueue({ ...p, sent, failed }));
+  }
+
+  /** Simulates and sends one request alone. */
+  async #sendAlone(p: Prepared, simulated = false): Promise<RelaySent> {
+    const tx = { from: p.sender ?? (await this.#keys[0]!.address()), to: p.request.market, data: p.calldata };
+    let measured: bigint;
+    try {
+      measured = await this.#gasLimit(gasKey(p), 1, tx);
+    } catch (e) {
+      // The kind's first request is estimated before it is simulated: its revert is the simulation's.
+      if (classifySendError(e).reason === "reverted") this.#drop(p.log, p.request.kind, "simulation-reverted", `simulation reverted: ${describeRevert(e, market)}`);
+      throw e;
+    }
+    const gasLimit = simulated ? measured : await this.#simulate({ ...tx, gasLimit: measured }, p);
+    // A limit raised for a job's callback is not booked as the kind's gas (the callback's gas is the requester's).
+    const book = gasLimit === measured ? gasKey(p) : `${gasKey(p)}:callback`;
+    return this.#pickKey(p.sender).send(p.request.kind, tx.to, tx.data, gasLimit, [{ relayId: p.relayId, jobId: p.jobId }], book, p.log);
+  }
+
+  /**
+   * eth_call from the relayer's address with the gas limit it will send: a request that would revert is dropped
+   * with the decoded reason. A job whose callback needs more gas than the kind's measured figure (the market
+   * checks the 63/64 rule: InsufficientGasForCallback(available, required)) gets its limit raised by the shortfall
+   * and is simulated again. Returns the gas limit to send with.
+   */
+  async #simulate(tx: { from: string; to: string; data: string; gasLimit: bigint }, p: Prepared): Promise<bigint> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.#provider.call(tx);
+        return tx.gasLimit;
+      } catch (e) {
+        if (classifySendError(e).reason !== "reverted") throw e;
+        const data = revertData(e);
+        const decoded = data ? market.parseError(data) : null;
+        if (decoded?.name === "InsufficientGasForCallback" && attempt < CALLBACK_GAS_ATTEMPTS) {
+          const [available, required] = decoded.args as unknown as [bigint, bigint];
+          // 64/63: the shortfall is measured after the self-call and CALL deductions of the gas above it.
+          tx = { ...tx, gasLimit: tx.gasLimit + ((required - available) * 64n * BigInt(this.#config.gasLimitPercent)) / 6300n };
+          continue;
+        }
+        this.#drop(p.log, p.request.kind, "simulation-reverted", `simulation reverted: ${describeRevert(e, market)}`);
+      }
+    }
+  }
+
+  /** Measured gas of `items` requests of `key` plus the margin; measured once with eth_estimateGas when unknown. */
+  async #gasLimit(key: string, items: number, tx: { from: string; to: string; data: string }): Promise<bigint> {
+    let perItem = this.#gas.get(key);
+    // Requests of a new kind arriving together share one estimate; one that reverted (another request's) is not
+    // this request's answer, which then asks for its own.
+    const shared = perItem === undefined ? this.#estimates.get(key) : undefined;
+    if (shared) perItem = await shared.catch(() => undefined);
+    if (perItem === undefined) {
+      const estimate = this.#provider.estimateGas(tx).then((g) => g / BigInt(items));
+      this.#estimates.set(key, estimate);
+      void estimate.then((g) => this.#gas.has(key) || this.#gas.set(key, g)).catch(() => undefined).finally(() => this.#estimates.get(key) === estimate && this.#estimates.delete(key));
+      perItem = await estimate;
+    }
+    const overhead = items > 1 ? BATCH_OVERHEAD_GAS : 0n;
+    return (BigInt(items) * perItem * BigInt(this.#config.gasLimitPercent)) / 100n + overhead;
+  }
+
+  /** Items of `key` one transaction holds under maxTxGas (MAX_BATCH_ITEMS while the kind's gas is unmeasured). */
+  #capacity(key: string): number {
+    const perItem = this.#gas.get(key);
+    if (perItem === undefined) return MAX_BATCH_ITEMS;
+    const fit = ((BigInt(this.#config.maxTxGas) - BATCH_OVERHEAD_GAS) * 100n) / (perItem * BigInt(this.#config.gasLimitPercent));
+    return Math.max(1, Math.min(MAX_BATCH_ITEMS, Number(fit)));
+  }
+
+  /** Holds a batchable request for the batch window (flushed early once a transaction's worth is waiting). */
+  #enqueue(w: Waiting): void {
+    const key = windowKey(w);
+    let slot = this.#window.get(key);
+    if (!slot) {
+      slot = { items: [], timer: setTimeout(() => this.#flush(key), this.#config.batchWindowMs) };
+      this.#window.set(key, slot);
+    }
+    slot.items.push(w);
+    if (slot.items.length >= this.#capacity(gasKey(w))) this.#flush(key);
+  }
+
+  #flush(key: string): void {
+    const slot = this.#window.get(key);
+    if (!slot) return;
+    clearTimeout(slot.timer);
+    this.#window.delete(key);
+    void this.#sendBatches(gasKey(slot.items[0]!), slot.items);
+  }
+
+  async #sendBatches(key: string, items: Waiting[]): Promise<void> {
+    // The kind's gas is measured on its first request, sent alone (one eth_estimateGas per process and kind), so
+    // that batches can be sized by it.
+    const rest = [...items];
+    while (!this.#gas.has(key) && rest.length > 0) {
+      const first = rest.shift()!;
+      await settle(first, () => this.#sendAlone(first));
+    }
+    const size = this.#capacity(key);
+    const chunks: Waiting[][] = [];
+    for (let i = 0; i < rest.length; i += size) chunks.push(rest.slice(i, i + size));
+    await Promise.all(chunks.map((c) => this.#sendBatch(key, c)));
+  }
+
+  /** Simulates the batch once (each item's result), drops the failing items with their reason, sends the rest. */
+  async #sendBatch(key: string, items: Waiting[]): Promise<void> {
+    if (items.length === 1) return settle(items[0]!, () => this.#sendAlone(items[0]!));
+    const { spec, sender } = items[0]!;
+    const batch = spec.batch!;
+    const tx = { from: sender ?? (await this.#keys[0]!.address()), to: items[0]!.request.market, data: batch.calldata(items.map((w) => w.request)) };
+    let ok: boolean[];
+    try {
+      // With the gas limit it would be sent with: each item gets its share of it, as on chain (an item whose job's
+      // callback needs more then fails here, and is sent alone with a raised limit).
+      ok = batch.simulated(await this.#provider.call({ ...tx, gasLimit: await this.#gasLimit(key, items.length, tx) }));
+    } catch (e) {
+      // The batch as a whole reverted (or the call failed): each goes alone, simulated on its own.
+      this.#log.warn({ err: shortMessage(e), items: items.length }, "batch simulation failed: sending its items alone");
+      await Promise.all(items.map((w) => settle(w, () => this.#sendAlone(w))));
+      return;
+    }
+    // A failing item is simulated alone for its reason (and dropped); the batch simulation already passed the rest.
+    const failing = items.filter((_, i) => !ok[i]);
+    const passing = items.filter((_, i) => ok[i]);
+    await Promise.all(failing.map((w) => settle(w, () => this.#sendAlone(w))));
+    if (passing.length === 0) return;
+    if (passing.length === 1) return settle(passing[0]!, () => this.#sendAlone(passing[0]!, true));
+    const data = batch.calldata(passing.map((w) => w.request));
+    try {
+      const gasLimit = await this.#gasLimit(key, passing.length, { ...tx, data });
+      const sent = await this.#pickKey(sender).send(
+        passing[0]!.request.kind,
+        tx.to,
+        data,
+        gasLimit,
+        passing.map((w) => ({ relayId: w.relayId, jobId: w.jobId })),
+        key,
+        this.#log.child({ kind: passing[0]!.request.kind, jobId: passing.map((w) => w.jobId).join(",") }),
+      );
+      for (const w of passing) w.sent(sent);
+    } catch (e) {
+      for (const w of passing) w.failed(e);
+    }
+  }
+
+  /** The key a request names, else the one with the fewest transactions in flight: requests spread over keys. */
+  #pickKey(sender?: string): RelayKey {
+    const named = sender === undefined ? undefined : this.#keys.find((k) => k.from.toLowerCase() === sender);
+    return named ?? this.#keys.reduce((best, k) => (k.load < best.load ? k : best));
+  }
+
+  /** The node's fee suggestion, read at most once per block (once per FEE_MAX_AGE_MS while no head is followed). */
+  fees(): Promise<Fees> {
+    const head = this.#clock.head;
+    const f = this.#fees;
+    if (f && ((head !== -1 && f.head === head) || Date.now() - f.at < FEE_MAX_AGE_MS)) return f.fees;
+    const fees = currentFees(this.#provider, this.#config);
+    this.#fees = { head, at: Date.now(), fees };
+    fees.catch(() => this.#fees?.fees === fees && (this.#fees = undefined));
+    return fees;
   }
 
   /** Counts and logs a request given up on, and throws the error that tells BullMQ not to retry it. */
@@ -195,35 +416,130 @@ export class Relayer {
     throw new UnrecoverableError(message);
   }
 
-  #calldata(r: RelayRequest, log: Logger): string {
-    try {
-      if (!isAddress(r.market)) throw new Error(`market ${String(r.market)} is not an address`);
-      switch (r.kind) {
-        case "lock":
-          return this.#market.encodeFunctionData("lockWithSignature", [r.jobId, r.terms, r.operator, r.validUntil, r.signature]);
-        case "fulfil":
-          return this.#market.encodeFunctionData("fulfilWithSignature", [r.auth]);
-        case "fulfilBatch":
-          return this.#market.encodeFunctionData("fulfilBatchProof", [r.auth]);
-        default:
-          throw new Error(`unknown request kind ${String((r as { kind: unknown }).kind)}`);
+  /** What a key needs of the relayer it belongs to. */
+  get shared() {
+    return {
+      provider: this.#provider,
+      config: this.#config,
+      log: this.#log,
+      store: this.#store,
+      clock: this.#clock,
+      metrics: this.#metrics,
+      fees: () => this.fees(),
+      drop: (log: Logger, kind: string, reason: string, message: string) => this.#drop(log, kind, reason, message),
+      mined: (entry: JournalEntry, receipt: TransactionReceipt) => {
+        this.#metrics.gasUsed.inc({ kind: entry.kind }, Number(receipt.gasUsed));
+        // Booked per item; a transaction that ran out raises the figure by the margin (gasUsed = gasLimit).
+        const perItem = receipt.gasUsed / BigInt(entry.items.length);
+        if (perItem > (this.#gas.get(entry.gasKey) ?? 0n)) this.#gas.set(entry.gasKey, perItem);
+      },
+      settled: (relayId: string, kind: string, outcome: RelayOutcome) => {
+        if (outcome.status === "mined") this.#metrics.mined.inc({ kind });
+        else this.#metrics.dropped.inc({ kind, reason: outcome.status === "reverted" ? "reverted-onchain" : outcome.status });
+        this.#settleLocally(relayId, outcome);
+      },
+    };
+  }
+}
+
+/** Hands a waiting request its broadcast, or the error that ended it. */
+async function settle(w: Waiting, send: () => Promise<RelaySent>): Promise<void> {
+  try {
+    w.sent(await send());
+  } catch (e) {
+    w.failed(e);
+  }
+}
+
+const feeFields = (f: Fees) => ({ maxFeePerGas: f.maxFeePerGas.toString(), maxPriorityFeePerGas: f.maxPriorityFeePerGas.toString() });
+
+/** One relayer key: its nonce stream, its sends and replacements, and its inclusion tracker. */
+class RelayKey implements KeySender {
+  readonly #signer: Signer;
+  readonly #nonces: NonceManager;
+  readonly #relayer: Relayer["shared"];
+  #address?: Promise<string>;
+  #from = "";
+  /** Sends under way (not yet tracked). */
+  #sending = 0;
+  tracker?: InclusionTracker;
+
+  constructor(signer: Signer, relayer: Relayer) {
+    this.#signer = signer;
+    this.#nonces = new NonceManager(signer, (pending) => this.#nextNonce(pending));
+    this.#relayer = relayer.shared;
+  }
+
+  /**
+   * The next nonce after a re-sync: never one a tracked transaction holds. Tracked transactions at or above the
+   * chain's pending count are missing from the node (a reorg took them out, or the node lost them): they are
+   * broadcast again first, so that the key's nonces stay gapless and none is handed to a second request.
+   */
+  async #nextNonce(pending: number): Promise<number> {
+    const missing = this.tracker?.entries().filter((e) => e.nonce >= pending) ?? [];
+    for (const entry of missing) {
+      await this.rebroadcast(entry).catch((e: unknown) => this.#relayer.log.warn({ nonce: entry.nonce, err: shortMessage(e) }, "missing transaction not accepted again"));
+    }
+    if (missing.length > 0) this.#relayer.log.warn({ from: this.#from, pending, nonces: missing.map((e) => e.nonce) }, "tracked transactions missing from the node: broadcast again before the next send");
+    return Math.max(pending, ...missing.map((e) => e.nonce + 1));
+  }
+
+  get from(): string {
+    return this.#from;
+  }
+
+  get load(): number {
+    return this.#sending + (this.tracker?.size ?? 0);
+  }
+
+  async address(): Promise<string> {
+    this.#address ??= this.#signer.getAddress().then((a) => {
+      this.#from = a;
+      this.tracker = this.#newTracker();
+      return a;
+    });
+    return this.#address;
+  }
+
+  #newTracker(): InclusionTracker {
+    const r = this.#relayer;
+    return new InclusionTracker(this, r.provider, r.clock, r.store, r.config, r.log.child({ from: this.#from }), {
+      mined: r.mined,
+      replaced: () => r.metrics.replaced.inc(),
+      reorged: () => r.metrics.reorged.inc(),
+      settled: r.settled,
+    });
+  }
+
+  fees(): Promise<Fees> {
+    return this.#relayer.fees();
+  }
+
+  /** Re-broadcasts the journal's transactions under the nonce lock and tracks them (at start). */
+  async resume(): Promise<void> {
+    const from = await this.address();
+    const entries = await this.#relayer.store.entries(from);
+    if (entries.length === 0) return;
+    await this.#nonces.exclusive(async () => {
+      for (const entry of entries) {
+        try {
+          await this.rebroadcast(entry);
+        } catch (e) {
+          // Mined already (the tracker finds the receipt) or the nonce went elsewhere (it reports "replaced").
+          this.#relayer.log.debug({ nonce: entry.nonce, err: shortMessage(e) }, "journalled transaction not accepted again");
+        }
       }
-    } catch (e) {
-      return this.#drop(log, r.kind, "bad-request", `malformed ${r.kind} request: ${shortMessage(e)}`);
+    });
+    for (const entry of entries) {
+      for (const item of entry.items) {
+        this.#relayer.log.info({ from, jobId: item.jobId, kind: entry.kind, nonce: entry.nonce, txHash: entry.hashes.at(-1), relayId: item.relayId }, "resuming a transaction sent before a restart");
+      }
+      this.#track(entry);
     }
   }
 
-  /** eth_call then eth_estimateGas from the relayer's address; returns the gas limit. */
-  async #preflight(tx: Tx, kind: string, log: Logger): Promise<bigint> {
-    try {
-      await this.#provider.call(tx);
-      return ((await this.#provider.estimateGas(tx)) * GAS_LIMIT_PERCENT) / 100n;
-    } catch (e) {
-      if (classifySendError(e).reason === "reverted") {
-        this.#drop(log, kind, "simulation-reverted", `simulation reverted: ${describeRevert(e, this.#market)}`);
-      }
-      throw e;
-    }
+  #track(entry: JournalEntry): void {
+    this.tracker!.track(entry);
   }
 
   /**
@@ -235,7 +551,7 @@ export class Relayer {
       const raw = await this.#signer.signTransaction(await this.#signer.populateTransaction(request));
       const hash = keccak256(raw);
       await record(hash, raw);
-      await this.#provider.broadcastTransaction(raw);
+      await this.#relayer.provider.broadcastTransaction(raw);
       return hash;
     }
     const { hash } = await this.#signer.sendTransaction(request);
@@ -243,145 +559,79 @@ export class Relayer {
     return hash;
   }
 
-  /**
-   * A transaction this request's journal says was broadcast (by this process or one that died): re-broadcast
-   * (the node may never have got it) under the nonce lock, so no other send takes its nonce meanwhile. Returns
-   * undefined, clearing the journal, when the nonce went to another transaction: the request is then sent afresh
-   * (after a simulation, which drops it if it has taken effect since).
-   */
-  async #resume(journal: TxJournal, log: Logger): Promise<{ sent: Sent; gasLimit: bigint; hashes: string[] } | undefined> {
-    const entry = await journal.load();
-    if (!entry) return undefined;
-    const fees = { maxFeePerGas: BigInt(entry.maxFeePerGas), maxPriorityFeePerGas: BigInt(entry.maxPriorityFeePerGas) };
-    const resumed = { sent: { nonce: entry.nonce, hash: entry.hashes.at(-1)!, fees }, gasLimit: BigInt(entry.gasLimit), hashes: entry.hashes };
-    if (await this.#receiptOf(entry.hashes, log)) {
-      log.info({ nonce: entry.nonce, txHash: resumed.sent.hash }, "resuming a transaction mined before a restart");
-      return resumed;
-    }
-    const raw = entry.raw;
-    if (raw === undefined) {
-      log.info({ nonce: entry.nonce, txHash: resumed.sent.hash }, "resuming a transaction sent before a restart");
-      return resumed;
-    }
-    const taken = await this.#nonces.exclusive(async () => {
-      try {
-        await this.#provider.broadcastTransaction(raw);
-        return false;
-      } catch (e) {
-        const c = classifySendError(e);
-        if (c.reason === "already-known") return false;
-        // Too low: mined since (one of ours: the receipt check below finds it) or taken by another transaction.
-        // Underpriced: another transaction holds the nonce in the pool (ours are all in the journal).
-        if ((c.reason === "nonce-too-low" || c.action === "bump") && !(await this.#receiptOf(entry.hashes, log))) return true;
-        if (c.reason === "nonce-too-low") return false;
-        throw e;
-      }
-    });
-    if (taken) {
-      log.warn({ nonce: entry.nonce }, "the journal's transaction lost its nonce to another one: sending the request afresh");
-      await journal.clear();
-      return undefined;
-    }
-    log.info({ nonce: entry.nonce, txHash: resumed.sent.hash }, "resuming a transaction sent before a restart");
-    return resumed;
-  }
-
-  /** Sends at a new nonce; after a nonce error the nonce manager re-syncs and the send is tried again. */
-  async #sendFresh(tx: Tx, gasLimit: bigint, fees: Fees, kind: string, log: Logger, journal?: TxJournal): Promise<Sent> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const sent = await this.#nonces.send(async (nonce) => {
-          const hash = await this.#broadcast({ ...tx, gasLimit, nonce, type: 2, ...fees }, async (h, raw) => {
-            await journal?.save({ nonce, gasLimit: gasLimit.toString(), hashes: [h], ...feeFields(fees), raw });
-          });
-          return { nonce, hash, fees };
-        });
-        this.#metrics.sent.inc({ kind });
-        log.info({ txHash: sent.hash, nonce: sent.nonce, gasLimit: gasLimit.toString(), ...feeFields(fees) }, "transaction sent");
-        return sent;
-      } catch (e) {
-        const c = classifySendError(e);
-        // Refused outright: nothing of this attempt is in the pool, so a restart must not resume it.
-        if (c.action !== "retry") await journal?.clear();
-        if (c.action === "resync-nonce") {
-          this.#metrics.nonceErrors.inc();
-          if (attempt < NONCE_ATTEMPTS) {
-            log.warn({ reason: c.reason }, "nonce out of step with the chain: re-syncing and sending again");
-            continue;
-          }
-        }
-        if (c.action === "drop") {
-          // EDR executes a tx when it is sent with automine on, so a revert can surface here.
-          const detail = c.reason === "reverted" ? describeRevert(e, this.#market) : shortMessage(e);
-          this.#drop(log, kind, c.reason, `send rejected: ${detail}`);
-        }
-        throw e;
-      }
-    }
-  }
-
-  /**
-   * Looks for a receipt of any transaction sent at `first.nonce` (a replacement or the original may be the one
-   * mined) at every new block until it has enough confirmations. Each `stuckAfterMs` without a receipt the transaction is sent again
-   * at the same nonce, with bumped fees while bumps are left and the cap allows one, else unchanged (a no-op if
-   * the node still holds it, a re-broadcast if the node dropped it). It never gives up on a pending nonce: every
-   * later transaction from the key waits behind it anyway.
-   */
-  async #confirm(tx: Tx, gasLimit: bigint, first: Sent, log: Logger, journal?: TxJournal, sentBefore?: string[]): Promise<{ receipt: TransactionReceipt; replacements: number }> {
-    const { stuckAfterMs, confirmations } = this.#config;
-    const hashes = sentBefore ? [...sentBefore] : [first.hash];
-    let fees = first.fees;
-    let replacements = 0;
-    let nonceTaken = false;
-    let stuckAt = Date.now() + stuckAfterMs;
-    for (;;) {
-      const receipt = await this.#receiptOf(hashes, log);
-      if (receipt) {
-        // Confirmations from the clock's head (no request): the block holding it counts as the first.
-        if (Math.max(this.#clock.head, receipt.blockNumber) - receipt.blockNumber + 1 >= confirmations) return { receipt, replacements };
-      } else if (Date.now() >= stuckAt) {
-        if (nonceTaken) {
-          await journal?.clear(); // the retry sends afresh (after a simulation)
-          throw new VerdictError("NONCE_TAKEN", `nonce ${first.nonce} was used by a transaction this relayer did not send`, "check that no other process sends from the relayer key", true);
-        }
-        let next = fees;
+  /** Sends at a new nonce, journalled; after a nonce error the nonce manager re-syncs and the send is tried again. */
+  async send(kind: string, to: string, data: string, gasLimit: bigint, items: JournalItem[], gasKey: string, log: Logger): Promise<RelaySent> {
+    // Counted before the first await: requests picking a key meanwhile see this one as busier.
+    this.#sending++;
+    try {
+      const from = await this.address();
+      const r = this.#relayer;
+      for (let attempt = 1; ; attempt++) {
+        const fees = await this.fees();
+        let entry: JournalEntry;
         try {
-          const bumped = bumpFees(fees, await currentFees(this.#provider, this.#config), this.#config);
-          if (replacements < MAX_REPLACEMENTS && isBump(fees, bumped)) next = bumped;
-          const hash = await this.#broadcast({ ...tx, gasLimit, nonce: first.nonce, type: 2, ...next }, async (h, raw) => {
-            const all = hashes.includes(h) ? hashes : [...hashes, h];
-            await journal?.save({ nonce: first.nonce, gasLimit: gasLimit.toString(), hashes: all, ...feeFields(next), raw });
+          entry = await this.#nonces.send(async (nonce) => {
+            const base = { kind, nonce, to, data, gasLimit: gasLimit.toString(), ...feeFields(fees), items, gasKey };
+            let recorded: JournalEntry | undefined;
+            try {
+              await this.#broadcast({ from, to, data, gasLimit, nonce, type: 2, ...fees }, async (h, raw) => {
+                recorded = { ...base, hashes: [h], ...(raw ? { raw } : {}) };
+                await r.store.record(from, recorded);
+              });
+            } catch (e) {
+              // Journalled, then the broadcast failed without an answer (the node may have the transaction): the
+              // tracker owns it now, re-broadcasting it if it stays unmined. Refused outright: it never existed.
+              if (recorded && classifySendError(e).action === "retry") return recorded;
+              if (recorded) await r.store.discard(from, recorded);
+              throw e;
+            }
+            return recorded!;
           });
-          if (hash !== hashes.at(-1)) {
-            hashes.push(hash);
-            replacements++;
-            this.#metrics.replaced.inc();
-            log.warn({ txHash: hash, nonce: first.nonce, replacements, ...feeFields(next) }, `transaction unmined after ${stuckAfterMs} ms: replaced with higher fees`);
-          }
-          fees = next;
         } catch (e) {
           const c = classifySendError(e);
-          // Nonce too low: one of ours was mined since the last poll (the next poll finds it) or a foreign tx took
-          // the nonce (the next stuck round gives up). Underpriced: bump from the refused fees next time.
-          if (c.reason === "nonce-too-low") nonceTaken = true;
-          if (c.action === "bump") fees = next;
-          log[c.reason === "already-known" ? "debug" : "warn"]({ reason: c.reason, err: shortMessage(e) }, "re-send at the same nonce not accepted; still waiting");
+          if (c.action === "resync-nonce") {
+            r.metrics.nonceErrors.inc();
+            if (attempt < NONCE_ATTEMPTS) {
+              log.warn({ reason: c.reason }, "nonce out of step with the chain: re-syncing and sending again");
+              continue;
+            }
+          }
+          if (c.action === "drop") {
+            // EDR executes a tx when it is sent with automine on, so a revert can surface here.
+            const detail = c.reason === "reverted" ? describeRevert(e, market) : shortMessage(e);
+            r.drop(log, kind, c.reason, `send rejected: ${detail}`);
+          }
+          throw e;
         }
-        stuckAt = Date.now() + stuckAfterMs;
+        r.metrics.sent.inc({ kind });
+        r.metrics.batchSize.observe({ kind }, items.length);
+        log.info({ txHash: entry.hashes[0], from, nonce: entry.nonce, gasLimit: entry.gasLimit, items: items.length, maxFeePerGas: entry.maxFeePerGas }, "transaction sent");
+        this.#track(entry);
+        return { from, nonce: entry.nonce, txHash: entry.hashes[0]!, batchSize: items.length };
       }
-      // The next block, or the moment the transaction counts as stuck, whichever comes first.
-      await this.#clock.next(receipt ? stuckAfterMs : stuckAt - Date.now());
+    } finally {
+      this.#sending--;
     }
   }
 
-  /** The receipt of whichever of `hashes` was mined, if any; a failed poll counts as none (polling has no effects). */
-  async #receiptOf(hashes: string[], log: Logger): Promise<TransactionReceipt | null> {
-    try {
-      const receipts = await Promise.all(hashes.map((h) => this.#provider.getTransactionReceipt(h)));
-      return receipts.find((r) => r !== null) ?? null;
-    } catch (e) {
-      log.warn({ err: shortMessage(e) }, "receipt poll failed; polling again");
-      return null;
+  async replace(entry: JournalEntry, fees: Fees): Promise<JournalEntry> {
+    const from = await this.address();
+    let next = entry;
+    await this.#broadcast({ from, to: entry.to, data: entry.data, gasLimit: BigInt(entry.gasLimit), nonce: entry.nonce, type: 2, ...fees }, async (h, raw) => {
+      const hashes = entry.hashes.includes(h) ? entry.hashes : [...entry.hashes, h];
+      next = { ...entry, hashes, ...feeFields(fees), ...(raw ? { raw } : {}) };
+      await this.#relayer.store.record(from, next);
+    });
+    return next;
+  }
+
+  async rebroadcast(entry: JournalEntry): Promise<void> {
+    if (entry.raw) {
+      await this.#relayer.provider.broadcastTransaction(entry.raw);
+      return;
     }
+    // A signer that does not sign locally (a node's account) signs the same fields again: the same transaction.
+    const fees = { maxFeePerGas: BigInt(entry.maxFeePerGas), maxPriorityFeePerGas: BigInt(entry.maxPriorityFeePerGas) };
+    await this.replace(entry, fees);
   }
 }

@@ -33,7 +33,21 @@ export interface FulfilBatchRequest {
 
 export type RelayRequest = LockRequest | FulfilRequest | FulfilBatchRequest;
 
-/** The relay job's return value once its transaction is mined (and confirmed). */
+/**
+ * The relay job's return value: the request is on its way (broadcast, alone or in a batch). A relay job completes at
+ * broadcast so that no worker slot waits for a block; what became of the transaction is a RelayOutcome, published
+ * by the key's inclusion tracker (relayer/tracker.ts) once, in Redis (relayer/store.ts).
+ */
+export interface RelaySent {
+  /** The relayer key that sent it; only that key's tracker replaces or watches the transaction. */
+  from: string;
+  nonce: number;
+  txHash: string;
+  /** Requests in the transaction (1: sent alone). */
+  batchSize: number;
+}
+
+/** The receipt's figures of a request that took effect; gas is the request's share of its transaction's. */
 export interface RelayResult {
   txHash: string;
   blockNumber: number;
@@ -41,9 +55,18 @@ export interface RelayResult {
   effectiveGasPrice: string;
   /** How many times the transaction was replaced with a higher fee before it was mined. */
   replacements: number;
+  batchSize: number;
   /** fulfilBatch: the jobs the market skipped (its FulfilmentFailed events), with the decoded reason. */
   failed?: { jobId: string; reason: string }[];
 }
+
+/**
+ * What became of a request, published once: mined (at the confirmation depth), reverted (on chain, or its item
+ * failed in a batch), replaced (its nonce went to a transaction this relayer did not send), or failed (dropped
+ * before sending: simulation revert, malformed, retries spent). Anything but mined means "not done": the
+ * operator's stage reconciles with the chain and may send the request again.
+ */
+export type RelayOutcome = ({ status: "mined" } & RelayResult) | { status: "reverted" | "replaced" | "failed"; reason: string; txHash?: string };
 
 /**
  * BullMQ job id of a relay request, so re-submitting the same request is a no-op: a fulfilment per on-chain job,

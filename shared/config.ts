@@ -87,9 +87,21 @@ export const configSchema = z
         /** Fee bump for a replacement, in percent (nodes require >= 10). */
         feeBumpPercent: z.number().int().min(10).default(15),
         maxFeePerGasGwei: z.number().positive().default(500),
-        /** Relays in flight at once. Each waits for its receipt (about a block and the confirmations), so at 12 s
-         * blocks this bounds tx/s to about concurrency / 24; a waiting relay costs one receipt request per block. */
-        concurrency: z.number().int().positive().default(64),
+        /** More relayer keys (VERDICT_RELAYER_KEYS, comma-separated), beside the main one: each has its own nonce
+         * stream and inclusion tracker, and requests are spread over them (a stuck nonce then holds up one key's
+         * share only). Fund each; a key must not be used by any other sender. */
+        privateKeys: z.array(privateKey).default([]),
+        /** Relay jobs taken at once. A relay holds its slot only until broadcast (the tracker waits for blocks),
+         * so this bounds requests in the batch window and in simulation, not transactions awaiting a block. */
+        concurrency: z.number().int().positive().default(256),
+        /** Fulfilments arriving within this window share one fulfilBatch transaction (ms; keep it under the block
+         * time: a fulfilment waits at most this long before its transaction is sent). */
+        batchWindowMs: z.number().int().min(0).default(200),
+        /** Gas a batch may use at most; below the chain's per-transaction cap (2^24 since Osaka, EIP-7825). */
+        maxTxGas: z.number().int().positive().default(15_000_000),
+        /** Gas limit = the measured gas of the request kind (eth_estimateGas only the first time) times this, in
+         * percent: the state can change between simulation and mining. */
+        gasLimitPercent: z.number().int().min(100).default(130),
         /** A relayer that dies mid-relay (crash, SIGKILL) loses its BullMQ lock on the relay job after this long;
          * the job is then handed to another relayer process (or the restarted one), which resumes its transaction. */
         jobLockMs: z.number().int().min(1000).default(60_000),
@@ -123,6 +135,7 @@ export function loadConfig(fileArg?: string, env: NodeJS.ProcessEnv = process.en
   const relayer = section("relayer");
   if (env.VERDICT_OPERATOR_KEY) operator.privateKey = env.VERDICT_OPERATOR_KEY;
   if (env.VERDICT_RELAYER_KEY) relayer.privateKey = env.VERDICT_RELAYER_KEY;
+  if (env.VERDICT_RELAYER_KEYS) relayer.privateKeys = env.VERDICT_RELAYER_KEYS.split(",");
   if (env.VERDICT_MODELS) operator.models = env.VERDICT_MODELS.split(",");
   if (env.VERDICT_OPERATOR_ADDRESS) operator.address = env.VERDICT_OPERATOR_ADDRESS;
   if (env.VERDICT_PROVE_CONCURRENCY) operator.proveConcurrency = Number(env.VERDICT_PROVE_CONCURRENCY);

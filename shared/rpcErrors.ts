@@ -92,7 +92,7 @@ export function isRevert(e: unknown): boolean {
 }
 
 /** The revert data (selector and arguments) carried by a failed eth_call / eth_estimateGas / send, if any. */
-function revertData(e: unknown): string | undefined {
+export function revertData(e: unknown): string | undefined {
   for (const node of errorChain(e)) {
     if (typeof node.data === "string" && REVERT_DATA.test(node.data)) return node.data;
   }

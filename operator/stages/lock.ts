@@ -1,7 +1,8 @@
 // lock — consumes: `lock` jobs. Produces: `prove` jobs (this operator's queue) once the lock is on-chain.
 // Signs an EIP-712 Lock and hands it to the relayer, then comes back every half block (a deferred job, holding no
-// worker slot while blocks are awaited) until the chain shows the lock, another operator's lock, or the
-// signature's expiry; reconciles before signing, since another operator may win the race.
+// worker slot while blocks are awaited); while the relayer's outcome is pending that costs one Redis read and no
+// RPC. Once it is published the chain decides: the lock, another operator's lock, or the signature's expiry;
+// reconciles before signing, since another operator may win the race.
 import type { Logger } from "pino";
 import { relayJobId } from "../../relayer/types.js";
 import { advance, recheckAt, relayState, sendToRelayer, type JobData, type OperatorContext } from "../pipeline.js";
@@ -13,15 +14,19 @@ import { signLock } from "../signing.js";
 const LOCK_SIGNATURE_TTL_SECONDS = 300;
 
 export async function lock(ctx: OperatorContext, data: JobData, log: Logger): Promise<Outcome> {
+  // Our signed lock is still on its way (the signature's validity is judged on chain time once it is settled).
+  if (data.lockRelay && Date.now() / 1000 <= data.lockRelay.validUntil && (await relayState(ctx, data.lockRelay.id)).state === "pending") {
+    return { outcome: "deferred", reason: "lock sent, not yet on-chain", retryAt: await recheckAt(ctx), quiet: true };
+  }
   const view = await readJob(ctx, data);
   if (mineVerdict(ctx, data, view).ok) return locked(ctx, data, log);
   const open = openVerdict(data, view);
   if (!open.ok) return { outcome: "skipped", reason: data.lockRelay ? `lock not obtained: ${open.reason}` : open.reason };
   const { now } = view;
   if (data.lockRelay && now <= data.lockRelay.validUntil) {
-    // Our signed lock is on its way (or was refused: another operator locked first, and the chain will say so).
+    // Mined at the relayer's depth yet not on the chain we read (a lagging node): look again before re-signing.
     const relay = await relayState(ctx, data.lockRelay.id);
-    if (relay.state !== "failed" && relay.state !== "missing") return { outcome: "deferred", reason: "lock sent, not yet on-chain", retryAt: await recheckAt(ctx), quiet: true };
+    if (relay.state === "pending" || relay.state === "mined") return { outcome: "deferred", reason: "lock sent, not yet on-chain", retryAt: await recheckAt(ctx), quiet: true };
   }
   // Waited as long as the signature could be mined, so it cannot land after this stage moved on and leave a lock
   // with no pipeline behind it (review S1-2; the watcher also picks up any lock naming this operator).

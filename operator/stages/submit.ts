@@ -1,33 +1,30 @@
 // submit — consumes: `submit` jobs with a checked proof. Produces: the fulfilment on-chain (via the relayer).
 // Reconciles first (lock lost, deadline passed), signs an EIP-712 Fulfil and hands it to the relayer, then comes
-// back every half block (a deferred job, holding no worker slot) until the chain shows the job fulfilled; a
-// fulfilment that failed in the relayer is retried, one mined and then reorged out is sent again. A job proven in
-// a batch sends its group's FulfilBatch (one relay request, the same for every job of the group); sent again, it
-// names only the job's own slot, so a job the batch skipped settles from the same proof without the others.
+// back every half block (a deferred job, holding no worker slot; one Redis read and no RPC while the relayer's
+// outcome is pending) until the chain shows the job fulfilled; a fulfilment that failed in the relayer (or in its
+// batch) is sent again, as is one mined and then reorged out. A job proven in a batch sends its group's
+// FulfilBatch (one relay request, the same for every job of the group); sent again, it names only the job's own
+// slot, so a job the batch skipped settles from the same proof without the others.
 import type { Logger } from "pino";
 import { relayJobId } from "../../relayer/types.js";
 import { JobStatus } from "../../shared/enums.js";
-import { forgetRelay, recheckAt, relayState, sendToRelayer, type JobData, type OperatorContext } from "../pipeline.js";
+import { recheckAt, relayState, sendToRelayer, type JobData, type OperatorContext } from "../pipeline.js";
 import { mineVerdict, readJob } from "../reconcile.js";
 import { signFulfil, signFulfilBatch } from "../signing.js";
 import type { Outcome } from "../stage.js";
 
 export async function submit(ctx: OperatorContext, data: JobData, log: Logger): Promise<Outcome> {
+  const relay = data.fulfilRelay ? await relayState(ctx, data.fulfilRelay) : undefined;
+  if (relay?.state === "pending") return { outcome: "deferred", reason: "fulfilment sent, not yet on-chain", retryAt: await recheckAt(ctx), quiet: true };
   const view = await readJob(ctx, data);
   // A job of a batch may be settled by the transaction another job of its group sent.
-  if ((data.fulfilRelay || data.batch) && Number(view.job.status) === JobStatus.Fulfilled) return fulfilled(ctx, data, log);
+  if ((data.fulfilRelay || data.batch) && Number(view.job.status) === JobStatus.Fulfilled) return fulfilled(ctx, data, relay, log);
   const mine = mineVerdict(ctx, data, view);
   if (!mine.ok) return { outcome: "skipped", reason: mine.reason };
-  if (data.fulfilRelay) {
-    const relay = await relayState(ctx, data.fulfilRelay);
-    if (relay.state === "pending") return { outcome: "deferred", reason: "fulfilment sent, not yet on-chain", retryAt: await recheckAt(ctx), quiet: true };
-    // Mined, yet the job is not fulfilled: the transaction was reorged out (or the batch skipped this job); the
-    // request is sent again below.
-    if (relay.state === "mined") {
-      if (relay.result.failed?.length) log.warn({ failed: relay.result.failed }, "the batch fulfilment skipped jobs");
-      await forgetRelay(ctx, data.fulfilRelay);
-    }
-  }
+  // Failed (in the relayer, or its batch item), or mined yet the job is not fulfilled (reorged out, or the batch
+  // skipped this job): sent again.
+  if (relay?.state === "failed") log.warn({ reason: relay.reason }, "fulfilment did not take effect: sending it again");
+  if (relay?.state === "mined" && relay.result.failed?.length) log.warn({ failed: relay.result.failed }, "the batch fulfilment skipped jobs");
   const { batch } = data;
   const request = batch
     ? await signFulfilBatch(ctx, batch.batchId, data.fulfilRelay ? batch.jobIds.map((id) => (id === data.jobId ? id : "0")) : batch.jobIds, data.proof!, data.instances!)
@@ -38,8 +35,7 @@ export async function submit(ctx: OperatorContext, data: JobData, log: Logger): 
   return { outcome: "deferred", reason: "fulfilment sent", retryAt: await recheckAt(ctx), data: { ...data, fulfilRelay: id }, quiet: true };
 }
 
-async function fulfilled(ctx: OperatorContext, data: JobData, log: Logger): Promise<Outcome> {
-  const relay = data.fulfilRelay ? await relayState(ctx, data.fulfilRelay) : undefined;
+async function fulfilled(ctx: OperatorContext, data: JobData, relay: Awaited<ReturnType<typeof relayState>> | undefined, log: Logger): Promise<Outcome> {
   if (relay?.state === "mined") {
     // A batch's transaction is shared by its jobs: each counts its share.
     const gas = Math.round(Number(relay.result.gasUsed) / (data.batch?.jobIds.filter((id) => id !== "0").length ?? 1));

@@ -5,7 +5,10 @@
 import { expect } from "chai";
 import { Wallet } from "ethers";
 import { Registry } from "prom-client";
-import { jobInput, operatorMetrics, type JobData, type OperatorContext } from "../../operator/pipeline.js";
+import { jobInput, operatorMetrics, relayState, sendToRelayer, type JobData, type OperatorContext } from "../../operator/pipeline.js";
+import { RelayStore } from "../../relayer/store.js";
+import type { LockRequest, RelayOutcome, RelayRequest, RelaySent } from "../../relayer/types.js";
+import { queue, RELAYER_QUEUE, worker } from "../../shared/queues.js";
 import { runStage, type Outcome } from "../../operator/stage.js";
 import { operatorQueues, suiteRedis, type OperatorQueues } from "../fixtures/operatorQueues.js";
 
@@ -64,6 +67,42 @@ describe("stage runner (real Redis)", function () {
       expect(job.failedReason).to.match(/model 9 is not one this operator proves/);
     } finally {
       await worker.close();
+    }
+  });
+
+  it("relayState reads the relayer's outcome in one Redis call (pending while the relay job exists); sendToRelayer forgets a settled request and adds it again", async () => {
+    const qctx = { connection: pipeline.connection, prefix: pipeline.prefix };
+    const relay = queue<RelayRequest>(qctx, RELAYER_QUEUE);
+    const store = new RelayStore(pipeline.connection, pipeline.prefix);
+    const relayCtx = { ...ctx, relay, relayStore: store } as unknown as OperatorContext;
+    const request: LockRequest = { kind: "lock", chainId: "31337", market: address, jobId: "1", terms: "0x", operator: address, validUntil: "1", signature: "0x" };
+    const id = "lock-test";
+    const sent: RelaySent = { from: address, nonce: 0, txHash: "0x01", batchSize: 1 };
+    let taken = 0;
+    // Stands in for the relayer's worker: the job completes at broadcast.
+    const relayWorker = worker<RelayRequest, RelaySent>(qctx, RELAYER_QUEUE, async () => (taken++, sent));
+    const completed = async () => {
+      for (let i = 0; i < 100 && !(await relay.getJob(id))?.finishedOn; i++) await new Promise((r) => setTimeout(r, 50));
+    };
+    try {
+      expect(await relayState(relayCtx, id)).to.deep.equal({ state: "missing" });
+      await sendToRelayer(relayCtx, request, id);
+      await completed();
+      expect(await relayState(relayCtx, id)).to.deep.equal({ state: "pending" }); // broadcast, no outcome yet
+      const mined: RelayOutcome = { status: "mined", txHash: "0x01", blockNumber: 7, gasUsed: "50000", effectiveGasPrice: "1", replacements: 0, batchSize: 1 };
+      await store.publish(id, mined);
+      expect(await relayState(relayCtx, id)).to.deep.equal({ state: "mined", result: mined });
+      await store.publish(id, { status: "replaced", reason: "nonce 0 was used by another transaction" });
+      expect(await relayState(relayCtx, id)).to.deep.equal({ state: "failed", reason: "replaced: nonce 0 was used by another transaction" });
+
+      await sendToRelayer(relayCtx, request, id); // the stage sends it again
+      expect((await store.lookup(id)).outcome).to.equal(undefined);
+      await completed();
+      expect(taken, "the relay job was added again and taken").to.equal(2);
+      expect(await relayState(relayCtx, id)).to.deep.equal({ state: "pending" });
+    } finally {
+      await relayWorker.close();
+      await relay.close();
     }
   });
 });

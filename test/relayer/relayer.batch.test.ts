@@ -2,12 +2,19 @@
 // transaction, and the relay result names each job the market skipped with its decoded reason. Market logic unit
 // test: the batch verifier is the test-only MockVerifier (the real batch proof is test/e2e/batch.e2e.test.ts).
 import { expect } from "chai";
+import { Wallet } from "ethers";
+import { randomUUID } from "node:crypto";
 import { Registry } from "prom-client";
+import { DEV_KEYS } from "../../infra/localStack.js";
+import { startLocalRedis } from "../../infra/localRedis.js";
+import type { LocalService } from "../../infra/service.js";
 import { FULFIL_BATCH_TYPES } from "../../operator/signing.js";
 import { Relayer } from "../../relayer/relay.js";
+import { RelayStore } from "../../relayer/store.js";
 import { relayJobId, type FulfilBatchRequest } from "../../relayer/types.js";
 import { configSchema } from "../../shared/config.js";
 import { createLogger } from "../../shared/logger.js";
+import { redisConnection } from "../../shared/queues.js";
 import { MockVerifier__factory } from "../../types/ethers-contracts/index.js";
 import { floatToFelt } from "../../zk/runtime/felt.js";
 import { createJob, deploySystem, ethers, marketDomain, networkHelpers, SAMPLE_OUTPUT } from "../fixtures/system.js";
@@ -32,6 +39,14 @@ async function batchFixture() {
 }
 
 describe("Relayer.relay of a fulfilBatch request", () => {
+  let redis: LocalService;
+  before(async () => {
+    redis = await startLocalRedis();
+  });
+  after(async () => {
+    await redis?.stop();
+  });
+
   it("sends one fulfilBatchProof that settles the jobs whose slots hold their inputs and reports the skipped one as BatchSlotRejected", async () => {
     const s = await networkHelpers.loadFixture(batchFixture);
     const [j0, j1, j2] = s.jobs as [bigint, bigint, bigint];
@@ -44,9 +59,21 @@ describe("Relayer.relay of a fulfilBatch request", () => {
     const request: FulfilBatchRequest = { kind: "fulfilBatch", chainId, market: await s.market.getAddress(), auth: { ...auth, operator: s.operator.address, signature } };
     expect(relayJobId(request)).to.equal(`fulfilbatch-${chainId}-1-${j0}_${j1}_${j2}`);
 
-    const relayer = new Relayer({ signer: s.relayer, config: configSchema.parse({}).relayer, logger: createLogger("relayer-test", "silent"), registry: new Registry() });
-    const result = await relayer.relay(request);
+    const connection = redisConnection(redis.url);
+    const store = new RelayStore(connection, `relay-batch-${randomUUID()}`);
+    const signers = [new Wallet(DEV_KEYS.relayer, ethers.provider)];
+    const relayer = new Relayer({ signers, config: configSchema.parse({}).relayer, logger: createLogger("relayer-test", "silent"), registry: new Registry(), store });
+    await relayer.start();
+    let result;
+    try {
+      await relayer.relay(request, relayJobId(request));
+      result = await relayer.outcome(relayJobId(request));
+    } finally {
+      await relayer.close();
+      await connection.quit();
+    }
 
+    if (result.status !== "mined") throw new Error(`expected mined, got ${result.status}`);
     expect(result.failed).to.deep.equal([{ jobId: String(j2), reason: `BatchSlotRejected(${j2}, ${INPUT_MISMATCH})` }]);
     const tx = await ethers.provider.getTransaction(result.txHash);
     expect(s.market.interface.parseTransaction(tx!)!.name).to.equal("fulfilBatchProof");

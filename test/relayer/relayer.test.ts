@@ -1,32 +1,37 @@
+// The relayer against real Redis and the in-process EDR chain, on automine and on interval mining: a relay completes
+// at broadcast and the key's inclusion tracker publishes each request's outcome (mined at the confirmation depth,
+// reverted, replaced); fulfilments batch; stuck transactions are replaced, reorged ones re-sent; several keys; a
+// restart mid-flight resumes from the journal.
 import { expect } from "chai";
 import { UnrecoverableError } from "bullmq";
+import { Network, Wallet } from "ethers";
+import http from "node:http";
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Registry } from "prom-client";
+import { DEV_KEYS } from "../../infra/localStack.js";
 import { startLocalRedis } from "../../infra/localRedis.js";
+import { startRpcFaultProxy } from "../../infra/rpcFaultProxy.js";
 import type { LocalService } from "../../infra/service.js";
+import { RetryingJsonRpcProvider } from "../../shared/rpcProvider.js";
 import { classifySendError, describeRevert } from "../../shared/rpcErrors.js";
 import { bumpFees, isBump, type Fees } from "../../relayer/fees.js";
 import { startRelayWorker } from "../../relayer/main.js";
 import { Relayer } from "../../relayer/relay.js";
-import { relayJobId, type FulfilRequest, type LockRequest, type RelayRequest } from "../../relayer/types.js";
+import { RelayStore } from "../../relayer/store.js";
+import { relayJobId, type FulfilRequest, type LockRequest, type RelayOutcome, type RelayRequest, type RelaySent } from "../../relayer/types.js";
 import { configSchema, type Config } from "../../shared/config.js";
 import { createLogger } from "../../shared/logger.js";
 import { queue, RELAYER_QUEUE, redisConnection } from "../../shared/queues.js";
-import { InferenceMarket__factory } from "../../types/ethers-contracts/index.js";
-import { createJob, deploySystem, ethers, LOCK_TYPES, lockedJob, marketDomain, networkHelpers, signedFulfilment, type System } from "../fixtures/system.js";
+import { HostileConsumer__factory, InferenceMarket__factory } from "../../types/ethers-contracts/index.js";
+import { connection, createJob, deploySystem, ethers, LOCK_TYPES, lockedJob, marketDomain, networkHelpers, signedFulfilment, type System } from "../fixtures/system.js";
 
 const { loadFixture, time } = networkHelpers;
 const DEFAULTS = configSchema.parse({}).relayer;
-const silent = createLogger("relayer-test", "silent");
+const silent = createLogger("relayer-test", process.env.RELAY_TEST_LOG === "1" ? "debug" : "silent");
 const GWEI = 10n ** 9n;
 const RELAYER_FEE = 1000n;
-
-function newRelayer(s: System, overrides: Partial<Config["relayer"]> = {}) {
-  const registry = new Registry();
-  const relayer = new Relayer({ signer: s.relayer, config: { ...DEFAULTS, ...overrides }, logger: silent, registry });
-  return { relayer, registry };
-}
+const market = InferenceMarket__factory.createInterface();
 
 /** Sum of a metric's values whose labels include `labels`. */
 async function metric(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number> {
@@ -36,7 +41,7 @@ async function metric(registry: Registry, name: string, labels: Record<string, s
   return values.filter((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l)).reduce((sum, v) => sum + v.value, 0);
 }
 
-async function until(condition: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
+async function until(condition: () => Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
@@ -65,9 +70,9 @@ async function lockRequest(s: System, jobId: bigint, validFor = 300n): Promise<L
   };
 }
 
-/** The operator's signed fulfilment of `jobId`, naming the fixture's relayer for a small fee. */
-async function fulfilRequest(s: System, jobId: bigint): Promise<FulfilRequest> {
-  const a = await signedFulfilment(s.market, s.operator, jobId, { relayer: s.relayer.address, relayerFee: RELAYER_FEE });
+/** The operator's signed fulfilment of `jobId`, naming `relayer` (default: the fixture's relayer) for a small fee. */
+async function fulfilRequest(s: System, jobId: bigint, relayer: string = s.relayer.address): Promise<FulfilRequest> {
+  const a = await signedFulfilment(s.market, s.operator, jobId, { relayer, relayerFee: relayer === ethers.ZeroAddress ? 0n : RELAYER_FEE });
   return {
     kind: "fulfil",
     chainId: await chainId(),
@@ -86,157 +91,56 @@ async function rejection(relay: Promise<unknown>): Promise<Error> {
   throw new Error("expected the relay to fail");
 }
 
-describe("Relayer.relay", () => {
-  it("relay of a signed lock locks the job for the operator and reports the receipt's gas", async () => {
-    const s = await loadFixture(deploySystem);
-    const jobId = await createJob(s.market, s.requester);
-    const { relayer, registry } = newRelayer(s);
+function sent(r: RelaySent | RelayOutcome): RelaySent {
+  if ("status" in r) throw new Error(`expected a broadcast, got outcome ${r.status}`);
+  return r;
+}
 
-    const result = await relayer.relay(await lockRequest(s, jobId));
+function mined(o: RelayOutcome): Extract<RelayOutcome, { status: "mined" }> {
+  if (o.status !== "mined") throw new Error(`expected mined, got ${o.status}: ${o.reason}`);
+  return o;
+}
 
-    const job = await s.market.jobOf(jobId);
-    expect(job.status).to.equal(2n); // Locked
-    expect(job.operator).to.equal(s.operator.address);
-    const receipt = await ethers.provider.getTransactionReceipt(result.txHash);
-    expect(receipt?.from).to.equal(s.relayer.address);
-    expect(result.gasUsed).to.equal(receipt?.gasUsed.toString());
-    expect(BigInt(result.gasUsed)).to.be.greaterThan(0n);
-    expect(result.blockNumber).to.equal(receipt?.blockNumber);
-    expect(result.replacements).to.equal(0);
-    expect(await metric(registry, "verdict_relayer_tx_sent_total", { kind: "lock" })).to.equal(1);
-    expect(await metric(registry, "verdict_relayer_tx_mined_total", { kind: "lock" })).to.equal(1);
-    expect(await metric(registry, "verdict_relayer_gas_used_total", { kind: "lock" })).to.equal(Number(result.gasUsed));
-    expect(await metric(registry, "verdict_relayer_balance_eth")).to.be.greaterThan(0);
-  });
+/** Automine off; with `intervalMs` a block every intervalMs (a real chain's cadence), else only on evm_mine. */
+async function manualMining(intervalMs = 0): Promise<void> {
+  await ethers.provider.send("evm_setAutomine", [false]);
+  await ethers.provider.send("evm_setIntervalMining", [intervalMs]);
+}
+async function automine(): Promise<void> {
+  await ethers.provider.send("evm_setIntervalMining", [0]);
+  await ethers.provider.send("evm_setAutomine", [true]);
+}
 
-  it("relay of a signed fulfilment settles the job and credits the designated relayer its fee", async () => {
-    const s = await loadFixture(deploySystem);
-    const jobId = await lockedJob(s);
-    const { relayer } = newRelayer(s);
-
-    const result = await relayer.relay(await fulfilRequest(s, jobId));
-
-    expect((await s.market.jobOf(jobId)).status).to.equal(3n); // Fulfilled
-    expect(await s.market.balanceOf(s.relayer.address, ethers.ZeroAddress)).to.equal(RELAYER_FEE);
-    expect((await ethers.provider.getTransactionReceipt(result.txHash))?.status).to.equal(1);
-  });
-
-  it("relay drops a second fulfilment of a settled job after simulation with UnrecoverableError naming JobNotInStatus, sending nothing", async () => {
-    const s = await loadFixture(deploySystem);
-    const jobId = await lockedJob(s);
-    const { relayer, registry } = newRelayer(s);
-    const request = await fulfilRequest(s, jobId);
-    await relayer.relay(request);
-    const nonce = await ethers.provider.getTransactionCount(s.relayer.address, "pending");
-
-    const err = await rejection(relayer.relay(request));
-
-    expect(err).to.be.instanceOf(UnrecoverableError);
-    expect(err.message).to.equal(`simulation reverted: JobNotInStatus(${jobId}, 3, 2)`);
-    expect(await ethers.provider.getTransactionCount(s.relayer.address, "pending")).to.equal(nonce);
-    expect(await metric(registry, "verdict_relayer_tx_dropped_total", { kind: "fulfil", reason: "simulation-reverted" })).to.equal(1);
-    expect(await metric(registry, "verdict_relayer_tx_sent_total")).to.equal(1);
-  });
-
-  it("relay drops a lock whose signature has expired with UnrecoverableError naming SignatureExpired, sending nothing", async () => {
-    const s = await loadFixture(deploySystem);
-    const jobId = await createJob(s.market, s.requester);
-    const { relayer } = newRelayer(s);
-    const request = await lockRequest(s, jobId, -1n);
-    const nonce = await ethers.provider.getTransactionCount(s.relayer.address, "pending");
-
-    const err = await rejection(relayer.relay(request));
-
-    expect(err).to.be.instanceOf(UnrecoverableError);
-    expect(err.message).to.equal(`simulation reverted: SignatureExpired(${request.validUntil})`);
-    expect(await ethers.provider.getTransactionCount(s.relayer.address, "pending")).to.equal(nonce);
-    expect((await s.market.jobOf(jobId)).status).to.equal(1n); // still Open
-  });
-
-  it("relay drops a request for another chain or with a malformed field as unrecoverable, sending nothing", async () => {
-    const s = await loadFixture(deploySystem);
-    const jobId = await createJob(s.market, s.requester);
-    const { relayer, registry } = newRelayer(s);
-    const request = await lockRequest(s, jobId);
-    const nonce = await ethers.provider.getTransactionCount(s.relayer.address, "pending");
-
-    const otherChain = await rejection(relayer.relay({ ...request, chainId: "1" }));
-    const badOperator = await rejection(relayer.relay({ ...request, operator: "0x1234" }));
-
-    expect(otherChain).to.be.instanceOf(UnrecoverableError);
-    expect(otherChain.message).to.match(/request is for chain 1/);
-    expect(badOperator).to.be.instanceOf(UnrecoverableError);
-    expect(badOperator.message).to.match(/^malformed lock request/);
-    expect(await metric(registry, "verdict_relayer_tx_dropped_total", { reason: "wrong-chain" })).to.equal(1);
-    expect(await metric(registry, "verdict_relayer_tx_dropped_total", { reason: "bad-request" })).to.equal(1);
-    expect(await ethers.provider.getTransactionCount(s.relayer.address, "pending")).to.equal(nonce);
-  });
-
-  it("two concurrent relays from one key get consecutive nonces and both mine without a nonce error", async () => {
-    const s = await loadFixture(deploySystem);
-    const jobs = [await createJob(s.market, s.requester), await createJob(s.market, s.requester)];
-    const requests = await Promise.all(jobs.map((j) => lockRequest(s, j)));
-    const { relayer, registry } = newRelayer(s);
-    const first = await ethers.provider.getTransactionCount(s.relayer.address, "pending");
-
-    const results = await Promise.all(requests.map((r) => relayer.relay(r)));
-
-    const nonces = await Promise.all(results.map(async (r) => (await ethers.provider.getTransaction(r.txHash))!.nonce));
-    expect(nonces.sort((a, b) => a - b)).to.deep.equal([first, first + 1]);
-    for (const j of jobs) expect((await s.market.jobOf(j)).status).to.equal(2n);
-    expect(await metric(registry, "verdict_relayer_nonce_errors_total")).to.equal(0);
-  });
-
-  it("relay re-syncs its nonce from the chain after a nonce-too-low error and still mines the request", async () => {
-    const s = await loadFixture(deploySystem);
-    const jobs = [await createJob(s.market, s.requester), await createJob(s.market, s.requester)];
-    const { relayer, registry } = newRelayer(s);
-    await relayer.relay(await lockRequest(s, jobs[0]!));
-    // Another sender on the same key takes the nonce the relayer would use next.
-    await (await s.relayer.sendTransaction({ to: s.stranger.address, value: 1n })).wait();
-
-    const result = await relayer.relay(await lockRequest(s, jobs[1]!));
-
-    expect((await s.market.jobOf(jobs[1]!)).status).to.equal(2n);
-    expect((await ethers.provider.getTransaction(result.txHash))?.nonce).to.equal((await ethers.provider.getTransactionCount(s.relayer.address)) - 1);
-    expect(await metric(registry, "verdict_relayer_nonce_errors_total")).to.equal(1);
-  });
-
-  it("relay replaces a transaction unmined after stuckAfterMs with higher fees at the same nonce, and the job settles once", async () => {
-    const s = await loadFixture(deploySystem);
-    const jobId = await lockedJob(s);
-    const { relayer, registry } = newRelayer(s, { stuckAfterMs: 300 });
-    const request = await fulfilRequest(s, jobId);
-    const pendingHashes = async () => ((await ethers.provider.send("eth_getBlockByNumber", ["pending", false])) as { transactions: string[] }).transactions;
-
-    await ethers.provider.send("evm_setAutomine", [false]);
+/**
+ * The in-process chain over HTTP JSON-RPC (single and batch requests), so that the relayer reaches it the way it
+ * reaches a node: through the production provider and, in front of it, the fault proxy.
+ */
+async function serveOverHttp(): Promise<{ url: string; close(): Promise<void> }> {
+  type Item = { id?: unknown; method: string; params?: unknown[] };
+  const answer = async ({ id, method, params }: Item) => {
     try {
-      const relayed = relayer.relay(request);
-      relayed.catch(() => undefined); // awaited below; this only keeps an early failure from going unhandled
-      await until(async () => (await pendingHashes()).length === 1, "the first send");
-      const [firstHash] = await pendingHashes();
-      const original = await ethers.provider.getTransaction(firstHash!);
-      await until(async () => (await metric(registry, "verdict_relayer_tx_replaced_total")) >= 1, "a replacement");
-      await ethers.provider.send("evm_mine", []);
-
-      const result = await relayed;
-
-      expect(result.replacements).to.be.at.least(1);
-      expect(result.txHash).to.not.equal(firstHash);
-      const mined = await ethers.provider.getTransaction(result.txHash);
-      expect(mined?.nonce).to.equal(original?.nonce);
-      expect(mined!.maxFeePerGas! * 100n).to.be.at.least(original!.maxFeePerGas! * BigInt(100 + DEFAULTS.feeBumpPercent));
-      expect(mined!.maxPriorityFeePerGas! * 100n).to.be.at.least(original!.maxPriorityFeePerGas! * BigInt(100 + DEFAULTS.feeBumpPercent));
-      expect(await ethers.provider.getTransactionReceipt(firstHash!)).to.equal(null);
-    } finally {
-      await ethers.provider.send("evm_setAutomine", [true]);
+      return { jsonrpc: "2.0", id, result: await connection.provider.request({ method, params: params ?? [] }) };
+    } catch (e) {
+      const err = e as { code?: number; message?: string; data?: unknown };
+      return { jsonrpc: "2.0", id, error: { code: typeof err.code === "number" ? err.code : -32603, message: err.message ?? String(e), data: err.data } };
     }
-    expect((await s.market.jobOf(jobId)).status).to.equal(3n);
-    expect(await s.market.queryFilter(s.market.filters.JobFulfilled(jobId))).to.have.length(1);
+  };
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as Item | Item[];
+      void (Array.isArray(body) ? Promise.all(body.map(answer)) : answer(body)).then((out) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(out)));
+    });
   });
-});
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  return { url: `http://127.0.0.1:${port}`, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
 
-describe("relay worker on RELAYER_QUEUE (real Redis)", () => {
+const pendingHashes = async () => ((await ethers.provider.send("eth_getBlockByNumber", ["pending", false])) as { transactions: string[] }).transactions;
+
+describe("Relayer (real Redis, in-process chain)", () => {
   let redis: LocalService;
   const closers: (() => Promise<unknown>)[] = [];
 
@@ -244,37 +148,453 @@ describe("relay worker on RELAYER_QUEUE (real Redis)", () => {
     redis = await startLocalRedis();
   });
   afterEach(async () => {
+    await automine();
     for (const close of closers.splice(0).reverse()) await close();
   });
   after(async () => {
     await redis?.stop();
   });
 
-  it("a job whose request would revert fails without retries and lands in the dead-letter queue with the decoded reason", async () => {
-    const s = await loadFixture(deploySystem);
-    const jobId = await createJob(s.market, s.requester); // Open: a fulfilment reverts until it is locked
-    const request = await fulfilRequest(s, jobId);
+  /** The fixture's relayer account as a local signer (journalled raw transactions), and a store on a fresh prefix. */
+  function storeFor(prefix = `relay-test-${randomUUID()}`): RelayStore {
     const connection = redisConnection(redis.url);
     closers.push(() => connection.quit());
-    const ctx = { connection, prefix: `relay-test-${randomUUID()}` };
-    const { relayer } = newRelayer(s);
-    const relayWorker = startRelayWorker(ctx, relayer, silent, 2);
+    return new RelayStore(connection, prefix);
+  }
+
+  async function newRelayer(overrides: Partial<Config["relayer"]> = {}, o: { store?: RelayStore; keys?: Wallet[] } = {}) {
+    const registry = new Registry();
+    const store = o.store ?? storeFor();
+    const keys = o.keys ?? [new Wallet(DEV_KEYS.relayer, ethers.provider)];
+    const relayer = new Relayer({ signers: keys, config: { ...DEFAULTS, ...overrides }, logger: silent, registry, store });
+    closers.push(() => relayer.close());
+    await relayer.start();
+    return { relayer, registry, store, keys };
+  }
+
+  /** Relays one fulfilment alone and waits for it: the relayer has then measured the kind's gas, and batches. */
+  async function measureFulfilGas(s: System, relayer: Relayer): Promise<void> {
+    const request = await fulfilRequest(s, await lockedJob(s));
+    expect(sent(await relayer.relay(request, relayJobId(request))).batchSize).to.equal(1);
+    mined(await relayer.outcome(relayJobId(request)));
+  }
+
+  it("the fixture's relayer account is DEV_KEYS.relayer (so tests sign locally, with a journal of raw transactions)", async () => {
+    const s = await loadFixture(deploySystem);
+    expect(new Wallet(DEV_KEYS.relayer).address).to.equal(s.relayer.address);
+  });
+
+  it("relay of a signed lock on interval mining resolves at broadcast, before its block; the outcome is published once at the confirmation depth", async () => {
+    const s = await loadFixture(deploySystem);
+    const jobId = await createJob(s.market, s.requester);
+    const { relayer, registry, store, keys } = await newRelayer({ confirmations: 2 });
+    const request = await lockRequest(s, jobId);
+    await manualMining(500);
+
+    const ticket = sent(await relayer.relay(request, relayJobId(request)));
+
+    expect(await ethers.provider.getTransactionReceipt(ticket.txHash)).to.equal(null); // not mined yet
+    expect(ticket.from).to.equal(keys[0]!.address);
+    expect(ticket.batchSize).to.equal(1);
+    expect((await store.lookup(relayJobId(request))).sent).to.deep.equal(ticket);
+    expect((await store.entries(ticket.from)).map((e) => e.nonce)).to.deep.equal([ticket.nonce]);
+
+    const outcome = mined(await relayer.outcome(relayJobId(request)));
+    const receipt = (await ethers.provider.getTransactionReceipt(ticket.txHash))!;
+    expect(await ethers.provider.getBlockNumber()).to.be.at.least(receipt.blockNumber + 1);
+    expect(outcome).to.deep.equal({
+      status: "mined",
+      txHash: ticket.txHash,
+      blockNumber: receipt.blockNumber,
+      gasUsed: receipt.gasUsed.toString(),
+      effectiveGasPrice: receipt.gasPrice.toString(),
+      replacements: 0,
+      batchSize: 1,
+    });
+    expect(await store.lookup(relayJobId(request))).to.deep.equal({ outcome }); // published; no longer in flight
+    expect(await store.entries(ticket.from)).to.deep.equal([]); // journal cleared
+    const job = await s.market.jobOf(jobId);
+    expect(job.status).to.equal(2n); // Locked
+    expect(job.operator).to.equal(s.operator.address);
+    expect(await metric(registry, "verdict_relayer_tx_sent_total", { kind: "lock" })).to.equal(1);
+    expect(await metric(registry, "verdict_relayer_tx_mined_total", { kind: "lock" })).to.equal(1);
+    expect(await metric(registry, "verdict_relayer_gas_used_total", { kind: "lock" })).to.equal(Number(receipt.gasUsed));
+    expect(await metric(registry, "verdict_relayer_balance_eth")).to.be.greaterThan(0);
+
+    // A re-delivered relay job (a relayer restarted between broadcast and the job's completion) sends nothing.
+    const nonce = await ethers.provider.getTransactionCount(ticket.from, "pending");
+    expect(await relayer.relay(request, relayJobId(request))).to.deep.equal(outcome);
+    expect(await ethers.provider.getTransactionCount(ticket.from, "pending")).to.equal(nonce);
+  });
+
+  it("fulfilments arriving within the batch window share one fulfilBatch on interval mining; each gets its own mined outcome and gas share; the first (gas unmeasured) goes alone", async () => {
+    const s = await loadFixture(deploySystem);
+    const jobs = [await lockedJob(s), await lockedJob(s), await lockedJob(s), await lockedJob(s)];
+    const requests = await Promise.all(jobs.map((j) => fulfilRequest(s, j)));
+    const { relayer, registry } = await newRelayer({ batchWindowMs: 300 });
+    await manualMining(500);
+
+    const lone = sent(await relayer.relay(requests[0]!, relayJobId(requests[0]!)));
+    expect(lone.batchSize).to.equal(1);
+    expect(market.parseTransaction((await ethers.provider.getTransaction(lone.txHash))!)?.name).to.equal("fulfilWithSignature");
+    mined(await relayer.outcome(relayJobId(requests[0]!)));
+    const batched = requests.slice(1);
+    const tickets = (await Promise.all(batched.map((r) => relayer.relay(r, relayJobId(r))))).map(sent);
+
+    expect(new Set(tickets.map((t) => t.txHash)).size).to.equal(1);
+    expect(tickets.map((t) => t.batchSize)).to.deep.equal([3, 3, 3]);
+    const tx = (await ethers.provider.getTransaction(tickets[0]!.txHash))!;
+    expect(market.parseTransaction(tx)?.name).to.equal("fulfilBatch");
+    const outcomes = (await Promise.all(batched.map((r) => relayer.outcome(relayJobId(r))))).map(mined);
+    const receipt = (await ethers.provider.getTransactionReceipt(tickets[0]!.txHash))!;
+    for (const o of outcomes) {
+      expect(o.txHash).to.equal(receipt.hash);
+      expect(o.batchSize).to.equal(3);
+      expect(o.gasUsed).to.equal((receipt.gasUsed / 3n).toString());
+    }
+    for (const j of jobs) expect((await s.market.jobOf(j)).status).to.equal(3n); // Fulfilled
+    expect(await s.market.balanceOf(s.relayer.address, ethers.ZeroAddress)).to.equal(4n * RELAYER_FEE);
+    expect(await metric(registry, "verdict_relayer_tx_mined_total", { kind: "fulfil" })).to.equal(4);
+    expect(await metric(registry, "verdict_relayer_tx_sent_total", { kind: "fulfil" })).to.equal(2);
+  });
+
+  it("a batch drops an item whose simulation fails with its decoded reason (UnrecoverableError, outcome failed) and sends the others together", async () => {
+    const s = await loadFixture(deploySystem);
+    const open = await createJob(s.market, s.requester); // not locked: its fulfilment reverts
+    const jobs = [await lockedJob(s), open, await lockedJob(s)];
+    const requests = await Promise.all(jobs.map((j) => fulfilRequest(s, j)));
+    const { relayer, registry, store } = await newRelayer({ batchWindowMs: 300 });
+    await measureFulfilGas(s, relayer);
+
+    const results = await Promise.allSettled(requests.map((r) => relayer.relay(r, relayJobId(r))));
+
+    const failed = results[1]!;
+    expect(failed.status).to.equal("rejected");
+    const err = (failed as PromiseRejectedResult).reason as Error;
+    expect(err).to.be.instanceOf(UnrecoverableError);
+    expect(err.message).to.equal(`simulation reverted: JobNotInStatus(${open}, 1, 2)`);
+    expect((await store.lookup(relayJobId(requests[1]!))).outcome).to.deep.equal({ status: "failed", reason: err.message });
+    const [a, b] = [results[0]!, results[2]!].map((r) => sent((r as PromiseFulfilledResult<RelaySent | RelayOutcome>).value));
+    expect(a!.txHash).to.equal(b!.txHash);
+    expect(a!.batchSize).to.equal(2);
+    for (const r of [requests[0]!, requests[2]!]) mined(await relayer.outcome(relayJobId(r)));
+    expect(await metric(registry, "verdict_relayer_tx_dropped_total", { kind: "fulfil", reason: "simulation-reverted" })).to.equal(1);
+  });
+
+  it("a batch item that fails on chain (front-run after the simulation) is reported reverted with its reason; the other item is mined", async () => {
+    const s = await loadFixture(deploySystem);
+    const jobs = [await lockedJob(s), await lockedJob(s)];
+    const requests = await Promise.all(jobs.map((j) => fulfilRequest(s, j)));
+    const { relayer, registry } = await newRelayer({ batchWindowMs: 100 });
+    await measureFulfilGas(s, relayer);
+    await manualMining(); // blocks only on evm_mine
+
+    const tickets = (await Promise.all(requests.map((r) => relayer.relay(r, relayJobId(r))))).map(sent);
+    expect(tickets[0]!.batchSize).to.equal(2);
+    // The operator settles job 0 itself with a higher tip: it is mined first, in the same block.
+    const own = await signedFulfilment(s.market, s.operator, jobs[0]!);
+    const batchTx = (await ethers.provider.getTransaction(tickets[0]!.txHash))!;
+    await s.market.connect(s.operator).fulfil(jobs[0]!, own.proof, own.instances, { gasLimit: 1_000_000, maxPriorityFeePerGas: batchTx.maxPriorityFeePerGas! * 2n, maxFeePerGas: batchTx.maxFeePerGas! * 2n });
+    await ethers.provider.send("evm_mine", []);
+
+    const [first, second] = await Promise.all(requests.map((r) => relayer.outcome(relayJobId(r))));
+    expect(first).to.deep.equal({ status: "reverted", reason: `failed in batch ${tickets[0]!.txHash}: JobNotInStatus(${jobs[0]}, 3, 2)`, txHash: tickets[0]!.txHash });
+    expect(mined(second!).txHash).to.equal(tickets[0]!.txHash);
+    expect((await s.market.jobOf(jobs[1]!)).status).to.equal(3n);
+    expect(await metric(registry, "verdict_relayer_tx_dropped_total", { kind: "fulfil", reason: "reverted-onchain" })).to.equal(1);
+    expect(await metric(registry, "verdict_relayer_tx_mined_total", { kind: "fulfil" })).to.equal(2); // the measuring one and job 1
+  });
+
+  it("a fulfilment whose job has a callback gets its gas limit raised by the shortfall its simulation reports (InsufficientGasForCallback); in a batch, simulated with the batch's gas, it settles too", async () => {
+    const s = await loadFixture(deploySystem);
+    const consumer = await new HostileConsumer__factory(s.admin).deploy(s.market);
+    const callbackJob = () => lockedJob(s, { callback: consumer, callbackGasLimit: 300_000 });
+    const jobs = [await callbackJob(), await lockedJob(s), await lockedJob(s), await callbackJob()];
+    const requests = await Promise.all(jobs.map((j) => fulfilRequest(s, j)));
+    const { relayer } = await newRelayer({ batchWindowMs: 300 });
+    const plain = await fulfilRequest(s, await lockedJob(s));
+    const measuredTx = sent(await relayer.relay(plain, relayJobId(plain))); // the kind's gas, measured without a callback
+    mined(await relayer.outcome(relayJobId(plain)));
+
+    const alone = sent(await relayer.relay(requests[0]!, relayJobId(requests[0]!)));
+    const batched = (await Promise.all(requests.slice(1).map((r) => relayer.relay(r, relayJobId(r))))).map(sent);
+
+    expect(alone.batchSize).to.equal(1);
+    const [raised, measured] = await Promise.all([alone, measuredTx].map(async (t) => (await ethers.provider.getTransaction(t.txHash))!.gasLimit));
+    expect(raised! - measured!).to.be.greaterThan(200_000n); // most of the callback's 300k (the measured limit has a margin)
+    // Whichever way the window grouped them, each ticket names its transaction's size.
+    for (const t of batched) expect(t.batchSize).to.equal(batched.filter((o) => o.txHash === t.txHash).length);
+    for (const r of requests) mined(await relayer.outcome(relayJobId(r))); // none failed in its batch
+    for (const j of jobs) expect((await s.market.jobOf(j)).status).to.equal(3n);
+    const callbacks = await s.market.queryFilter(s.market.filters.CallbackCalled());
+    expect(callbacks.map((e) => e.args.jobId)).to.have.members([jobs[0]!, jobs[3]!]);
+  });
+
+  it("the tracker replaces a transaction unmined after stuckAfterMs with higher fees at the same nonce; the job settles once", async () => {
+    const s = await loadFixture(deploySystem);
+    const jobId = await lockedJob(s);
+    const { relayer, registry } = await newRelayer({ stuckAfterMs: 300 });
+    const request = await fulfilRequest(s, jobId);
+    await manualMining();
+
+    const ticket = sent(await relayer.relay(request, relayJobId(request)));
+    const original = (await ethers.provider.getTransaction(ticket.txHash))!;
+    await until(async () => (await metric(registry, "verdict_relayer_tx_replaced_total")) >= 1, "a replacement");
+    await ethers.provider.send("evm_mine", []);
+
+    const outcome = mined(await relayer.outcome(relayJobId(request)));
+    expect(outcome.replacements).to.be.at.least(1);
+    expect(outcome.txHash).to.not.equal(ticket.txHash);
+    const replacement = (await ethers.provider.getTransaction(outcome.txHash))!;
+    expect(replacement.nonce).to.equal(original.nonce);
+    expect(replacement.maxFeePerGas! * 100n).to.be.at.least(original.maxFeePerGas! * BigInt(100 + DEFAULTS.feeBumpPercent));
+    expect(replacement.maxPriorityFeePerGas! * 100n).to.be.at.least(original.maxPriorityFeePerGas! * BigInt(100 + DEFAULTS.feeBumpPercent));
+    expect(await ethers.provider.getTransactionReceipt(ticket.txHash)).to.equal(null);
+    expect((await s.market.jobOf(jobId)).status).to.equal(3n);
+    expect(await s.market.queryFilter(s.market.filters.JobFulfilled(jobId))).to.have.length(1);
+  });
+
+  it("a transaction reorged out before its confirmation depth is broadcast again and its outcome is published once, from the new block", async () => {
+    const s = await loadFixture(deploySystem);
+    const jobId = await createJob(s.market, s.requester);
+    const { relayer, registry } = await newRelayer({ confirmations: 3 });
+    const request = await lockRequest(s, jobId);
+    const snapshot = (await ethers.provider.send("evm_snapshot", [])) as string;
+
+    const ticket = sent(await relayer.relay(request, relayJobId(request))); // automine: mined at once, depth 1
+    const first = (await ethers.provider.getTransactionReceipt(ticket.txHash))!;
+    await ethers.provider.send("evm_mine", []); // depth 2 of 3: seen by the tracker, not yet published
+    await sleep(600);
+    await ethers.provider.send("evm_revert", [snapshot]); // the fork: the lock's block is gone
+    expect(await ethers.provider.getTransactionReceipt(ticket.txHash)).to.equal(null);
+    await until(async () => (await ethers.provider.getTransactionReceipt(ticket.txHash)) !== null, "the re-broadcast transaction to be mined again");
+    await ethers.provider.send("evm_mine", []);
+    await ethers.provider.send("evm_mine", []);
+
+    const outcome = mined(await relayer.outcome(relayJobId(request)));
+    expect(outcome.txHash).to.equal(ticket.txHash); // the same signed transaction, mined again
+    expect(outcome.blockNumber).to.equal(first.blockNumber); // the fork replaced that height
+    expect(await metric(registry, "verdict_relayer_tx_reorged_total")).to.be.at.least(1);
+    expect(await metric(registry, "verdict_relayer_tx_mined_total", { kind: "lock" })).to.equal(1);
+    expect((await s.market.jobOf(jobId)).status).to.equal(2n);
+    expect(await s.market.queryFilter(s.market.filters.JobLocked(jobId))).to.have.length(1);
+  });
+
+  it("after a reorg takes the chain's nonce below a tracked transaction, the next send broadcasts that one again first and takes the nonce after it (no nonce handed to two requests)", async () => {
+    const s = await loadFixture(deploySystem);
+    const jobs = [await createJob(s.market, s.requester), await createJob(s.market, s.requester)];
+    const { relayer, registry } = await newRelayer({ confirmations: 3 });
+    const [a, b] = await Promise.all(jobs.map((j) => lockRequest(s, j)));
+    const snapshot = (await ethers.provider.send("evm_snapshot", [])) as string;
+    const first = sent(await relayer.relay(a!, relayJobId(a!))); // automine: mined at once
+    await ethers.provider.send("evm_revert", [snapshot]); // gone before the tracker saw it
+
+    const second = sent(await relayer.relay(b!, relayJobId(b!)));
+
+    expect(second.nonce).to.equal(first.nonce + 1);
+    expect(await ethers.provider.getTransactionReceipt(first.txHash)).to.not.equal(null); // broadcast again, mined
+    await ethers.provider.send("evm_mine", []);
+    await ethers.provider.send("evm_mine", []);
+    expect(mined(await relayer.outcome(relayJobId(a!))).txHash).to.equal(first.txHash);
+    expect(mined(await relayer.outcome(relayJobId(b!))).txHash).to.equal(second.txHash);
+    for (const j of jobs) expect((await s.market.jobOf(j)).status).to.equal(2n);
+    expect(await metric(registry, "verdict_relayer_nonce_errors_total")).to.be.at.most(1); // the refused send that revealed it
+  });
+
+  it("with two keys, concurrent requests spread over both, each key with consecutive nonces and no nonce error", async () => {
+    const s = await loadFixture(deploySystem);
+    const second = new Wallet(Wallet.createRandom().privateKey, ethers.provider);
+    await networkHelpers.setBalance(second.address, 10n ** 19n);
+    const jobs = [];
+    for (let i = 0; i < 6; i++) jobs.push(await createJob(s.market, s.requester));
+    const requests = await Promise.all(jobs.map((j) => lockRequest(s, j)));
+    const { relayer, registry, keys } = await newRelayer({}, { keys: [new Wallet(DEV_KEYS.relayer, ethers.provider), second] });
+    const firstNonces = await Promise.all(keys.map((k) => ethers.provider.getTransactionCount(k.address, "pending")));
+    await manualMining(300);
+
+    const tickets = (await Promise.all(requests.map((r) => relayer.relay(r, relayJobId(r))))).map(sent);
+    await Promise.all(requests.map(async (r) => mined(await relayer.outcome(relayJobId(r)))));
+
+    for (const [i, key] of keys.entries()) {
+      const own = tickets.filter((t) => t.from === key.address).map((t) => t.nonce).sort((a, b) => a - b);
+      expect(own.length, `requests sent by key ${i}`).to.equal(3);
+      expect(own).to.deep.equal([0, 1, 2].map((n) => firstNonces[i]! + n));
+    }
+    for (const j of jobs) expect((await s.market.jobOf(j)).status).to.equal(2n);
+    expect(await metric(registry, "verdict_relayer_nonce_errors_total")).to.equal(0);
+  });
+
+  it("a fulfilment naming another key is sent by that key; one naming an address that is no key of this relayer is dropped as bad-request", async () => {
+    const s = await loadFixture(deploySystem);
+    const second = new Wallet(Wallet.createRandom().privateKey, ethers.provider);
+    await networkHelpers.setBalance(second.address, 10n ** 19n);
+    const jobs = [await lockedJob(s), await lockedJob(s)];
+    const { relayer } = await newRelayer({}, { keys: [new Wallet(DEV_KEYS.relayer, ethers.provider), second] });
+    const named = await fulfilRequest(s, jobs[0]!, second.address);
+    const stranger = await fulfilRequest(s, jobs[1]!, s.stranger.address);
+
+    expect(sent(await relayer.relay(named, relayJobId(named))).from).to.equal(second.address);
+    const err = await rejection(relayer.relay(stranger, relayJobId(stranger)));
+
+    expect(err).to.be.instanceOf(UnrecoverableError);
+    expect(err.message).to.equal(`malformed fulfil request: it names relayer ${s.stranger.address.toLowerCase()}, not a key of this relayer`);
+    mined(await relayer.outcome(relayJobId(named)));
+    expect(await s.market.balanceOf(second.address, ethers.ZeroAddress)).to.equal(RELAYER_FEE);
+  });
+
+  it("a relayer restarted mid-flight resumes the journalled transaction (re-broadcast, not re-sent) and publishes its outcome once", async () => {
+    const s = await loadFixture(deploySystem);
+    const jobId = await createJob(s.market, s.requester);
+    const request = await lockRequest(s, jobId);
+    const store = storeFor();
+    await manualMining();
+    const first = await newRelayer({}, { store });
+    const ticket = sent(await first.relayer.relay(request, relayJobId(request)));
+    await first.relayer.close(); // the process dies with its transaction unmined
+    // The node loses it too (a restarted node, an evicted pool entry): only the journal still has it.
+    await ethers.provider.send("hardhat_dropTransaction", [ticket.txHash]);
+    expect(await pendingHashes()).to.deep.equal([]);
+
+    const second = await newRelayer({}, { store });
+    expect(await pendingHashes()).to.deep.equal([ticket.txHash]); // re-broadcast at start, before any fresh send
+    // The relay job handed back to the queue finds its request in flight and sends nothing.
+    expect(await second.relayer.relay(request, relayJobId(request))).to.deep.equal(ticket);
+    await ethers.provider.send("evm_mine", []);
+    await until(async () => (await store.lookup(relayJobId(request))).outcome !== undefined, "the outcome");
+
+    const outcome = mined((await store.lookup(relayJobId(request))).outcome!);
+    expect(outcome.txHash).to.equal(ticket.txHash);
+    expect(await store.entries(ticket.from)).to.deep.equal([]);
+    expect(await metric(second.registry, "verdict_relayer_tx_sent_total")).to.equal(0);
+    expect(await s.market.queryFilter(s.market.filters.JobLocked(jobId))).to.have.length(1);
+  });
+
+  it("a nonce taken by a transaction the relayer did not send ends its requests as replaced, and the next relay re-syncs the nonce", async () => {
+    const s = await loadFixture(deploySystem);
+    const jobs = [await createJob(s.market, s.requester), await createJob(s.market, s.requester)];
+    const { relayer, registry, keys } = await newRelayer({ stuckAfterMs: 200 });
+    const request = await lockRequest(s, jobs[0]!);
+    await manualMining();
+    const ticket = sent(await relayer.relay(request, relayJobId(request)));
+    // Another sender on the same key takes that nonce (the relayer's transaction is dropped from the pool).
+    await ethers.provider.send("hardhat_dropTransaction", [ticket.txHash]);
+    await keys[0]!.sendTransaction({ to: s.stranger.address, value: 1n, nonce: ticket.nonce });
+    await ethers.provider.send("evm_mine", []);
+
+    const outcome = await relayer.outcome(relayJobId(request));
+    expect(outcome).to.deep.equal({ status: "replaced", reason: `nonce ${ticket.nonce} of ${keys[0]!.address} was used by another transaction` });
+    expect(await metric(registry, "verdict_relayer_tx_dropped_total", { kind: "lock", reason: "replaced" })).to.equal(1);
+
+    await automine();
+    const next = await lockRequest(s, jobs[1]!);
+    mined(await relayer.relay(next, relayJobId(next)).then(() => relayer.outcome(relayJobId(next))));
+    expect((await s.market.jobOf(jobs[1]!)).status).to.equal(2n);
+  });
+
+  it("relay drops an expired lock, a request for another chain and a malformed one as unrecoverable, sending nothing", async () => {
+    const s = await loadFixture(deploySystem);
+    const jobId = await createJob(s.market, s.requester);
+    const { relayer, registry, keys } = await newRelayer();
+    const request = await lockRequest(s, jobId);
+    const expired = await lockRequest(s, jobId, -1n);
+    const nonce = await ethers.provider.getTransactionCount(keys[0]!.address, "pending");
+
+    const errors = [
+      await rejection(relayer.relay(expired, "a")),
+      await rejection(relayer.relay({ ...request, chainId: "1" }, "b")),
+      await rejection(relayer.relay({ ...request, operator: "0x1234" }, "c")),
+    ];
+
+    for (const e of errors) expect(e).to.be.instanceOf(UnrecoverableError);
+    expect(errors[0]!.message).to.equal(`simulation reverted: SignatureExpired(${expired.validUntil})`);
+    expect(errors[1]!.message).to.equal(`request is for chain 1 but the relayer is on chain ${await chainId()}`);
+    expect(errors[2]!.message).to.match(/^malformed lock request: /);
+    expect(await metric(registry, "verdict_relayer_tx_dropped_total", { reason: "wrong-chain" })).to.equal(1);
+    expect(await metric(registry, "verdict_relayer_tx_dropped_total", { reason: "bad-request" })).to.equal(1);
+    expect(await ethers.provider.getTransactionCount(keys[0]!.address, "pending")).to.equal(nonce);
+    expect((await s.market.jobOf(jobId)).status).to.equal(1n); // still Open
+  });
+
+  it("a second lock of a job waits for the first's outcome (per-job serialization) and is then dropped by its simulation", async () => {
+    const s = await loadFixture(deploySystem);
+    const jobId = await createJob(s.market, s.requester);
+    const { relayer } = await newRelayer();
+    const a = await lockRequest(s, jobId);
+    const b = await lockRequest(s, jobId, 200n); // another signature of the same lock: another request
+    await manualMining(400);
+
+    const [first, secondResult] = await Promise.allSettled([relayer.relay(a, relayJobId(a)), relayer.relay(b, relayJobId(b))]);
+
+    expect(first.status).to.equal("fulfilled");
+    expect(secondResult.status).to.equal("rejected");
+    expect(((secondResult as PromiseRejectedResult).reason as Error).message).to.match(/^simulation reverted: JobNotInStatus/);
+    mined(await relayer.outcome(relayJobId(a)));
+  });
+
+  it("through a JSON-RPC proxy that answers 10% of reads with error bodies (rate limits, header not found, timeouts), on interval mining, locks and batched fulfilments are each settled once with no nonce error", async () => {
+    const s = await loadFixture(deploySystem);
+    const chain = await serveOverHttp();
+    closers.push(() => chain.close());
+    // Every read the relayer makes per request or per block (the one-off eth_estimateGas per kind is counted below).
+    const methods = ["eth_call", "eth_getTransactionReceipt", "eth_getTransactionCount", "eth_blockNumber", "eth_gasPrice", "eth_maxPriorityFeePerGas", "eth_getBlockByNumber"];
+    const proxy = await startRpcFaultProxy(chain.url, { errorRate: 0.1, seed: 7, methods });
+    closers.push(() => proxy.close());
+    const provider = new RetryingJsonRpcProvider(proxy.url, Network.from(31337n), { staticNetwork: true, pollingInterval: 100 });
+    closers.push(async () => provider.destroy());
+    const store = storeFor();
+    const { relayer, registry } = await newRelayer({ batchWindowMs: 300, stuckAfterMs: 5_000 }, { store, keys: [new Wallet(DEV_KEYS.relayer, provider)] });
+    const ctx = { connection: store.redis, prefix: store.prefix };
+    const relayWorker = startRelayWorker(ctx, relayer, store, silent, 16);
+    const relayQueue = queue<RelayRequest>(ctx, RELAYER_QUEUE);
+    closers.push(() => relayQueue.close(), () => relayWorker.close());
+    const open = [await createJob(s.market, s.requester), await createJob(s.market, s.requester)];
+    const locked = [await lockedJob(s), await lockedJob(s), await lockedJob(s), await lockedJob(s)];
+    const requests = [...(await Promise.all(open.map((j) => lockRequest(s, j)))), ...(await Promise.all(locked.map((j) => fulfilRequest(s, j))))];
+    await manualMining(300);
+
+    for (const r of requests) await relayQueue.add(r.kind, r, { jobId: relayJobId(r), attempts: 5, backoff: { type: "exponential", delay: 200 } });
+    await until(async () => (await Promise.all(requests.map((r) => store.lookup(relayJobId(r))))).every((k) => k.outcome), "every outcome", 60_000);
+
+    for (const r of requests) mined((await store.lookup(relayJobId(r))).outcome!);
+    for (const j of open) expect((await s.market.jobOf(j)).status).to.equal(2n);
+    for (const j of locked) expect((await s.market.jobOf(j)).status).to.equal(3n);
+    expect(await s.market.queryFilter(s.market.filters.JobFulfilled())).to.have.length(locked.length);
+    expect(await metric(registry, "verdict_relayer_nonce_errors_total")).to.equal(0);
+    const { injected, requests: byMethod } = proxy.stats();
+    expect(Object.values(injected).reduce((a, b) => a + b, 0), "error bodies answered").to.be.greaterThan(0);
+    expect(byMethod.eth_estimateGas ?? 0, "estimates: one per request kind").to.equal(2);
+  });
+
+  it("the worker completes a relay job at broadcast; a job whose request would revert fails without retries, with a failed outcome and a dead letter", async () => {
+    const s = await loadFixture(deploySystem);
+    const open = await createJob(s.market, s.requester); // Open: a fulfilment reverts until it is locked
+    const locked = await lockedJob(s);
+    const bad = await fulfilRequest(s, open);
+    const good = await fulfilRequest(s, locked);
+    const store = storeFor();
+    const ctx = { connection: store.redis, prefix: store.prefix };
+    const { relayer } = await newRelayer({}, { store });
+    const relayWorker = startRelayWorker(ctx, relayer, store, silent, 4);
     const { deadLetters } = relayWorker;
     const relayQueue = queue<RelayRequest>(ctx, RELAYER_QUEUE);
     closers.push(() => relayQueue.close(), () => relayWorker.close());
 
-    const id = relayJobId(request);
-    await relayQueue.add(request.kind, request, { jobId: id, attempts: 5, backoff: { type: "exponential", delay: 1000 } });
-    await until(async () => (await deadLetters.getJob(id)) !== undefined, "the dead letter");
+    for (const r of [bad, good]) await relayQueue.add(r.kind, r, { jobId: relayJobId(r), attempts: 5, backoff: { type: "exponential", delay: 1000 } });
+    await until(async () => (await deadLetters.getJob(relayJobId(bad))) !== undefined, "the dead letter");
+    await until(async () => (await relayQueue.getJob(relayJobId(good)))?.finishedOn !== undefined, "the good relay job to complete");
 
-    const dead = (await deadLetters.getJob(id))!;
-    expect(dead.data.request).to.deep.equal(request);
-    expect(dead.data.reason).to.equal(`simulation reverted: JobNotInStatus(${jobId}, 1, 2)`);
-    expect(Date.parse(dead.data.at)).to.be.closeTo(Date.now(), 60_000);
-    await until(async () => (await relayQueue.getJob(id))?.finishedOn !== undefined, "the relay job to finish");
-    const job = (await relayQueue.getJob(id))!;
+    const dead = (await deadLetters.getJob(relayJobId(bad)))!;
+    expect(dead.data.request).to.deep.equal(bad);
+    expect(dead.data.reason).to.equal(`simulation reverted: JobNotInStatus(${open}, 1, 2)`);
+    expect((await store.lookup(relayJobId(bad))).outcome).to.deep.equal({ status: "failed", reason: dead.data.reason });
+    await until(async () => (await relayQueue.getJob(relayJobId(bad)))?.finishedOn !== undefined, "the bad relay job to finish");
+    const job = (await relayQueue.getJob(relayJobId(bad)))!;
     expect(await job.getState()).to.equal("failed");
     expect(job.attemptsMade).to.equal(1);
+    const done = (await relayQueue.getJob(relayJobId(good)))!;
+    expect(await done.getState()).to.equal("completed");
+    expect((done.returnvalue as RelaySent).batchSize).to.equal(1);
+    await until(async () => (await store.lookup(relayJobId(good))).outcome?.status === "mined", "the good request's outcome");
   });
 });
 

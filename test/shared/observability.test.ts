@@ -128,7 +128,10 @@ describe("Grafana dashboard (infra/grafana/verdict.json)", () => {
     operatorMetrics(registry);
     riskMetrics(registry);
     rpcMetrics(registry);
-    new Relayer({ signer: Wallet.createRandom(new JsonRpcProvider("http://127.0.0.1:9", 31337, { staticNetwork: true })), config: loadConfig(undefined, {}).relayer, logger: pino({ level: "silent" }), registry });
+    const { RelayStore } = await import("../../relayer/store.js");
+    const { Redis } = await import("ioredis");
+    const store = new RelayStore(new Redis({ lazyConnect: true }), "unused"); // never connected: only metrics are registered
+    new Relayer({ signers: [Wallet.createRandom(new JsonRpcProvider("http://127.0.0.1:9", 31337, { staticNetwork: true }))], config: loadConfig(undefined, {}).relayer, logger: pino({ level: "silent" }), registry, store });
     clearInterval(deadLetterDepth(registry, { getJobCounts: async () => ({}) } as never, pino({ level: "silent" }), 60_000));
     const known = new Set((await registry.getMetricsAsJSON()).map((m) => m.name));
     const dashboard = JSON.parse(await readFile(path.join(REPO_ROOT, "infra", "grafana", "verdict.json"), "utf8")) as { panels: { targets?: { expr: string }[] }[] };
