@@ -335,7 +335,15 @@ function markdown(report: {
     ...(report.system.load && "runs" in report.system.load ? loadMarkdown(report.system.load) : []),
     ...("models" in report.batch ? [batchMarkdown(report.batch).replace(/^# /, "## ")] : []),
     ...(report.scaling.proving && report.scaling.gas ? scalingMarkdown(report.scaling.proving, report.scaling.gas, report.scaling.gas_per_instance!) : []),
+    ...skippedMarkdown(),
   ].join("\n");
+}
+
+/** Sections left out of this run (--skip), with the report each one writes on its own. */
+function skippedMarkdown(): string[] {
+  const own: Record<string, string> = { batch: "bench/results/batch.md", scaling: "bench/results/scaling.vl.json", relayer: "bench/results/relayer.md", load: "bench/results/load*.json" };
+  const left = SECTIONS.filter((k) => SKIP.has(k));
+  return left.length ? [`Not run here (--skip): ${left.map((k) => `${k} (its own report: ${own[k]})`).join(", ")}.`, ``] : [];
 }
 
 function scalingMarkdown(proving: Omit<ScalingResult["proving"][number], "samples">[], gas: ScalingResult["gas"], perInstance: number): string[] {
