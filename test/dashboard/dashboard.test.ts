@@ -2,16 +2,13 @@
 // chain with the Verdict stack deployed and one wine-classifier job settled with a real proof.
 import { expect } from "chai";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import getPort from "get-port";
 import { chromium, type Browser } from "playwright-core";
 import { hhi, nakamoto, shares } from "../../dashboard/concentration.js";
 import { startDashboard, type Dashboard } from "../../dashboard/server.js";
-import { startLocalChain } from "../../infra/localChain.js";
-import { deployLocalStack, type LocalStack } from "../../infra/localStack.js";
-import type { LocalService } from "../../infra/service.js";
+import { startLocalStack, type StackRun } from "../../infra/localStack.js";
 import { REPO_ROOT } from "../../shared/paths.js";
 import { InferenceMarket__factory } from "../../types/ethers-contracts/index.js";
 import { readInputRows } from "../../zk/build/circuit.js";
@@ -43,23 +40,20 @@ describe("dashboard concentration indices", () => {
 
 describe("dashboard in a browser, on a local chain with one proven job", function () {
   this.timeout(600_000);
-  let chain: LocalService | undefined;
-  let stack: LocalStack | undefined;
+  let run: StackRun | undefined;
   let dashboard: Dashboard | undefined;
   let browser: Browser | undefined;
 
   after(async () => {
     await browser?.close();
     await dashboard?.close();
-    await stack?.connection.close();
-    await chain?.stop();
-    await stack?.cleanup();
+    await run?.stop({ removeWork: true });
   });
 
   it("shows the settled job, its operator, the models and the execution HHI", async () => {
     expect(existsSync(CHROMIUM), `${CHROMIUM} missing: install Debian's package with \`apt-get install -y chromium\``).to.equal(true);
-    chain = await startLocalChain();
-    stack = await deployLocalStack(chain.url, await mkdtemp(path.join(tmpdir(), "verdict-dashboard-")));
+    run = await startLocalStack("dashboard");
+    const { stack, chain } = run;
     const [, operator, , requester] = await stack.connection.ethers.getSigners();
     const market = InferenceMarket__factory.connect(stack.addresses.market, requester!);
 

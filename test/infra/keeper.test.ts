@@ -4,14 +4,10 @@
 // an attempt refused nor a job lost), counts a slash the market refuses, and reads each new block with a constant
 // number of requests.
 import { expect } from "chai";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { JsonRpcProvider, Wallet } from "ethers";
 import { startKeeper, type Keeper, type KeeperStats } from "../../infra/keeper.js";
-import { startLocalChain } from "../../infra/localChain.js";
-import { deployLocalStack, DEV_KEYS, type LocalStack } from "../../infra/localStack.js";
+import { DEV_KEYS, startLocalStack, type LocalStack, type StackRun } from "../../infra/localStack.js";
 import { startRpcFaultProxy, type RpcFaultProxy } from "../../infra/rpcFaultProxy.js";
 import type { LocalService } from "../../infra/service.js";
 import { InferenceMarket__factory, type InferenceMarket } from "../../types/ethers-contracts/index.js";
@@ -30,7 +26,7 @@ describe("infra: keeper", function () {
   let proxy: RpcFaultProxy;
   let keeper: Keeper;
   let market: InferenceMarket;
-  let work: string;
+  let run: StackRun | undefined;
   let keeperWallet: Wallet;
 
   const rpc = (method: string, params: unknown[] = []) => stack.connection.ethers.provider.send(method, params);
@@ -60,11 +56,10 @@ describe("infra: keeper", function () {
   const status = async (id: bigint) => Number((await market.jobOf(id)).status);
 
   before(async () => {
-    work = await mkdtemp(path.join(tmpdir(), "verdict-keeper-"));
     // Interval-mined: the node's "pending" nonce then ignores its mempool, which a keeper sending several
     // transactions per block must survive.
-    chain = await startLocalChain({ blockTimeMs: BLOCK_TIME_MS });
-    stack = await deployLocalStack(chain.url, work);
+    run = await startLocalStack("keeper", { chain: { blockTimeMs: BLOCK_TIME_MS } });
+    ({ chain, stack } = run);
     market = InferenceMarket__factory.connect(stack.addresses.market, (await stack.connection.ethers.getSigners())[0]!);
     // Every read the keeper makes may fail; its sends always reach the node.
     proxy = await startRpcFaultProxy(chain.url, { errorRate: 0.3, seed: 7 });
@@ -81,9 +76,7 @@ describe("infra: keeper", function () {
   });
   after(async () => {
     await proxy?.close();
-    await stack?.cleanup();
-    await chain?.stop();
-    if (work) await rm(work, { recursive: true, force: true });
+    await run?.stop({ removeWork: true });
   });
 
   it("refunds open jobs after their lock deadline and slashes a locked one as soon as the market allows (after its expiry, refused before), despite 30% RPC errors", async () => {
