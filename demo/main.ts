@@ -109,7 +109,7 @@ async function main(run: StackRun): Promise<void> {
     for (const [id, events] of await operatorEvents(work)) {
       for (const e of events) {
         const key = `${id}:${e.msg}`;
-        if (seen.has(key) || !["taking job", "locked", "proved", "fulfilled and paid"].includes(e.msg)) continue;
+        if (seen.has(key) || !["taking job", "locked", "proving", "proved", "fulfilled and paid"].includes(e.msg)) continue;
         seen.add(key);
         progress.text = `job ${id}: ${e.msg}${e.seconds ? ` in ${e.seconds}s` : ""}`;
         progress.stopAndPersist({ symbol: "  ·", text: progress.text }).start("proving and settling");
@@ -163,8 +163,9 @@ async function main(run: StackRun): Promise<void> {
     const verifierGas = await verifier.verifyProof.estimateGas(auth.proof, auth.instances);
     rows[`job ${id}`] = {
       model,
-      "lock (s)": ((at("locked") - at("taking job")) / 1000).toFixed(2),
-      "infer+prove (s)": ((at("proved") - at("locked")) / 1000).toFixed(2),
+      // Proving starts once the lock is on-chain and seen (by the lock stage or the watcher, whichever is first).
+      "lock (s)": ((at("proving") - at("taking job")) / 1000).toFixed(2),
+      "infer+prove (s)": ((at("proved") - at("proving")) / 1000).toFixed(2),
       "verify+submit (s)": ((at("fulfilled and paid") - at("proved")) / 1000).toFixed(2),
       "proof (B)": proved?.proofBytes ?? "",
       "verifier gas": Number(verifierGas),

@@ -70,13 +70,19 @@ export class ChainHead {
     return this.#headers.get(n);
   }
 
-  /** Mean block time over the kept headers, seconds (undefined until two blocks were seen). */
+  /**
+   * Median block time over the kept headers, seconds, at least 1 (undefined until two blocks were seen). The
+   * median, not the mean: one long gap (a halted chain, a dev chain's time jump) must not make every wait in the
+   * pipeline that long.
+   */
   blockSeconds(): number | undefined {
-    const nums = [...this.#headers.keys()];
-    if (!this.#latest || nums.length < 2) return undefined;
-    const first = this.#headers.get(Math.min(...nums))!;
-    const span = this.#latest.number - first.number;
-    return span > 0 ? Math.max(1, (this.#latest.timestamp - first.timestamp) / span) : undefined;
+    // Per pair of kept headers in number order (the poller may skip blocks): seconds per block between them.
+    const kept = [...this.#headers.values()].sort((a, b) => a.number - b.number);
+    const gaps = kept.slice(1).map((h, i) => (h.timestamp - kept[i]!.timestamp) / (h.number - kept[i]!.number));
+    if (gaps.length === 0) return undefined;
+    gaps.sort((a, b) => a - b);
+    const mid = gaps.length >> 1;
+    return Math.max(1, gaps.length % 2 ? gaps[mid]! : (gaps[mid - 1]! + gaps[mid]!) / 2);
   }
 
   /** The latest head if it was seen recently (within two block times and a poll), else undefined. */

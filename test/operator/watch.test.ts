@@ -294,3 +294,19 @@ describe("head poller on a reorg (fake node)", () => {
     expect(seen).to.have.length(5);
   });
 });
+
+describe("head poller's block time (fake node)", () => {
+  it("is the median seconds per block over the kept headers: one long gap (a halt, a dev chain's time jump) does not stretch it", async () => {
+    const hex = (x: number) => `0x${x.toString(16)}`;
+    // 12 s blocks, one of them 120 s after its parent; block 7 is never seen (the poller skipped it).
+    const times = new Map([[1, 1000], [2, 1012], [3, 1024], [4, 1144], [5, 1156], [6, 1168], [8, 1192]]);
+    let n = 1;
+    const node = { send: async () => ({ number: hex(n), hash: id(`c${n}`), parentHash: id(`c${n - 1}`), timestamp: hex(times.get(n)!), baseFeePerGas: "0x1", logsBloom: EMPTY_BLOOM }) };
+    const head = new ChainHead(node, 1000);
+    await head.poll();
+    expect(head.blockSeconds(), "one block: no time yet").to.equal(undefined);
+    for (n of [2, 3, 4, 5, 6, 8]) await head.poll();
+    // The mean would be (1192 - 1000) / 7 = 27.4 s.
+    expect(head.blockSeconds()).to.equal(12);
+  });
+});
