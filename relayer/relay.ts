@@ -120,7 +120,8 @@ export class Relayer {
   /** eth_estimateGas in flight per gasKey (a kind's first requests, before any is mined). */
   readonly #estimates = new Map<string, Promise<bigint>>();
   /** The outcome of the request in flight per on-chain job (market and job id), for per-job serialization. */
-  readonly #perJob = new Map<string, Promise<unknown>>();
+  /** Per on-chain job, the request for it this process relays now: its kind, and its outcome once settled. */
+  readonly #perJob = new Map<string, { kind: string; outcome: Promise<RelayOutcome> }>();
   /** Outcomes awaited in this process, by relay id. */
   readonly #outcomes = new Map<string, { promise: Promise<RelayOutcome>; resolve: (o: RelayOutcome) => void }>();
   /** Fulfilments in the batch window, per gasKey. */
@@ -182,13 +183,18 @@ export class Relayer {
     // behind the first, the second is simulated once the first has settled and is dropped without a transaction.
     const jobKey = `${String(request.market).toLowerCase()}-${relayedJobs(request)}`;
     const before = this.#perJob.get(jobKey);
-    const outcome = this.#awaitOutcome(relayId);
-    const settled = outcome.then(() => undefined);
-    this.#perJob.set(jobKey, settled);
-    void settled.then(() => this.#perJob.get(jobKey) === settled && this.#perJob.delete(jobKey));
-    await before;
+    const current = { kind: request.kind, outcome: this.#awaitOutcome(relayId) };
+    this.#perJob.set(jobKey, current);
+    void current.outcome.then(() => this.#perJob.get(jobKey) === current && this.#perJob.delete(jobKey));
+    const previous = await before?.outcome;
     try {
-      return await this.#send(await this.#prepare(request, relayId, log));
+      const prepared = await this.#prepare(request, relayId, log);
+      // A job is locked at most once: a lock queued behind one this relayer saw mined would revert, so it is
+      // dropped without spending a simulation on it.
+      if (request.kind === "lock" && before?.kind === "lock" && previous?.status === "mined") {
+        this.#drop(log, request.kind, "already-locked", `job ${prepared.jobId} was locked by an earlier lock this relayer mined (${previous.txHash})`);
+      }
+      return await this.#send(prepared);
     } catch (e) {
       if (e instanceof UnrecoverableError) await this.#settled(relayId, { status: "failed", reason: e.message });
       else this.#settleLocally(relayId, { status: "failed", reason: shortMessage(e) }); // retried by BullMQ: nothing stored

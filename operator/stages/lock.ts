@@ -1,8 +1,9 @@
 // lock — consumes: `lock` jobs. Produces: `prove` jobs (this operator's queue) once the lock is on-chain.
 // Signs an EIP-712 Lock and hands it to the relayer, then comes back every half block (a deferred job, holding no
 // worker slot while blocks are awaited); while the relayer's outcome is pending that costs one Redis read and no
-// RPC. Once it is published the chain decides: the lock, another operator's lock, or the signature's expiry;
-// reconciles before signing, since another operator may win the race.
+// RPC. Once it is published the chain decides: the lock, another operator's lock, or the signature's expiry. A job
+// fresh from evaluate is signed at once (the relayer's simulation is the check before the transaction); any other
+// is reconciled with the chain before signing, since another operator may have won the race.
 import type { Logger } from "pino";
 import { relayJobId } from "../../relayer/types.js";
 import { advance, recheckAt, relayState, sendToRelayer, type JobData, type OperatorContext } from "../pipeline.js";
@@ -18,6 +19,11 @@ export async function lock(ctx: OperatorContext, data: JobData, log: Logger): Pr
   if (data.lockRelay && Date.now() / 1000 <= data.lockRelay.validUntil && (await relayState(ctx, data.lockRelay.id)).state === "pending") {
     return { outcome: "deferred", reason: "lock sent, not yet on-chain", retryAt: await recheckAt(ctx), quiet: true };
   }
+  // A job fresh from evaluation, with its terms from JobCreated, is signed without reading it again: evaluate
+  // decided on this block's snapshot, the lock binds the terms (a job reorged under another id does not match),
+  // and the relayer simulates the lock before sending it. The chain is read once the outcome is known.
+  const head = ctx.snapshot.head.fresh();
+  if (!data.lockRelay && data.terms && head && head.timestamp <= data.lockDeadline) return send(ctx, data, data.terms, head.timestamp, log);
   const view = await readJob(ctx, data);
   if (mineVerdict(ctx, data, view).ok) return locked(ctx, data, log);
   const open = openVerdict(data, view);
@@ -28,11 +34,15 @@ export async function lock(ctx: OperatorContext, data: JobData, log: Logger): Pr
     const relay = await relayState(ctx, data.lockRelay.id);
     if (relay.state === "pending" || relay.state === "mined") return { outcome: "deferred", reason: "lock sent, not yet on-chain", retryAt: await recheckAt(ctx), quiet: true };
   }
+  // The terms seen in JobCreated (read from the chain only for a job queued before the watcher recorded them).
+  return send(ctx, data, data.terms ?? (await ctx.market.termsOf(data.jobId)), now, log);
+}
+
+/** Signs the lock of `data` (valid from chain time `now`) and hands it to the relayer. */
+async function send(ctx: OperatorContext, data: JobData, terms: string, now: number, log: Logger): Promise<Outcome> {
   // Waited as long as the signature could be mined, so it cannot land after this stage moved on and leave a lock
   // with no pipeline behind it (review S1-2; the watcher also picks up any lock naming this operator).
   const validUntil = Math.min(now + LOCK_SIGNATURE_TTL_SECONDS, data.lockDeadline);
-  // The terms seen in JobCreated (read from the chain only for a job queued before the watcher recorded them).
-  const terms = data.terms ?? (await ctx.market.termsOf(data.jobId));
   const request = await signLock(ctx, data.jobId, terms, validUntil);
   const id = relayJobId(request);
   await sendToRelayer(ctx, request, id);

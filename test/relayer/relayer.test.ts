@@ -515,10 +515,10 @@ describe("Relayer (real Redis, in-process chain)", () => {
     expect((await s.market.jobOf(jobId)).status).to.equal(1n); // still Open
   });
 
-  it("a second lock of a job waits for the first's outcome (per-job serialization) and is then dropped by its simulation", async () => {
+  it("a second lock of a job waits for the first's outcome (per-job serialization); once the first is mined it is dropped without a simulation", async () => {
     const s = await loadFixture(deploySystem);
     const jobId = await createJob(s.market, s.requester);
-    const { relayer } = await newRelayer();
+    const { relayer, registry } = await newRelayer();
     const a = await lockRequest(s, jobId);
     const b = await lockRequest(s, jobId, 200n); // another signature of the same lock: another request
     await manualMining(400);
@@ -527,7 +527,9 @@ describe("Relayer (real Redis, in-process chain)", () => {
 
     expect(first.status).to.equal("fulfilled");
     expect(secondResult.status).to.equal("rejected");
-    expect(((secondResult as PromiseRejectedResult).reason as Error).message).to.match(/^simulation reverted: JobNotInStatus/);
+    expect(((secondResult as PromiseRejectedResult).reason as Error).message).to.match(/^job \d+ was locked by an earlier lock this relayer mined \(0x[0-9a-f]{64}\)$/);
+    expect(await metric(registry, "verdict_relayer_tx_dropped_total", { kind: "lock", reason: "already-locked" })).to.equal(1);
+    expect((await relayer.outcome(relayJobId(b))).status).to.equal("failed");
     mined(await relayer.outcome(relayJobId(a)));
   });
 

@@ -1,0 +1,121 @@
+// Chain requests the lock and verify stages spend per job (issue 14: ≤ 10 requests per settled job): a job fresh
+// from evaluate is signed and handed to the relayer without reading the chain (the relayer's simulation is the
+// check before the transaction), and only a job coming back (its lock failed, or a restart) is read; the first
+// proof of a circuit is checked by its registered verifier with eth_call, later ones of that circuit are not,
+// and a rejection is never remembered as an acceptance. Real Redis queues; a fake chain that counts every read.
+import { expect } from "chai";
+import { AbiCoder, Wallet, ZeroAddress } from "ethers";
+import type { Logger } from "pino";
+import { Registry } from "prom-client";
+import { operatorMetrics, type JobData, type OperatorContext } from "../../operator/pipeline.js";
+import { lock } from "../../operator/stages/lock.js";
+import { verify } from "../../operator/stages/verify.js";
+import { RelayStore } from "../../relayer/store.js";
+import type { LockRequest, RelayRequest } from "../../relayer/types.js";
+import { configSchema } from "../../shared/config.js";
+import { JobStatus } from "../../shared/enums.js";
+import { queue, RELAYER_QUEUE } from "../../shared/queues.js";
+import { rejection } from "../fixtures/errors.js";
+import { jobRecord, lockedJob, operatorQueues, suiteRedis, type OperatorQueues } from "../fixtures/operatorQueues.js";
+
+const NOW = 1_800_000_000;
+const silent = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined } as unknown as Logger;
+const MARKET = Wallet.createRandom().address;
+const VERIFIER = Wallet.createRandom().address;
+const BATCH_VERIFIER = Wallet.createRandom().address;
+
+describe("chain reads of the lock and verify stages (real Redis, fake chain)", function () {
+  this.timeout(30_000);
+  const redis = suiteRedis();
+  const wallet = Wallet.createRandom();
+  let pipeline: OperatorQueues | undefined;
+  const closers: (() => Promise<unknown>)[] = [];
+
+  afterEach(async () => {
+    for (const close of closers.splice(0)) await close();
+    await pipeline?.close();
+    pipeline = undefined;
+  });
+
+  /** Requests the fake chain answered, by name; `accepts`: what the verifier's eth_call answers. */
+  function context(o: { status?: number; accepts?: boolean } = {}) {
+    const queues = operatorQueues(redis().url, wallet.address, "reads");
+    pipeline = queues;
+    const reads: string[] = [];
+    const relay = queue<RelayRequest>({ connection: queues.connection, prefix: queues.prefix }, RELAYER_QUEUE);
+    closers.push(() => relay.close());
+    const relayStore = new RelayStore(queues.connection, queues.prefix);
+    const ctx = {
+      address: wallet.address,
+      redis: queues.connection,
+      queues: queues.queues,
+      relay,
+      relayStore,
+      config: configSchema.parse({ queuePrefix: queues.prefix }),
+      metrics: operatorMetrics(new Registry()),
+      catalog: { get: () => undefined, recordGas: async () => undefined },
+      chain: {
+        chainId: 31337n,
+        signer: wallet,
+        provider: {
+          call: async () => {
+            reads.push("eth_call verifyProof");
+            return AbiCoder.defaultAbiCoder().encode(["bool"], [o.accepts ?? true]);
+          },
+        },
+      },
+      snapshot: { head: { fresh: () => ({ number: 100, hash: "0x64", timestamp: NOW }), blockSeconds: () => 12 } },
+      market: {
+        getAddress: async () => MARKET,
+        jobOf: async (id: string) => (reads.push(`jobOf ${id}`), jobRecord(lockedJob(id, wallet.address, ["1"], NOW), o.status ?? JobStatus.Open, o.status === JobStatus.Locked ? wallet.address : ZeroAddress)),
+        termsOf: async (id: string) => (reads.push(`termsOf ${id}`), "0x" + "11".repeat(32)),
+      },
+      registry: {
+        layout: async (modelId: number) => (reads.push(`layout ${modelId}`), [VERIFIER]),
+        batchLayout: async (batchId: number) => (reads.push(`batchLayout ${batchId}`), [1, 4, BATCH_VERIFIER]),
+      },
+    } as unknown as OperatorContext;
+    return { ctx, reads, relay, relayStore };
+  }
+
+  /** A job as evaluate hands it to the lock stage: not locked yet, its terms from JobCreated. */
+  const fresh = (jobId: string): JobData => ({ ...lockedJob(jobId, wallet.address, ["1"], NOW), operator: undefined, terms: "0x" + "11".repeat(32) });
+
+  it("a job fresh from evaluate is signed and handed to the relayer with no chain request; its lock names the JobCreated terms", async () => {
+    const { ctx, reads, relay } = context();
+    const out = await lock(ctx, fresh("7"), silent);
+    expect(out.outcome).to.equal("deferred");
+    expect(reads).to.deep.equal([]);
+    const [sent] = (await relay.getJobs(["waiting"])).map((j) => j.data as LockRequest);
+    expect(sent).to.include({ kind: "lock", jobId: "7", terms: "0x" + "11".repeat(32), operator: wallet.address, validUntil: String(NOW + 100) });
+  });
+
+  it("a job whose lock came back failed from the relayer is read from the chain before anything else (here: locked by us after all, so on to proving)", async () => {
+    const { ctx, reads, relayStore } = context({ status: JobStatus.Locked });
+    const first = await lock(ctx, fresh("8"), silent);
+    const again = (first as { data: JobData }).data;
+    await relayStore.publish(again.lockRelay!.id, { status: "failed", reason: "simulation reverted: JobNotInStatus" });
+    // The fake chain shows the job locked by us: the stage moves on to proving after one read.
+    expect(await lock(ctx, again, silent)).to.deep.equal({ outcome: "advanced" });
+    expect(reads).to.deep.equal(["jobOf 8"]);
+  });
+
+  it("the first proof of a circuit is checked by its registered verifier (eth_call), later proofs of it are not; a batch verifier is checked on its own", async () => {
+    const { ctx, reads } = context();
+    const proven = (jobId: string, batch?: JobData["batch"]): JobData => ({ ...lockedJob(jobId, wallet.address, ["1"], NOW), proof: "0x01", instances: ["1", "2"], ...(batch ? { batch } : {}) });
+    for (const id of ["1", "2", "3"]) expect(await verify(ctx, proven(id), silent)).to.deep.equal({ outcome: "advanced" });
+    expect(await verify(ctx, proven("4", { batchId: 5, slot: 0, jobIds: ["4"] }), silent)).to.deep.equal({ outcome: "advanced" });
+    expect(await verify(ctx, proven("5", { batchId: 5, slot: 0, jobIds: ["5"] }), silent)).to.deep.equal({ outcome: "advanced" });
+    expect(reads).to.deep.equal(["layout 1", "eth_call verifyProof", "batchLayout 5", "eth_call verifyProof"]);
+    expect(await ctx.queues.submit.getJobCounts("prioritized", "waiting")).to.satisfy((c: Record<string, number>) => c.prioritized! + c.waiting! === 5);
+  });
+
+  it("a proof the registered verifier rejects fails the job (PROOF_REJECTED_ONCHAIN) and the next proof of that circuit is checked again", async () => {
+    const { ctx, reads } = context({ accepts: false });
+    const proven = (jobId: string): JobData => ({ ...lockedJob(jobId, wallet.address, ["1"], NOW), proof: "0x01", instances: ["1", "2"] });
+    expect((await rejection(verify(ctx, proven("1"), silent))).message).to.match(/rejects the proof/);
+    await rejection(verify(ctx, proven("2"), silent));
+    expect(reads).to.deep.equal(["layout 1", "eth_call verifyProof", "layout 1", "eth_call verifyProof"]);
+    expect(await ctx.queues.submit.count()).to.equal(0);
+  });
+});
