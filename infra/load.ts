@@ -65,7 +65,16 @@ export interface LoadResult {
    * wait behind the burst's other proofs add. */
   overhead_s: { p50: number; p95: number; max: number };
   /** One job posted alone before the burst: latency, latency minus its proof (also in blocks), requests per service. */
-  lone_job: { latency_s: number; overhead_s: number; overhead_blocks?: number; prove_s: number; rpc_requests: number; rpc_by_service: Record<string, number> };
+  lone_job: {
+    latency_s: number;
+    overhead_s: number;
+    overhead_blocks?: number;
+    /** Blocks from the block that holds its post to the one that holds its fulfilment (the lock's block between). */
+    post_to_fulfil_blocks: number;
+    prove_s: number;
+    rpc_requests: number;
+    rpc_by_service: Record<string, number>;
+  };
   /** overhead_s.p50 in blocks (chain runs only). */
   overhead_blocks_p50?: number;
   /** Proving seconds per job (operators' measurements), median. */
@@ -184,7 +193,7 @@ export async function postBurst(
   market: InferenceMarket,
   count: number,
   job: (i: number) => { modelId: number; input: bigint[]; lockTimeout: bigint },
-): Promise<{ jobIds: bigint[]; sentAt: number[] }> {
+): Promise<{ jobIds: bigint[]; sentAt: number[]; blocks: number[] }> {
   const runner = market.runner as Signer;
   let nonce = await runner.provider!.getTransactionCount(await runner.getAddress(), "pending");
   const sent = [];
@@ -197,7 +206,7 @@ export async function postBurst(
   const receipts = await Promise.all(sent.map((tx) => tx.wait()));
   const address = await market.getAddress();
   const jobIds = receipts.map((r) => market.interface.parseLog(r!.logs.find((l) => l.address === address)!)!.args.jobId as bigint);
-  return { jobIds, sentAt };
+  return { jobIds, sentAt, blocks: receipts.map((r) => r!.blockNumber) };
 }
 
 export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
@@ -255,6 +264,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       await sleep(250);
     }
     const loneLatency = (performance.now() - lone.sentAt[0]!) / 1000;
+    const [loneFulfilled] = await market.queryFilter(market.filters.JobFulfilled(loneId), lone.blocks[0]!);
     const loneRpc = diffCounts(rpc.stats().bySource, loneBefore);
     log(`lone job fulfilled ${loneLatency.toFixed(1)} s after it was posted, ${total(sumCounts(...Object.values(loneRpc).map((m) => ({ all: m }))).all)} requests`);
 
@@ -376,6 +386,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
         latency_s: round(loneLatency, 2),
         overhead_s: round(loneOverhead, 2),
         ...(blockTime ? { overhead_blocks: round(loneOverhead / blockTime, 2) } : {}),
+        post_to_fulfil_blocks: loneFulfilled!.blockNumber - lone.blocks[0]!,
         prove_s: round(proveSeconds.get(loneId.toString()) ?? Number.NaN, 2),
         rpc_requests: total(sumCounts(...Object.values(loneRpc).map((m) => ({ all: m }))).all),
         rpc_by_service: Object.fromEntries(Object.entries(loneRpc).map(([k, m]) => [k, total(m)])),
