@@ -8,12 +8,16 @@ import type { Provider } from "ethers";
 const MAX_POLL_MS = 2_000;
 /** Polls per observed block interval: on a 12 s chain a poll every 1.5 s, not every pollMs. */
 const POLLS_PER_BLOCK = 8;
+/** Blocks whose observed times must agree before the next block is predicted. */
+const CADENCE_SAMPLES = 3;
 
 export class BlockClock {
   #head = -1;
   /** When the head last changed, and the observed time per block (0 until two changes were seen). */
   #changedAt = 0;
   #blockMs = 0;
+  /** The last few observed times per block, for telling a chain's cadence from blocks that come when sent to. */
+  #gaps: number[] = [];
   #waiters = new Set<() => void>();
   #timer?: NodeJS.Timeout;
   #polling = false;
@@ -26,6 +30,21 @@ export class BlockClock {
   /** The observed time per block in ms (0 until two head changes were seen). */
   get blockMs(): number {
     return this.#blockMs;
+  }
+
+  /**
+   * When the next block is expected (ms since the epoch): a block time after the last head change seen, moved on by
+   * whole blocks. Undefined without a steady cadence (fewer than CADENCE_SAMPLES blocks seen, or their times
+   * spread by more than a quarter: blocks mined as transactions come, as on automine), or once the last change was
+   * seen more than two blocks ago (nobody waited, so nobody polled). A change is seen up to one poll late, so the
+   * block may come that much earlier.
+   */
+  nextBlockAt(now = Date.now()): number | undefined {
+    const blockMs = this.#blockMs;
+    const gaps = this.#gaps;
+    if (gaps.length < CADENCE_SAMPLES || Math.max(...gaps) - Math.min(...gaps) > blockMs / 4) return undefined;
+    if (now - this.#changedAt > 2 * blockMs) return undefined;
+    return this.#changedAt + blockMs * Math.max(1, Math.ceil((now - this.#changedAt) / blockMs));
   }
 
   /** The last head seen (-1 before the first poll). */
@@ -56,7 +75,10 @@ export class BlockClock {
         const head = await this.provider.getBlockNumber();
         if (head !== this.#head) {
           const now = Date.now();
-          if (this.#head !== -1 && head > this.#head) this.#blockMs = (now - this.#changedAt) / (head - this.#head);
+          if (this.#head !== -1 && head > this.#head) {
+            this.#blockMs = (now - this.#changedAt) / (head - this.#head);
+            this.#gaps = [...this.#gaps, this.#blockMs].slice(-CADENCE_SAMPLES);
+          }
           this.#changedAt = now;
           this.#head = head;
           for (const wake of [...this.#waiters]) wake();

@@ -27,6 +27,9 @@ const BATCH_OVERHEAD_GAS = 40_000n;
 const CALLBACK_GAS_ATTEMPTS = 3;
 /** Fees are read once per block; without a head seen (no transaction pending) at most this old. */
 const FEE_MAX_AGE_MS = 1_000;
+/** A batch window closes at least this long (or a quarter block, if longer) before the next block is due: time to
+ * simulate, sign and broadcast, and slack for a head change seen up to one poll late. */
+const SEND_MARGIN_MS = 500;
 
 export interface RelayerOptions {
   /** One per relayer key, each connected to the same provider: one nonce stream and one tracker each. */
@@ -328,11 +331,25 @@ export class Relayer {
     const key = windowKey(w);
     let slot = this.#window.get(key);
     if (!slot) {
-      slot = { items: [], timer: setTimeout(() => this.#flush(key), this.#config.batchWindowMs) };
+      slot = { items: [], timer: setTimeout(() => this.#flush(key), this.#windowMs()) };
       this.#window.set(key, slot);
     }
     slot.items.push(w);
     if (slot.items.length >= this.#capacity(gasKey(w))) this.#flush(key);
+  }
+
+  /**
+   * How long a batch window stays open: until shortly before the next block is due, so that its batch still makes
+   * that block and holds every request that came meanwhile (on a 12 s chain, the fulfilments of a block's locked
+   * jobs proven one after another), at least batchWindowMs and at most one block. Without a known cadence (an idle
+   * relayer, automine), batchWindowMs.
+   */
+  #windowMs(): number {
+    const due = this.#clock.nextBlockAt();
+    if (due === undefined) return this.#config.batchWindowMs;
+    const blockMs = this.#clock.blockMs;
+    const margin = Math.max(SEND_MARGIN_MS, blockMs / 4);
+    return Math.max(this.#config.batchWindowMs, Math.min(blockMs, due - Date.now() - margin));
   }
 
   #flush(key: string): void {

@@ -95,7 +95,8 @@ export const configSchema = z
          * so this bounds requests in the batch window and in simulation, not transactions awaiting a block. */
         concurrency: z.number().int().positive().default(256),
         /** Fulfilments arriving within this window share one fulfilBatch transaction (ms; keep it under the block
-         * time: a fulfilment waits at most this long before its transaction is sent). */
+         * time). While the chain's cadence is known the window stays open until shortly before the next block is
+         * due instead (at most one block): the batch still makes that block, with every fulfilment that came. */
         batchWindowMs: z.number().int().min(0).default(200),
         /** Gas a batch may use at most; below the chain's per-transaction cap (2^24 since Osaka, EIP-7825). */
         maxTxGas: z.number().int().positive().default(15_000_000),

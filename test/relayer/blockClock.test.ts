@@ -28,6 +28,38 @@ describe("relayer block clock", () => {
     expect(Date.now() - t1, "no new block: the timeout").to.be.at.least(140);
   });
 
+  /** Blocks `gaps` ms apart, each waited for (so polled for) by the clock. */
+  async function blocks(clock: BlockClock, gaps: number[]): Promise<void> {
+    for (const gap of gaps) {
+      const woken = clock.next(5_000);
+      await sleep(gap);
+      head++;
+      await woken;
+    }
+  }
+
+  it("expects the next block a block time after the last change it saw (moved on by whole blocks), only once three blocks came at a steady cadence, and not once that is two blocks old", async () => {
+    const clock = new BlockClock(provider, 5);
+    await clock.next(1_000);
+    await blocks(clock, [100, 100]);
+    expect(clock.nextBlockAt(), "two blocks: no cadence yet").to.equal(undefined);
+    await blocks(clock, [100]);
+    const seen = Date.now();
+    expect(clock.blockMs).to.be.within(80, 130);
+    const due = clock.nextBlockAt(seen)!;
+    expect(due - seen).to.be.within(0, clock.blockMs);
+    expect(clock.nextBlockAt(due + 1)! - due, "one block later").to.be.closeTo(clock.blockMs, 1);
+    expect(clock.nextBlockAt(seen + 3 * clock.blockMs), "stale").to.equal(undefined);
+  });
+
+  it("predicts no block on a chain whose blocks come unevenly (as on automine, when transactions are sent)", async () => {
+    const clock = new BlockClock(provider, 5);
+    await clock.next(1_000);
+    await blocks(clock, [40, 200, 90]);
+    expect(clock.blockMs).to.be.above(0);
+    expect(clock.nextBlockAt()).to.equal(undefined);
+  });
+
   it("stops polling while nobody waits", async () => {
     const clock = new BlockClock(provider, 10);
     await clock.next(50);

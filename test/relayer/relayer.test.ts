@@ -258,6 +258,28 @@ describe("Relayer (real Redis, in-process chain)", () => {
     expect(await metric(registry, "verdict_relayer_tx_sent_total", { kind: "fulfil" })).to.equal(2);
   });
 
+  it("on a chain whose cadence it follows, a batch window stays open until shortly before the next block: fulfilments arriving 600 ms apart share one fulfilBatch in that block", async () => {
+    const s = await loadFixture(deploySystem);
+    const jobs: bigint[] = [];
+    for (let i = 0; i < 5; i++) jobs.push(await lockedJob(s));
+    const requests = await Promise.all(jobs.map((j) => fulfilRequest(s, j)));
+    const { relayer } = await newRelayer({ batchWindowMs: 200 });
+    await manualMining(2000);
+    // Fulfilments relayed one after the other: the relayer's clock follows their blocks and learns the cadence;
+    // the last one's outcome is published right after a block.
+    for (const r of requests.slice(0, 3)) {
+      sent(await relayer.relay(r, relayJobId(r)));
+      mined(await relayer.outcome(relayJobId(r)));
+    }
+    const [a, b] = [requests[3]!, requests[4]!];
+    const first = relayer.relay(a, relayJobId(a));
+    await sleep(600);
+    const tickets = (await Promise.all([first, relayer.relay(b, relayJobId(b))])).map(sent);
+    expect(tickets.map((t) => t.batchSize)).to.deep.equal([2, 2]);
+    expect(tickets[0]!.txHash).to.equal(tickets[1]!.txHash);
+    for (const r of [a, b]) mined(await relayer.outcome(relayJobId(r)));
+  });
+
   it("a batch drops an item whose simulation fails with its decoded reason (UnrecoverableError, outcome failed) and sends the others together", async () => {
     const s = await loadFixture(deploySystem);
     const open = await createJob(s.market, s.requester); // not locked: its fulfilment reverts
