@@ -1,5 +1,6 @@
 // One head-of-chain poller per relayer process: every key's inclusion tracker wakes on a new block instead of
-// polling on its own timer; polls are spaced by the chain's observed block time (a few per block). A receipt is asked for once per block per pending transaction (ethers sends the
+// polling on its own timer; polls are spaced by the chain's observed block time (about two per block once its
+// cadence is steady, else a few per block). A receipt is asked for once per block per pending transaction (ethers sends the
 // requests made in the same tick as one JSON-RPC batch), not every 250 ms per relay: waiting in many relay slots
 // at once then costs the RPC endpoint nothing extra (issue 14; ~3,300 receipt polls for 40 jobs at 12 s blocks).
 import type { Provider } from "ethers";
@@ -18,6 +19,10 @@ export class BlockClock {
   #blockMs = 0;
   /** The last few observed times per block, for telling a chain's cadence from blocks that come when sent to. */
   #gaps: number[] = [];
+  /** When the last poll that saw no new head was answered, and how much earlier than it was seen the current
+   * head's block may have come (from that poll to the change: at most one interval). */
+  #missedAt = 0;
+  #lag = 0;
   #waiters = new Set<() => void>();
   #timer?: NodeJS.Timeout;
   #polling = false;
@@ -41,9 +46,7 @@ export class BlockClock {
    */
   nextBlockAt(now = Date.now()): number | undefined {
     const blockMs = this.#blockMs;
-    const gaps = this.#gaps;
-    if (gaps.length < CADENCE_SAMPLES || Math.max(...gaps) - Math.min(...gaps) > blockMs / 4) return undefined;
-    if (now - this.#changedAt > 2 * blockMs) return undefined;
+    if (!this.#steady() || now - this.#changedAt > 2 * blockMs) return undefined;
     return this.#changedAt + blockMs * Math.max(1, Math.ceil((now - this.#changedAt) / blockMs));
   }
 
@@ -54,7 +57,6 @@ export class BlockClock {
 
   /** Resolves when a block after the current head is seen, or after `timeoutMs` (whichever comes first). */
   async next(timeoutMs: number): Promise<void> {
-    this.#start();
     await new Promise<void>((resolve) => {
       const done = () => {
         clearTimeout(timer);
@@ -63,18 +65,26 @@ export class BlockClock {
       };
       const timer = setTimeout(done, Math.max(0, timeoutMs));
       this.#waiters.add(done);
+      this.#start();
     });
-    if (this.#waiters.size === 0) this.#stop();
   }
 
   #start(): void {
     if (this.#timer || this.#polling) return;
     const poll = async () => {
+      // Nobody waits any more: the poll is skipped and polling stops. A waiter that comes back (the tracker after
+      // each block) finds the next poll scheduled at the cadence, not a fresh poll at once.
+      if (this.#waiters.size === 0) {
+        this.#timer = undefined;
+        return;
+      }
       this.#polling = true;
       try {
         const head = await this.provider.getBlockNumber();
-        if (head !== this.#head) {
-          const now = Date.now();
+        const now = Date.now();
+        if (head === this.#head) this.#missedAt = now;
+        else {
+          this.#lag = Math.min(this.#interval(), now - this.#missedAt);
           if (this.#head !== -1 && head > this.#head) {
             this.#blockMs = (now - this.#changedAt) / (head - this.#head);
             this.#gaps = [...this.#gaps, this.#blockMs].slice(-CADENCE_SAMPLES);
@@ -88,18 +98,35 @@ export class BlockClock {
       } finally {
         this.#polling = false;
       }
-      this.#timer = this.#waiters.size > 0 ? setTimeout(() => void poll(), this.#pollMs()) : undefined;
+      // Scheduled even when the waiters just woke: they come back for the next block before it fires.
+      this.#timer = setTimeout(() => void poll(), this.#delay());
     };
     void poll();
   }
 
+  /**
+   * Until the next poll. With a steady cadence, one poll when the next block may first come (a block after the
+   * current head's block may have: `#lag` before it was seen) and one when it is due (a block after it was seen),
+   * then one per interval while it is late: about two polls a block instead of POLLS_PER_BLOCK, anchored to when
+   * blocks come rather than to when they were seen, so the phase never drifts late. Otherwise, the interval.
+   */
+  #delay(now = Date.now()): number {
+    if (!this.#steady()) return this.#interval();
+    const due = this.#changedAt + this.#blockMs;
+    const from = due - this.#lag;
+    if (now < from) return from - now;
+    return now < due ? due - now : this.#interval();
+  }
+
   /** pollMs, or an eighth of the observed block time when that is longer (at most MAX_POLL_MS). */
-  #pollMs(): number {
+  #interval(): number {
     return Math.max(this.pollMs, Math.min(MAX_POLL_MS, this.#blockMs / POLLS_PER_BLOCK));
   }
 
-  #stop(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
+  /** CADENCE_SAMPLES blocks came, their observed times within a quarter of the block time of each other. */
+  #steady(): boolean {
+    const gaps = this.#gaps;
+    return gaps.length >= CADENCE_SAMPLES && Math.max(...gaps) - Math.min(...gaps) <= this.#blockMs / 4;
   }
+
 }

@@ -2,6 +2,7 @@
 // nothing is polled while nobody waits.
 import { expect } from "chai";
 import type { Provider } from "ethers";
+import { mock } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { BlockClock } from "../../relayer/blockClock.js";
 
@@ -58,6 +59,44 @@ describe("relayer block clock", () => {
     await blocks(clock, [40, 200, 90]);
     expect(clock.blockMs).to.be.above(0);
     expect(clock.nextBlockAt()).to.equal(undefined);
+  });
+
+  it("on a chain with steady 2 s blocks it polls about twice a block and sees each block within one interval of it, with no drift over 60 blocks (mock clock)", async () => {
+    mock.timers.enable({ apis: ["setTimeout", "Date"], now: 1_000_000 });
+    try {
+      const T = 2_000;
+      const start = Date.now();
+      let chainPolls = 0;
+      const chain = { getBlockNumber: async () => (chainPolls++, Math.floor((Date.now() - start) / T)) } as unknown as Provider;
+      const clock = new BlockClock(chain, 50);
+      let waiting = true;
+      const waiter = (async () => {
+        while (waiting) await clock.next(60_000);
+      })();
+      const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
+      const late: number[] = [];
+      let seen = -1;
+      let pollsAt20 = 0;
+      for (let t = 0; t < 60 * T; t += 10) {
+        mock.timers.tick(10);
+        await flush();
+        if (clock.head !== seen) {
+          seen = clock.head;
+          late.push(Date.now() - start - seen * T);
+        }
+        if (t === 20 * T) pollsAt20 = chainPolls;
+      }
+      waiting = false;
+      mock.timers.tick(60_000);
+      await flush();
+      await waiter;
+      const settled = late.slice(20);
+      expect(settled, "every block seen").to.have.length.at.least(39);
+      expect(Math.max(...settled), "seen within one interval (T/8) of the block, however long it runs").to.be.at.most(T / 8 + 10);
+      expect((chainPolls - pollsAt20) / 40, "polls per block").to.be.at.most(2.5);
+    } finally {
+      mock.timers.reset();
+    }
   });
 
   it("stops polling while nobody waits", async () => {
