@@ -1,6 +1,7 @@
-// Chain requests the lock and verify stages spend per job (issue 14: ≤ 10 requests per settled job): a job fresh
-// from evaluate is signed and handed to the relayer without reading the chain (the relayer's simulation is the
-// check before the transaction), and only a job coming back (its lock failed, or a restart) is read; the first
+// Chain requests the lock, verify and submit stages spend per job (issue 14: ≤ 10 requests per settled job): a job
+// fresh from evaluate (or verify) is signed and handed to the relayer without reading the chain (the relayer's
+// simulation is the check before the transaction), a fulfilment the relayer saw mined ends the job without a read,
+// and only a job coming back (its request failed, or a restart) is read; the first
 // proof of a circuit is checked by its registered verifier with eth_call, later ones of that circuit are not,
 // and a rejection is never remembered as an acceptance. Real Redis queues; a fake chain that counts every read.
 import { expect } from "chai";
@@ -9,6 +10,7 @@ import type { Logger } from "pino";
 import { Registry } from "prom-client";
 import { operatorMetrics, type JobData, type OperatorContext } from "../../operator/pipeline.js";
 import { lock } from "../../operator/stages/lock.js";
+import { submit } from "../../operator/stages/submit.js";
 import { verify } from "../../operator/stages/verify.js";
 import { RelayStore } from "../../relayer/store.js";
 import type { LockRequest, RelayRequest } from "../../relayer/types.js";
@@ -24,7 +26,7 @@ const MARKET = Wallet.createRandom().address;
 const VERIFIER = Wallet.createRandom().address;
 const BATCH_VERIFIER = Wallet.createRandom().address;
 
-describe("chain reads of the lock and verify stages (real Redis, fake chain)", function () {
+describe("chain reads of the lock, verify and submit stages (real Redis, fake chain)", function () {
   this.timeout(30_000);
   const redis = suiteRedis();
   const wallet = Wallet.createRandom();
@@ -98,6 +100,29 @@ describe("chain reads of the lock and verify stages (real Redis, fake chain)", f
     // The fake chain shows the job locked by us: the stage moves on to proving after one read.
     expect(await lock(ctx, again, silent)).to.deep.equal({ outcome: "advanced" });
     expect(reads).to.deep.equal(["jobOf 8"]);
+  });
+
+  it("a proven job fresh from verify is signed and sent with no chain request; its fulfilment mined at the relayer's depth ends it with none either", async () => {
+    const { ctx, reads, relay, relayStore } = context({ status: JobStatus.Locked });
+    const data: JobData = { ...lockedJob("9", wallet.address, ["1"], NOW), proof: "0x01", instances: ["1", "2"], outputs: [2] };
+    const first = await submit(ctx, data, silent);
+    expect(first.outcome).to.equal("deferred");
+    const again = (first as { data: JobData }).data;
+    const [sent] = (await relay.getJobs(["waiting"])).map((j) => j.data);
+    expect(sent).to.deep.include({ kind: "fulfil" });
+    await relayStore.publish(again.fulfilRelay!, { status: "mined", txHash: "0x02", blockNumber: 101, gasUsed: "400000", effectiveGasPrice: "1", replacements: 0, batchSize: 1 });
+    expect(await submit(ctx, again, silent)).to.deep.equal({ outcome: "done" });
+    expect(reads).to.deep.equal([]);
+  });
+
+  it("a fulfilment that failed in the relayer is reconciled with the chain (one read) and sent again", async () => {
+    const { ctx, reads, relayStore } = context({ status: JobStatus.Locked });
+    const data: JobData = { ...lockedJob("10", wallet.address, ["1"], NOW), proof: "0x01", instances: ["1", "2"], outputs: [2] };
+    const again = ((await submit(ctx, data, silent)) as { data: JobData }).data;
+    await relayStore.publish(again.fulfilRelay!, { status: "reverted", reason: "failed in batch 0x03: DeadlinePassed" });
+    const third = await submit(ctx, again, silent);
+    expect(third).to.deep.include({ outcome: "deferred", reason: "fulfilment sent" });
+    expect(reads).to.deep.equal(["jobOf 10"]);
   });
 
   it("the first proof of a circuit is checked by its registered verifier (eth_call), later proofs of it are not; a batch verifier is checked on its own", async () => {
