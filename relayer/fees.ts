@@ -1,6 +1,6 @@
 // EIP-1559 fees: the node's suggestion capped by the configured maximum, and the bump a replacement at the same
 // nonce needs (nodes accept a replacement only if both fee fields rise by >= 10%).
-import { parseUnits, type Provider } from "ethers";
+import { parseUnits, type FeeData, type Provider } from "ethers";
 import type { Config } from "../shared/config.js";
 import { VerdictError } from "../shared/errors.js";
 
@@ -21,9 +21,39 @@ function capped(f: Fees, policy: FeePolicy): Fees {
   return { maxFeePerGas, maxPriorityFeePerGas: min(f.maxPriorityFeePerGas, maxFeePerGas) };
 }
 
-/** The node's current fee suggestion, capped. */
-export async function currentFees(provider: Provider, policy: FeePolicy): Promise<Fees> {
-  const data = await provider.getFeeData();
+/** The node's priority fee suggestion moves slowly: it is asked for at most this often. */
+const SUGGESTION_MAX_AGE_MS = 60_000;
+
+/**
+ * The node's current fees, capped: ethers' getFeeData (maxFeePerGas = 2 × the latest base fee + the node's priority
+ * fee; on a chain without a base fee, its gas price in both fields) in one request a call, the latest block, once
+ * the suggestion is known. getFeeData itself (block, gas price and priority fee: three requests) is asked at most
+ * once a minute, and every time on a chain without a base fee (where the gas price is the fee).
+ */
+export class FeeOracle {
+  #suggestion?: { at: number; data: Promise<FeeData> };
+
+  constructor(
+    private readonly provider: Provider,
+    private readonly policy: FeePolicy,
+  ) {}
+
+  async current(): Promise<Fees> {
+    const s = this.#suggestion;
+    const priority = s && Date.now() - s.at < SUGGESTION_MAX_AGE_MS ? (await s.data).maxPriorityFeePerGas : null;
+    if (priority !== null) {
+      const baseFee = (await this.provider.getBlock("latest"))?.baseFeePerGas;
+      if (baseFee != null) return capped({ maxFeePerGas: baseFee * 2n + priority, maxPriorityFeePerGas: priority }, this.policy);
+    }
+    const data = this.provider.getFeeData();
+    const suggestion = { at: Date.now(), data };
+    this.#suggestion = suggestion;
+    data.catch(() => this.#suggestion === suggestion && (this.#suggestion = undefined));
+    return fromFeeData(await data, this.policy);
+  }
+}
+
+function fromFeeData(data: FeeData, policy: FeePolicy): Fees {
   // A chain without a base fee reports only gasPrice: a type-2 tx with both fields at gasPrice pays exactly that.
   const maxFeePerGas = data.maxFeePerGas ?? data.gasPrice;
   if (maxFeePerGas === null) throw new VerdictError("NO_FEE_DATA", "the node reported no gas price", undefined, true);

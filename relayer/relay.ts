@@ -12,7 +12,7 @@ import { VerdictError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
 import { classifySendError, describeRevert, revertData, shortMessage } from "../shared/rpcErrors.js";
 import { BlockClock } from "./blockClock.js";
-import { currentFees, type Fees } from "./fees.js";
+import { FeeOracle, type Fees } from "./fees.js";
 import { kindOf, market, MAX_BATCH_ITEMS, type KindSpec } from "./kinds.js";
 import { NonceManager } from "./nonceManager.js";
 import type { JournalEntry, JournalItem, RelayStore } from "./store.js";
@@ -111,6 +111,7 @@ function windowKey(p: Prepared): string {
 /** Relays requests from its keys. Create one per process: it owns those keys' nonces. */
 export class Relayer {
   readonly #provider: Provider;
+  readonly #feeOracle: FeeOracle;
   readonly #config: Config["relayer"];
   readonly #log: Logger;
   readonly #store: RelayStore;
@@ -136,6 +137,7 @@ export class Relayer {
     const provider = o.signers[0]?.provider;
     if (!provider) throw new VerdictError("NO_PROVIDER", "the relayer needs at least one key connected to a provider");
     this.#provider = provider;
+    this.#feeOracle = new FeeOracle(provider, o.config);
     this.#config = o.config;
     this.#log = o.logger;
     this.#store = o.store;
@@ -426,7 +428,7 @@ export class Relayer {
     const head = this.#clock.head;
     const f = this.#fees;
     if (f && ((head !== -1 && f.head === head) || Date.now() - f.at < FEE_MAX_AGE_MS)) return f.fees;
-    const fees = currentFees(this.#provider, this.#config);
+    const fees = this.#feeOracle.current();
     this.#fees = { head, at: Date.now(), fees };
     fees.catch(() => this.#fees?.fees === fees && (this.#fees = undefined));
     return fees;

@@ -21,6 +21,8 @@ const RECHECK_MIN_MS = 1_000;
 const ROUND_RETRY_MS = 1_000;
 /** Fee bumps per transaction: at the default 15% ten of them raise the fee ~4x, unless the cap stops them first. */
 const MAX_REPLACEMENTS = 10;
+/** Transactions' hashes in flight up to which a round asks for their receipts without the key's mined count. */
+const RECEIPTS_WITHOUT_COUNT = 2;
 
 /** What the tracker needs of its key: fees, and sending at a nonce it already holds. */
 export interface KeySender {
@@ -128,8 +130,10 @@ export class InclusionTracker {
   async #round(): Promise<void> {
     const watches = [...this.#pending.values()];
     // Only a nonce below the key's mined count can have a receipt: one count per block spares asking for the
-    // receipts of a backlog that waits for room in the next blocks.
-    const minedCount = await this.provider.getTransactionCount(this.key.from, "latest");
+    // receipts of a backlog that waits for room in the next blocks. With a hash or two in flight, asking for
+    // their receipts costs no more than the count.
+    const all = watches.flatMap((w) => w.entry.hashes);
+    const minedCount = all.length <= RECEIPTS_WITHOUT_COUNT ? Infinity : await this.provider.getTransactionCount(this.key.from, "latest");
     const hashes = watches.filter((w) => w.entry.nonce < minedCount).flatMap((w) => w.entry.hashes);
     // One request per hash, all in the same tick: one JSON-RPC batch per block for the whole key.
     const receipts = await Promise.all(hashes.map((h) => this.provider.getTransactionReceipt(h)));

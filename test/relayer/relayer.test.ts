@@ -4,7 +4,7 @@
 // restart mid-flight resumes from the journal.
 import { expect } from "chai";
 import { UnrecoverableError } from "bullmq";
-import { Network, Wallet } from "ethers";
+import { FeeData, Network, Wallet, type Provider } from "ethers";
 import http from "node:http";
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -15,7 +15,7 @@ import { startRpcFaultProxy } from "../../infra/rpcFaultProxy.js";
 import type { LocalService } from "../../infra/service.js";
 import { RetryingJsonRpcProvider } from "../../shared/rpcProvider.js";
 import { classifySendError, describeRevert } from "../../shared/rpcErrors.js";
-import { bumpFees, isBump, type Fees } from "../../relayer/fees.js";
+import { bumpFees, FeeOracle, isBump, type Fees } from "../../relayer/fees.js";
 import { startRelayWorker } from "../../relayer/main.js";
 import { Relayer } from "../../relayer/relay.js";
 import { RelayStore } from "../../relayer/store.js";
@@ -632,6 +632,28 @@ describe("relayer fees and error classification", () => {
     expect(isBump(previous, bumped)).to.equal(true);
     const market: Fees = { maxFeePerGas: 50n * GWEI, maxPriorityFeePerGas: 2n * GWEI };
     expect(bumpFees(previous, market, policy)).to.deep.equal(market);
+  });
+
+  it("FeeOracle gives ethers' getFeeData figures, asking for the suggestion once a minute and for the latest block (its base fee) on each later call; on a chain without a base fee, getFeeData every time", async () => {
+    const asked: string[] = [];
+    const counted = (legacy: boolean) =>
+      ({
+        getFeeData: async () => (asked.push("feeData"), legacy ? new FeeData(7n * GWEI, null, null) : ethers.provider.getFeeData()),
+        getBlock: async (tag: string) => (asked.push("block"), ethers.provider.getBlock(tag)),
+      }) as unknown as Provider;
+    await networkHelpers.mine(1);
+    const oracle = new FeeOracle(counted(false), policy);
+    const first = await oracle.current();
+    const data = await ethers.provider.getFeeData();
+    expect(first).to.deep.equal({ maxFeePerGas: data.maxFeePerGas, maxPriorityFeePerGas: data.maxPriorityFeePerGas });
+    await networkHelpers.setNextBlockBaseFeePerGas(3n * GWEI);
+    await networkHelpers.mine(1);
+    expect(await oracle.current()).to.deep.equal({ maxFeePerGas: 6n * GWEI + data.maxPriorityFeePerGas!, maxPriorityFeePerGas: data.maxPriorityFeePerGas });
+    expect(asked).to.deep.equal(["feeData", "block"]);
+    asked.length = 0;
+    const legacy = new FeeOracle(counted(true), policy);
+    for (let i = 0; i < 2; i++) expect(await legacy.current()).to.deep.equal({ maxFeePerGas: 7n * GWEI, maxPriorityFeePerGas: 7n * GWEI });
+    expect(asked).to.deep.equal(["feeData", "feeData"]);
   });
 
   it("bumpFees stops at maxFeePerGasGwei, and isBump then reports the result as no valid replacement", () => {
