@@ -11,12 +11,12 @@ import type { CircuitArtifacts } from "../../zk/runtime/artifacts.js";
 import { infer } from "../../zk/runtime/inference.js";
 import { prove as proveInference } from "../../zk/runtime/prover.js";
 import { advance, jobInput, type JobData, type OperatorContext } from "../pipeline.js";
-import { chainTime, stillMine } from "../reconcile.js";
+import { chainTime, stillMine, type Verdict } from "../reconcile.js";
 import type { Outcome } from "../stage.js";
 import { batchStep, leaveBatch } from "./batch.js";
 
 export async function prove(ctx: OperatorContext, data: JobData, log: Logger): Promise<Outcome> {
-  const mine = await stillMine(ctx, data);
+  const mine = await lockStillOurs(ctx, data);
   const batches = ctx.catalog.get(data.modelId)?.batches ?? [];
   if (!mine.ok) {
     if (batches.length) await leaveBatch(ctx, data);
@@ -40,6 +40,18 @@ export async function prove(ctx: OperatorContext, data: JobData, log: Logger): P
   log.info({ seconds: Number(seconds.toFixed(2)), proofBytes: (result.proof.length - 2) / 2, outputs: result.outputs, floatOutputs }, "proved");
   await advance(ctx, "verify", { ...data, floatOutputs, proof: result.proof, instances: result.instances.map(String), outputs: result.outputs, proveSeconds: seconds });
   return { outcome: "advanced" };
+}
+
+/**
+ * The job is still locked by this operator. One handed on by the lock stage (or resumed by recovery) was read
+ * locked by us, and before its deadline only its own fulfilment or the closing of a revoked model's job can end
+ * that: with a fresh head before the deadline it is not read again (the relayer simulates the fulfilment, and the
+ * submit stage reconciles one that fails).
+ */
+async function lockStillOurs(ctx: OperatorContext, data: JobData): Promise<Verdict> {
+  const head = ctx.snapshot.head.fresh();
+  if (data.operator?.toLowerCase() === ctx.address.toLowerCase() && head && head.timestamp <= data.deadline) return { ok: true };
+  return stillMine(ctx, data);
 }
 
 /** The model's stated tolerance (bundle manifest, from model.json), else this operator's `outputTolerance`. */

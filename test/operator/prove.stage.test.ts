@@ -79,6 +79,22 @@ describe("prove stage: inference, proof and quantisation check as one job (real 
     expect(quantisationError(next.outputs!, next.floatOutputs!, 0.02)).to.equal(undefined);
   });
 
+  it("a job the lock stage handed on is proven without reading the chain while the head is fresh and before its deadline; one that names no lock holder is read", async () => {
+    const data = locked("3");
+    const reads: string[] = [];
+    const ctx = context(spike, data);
+    const withHead = {
+      ...ctx,
+      snapshot: { head: { fresh: () => ({ number: 1, hash: "0x01", timestamp: NOW }), blockSeconds: () => 12 } },
+      market: { jobOf: async (id: string) => (reads.push(id), jobRecord(data, JobStatus.Locked, address)) },
+    } as unknown as OperatorContext;
+    expect(await prove(withHead, data, silent)).to.deep.equal({ outcome: "advanced" });
+    expect(reads).to.deep.equal([]);
+    await ctx.queues.verify.obliterate({ force: true });
+    expect(await prove(withHead, { ...data, operator: undefined }, silent)).to.deep.equal({ outcome: "advanced" });
+    expect(reads).to.deep.equal(["3"]);
+  });
+
   it("a proof whose outputs disagree with onnxruntime beyond the model's tolerance is not handed on: OUTPUT_DISAGREES for good, counted", async () => {
     const strict = { ...spike, outputTolerance: 1e-9 }; // no fixed-point output is that close to the float one
     const data = locked("2");
