@@ -195,12 +195,16 @@ export async function sendToRelayer(ctx: OperatorContext, request: RelayRequest,
  * Where a request handed to the relayer stands, in one Redis round trip: the outcome the relayer published (mined
  * with its receipt's figures, or failed: reverted, replaced, dropped), else pending while its relay job exists.
  */
-export async function relayState(ctx: OperatorContext, relayId: string): Promise<{ state: "pending" | "missing" } | { state: "failed"; reason: string } | { state: "mined"; result: RelayResult }> {
+export async function relayState(
+  ctx: OperatorContext,
+  relayId: string,
+): Promise<{ state: "pending" | "missing" } | { state: "failed"; reason: string; dropped?: string } | { state: "mined"; result: RelayResult }> {
   const { redis, prefix } = ctx.relayStore;
   const [[, raw], [, exists]] = (await redis.multi().get(relayOutcomeKey(prefix, relayId)).exists(ctx.relay.toKey(relayId)).exec()) as [[null, string | null], [null, number]];
   if (raw) {
     const outcome = JSON.parse(raw) as RelayOutcome;
-    return outcome.status === "mined" ? { state: "mined", result: outcome } : { state: "failed", reason: `${outcome.status}: ${outcome.reason}` };
+    if (outcome.status === "mined") return { state: "mined", result: outcome };
+    return { state: "failed", reason: `${outcome.status}: ${outcome.reason}`, ...(outcome.status === "failed" && outcome.dropped ? { dropped: outcome.dropped } : {}) };
   }
   return { state: exists ? "pending" : "missing" };
 }

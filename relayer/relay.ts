@@ -201,7 +201,7 @@ export class Relayer {
       }
       return await this.#send(prepared);
     } catch (e) {
-      if (e instanceof UnrecoverableError) await this.#settled(relayId, { status: "failed", reason: e.message });
+      if (e instanceof UnrecoverableError) await this.#settled(relayId, { status: "failed", reason: e.message, ...(e instanceof Dropped ? { dropped: e.dropped } : {}) });
       else this.#settleLocally(relayId, { status: "failed", reason: shortMessage(e) }); // retried by BullMQ: nothing stored
       throw e;
     }
@@ -438,7 +438,7 @@ export class Relayer {
   #drop(log: Logger, kind: string, reason: string, message: string): never {
     this.#metrics.dropped.inc({ kind, reason });
     log.warn({ reason }, message);
-    throw new UnrecoverableError(message);
+    throw new Dropped(message, reason);
   }
 
   /** What a key needs of the relayer it belongs to. */
@@ -473,6 +473,16 @@ async function settle(w: Waiting, send: () => Promise<RelaySent>): Promise<void>
     w.sent(await send());
   } catch (e) {
     w.failed(e);
+  }
+}
+
+/** A request the relayer gave up on for good, with the reason it was counted under. */
+class Dropped extends UnrecoverableError {
+  constructor(
+    message: string,
+    readonly dropped: string,
+  ) {
+    super(message);
   }
 }
 

@@ -66,7 +66,15 @@ export interface RelayResult {
  * before sending: simulation revert, malformed, retries spent). Anything but mined means "not done": the
  * operator's stage reconciles with the chain and may send the request again.
  */
-export type RelayOutcome = ({ status: "mined" } & RelayResult) | { status: "reverted" | "replaced" | "failed"; reason: string; txHash?: string };
+export type RelayOutcome =
+  | ({ status: "mined" } & RelayResult)
+  | {
+      status: "reverted" | "replaced" | "failed";
+      reason: string;
+      txHash?: string;
+      /** Why a failed request was dropped (its verdict_relayer_tx_dropped_total reason), when it was. */
+      dropped?: string;
+    };
 
 /**
  * BullMQ job id of a relay request, so re-submitting the same request is a no-op: a fulfilment per on-chain job,

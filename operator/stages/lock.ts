@@ -15,9 +15,13 @@ import { signLock } from "../signing.js";
 const LOCK_SIGNATURE_TTL_SECONDS = 300;
 
 export async function lock(ctx: OperatorContext, data: JobData, log: Logger): Promise<Outcome> {
-  // Our signed lock is still on its way (the signature's validity is judged on chain time once it is settled).
-  if (data.lockRelay && Date.now() / 1000 <= data.lockRelay.validUntil && (await relayState(ctx, data.lockRelay.id)).state === "pending") {
-    return { outcome: "deferred", reason: "lock sent, not yet on-chain", retryAt: await recheckAt(ctx), quiet: true };
+  if (data.lockRelay && Date.now() / 1000 <= data.lockRelay.validUntil) {
+    const relay = await relayState(ctx, data.lockRelay.id);
+    // Our signed lock is still on its way (the signature's validity is judged on chain time once it is settled).
+    if (relay.state === "pending") return { outcome: "deferred", reason: "lock sent, not yet on-chain", retryAt: await recheckAt(ctx), quiet: true };
+    // Queued in the relayer behind another operator's lock of the job, mined at the relayer's depth: a job is
+    // locked at most once, so there is nothing to read.
+    if (relay.state === "failed" && relay.dropped === "already-locked") return { outcome: "skipped", reason: `lock not obtained: ${relay.reason}` };
   }
   // A job fresh from evaluation, with its terms from JobCreated, is signed without reading it again: evaluate
   // decided on this block's snapshot, the lock binds the terms (a job reorged under another id does not match),

@@ -102,6 +102,14 @@ describe("chain reads of the lock, verify and submit stages (real Redis, fake ch
     expect(reads).to.deep.equal(["jobOf 8"]);
   });
 
+  it("a lock the relayer dropped as queued behind another operator's mined lock of the job is given up with no chain read", async () => {
+    const { ctx, reads, relayStore } = context({ status: JobStatus.Locked });
+    const again = ((await lock(ctx, fresh("11"), silent)) as { data: JobData }).data;
+    await relayStore.publish(again.lockRelay!.id, { status: "failed", reason: "job 11 was locked by an earlier lock this relayer mined (0x04)", dropped: "already-locked" });
+    expect(await lock(ctx, again, silent)).to.deep.include({ outcome: "skipped" });
+    expect(reads).to.deep.equal([]);
+  });
+
   it("a proven job fresh from verify is signed and sent with no chain request; its fulfilment mined at the relayer's depth ends it with none either", async () => {
     const { ctx, reads, relay, relayStore } = context({ status: JobStatus.Locked });
     const data: JobData = { ...lockedJob("9", wallet.address, ["1"], NOW), proof: "0x01", instances: ["1", "2"], outputs: [2] };

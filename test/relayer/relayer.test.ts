@@ -295,7 +295,7 @@ describe("Relayer (real Redis, in-process chain)", () => {
     const err = (failed as PromiseRejectedResult).reason as Error;
     expect(err).to.be.instanceOf(UnrecoverableError);
     expect(err.message).to.equal(`simulation reverted: JobNotInStatus(${open}, 1, 2)`);
-    expect((await store.lookup(relayJobId(requests[1]!))).outcome).to.deep.equal({ status: "failed", reason: err.message });
+    expect((await store.lookup(relayJobId(requests[1]!))).outcome).to.deep.equal({ status: "failed", reason: err.message, dropped: "simulation-reverted" });
     const [a, b] = [results[0]!, results[2]!].map((r) => sent((r as PromiseFulfilledResult<RelaySent | RelayOutcome>).value));
     expect(a!.txHash).to.equal(b!.txHash);
     expect(a!.batchSize).to.equal(2);
@@ -551,7 +551,7 @@ describe("Relayer (real Redis, in-process chain)", () => {
     expect(secondResult.status).to.equal("rejected");
     expect(((secondResult as PromiseRejectedResult).reason as Error).message).to.match(/^job \d+ was locked by an earlier lock this relayer mined \(0x[0-9a-f]{64}\)$/);
     expect(await metric(registry, "verdict_relayer_tx_dropped_total", { kind: "lock", reason: "already-locked" })).to.equal(1);
-    expect((await relayer.outcome(relayJobId(b))).status).to.equal("failed");
+    expect(await relayer.outcome(relayJobId(b))).to.deep.include({ status: "failed", dropped: "already-locked" });
     mined(await relayer.outcome(relayJobId(a)));
   });
 
@@ -610,7 +610,7 @@ describe("Relayer (real Redis, in-process chain)", () => {
     const dead = (await deadLetters.getJob(relayJobId(bad)))!;
     expect(dead.data.request).to.deep.equal(bad);
     expect(dead.data.reason).to.equal(`simulation reverted: JobNotInStatus(${open}, 1, 2)`);
-    expect((await store.lookup(relayJobId(bad))).outcome).to.deep.equal({ status: "failed", reason: dead.data.reason });
+    expect((await store.lookup(relayJobId(bad))).outcome).to.deep.equal({ status: "failed", reason: dead.data.reason, dropped: "simulation-reverted" });
     await until(async () => (await relayQueue.getJob(relayJobId(bad)))?.finishedOn !== undefined, "the bad relay job to finish");
     const job = (await relayQueue.getJob(relayJobId(bad)))!;
     expect(await job.getState()).to.equal("failed");
