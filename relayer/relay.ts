@@ -8,6 +8,7 @@ import { UnrecoverableError } from "bullmq";
 import { BaseWallet, formatEther, isAddress, keccak256, type Provider, type Signer, type TransactionReceipt, type TransactionRequest } from "ethers";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import type { Config } from "../shared/config.js";
+import { JobStatus } from "../shared/enums.js";
 import { VerdictError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
 import { classifySendError, describeRevert, revertData, shortMessage } from "../shared/rpcErrors.js";
@@ -17,7 +18,7 @@ import { kindOf, market, MAX_BATCH_ITEMS, type KindSpec } from "./kinds.js";
 import { NonceManager } from "./nonceManager.js";
 import type { JournalEntry, JournalItem, RelayStore } from "./store.js";
 import { InclusionTracker, type KeySender } from "./tracker.js";
-import { relayedJobs, type RelayOutcome, type RelayRequest, type RelaySent } from "./types.js";
+import { JOB_NOT_OPEN, relayedJobs, type RelayOutcome, type RelayRequest, type RelaySent } from "./types.js";
 
 /** Fresh sends tried after nonce errors (re-syncing in between) before the job fails and is retried by BullMQ. */
 const NONCE_ATTEMPTS = 3;
@@ -64,7 +65,7 @@ function relayerMetrics(registry: Registry, balance: () => Promise<bigint>) {
     mined: new Counter({ name: "verdict_relayer_tx_mined_total", help: "Requests mined successfully and confirmed (a batch counts each item that took effect)", labelNames: ["kind"] as const, registers }),
     dropped: new Counter({
       name: "verdict_relayer_tx_dropped_total",
-      help: "Requests given up on: simulation-reverted, reverted-onchain, failed-in-batch, replaced, bad-request, wrong-chain, or a send error that cannot succeed",
+      help: "Requests given up on: simulation-reverted, job-not-open (a lock of a job already taken), reverted-onchain, failed-in-batch, replaced, bad-request, wrong-chain, or a send error that cannot succeed",
       labelNames: ["kind", "reason"] as const,
       registers,
     }),
@@ -197,7 +198,7 @@ export class Relayer {
       // A job is locked at most once: a lock queued behind one this relayer saw mined would revert, so it is
       // dropped without spending a simulation on it.
       if (request.kind === "lock" && before?.kind === "lock" && previous?.status === "mined") {
-        this.#drop(log, request.kind, "already-locked", `job ${prepared.jobId} was locked by an earlier lock this relayer mined (${previous.txHash})`);
+        this.#drop(log, request.kind, JOB_NOT_OPEN, `job ${prepared.jobId} was locked by an earlier lock this relayer mined (${previous.txHash})`);
       }
       return await this.#send(prepared);
     } catch (e) {
@@ -268,7 +269,7 @@ export class Relayer {
       measured = await this.#gasLimit(gasKey(p), 1, tx);
     } catch (e) {
       // The kind's first request is estimated before it is simulated: its revert is the simulation's.
-      if (classifySendError(e).reason === "reverted") this.#drop(p.log, p.request.kind, "simulation-reverted", `simulation reverted: ${describeRevert(e, market)}`);
+      if (classifySendError(e).reason === "reverted") this.#dropReverted(p, e);
       throw e;
     }
     const gasLimit = simulated ? measured : await this.#simulate({ ...tx, gasLimit: measured }, p);
@@ -298,7 +299,7 @@ export class Relayer {
           tx = { ...tx, gasLimit: tx.gasLimit + ((required - available) * 64n * BigInt(this.#config.gasLimitPercent)) / 6300n };
           continue;
         }
-        this.#drop(p.log, p.request.kind, "simulation-reverted", `simulation reverted: ${describeRevert(e, market)}`);
+        this.#dropReverted(p, e);
       }
     }
   }
@@ -432,6 +433,17 @@ export class Relayer {
     this.#fees = { head, at: Date.now(), fees };
     fees.catch(() => this.#fees?.fees === fees && (this.#fees = undefined));
     return fees;
+  }
+
+  /**
+   * Drops a request whose simulation reverted. A lock of a job that is no longer open (JobNotInStatus) is dropped as
+   * `job-not-open`: whoever reads the outcome knows the job is taken without reading the chain.
+   */
+  #dropReverted(p: Prepared, e: unknown): never {
+    const data = revertData(e);
+    const decoded = data ? market.parseError(data) : null;
+    const notOpen = p.request.kind === "lock" && decoded?.name === "JobNotInStatus" && Number(decoded.args[1]) !== JobStatus.Open;
+    this.#drop(p.log, p.request.kind, notOpen ? JOB_NOT_OPEN : "simulation-reverted", `simulation reverted: ${describeRevert(e, market)}`);
   }
 
   /** Counts and logs a request given up on, and throws the error that tells BullMQ not to retry it. */

@@ -66,6 +66,9 @@ export interface RelayResult {
  * before sending: simulation revert, malformed, retries spent). Anything but mined means "not done": the
  * operator's stage reconciles with the chain and may send the request again.
  */
+/** The `dropped` reason of a lock whose job is no longer open (another lock was mined first): nothing to read. */
+export const JOB_NOT_OPEN = "job-not-open";
+
 export type RelayOutcome =
   | ({ status: "mined" } & RelayResult)
   | {

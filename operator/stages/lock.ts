@@ -5,7 +5,7 @@
 // fresh from evaluate is signed at once (the relayer's simulation is the check before the transaction); any other
 // is reconciled with the chain before signing, since another operator may have won the race.
 import type { Logger } from "pino";
-import { relayJobId } from "../../relayer/types.js";
+import { JOB_NOT_OPEN, relayJobId } from "../../relayer/types.js";
 import { advance, recheckAt, relayState, sendToRelayer, type JobData, type OperatorContext } from "../pipeline.js";
 import { mineVerdict, openVerdict, readJob } from "../reconcile.js";
 import type { Outcome } from "../stage.js";
@@ -19,9 +19,9 @@ export async function lock(ctx: OperatorContext, data: JobData, log: Logger): Pr
     const relay = await relayState(ctx, data.lockRelay.id);
     // Our signed lock is still on its way (the signature's validity is judged on chain time once it is settled).
     if (relay.state === "pending") return { outcome: "deferred", reason: "lock sent, not yet on-chain", retryAt: await recheckAt(ctx), quiet: true };
-    // Queued in the relayer behind another operator's lock of the job, mined at the relayer's depth: a job is
+    // Dropped by the relayer because the job is no longer open (another operator's lock was mined first): a job is
     // locked at most once, so there is nothing to read.
-    if (relay.state === "failed" && relay.dropped === "already-locked") return { outcome: "skipped", reason: `lock not obtained: ${relay.reason}` };
+    if (relay.state === "failed" && relay.dropped === JOB_NOT_OPEN) return { outcome: "skipped", reason: `lock not obtained: ${relay.reason}` };
   }
   // A job fresh from evaluation, with its terms from JobCreated, is signed without reading it again: evaluate
   // decided on this block's snapshot, the lock binds the terms (a job reorged under another id does not match),

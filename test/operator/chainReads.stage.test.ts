@@ -105,7 +105,7 @@ describe("chain reads of the lock, verify and submit stages (real Redis, fake ch
   it("a lock the relayer dropped as queued behind another operator's mined lock of the job is given up with no chain read", async () => {
     const { ctx, reads, relayStore } = context({ status: JobStatus.Locked });
     const again = ((await lock(ctx, fresh("11"), silent)) as { data: JobData }).data;
-    await relayStore.publish(again.lockRelay!.id, { status: "failed", reason: "job 11 was locked by an earlier lock this relayer mined (0x04)", dropped: "already-locked" });
+    await relayStore.publish(again.lockRelay!.id, { status: "failed", reason: "job 11 was locked by an earlier lock this relayer mined (0x04)", dropped: "job-not-open" });
     expect(await lock(ctx, again, silent)).to.deep.include({ outcome: "skipped" });
     expect(reads).to.deep.equal([]);
   });

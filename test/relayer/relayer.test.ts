@@ -537,7 +537,7 @@ describe("Relayer (real Redis, in-process chain)", () => {
     expect((await s.market.jobOf(jobId)).status).to.equal(1n); // still Open
   });
 
-  it("a second lock of a job waits for the first's outcome (per-job serialization); once the first is mined it is dropped without a simulation", async () => {
+  it("a second lock of a job waits for the first's outcome (per-job serialization); once the first is mined it is dropped without a simulation, as job-not-open", async () => {
     const s = await loadFixture(deploySystem);
     const jobId = await createJob(s.market, s.requester);
     const { relayer, registry } = await newRelayer();
@@ -550,9 +550,15 @@ describe("Relayer (real Redis, in-process chain)", () => {
     expect(first.status).to.equal("fulfilled");
     expect(secondResult.status).to.equal("rejected");
     expect(((secondResult as PromiseRejectedResult).reason as Error).message).to.match(/^job \d+ was locked by an earlier lock this relayer mined \(0x[0-9a-f]{64}\)$/);
-    expect(await metric(registry, "verdict_relayer_tx_dropped_total", { kind: "lock", reason: "already-locked" })).to.equal(1);
-    expect(await relayer.outcome(relayJobId(b))).to.deep.include({ status: "failed", dropped: "already-locked" });
+    expect(await metric(registry, "verdict_relayer_tx_dropped_total", { kind: "lock", reason: "job-not-open" })).to.equal(1);
+    expect(await relayer.outcome(relayJobId(b))).to.deep.include({ status: "failed", dropped: "job-not-open" });
     mined(await relayer.outcome(relayJobId(a)));
+    // Relayed once the first has settled, a lock of the taken job is simulated, and its JobNotInStatus is counted
+    // (and published) as job-not-open too.
+    const c = await lockRequest(s, jobId, 100n);
+    expect((await rejection(relayer.relay(c, relayJobId(c)))).message).to.match(/^simulation reverted: JobNotInStatus\(\d+, 2, 1\)$/);
+    expect(await relayer.outcome(relayJobId(c))).to.deep.include({ status: "failed", dropped: "job-not-open" });
+    expect(await metric(registry, "verdict_relayer_tx_dropped_total", { kind: "lock", reason: "job-not-open" })).to.equal(2);
   });
 
   it("through a JSON-RPC proxy that answers 10% of reads with error bodies (rate limits, header not found, timeouts), on interval mining, locks and batched fulfilments are each settled once with no nonce error", async () => {
