@@ -89,8 +89,9 @@ describe("inputs judged by the circuit: wine-classifier onboarded from 16 calibr
   it("refuses what the circuit cannot take, with the reason: a value overflowing inside the model (witness), NaN, the wrong width", async () => {
     const inside = Array<number>(13).fill(100); // each input within the bound; the hidden layer overflows
     expect(() => checkCircuitInput(circuit, inside, "input")).to.not.throw();
-    for (const attempt of [witnessOutputs(circuit, [inside], { bridge: bridge.request }), prove(circuit, inside, { bridge: bridge.request })]) {
-      const e = await rejection(attempt);
+    // Started one at a time: a second started at once could reject while the first is awaited, unhandled.
+    for (const attempt of [() => witnessOutputs(circuit, [inside], { bridge: bridge.request }), () => prove(circuit, inside, { bridge: bridge.request })]) {
+      const e = await rejection(attempt());
       expect(e).to.be.instanceOf(VerdictError);
       expect(e.code).to.equal("INPUT_NOT_PROVABLE");
       expect(e.message).to.match(/the circuit of wine-16rows cannot take it/);
