@@ -33,6 +33,8 @@ function step(msg: string): void {
 interface LogLine {
   msg: string;
   time: number;
+  /** The operator's log file it came from. */
+  source?: string;
   jobId?: string;
   seconds?: number;
   proofBytes?: number;
@@ -46,7 +48,7 @@ async function operatorEvents(work: string): Promise<Map<string, LogLine[]>> {
     const text = await readFile(path.join(work, file), "utf8").catch(() => "");
     for (const line of text.split("\n")) {
       if (!line.startsWith("{")) continue;
-      const e = JSON.parse(line) as LogLine;
+      const e = { ...(JSON.parse(line) as LogLine), source: file };
       if (e.jobId) byJob.set(e.jobId, [...(byJob.get(e.jobId) ?? []), e]);
     }
   }
@@ -146,7 +148,10 @@ async function main(run: StackRun): Promise<void> {
   const locked = await market.queryFilter(market.filters.JobLocked());
   const rows: Record<string, Record<string, string | number>> = {};
   for (const id of jobs) {
-    const ev = events.get(id.toString()) ?? [];
+    // Timed on the operator that settled the job: the other one took it too, and lost the lock race.
+    const all = events.get(id.toString()) ?? [];
+    const winner = all.find((e) => e.msg === "fulfilled and paid")?.source;
+    const ev = all.filter((e) => e.source === winner);
     const at = (msg: string) => ev.find((e) => e.msg === msg)?.time ?? Number.NaN;
     const proved = ev.find((e) => e.msg === "proved");
     const job = await market.jobOf(id);

@@ -14,6 +14,7 @@ import { operatorContext } from "./context.js";
 import { jobsAtRisk, lockedJobs, riskMetrics, SlashWatch, type RiskMetrics } from "./observability.js";
 import { PENDING_STATES, STAGES, type OperatorContext, type Stage } from "./pipeline.js";
 import { sweepLocks } from "./recovery.js";
+import { OutcomeWakeups } from "./wakeups.js";
 import { runStage, type StageProcessor } from "./stage.js";
 import { evaluate } from "./stages/evaluate.js";
 import { lock } from "./stages/lock.js";
@@ -37,6 +38,7 @@ async function main(): Promise<void> {
   const metricsReg = metricsRegistry("operator");
   const { ctx, close } = await operatorContext(config, log, metricsReg, true);
   const { address, chain, redis } = ctx;
+  ctx.wakeups = await OutcomeWakeups.start(ctx.queues, ctx.relayStore, log.child({ stage: "wakeups" }));
 
   const processors: Record<Stage, [StageProcessor, number]> = {
     evaluate: [(data, log) => evaluate(ctx, data, log), 4],
@@ -80,6 +82,7 @@ async function main(): Promise<void> {
     await watcher.stop();
     // close() lets in-flight jobs finish; queued ones stay in Redis for the next start (nothing is forgotten).
     await Promise.all(workers.map((w) => w.close()));
+    ctx.wakeups?.close();
     server?.close();
     await close();
   });

@@ -17,6 +17,7 @@ import { feltToFloat } from "../zk/runtime/felt.js";
 import { VerdictError } from "../shared/errors.js";
 import type { ModelCatalog } from "./catalog.js";
 import type { ChainSnapshot } from "./snapshot.js";
+import type { OutcomeWakeups } from "./wakeups.js";
 
 /** The pipeline's stages, in order; each is a queue per operator (queueName). */
 export const STAGES = ["evaluate", "lock", "prove", "verify", "submit"] as const;
@@ -110,6 +111,8 @@ export interface OperatorContext {
   checker: WarmBridge;
   /** Chain state for evaluation, read once per block. */
   snapshot: ChainSnapshot;
+  /** Wakes a stage waiting for the relayer's outcome when it is published (the operator service starts it). */
+  wakeups?: OutcomeWakeups;
 }
 
 /**
@@ -176,9 +179,11 @@ export async function advance(ctx: OperatorContext, stage: Stage, data: JobData)
  * differs (a lock re-signed with a new validity) gets a new id (review S1-3). Sending a request again (it failed,
  * or was mined and then reorged out) forgets its earlier outcome and job first: BullMQ would answer a known id
  * with the old job. The stage has just reconciled with the chain, and the relayer simulates before sending (and
- * never sends a request still in flight), so this is safe.
+ * never sends a request still in flight), so this is safe. `waiting`: the stage job that comes back for the outcome,
+ * woken when it is published.
  */
-export async function sendToRelayer(ctx: OperatorContext, request: RelayRequest, relayId: string): Promise<void> {
+export async function sendToRelayer(ctx: OperatorContext, request: RelayRequest, relayId: string, waiting?: { stage: Stage; data: JobData }): Promise<void> {
+  if (waiting) ctx.wakeups?.expect(relayId, waiting.stage, jobKey(waiting.data.chainId, waiting.data.jobId));
   await ctx.relayStore.forget(relayId);
   const old = await ctx.relay.getJob(relayId);
   if (old && ((await old.isCompleted()) || (await old.isFailed()))) await old.remove();

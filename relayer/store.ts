@@ -4,7 +4,8 @@
 //   sent     `${prefix}:relay-sent:${relayId}`   RelaySent: the request is in flight (a re-delivered relay job
 //            returns it rather than sending a second transaction);
 //   outcome  `${prefix}:relay-outcome:${relayId}` RelayOutcome, published once by the key's tracker: the operator's
-//            lock and submit stages read it with one Redis call (relayState in operator/pipeline.ts).
+//            lock and submit stages read it with one Redis call (relayState in operator/pipeline.ts); the relay id
+//            is also sent on the channel `${prefix}:relay-outcomes`, which wakes the stage waiting for it.
 import type { Redis } from "ioredis";
 import type { RelayOutcome, RelaySent } from "./types.js";
 
@@ -37,6 +38,8 @@ export interface JournalEntry {
 }
 
 export const relayOutcomeKey = (prefix: string, relayId: string) => `${prefix}:relay-outcome:${relayId}`;
+/** Redis pub/sub channel that names each request whose outcome was just published (operator/wakeups.ts). */
+export const outcomesChannel = (prefix: string) => `${prefix}:relay-outcomes`;
 const sentKey = (prefix: string, relayId: string) => `${prefix}:relay-sent:${relayId}`;
 const journalKey = (prefix: string, from: string) => `${prefix}:relay-journal:${from.toLowerCase()}`;
 
@@ -64,7 +67,7 @@ export class RelayStore {
   async settle(from: string, nonce: number, outcomes: [relayId: string, outcome: RelayOutcome][]): Promise<void> {
     const m = this.redis.multi().hdel(journalKey(this.prefix, from), String(nonce));
     for (const [relayId, outcome] of outcomes) {
-      m.set(relayOutcomeKey(this.prefix, relayId), JSON.stringify(outcome), "EX", TTL_SECONDS).del(sentKey(this.prefix, relayId));
+      m.set(relayOutcomeKey(this.prefix, relayId), JSON.stringify(outcome), "EX", TTL_SECONDS).del(sentKey(this.prefix, relayId)).publish(outcomesChannel(this.prefix), relayId);
     }
     await m.exec();
   }
@@ -78,7 +81,12 @@ export class RelayStore {
 
   /** Publishes the outcome of a request that never got (or no longer has) a transaction. */
   async publish(relayId: string, outcome: RelayOutcome): Promise<void> {
-    await this.redis.multi().set(relayOutcomeKey(this.prefix, relayId), JSON.stringify(outcome), "EX", TTL_SECONDS).del(sentKey(this.prefix, relayId)).exec();
+    await this.redis
+      .multi()
+      .set(relayOutcomeKey(this.prefix, relayId), JSON.stringify(outcome), "EX", TTL_SECONDS)
+      .del(sentKey(this.prefix, relayId))
+      .publish(outcomesChannel(this.prefix), relayId)
+      .exec();
   }
 
   /** What is known of a request: in flight (sent) and/or settled (outcome), in one round trip. */

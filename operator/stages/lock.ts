@@ -49,7 +49,7 @@ async function send(ctx: OperatorContext, data: JobData, terms: string, now: num
   const validUntil = Math.min(now + LOCK_SIGNATURE_TTL_SECONDS, data.lockDeadline);
   const request = await signLock(ctx, data.jobId, terms, validUntil);
   const id = relayJobId(request);
-  await sendToRelayer(ctx, request, id);
+  await sendToRelayer(ctx, request, id, { stage: "lock", data });
   log.info({ validUntil, relay: id }, "lock sent");
   return { outcome: "deferred", reason: "lock sent", retryAt: await recheckAt(ctx), data: { ...data, terms, lockRelay: { id, validUntil } }, quiet: true };
 }

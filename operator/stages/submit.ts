@@ -44,7 +44,7 @@ async function send(ctx: OperatorContext, data: JobData, log: Logger): Promise<O
     ? await signFulfilBatch(ctx, batch.batchId, data.fulfilRelay ? batch.jobIds.map((id) => (id === data.jobId ? id : "0")) : batch.jobIds, data.proof!, data.instances!)
     : await signFulfil(ctx, data.jobId, data.proof!, data.instances!);
   const id = relayJobId(request);
-  await sendToRelayer(ctx, request, id);
+  await sendToRelayer(ctx, request, id, { stage: "submit", data });
   log.info({ relay: id }, "fulfilment sent");
   return { outcome: "deferred", reason: "fulfilment sent", retryAt: await recheckAt(ctx), data: { ...data, fulfilRelay: id }, quiet: true };
 }

@@ -10,6 +10,7 @@ import { RelayStore } from "../../relayer/store.js";
 import type { LockRequest, RelayOutcome, RelayRequest, RelaySent } from "../../relayer/types.js";
 import { queue, RELAYER_QUEUE, worker } from "../../shared/queues.js";
 import { runStage, type Outcome } from "../../operator/stage.js";
+import { OutcomeWakeups } from "../../operator/wakeups.js";
 import { operatorQueues, suiteRedis, type OperatorQueues } from "../fixtures/operatorQueues.js";
 
 const silent: unknown = { info: () => undefined, warn: () => undefined, debug: () => undefined, child: () => silent };
@@ -67,6 +68,36 @@ describe("stage runner (real Redis)", function () {
       expect(job.failedReason).to.match(/model 9 is not one this operator proves/);
     } finally {
       await worker.close();
+    }
+  });
+
+  it("a stage job deferred while its relay request is pending is woken the moment the relayer publishes the outcome, not at its retryAt 30 s later", async () => {
+    const qctx = { connection: pipeline.connection, prefix: pipeline.prefix };
+    const relay = queue<RelayRequest>(qctx, RELAYER_QUEUE);
+    const store = new RelayStore(pipeline.connection, pipeline.prefix);
+    const wakeups = await OutcomeWakeups.start(pipeline.queues, store, ctx.log);
+    const relayCtx = { ...ctx, relay, relayStore: store, wakeups } as unknown as OperatorContext;
+    const request: LockRequest = { kind: "lock", chainId: "31337", market: address, jobId: "1", terms: "0x", operator: address, validUntil: "1", signature: "0x" };
+    const looks: number[] = [];
+    const worker = runStage(relayCtx, "lock", async (d): Promise<Outcome> => {
+      looks.push(Date.now());
+      if (looks.length > 1) return { outcome: "advanced" };
+      await sendToRelayer(relayCtx, request, "wake-test", { stage: "lock", data: d });
+      return { outcome: "deferred", reason: "lock sent", retryAt: Date.now() + 30_000, quiet: true };
+    }, 1);
+    try {
+      await pipeline.queues.lock.add("lock", data, { jobId: "31337-1" });
+      for (let i = 0; i < 100 && !(await (await pipeline.queues.lock.getJob("31337-1"))?.isDelayed()); i++) await new Promise((r) => setTimeout(r, 20));
+      const published = Date.now();
+      await store.publish("wake-test", { status: "mined", txHash: "0x01", blockNumber: 7, gasUsed: "50000", effectiveGasPrice: "1", replacements: 0, batchSize: 1 });
+      for (let i = 0; i < 200 && looks.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(looks, "looked at again").to.have.length(2);
+      expect(looks[1]! - published, "woken by the outcome").to.be.below(2_000);
+    } finally {
+      await worker.close();
+      wakeups.close();
+      await relay.obliterate({ force: true });
+      await relay.close();
     }
   });
 
