@@ -1,9 +1,10 @@
-// lock — consumes: `lock` jobs. Produces: `prove` jobs (this operator's queue) once the lock is on-chain.
-// Signs an EIP-712 Lock and hands it to the relayer, then comes back every half block (a deferred job, holding no
-// worker slot while blocks are awaited); while the relayer's outcome is pending that costs one Redis read and no
-// RPC. Once it is published the chain decides: the lock, another operator's lock, or the signature's expiry. A job
-// fresh from evaluate is signed at once (the relayer's simulation is the check before the transaction); any other
-// is reconciled with the chain before signing, since another operator may have won the race.
+// lock — consumes: `lock` jobs. Produces: `prove` jobs (this operator's queue) once the lock is on-chain. Signs an
+// EIP-712 Lock and hands it to the relayer, then comes back when the relayer publishes its outcome, or every half
+// block (a deferred job, holding no worker slot while blocks are awaited); while the relayer's outcome is pending
+// that costs one Redis read and no RPC. Once it is published the chain decides: the lock, another operator's lock, or
+// the signature's expiry. A job fresh from evaluate is signed at once (the relayer's simulation is the check before
+// the transaction); any other is reconciled with the chain before signing, since another operator may have won the
+// race.
 import type { Logger } from "pino";
 import { JOB_NOT_OPEN, relayJobId } from "../../relayer/types.js";
 import { advance, recheckAt, relayState, sendToRelayer, type JobData, type OperatorContext } from "../pipeline.js";

@@ -1,12 +1,12 @@
-// submit — consumes: `submit` jobs with a checked proof. Produces: the fulfilment on-chain (via the relayer).
-// Signs an EIP-712 Fulfil and hands it to the relayer, then comes back every half block (a deferred job, holding
-// no worker slot; one Redis read and no RPC while the relayer's outcome is pending). A job fresh from verify is
-// sent without a chain read (the relayer simulates first), and its fulfilment mined at the relayer's depth ends
-// it; one that failed in the relayer (or in its batch) is reconciled with the chain (lock lost, deadline passed)
-// and sent again. A job proven in a batch sends its group's FulfilBatch (one relay request, the same for every job
-// of the group) and is read from the chain each time, since another job of its group may have settled it; sent
-// again, it names only the job's own slot, so a job the batch skipped settles from the same proof without the
-// others.
+// submit — consumes: `submit` jobs with a checked proof. Produces: the fulfilment on-chain (via the relayer). Signs
+// an EIP-712 Fulfil and hands it to the relayer, then comes back when the relayer publishes its outcome, or every
+// half block (a deferred job, holding no worker slot; one Redis read and no RPC while the relayer's outcome is
+// pending). A job fresh from verify is sent without a chain read (the relayer simulates first), and its fulfilment
+// mined at the relayer's depth ends it; one that failed in the relayer (or in its batch) is reconciled with the chain
+// (lock lost, deadline passed) and sent again. A job proven in a batch sends its group's FulfilBatch (one relay
+// request, the same for every job of the group) and is read from the chain each time, since another job of its group
+// may have settled it; sent again, it names only the job's own slot, so a job the batch skipped settles from the same
+// proof without the others.
 import type { Logger } from "pino";
 import { relayJobId } from "../../relayer/types.js";
 import { JobStatus } from "../../shared/enums.js";
