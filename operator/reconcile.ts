@@ -9,6 +9,15 @@ export type Verdict = { ok: true } | { ok: false; reason: string };
 
 type OnChainJob = Awaited<ReturnType<OperatorContext["market"]["jobOf"]>>;
 
+/**
+ * The chain's time from the head poller while it is fresh and not past `deadline`; undefined otherwise. A stage
+ * that may act on a job without reading it again (the relayer simulates before sending) asks this first.
+ */
+export function freshTimeBefore(ctx: OperatorContext, deadline: number): number | undefined {
+  const head = ctx.snapshot.head.fresh();
+  return head && head.timestamp <= deadline ? head.timestamp : undefined;
+}
+
 /** The chain's time: the latest block's timestamp, from the process's head poller while it is fresh (no request). */
 export async function chainTime(ctx: OperatorContext): Promise<number> {
   const fresh = ctx.snapshot.head.fresh();

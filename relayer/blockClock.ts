@@ -14,10 +14,10 @@ const CADENCE_SAMPLES = 3;
 
 export class BlockClock {
   #head = -1;
-  /** When the head last changed, and the observed time per block (0 until two changes were seen). */
+  /** When the head last changed. */
   #changedAt = 0;
-  #blockMs = 0;
-  /** The last few observed times per block, for telling a chain's cadence from blocks that come when sent to. */
+  /** The last few observed times per block (the latest is the block time), for telling a chain's cadence from
+   * blocks that come when sent to. */
   #gaps: number[] = [];
   /** When the last poll that saw no new head was answered, and how much earlier than it was seen the current
    * head's block may have come (from that poll to the change: at most one interval). */
@@ -34,7 +34,7 @@ export class BlockClock {
 
   /** The observed time per block in ms (0 until two head changes were seen). */
   get blockMs(): number {
-    return this.#blockMs;
+    return this.#gaps.at(-1) ?? 0;
   }
 
   /**
@@ -45,7 +45,7 @@ export class BlockClock {
    * block may come that much earlier.
    */
   nextBlockAt(now = Date.now()): number | undefined {
-    const blockMs = this.#blockMs;
+    const blockMs = this.blockMs;
     if (!this.#steady() || now - this.#changedAt > 2 * blockMs) return undefined;
     return this.#changedAt + blockMs * Math.max(1, Math.ceil((now - this.#changedAt) / blockMs));
   }
@@ -86,8 +86,7 @@ export class BlockClock {
         else {
           this.#lag = Math.min(this.#interval(), now - this.#missedAt);
           if (this.#head !== -1 && head > this.#head) {
-            this.#blockMs = (now - this.#changedAt) / (head - this.#head);
-            this.#gaps = [...this.#gaps, this.#blockMs].slice(-CADENCE_SAMPLES);
+            this.#gaps = [...this.#gaps, (now - this.#changedAt) / (head - this.#head)].slice(-CADENCE_SAMPLES);
           }
           this.#changedAt = now;
           this.#head = head;
@@ -112,7 +111,7 @@ export class BlockClock {
    */
   #delay(now = Date.now()): number {
     if (!this.#steady()) return this.#interval();
-    const due = this.#changedAt + this.#blockMs;
+    const due = this.#changedAt + this.blockMs;
     const from = due - this.#lag;
     if (now < from) return from - now;
     return now < due ? due - now : this.#interval();
@@ -120,13 +119,13 @@ export class BlockClock {
 
   /** pollMs, or an eighth of the observed block time when that is longer (at most MAX_POLL_MS). */
   #interval(): number {
-    return Math.max(this.pollMs, Math.min(MAX_POLL_MS, this.#blockMs / POLLS_PER_BLOCK));
+    return Math.max(this.pollMs, Math.min(MAX_POLL_MS, this.blockMs / POLLS_PER_BLOCK));
   }
 
   /** CADENCE_SAMPLES blocks came, their observed times within a quarter of the block time of each other. */
   #steady(): boolean {
     const gaps = this.#gaps;
-    return gaps.length >= CADENCE_SAMPLES && Math.max(...gaps) - Math.min(...gaps) <= this.#blockMs / 4;
+    return gaps.length >= CADENCE_SAMPLES && Math.max(...gaps) - Math.min(...gaps) <= this.blockMs / 4;
   }
 
 }

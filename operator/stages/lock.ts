@@ -8,7 +8,7 @@
 import type { Logger } from "pino";
 import { JOB_NOT_OPEN, relayJobId } from "../../relayer/types.js";
 import { advance, recheckAt, relayState, sendToRelayer, type JobData, type OperatorContext } from "../pipeline.js";
-import { mineVerdict, openVerdict, readJob } from "../reconcile.js";
+import { freshTimeBefore, mineVerdict, openVerdict, readJob } from "../reconcile.js";
 import type { Outcome } from "../stage.js";
 import { signLock } from "../signing.js";
 
@@ -27,8 +27,8 @@ export async function lock(ctx: OperatorContext, data: JobData, log: Logger): Pr
   // A job fresh from evaluation, with its terms from JobCreated, is signed without reading it again: evaluate
   // decided on this block's snapshot, the lock binds the terms (a job reorged under another id does not match),
   // and the relayer simulates the lock before sending it. The chain is read once the outcome is known.
-  const head = ctx.snapshot.head.fresh();
-  if (!data.lockRelay && data.terms && head && head.timestamp <= data.lockDeadline) return send(ctx, data, data.terms, head.timestamp, log);
+  const fresh = freshTimeBefore(ctx, data.lockDeadline);
+  if (!data.lockRelay && data.terms && fresh !== undefined) return send(ctx, data, data.terms, fresh, log);
   const view = await readJob(ctx, data);
   if (mineVerdict(ctx, data, view).ok) return locked(ctx, data, log);
   const open = openVerdict(data, view);

@@ -11,7 +11,7 @@ import type { CircuitArtifacts } from "../../zk/runtime/artifacts.js";
 import { infer } from "../../zk/runtime/inference.js";
 import { prove as proveInference } from "../../zk/runtime/prover.js";
 import { advance, jobInput, type JobData, type OperatorContext } from "../pipeline.js";
-import { chainTime, stillMine, type Verdict } from "../reconcile.js";
+import { chainTime, freshTimeBefore, stillMine, type Verdict } from "../reconcile.js";
 import type { Outcome } from "../stage.js";
 import { batchStep, leaveBatch } from "./batch.js";
 
@@ -49,8 +49,7 @@ export async function prove(ctx: OperatorContext, data: JobData, log: Logger): P
  * submit stage reconciles one that fails).
  */
 async function lockStillOurs(ctx: OperatorContext, data: JobData): Promise<Verdict> {
-  const head = ctx.snapshot.head.fresh();
-  if (data.operator?.toLowerCase() === ctx.address.toLowerCase() && head && head.timestamp <= data.deadline) return { ok: true };
+  if (data.operator?.toLowerCase() === ctx.address.toLowerCase() && freshTimeBefore(ctx, data.deadline) !== undefined) return { ok: true };
   return stillMine(ctx, data);
 }
 

@@ -11,7 +11,7 @@ import type { Logger } from "pino";
 import { relayJobId } from "../../relayer/types.js";
 import { JobStatus } from "../../shared/enums.js";
 import { recheckAt, relayState, sendToRelayer, type JobData, type OperatorContext } from "../pipeline.js";
-import { mineVerdict, readJob } from "../reconcile.js";
+import { freshTimeBefore, mineVerdict, readJob } from "../reconcile.js";
 import { signFulfil, signFulfilBatch } from "../signing.js";
 import type { Outcome } from "../stage.js";
 
@@ -23,8 +23,7 @@ export async function submit(ctx: OperatorContext, data: JobData, log: Logger): 
   // again (the relayer simulates the fulfilment before sending it). A batch-proof job is read: its group may have
   // settled it, or skipped it.
   if (!data.batch && relay?.state === "mined") return fulfilled(ctx, data, relay, log);
-  const head = ctx.snapshot.head.fresh();
-  if (!data.batch && !data.fulfilRelay && head && head.timestamp <= data.deadline) return send(ctx, data, log);
+  if (!data.batch && !data.fulfilRelay && freshTimeBefore(ctx, data.deadline) !== undefined) return send(ctx, data, log);
   const view = await readJob(ctx, data);
   // A job of a batch may be settled by the transaction another job of its group sent.
   if ((data.fulfilRelay || data.batch) && Number(view.job.status) === JobStatus.Fulfilled) return fulfilled(ctx, data, relay, log);
