@@ -1,8 +1,8 @@
 // lock — consumes: `lock` jobs. Produces: `prove` jobs (this operator's queue) once the lock is on-chain. Signs an
 // EIP-712 Lock and hands it to the relayer, then comes back when the relayer publishes its outcome, or every half
 // block (a deferred job, holding no worker slot while blocks are awaited); while the relayer's outcome is pending
-// that costs one Redis read and no RPC. Once it is published the chain decides: the lock, another operator's lock, or
-// the signature's expiry. A job fresh from evaluate is signed at once (the relayer's simulation is the check before
+// that costs one Redis read and no RPC. A lock the relayer saw mined is ours; any other published outcome is
+// reconciled with the chain: another operator's lock, or the signature's expiry. A job fresh from evaluate is signed at once (the relayer's simulation is the check before
 // the transaction); any other is reconciled with the chain before signing, since another operator may have won the
 // race.
 import type { Logger } from "pino";
@@ -16,13 +16,16 @@ import { signLock } from "../signing.js";
 const LOCK_SIGNATURE_TTL_SECONDS = 300;
 
 export async function lock(ctx: OperatorContext, data: JobData, log: Logger): Promise<Outcome> {
+  const relay = data.lockRelay ? await relayState(ctx, data.lockRelay.id) : undefined;
+  // Our lock mined at the relayer's confirmation depth (at least 1): lockWithSignature succeeds only by locking the
+  // job to the operator that signed it, so the job is ours without a read (prove and submit reconcile later).
+  if (relay?.state === "mined") return locked(ctx, data, relay, log);
   if (data.lockRelay && Date.now() / 1000 <= data.lockRelay.validUntil) {
-    const relay = await relayState(ctx, data.lockRelay.id);
     // Our signed lock is still on its way (the signature's validity is judged on chain time once it is settled).
-    if (relay.state === "pending") return { outcome: "deferred", reason: "lock sent, not yet on-chain", retryAt: await recheckAt(ctx), quiet: true };
+    if (relay?.state === "pending") return { outcome: "deferred", reason: "lock sent, not yet on-chain", retryAt: await recheckAt(ctx), quiet: true };
     // Dropped by the relayer because the job is no longer open (another operator's lock was mined first): a job is
     // locked at most once, so there is nothing to read.
-    if (relay.state === "failed" && relay.dropped === JOB_NOT_OPEN) return { outcome: "skipped", reason: `lock not obtained: ${relay.reason}` };
+    if (relay?.state === "failed" && relay.dropped === JOB_NOT_OPEN) return { outcome: "skipped", reason: `lock not obtained: ${relay.reason}` };
   }
   // A job fresh from evaluation, with its terms from JobCreated, is signed without reading it again: evaluate
   // decided on this block's snapshot, the lock binds the terms (a job reorged under another id does not match),
@@ -30,14 +33,13 @@ export async function lock(ctx: OperatorContext, data: JobData, log: Logger): Pr
   const fresh = freshTimeBefore(ctx, data.lockDeadline);
   if (!data.lockRelay && data.terms && fresh !== undefined) return send(ctx, data, data.terms, fresh, log);
   const view = await readJob(ctx, data);
-  if (mineVerdict(ctx, data, view).ok) return locked(ctx, data, log);
+  if (mineVerdict(ctx, data, view).ok) return locked(ctx, data, relay, log);
   const open = openVerdict(data, view);
   if (!open.ok) return { outcome: "skipped", reason: data.lockRelay ? `lock not obtained: ${open.reason}` : open.reason };
   const { now } = view;
-  if (data.lockRelay && now <= data.lockRelay.validUntil) {
-    // Mined at the relayer's depth yet not on the chain we read (a lagging node): look again before re-signing.
-    const relay = await relayState(ctx, data.lockRelay.id);
-    if (relay.state === "pending" || relay.state === "mined") return { outcome: "deferred", reason: "lock sent, not yet on-chain", retryAt: await recheckAt(ctx), quiet: true };
+  // Still on its way after its signature's validity by our clock, yet valid on chain time: look again.
+  if (data.lockRelay && now <= data.lockRelay.validUntil && relay?.state === "pending") {
+    return { outcome: "deferred", reason: "lock sent, not yet on-chain", retryAt: await recheckAt(ctx), quiet: true };
   }
   // The terms seen in JobCreated (read from the chain only for a job queued before the watcher recorded them).
   return send(ctx, data, data.terms ?? (await ctx.market.termsOf(data.jobId)), now, log);
@@ -55,8 +57,7 @@ async function send(ctx: OperatorContext, data: JobData, terms: string, now: num
   return { outcome: "deferred", reason: "lock sent", retryAt: await recheckAt(ctx), data: { ...data, terms, lockRelay: { id, validUntil } }, quiet: true };
 }
 
-async function locked(ctx: OperatorContext, data: JobData, log: Logger): Promise<Outcome> {
-  const relay = data.lockRelay ? await relayState(ctx, data.lockRelay.id) : undefined;
+async function locked(ctx: OperatorContext, data: JobData, relay: Awaited<ReturnType<typeof relayState>> | undefined, log: Logger): Promise<Outcome> {
   if (relay?.state === "mined") {
     ctx.metrics.gasUsed.inc({ kind: "lock" }, Number(relay.result.gasUsed));
     await ctx.catalog.recordGas(data.modelId, "lock", Number(relay.result.gasUsed));

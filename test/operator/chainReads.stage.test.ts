@@ -1,6 +1,7 @@
 // Chain requests the lock, verify and submit stages spend per job (issue 14: ≤ 10 requests per settled job): a job
 // fresh from evaluate (or verify) is signed and handed to the relayer without reading the chain (the relayer's
-// simulation is the check before the transaction), a fulfilment the relayer saw mined ends the job without a read,
+// simulation is the check before the transaction), a lock the relayer saw mined moves the job on and a fulfilment it
+// saw mined ends the job, both without a read,
 // and only a job coming back (its request failed, or a restart) is read; the first
 // proof of a circuit is checked by its registered verifier with eth_call, later ones of that circuit are not,
 // and a rejection is never remembered as an acceptance. Real Redis queues; a fake chain that counts every read.
@@ -100,6 +101,18 @@ describe("chain reads of the lock, verify and submit stages (real Redis, fake ch
     // The fake chain shows the job locked by us: the stage moves on to proving after one read.
     expect(await lock(ctx, again, silent)).to.deep.equal({ outcome: "advanced" });
     expect(reads).to.deep.equal(["jobOf 8"]);
+  });
+
+  it("a lock the relayer saw mined at its depth moves the job on to proving with no chain read, its gas booked", async () => {
+    const { ctx, reads, relayStore } = context({ status: JobStatus.Open });
+    const again = ((await lock(ctx, fresh("12"), silent)) as { data: JobData }).data;
+    await relayStore.publish(again.lockRelay!.id, { status: "mined", txHash: "0x05", blockNumber: 101, gasUsed: "90000", effectiveGasPrice: "1", replacements: 0, batchSize: 1 });
+    // The fake chain would say Open (a lagging node): the mined outcome is what counts, and nothing is read.
+    expect(await lock(ctx, again, silent)).to.deep.equal({ outcome: "advanced" });
+    expect(reads).to.deep.equal([]);
+    const [proving] = await ctx.queues.prove.getJobs(["waiting", "prioritized", "delayed"]);
+    expect(proving?.data).to.deep.include({ jobId: "12", operator: wallet.address });
+    expect(await ctx.metrics.gasUsed.get()).to.have.nested.property("values[0].value", 90000);
   });
 
   it("a lock the relayer dropped as queued behind another operator's mined lock of the job is given up with no chain read", async () => {

@@ -4,7 +4,7 @@
 // restart mid-flight resumes from the journal.
 import { expect } from "chai";
 import { UnrecoverableError } from "bullmq";
-import { FeeData, Network, Wallet, type Provider } from "ethers";
+import { FeeData, keccak256, Network, Wallet, type Provider } from "ethers";
 import http from "node:http";
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -593,6 +593,28 @@ describe("Relayer (real Redis, in-process chain)", () => {
     const { injected, requests: byMethod } = proxy.stats();
     expect(Object.values(injected).reduce((a, b) => a + b, 0), "error bodies answered").to.be.greaterThan(0);
     expect(byMethod.eth_estimateGas ?? 0, "estimates: one per request kind").to.equal(2);
+  });
+
+  it("over JSON-RPC a send is signed locally and broadcast with one eth_sendRawTransaction (no block-number request); the node mines the journalled bytes", async () => {
+    const s = await loadFixture(deploySystem);
+    const chain = await serveOverHttp();
+    closers.push(() => chain.close());
+    const proxy = await startRpcFaultProxy(chain.url, { errorRate: 0 });
+    closers.push(() => proxy.close());
+    const provider = new RetryingJsonRpcProvider(proxy.url, Network.from(31337n), { staticNetwork: true, pollingInterval: 100 });
+    closers.push(async () => provider.destroy());
+    const { relayer, store } = await newRelayer({}, { keys: [new Wallet(DEV_KEYS.relayer, provider)] });
+    const request = await lockRequest(s, await createJob(s.market, s.requester));
+    const before = { ...proxy.stats().requests };
+    const ticket = sent(await relayer.relay(request, relayJobId(request)));
+    const during = Object.fromEntries(Object.entries(proxy.stats().requests).map(([m, n]) => [m, n - (before[m] ?? 0)]).filter(([, n]) => n !== 0));
+    expect(during).to.include({ eth_sendRawTransaction: 1 });
+    expect(during).to.not.have.property("eth_blockNumber");
+    const [entry] = await store.entries(ticket.from);
+    expect(keccak256(entry!.raw!)).to.equal(ticket.txHash);
+    mined(await relayer.outcome(relayJobId(request)));
+    expect((await ethers.provider.getTransaction(ticket.txHash))?.nonce).to.equal(ticket.nonce);
+    expect((await s.market.jobOf(request.jobId)).operator).to.equal(s.operator.address);
   });
 
   it("the worker completes a relay job at broadcast; a job whose request would revert fails without retries, with a failed outcome and a dead letter", async () => {
