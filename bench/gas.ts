@@ -8,7 +8,7 @@ import path from "node:path";
 import { getBytes, type Signer, type TransactionResponse } from "ethers";
 import { network } from "hardhat";
 import { VerdictLocal } from "../deploy/modules/Verdict.js";
-import { FULFIL_BATCH_TYPES, FULFIL_TYPES, marketDomain } from "../operator/signing.js";
+import { FULFIL_BATCH_TYPES, FULFIL_TYPES, marketDomain } from "../shared/eip712.js";
 import { REPO_ROOT } from "../shared/paths.js";
 import {
   DemoToken__factory,

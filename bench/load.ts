@@ -88,7 +88,7 @@ export function loadMarkdown(b: LoadBench): string[] {
   const chain = (r: LoadResult) => (r.block_time_s ? `${r.block_time_s} s blocks` : "automine");
   const col = (f: (r: LoadResult) => unknown) => b.runs.map((r) => String(f(r) ?? "n/a")).join(" | ");
   lines.push(
-    `## Load: a burst of jobs, two operators and one relayer as processes, RPC counted by a proxy (infra/load.ts)`,
+    `## Load: a burst of jobs, two operators and one relayer (trusting both: each operator's own) as processes, RPC counted by a proxy (infra/load.ts)`,
     ``,
     `| figure | ${b.runs.map(chain).join(" | ")} |`,
     `|---|${b.runs.map(() => "---:").join("|")}|`,

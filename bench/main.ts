@@ -12,7 +12,7 @@ import { parseArgs, promisify } from "node:util";
 import { Wallet } from "ethers";
 import { DEMO_MODELS, DEV_KEYS, withLocalStack, type LocalStack } from "../infra/localStack.js";
 import { stackEnv, startRelayerAndOperators } from "../infra/verdictService.js";
-import { FULFIL_TYPES, marketDomain } from "../operator/signing.js";
+import { FULFIL_TYPES, marketDomain } from "../shared/eip712.js";
 import { REPO_ROOT } from "../shared/paths.js";
 import { IHalo2Verifier__factory, InferenceMarket__factory, ModelRegistry__factory, type InferenceMarket } from "../types/ethers-contracts/index.js";
 import { WarmBridge } from "../zk/runtime/bridge.js";

@@ -3,7 +3,9 @@
 // proof of the smallest model) are handed to one relayer process at once, as operators would. Measured: fulfilments
 // settled per second (first request enqueued -> last outcome published), relay transactions and batches per block,
 // nonce errors, and the relayer's RPC requests per fulfilment, counted by a fault proxy that injects nothing.
-//   tsx bench/relayer.ts [--txs 1000] [--blocks 0,2000,12000]   (block times in ms; 0 = automine)
+// The relayer trusts the operator (relayer.trustedOperators: an operator's own relayer), so fulfilments go
+// unsimulated; --untrusted measures a relayer that simulates every request (report: relayer-untrusted.*).
+//   tsx bench/relayer.ts [--txs 1000] [--blocks 0,2000,12000] [--untrusted]   (block times in ms; 0 = automine)
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -52,6 +54,8 @@ export interface RelayerScenario {
 export interface RelayerCapacity {
   /** Fulfilments per scenario. */
   txs: number;
+  /** Whether the relayer trusts the operator (sends its fulfilments without simulating them). */
+  trusted_operator: boolean;
   keys: number;
   concurrency: number;
   batch_window_ms: number;
@@ -65,7 +69,8 @@ export interface RelayerCapacity {
 const MODEL = "diabetes-regressor";
 const PREFIX = "relaybench";
 
-export async function benchRelayer(opts: { txs: number; blockTimesMs?: number[]; log?: (line: string) => void }): Promise<RelayerCapacity> {
+export async function benchRelayer(opts: { txs: number; blockTimesMs?: number[]; trusted?: boolean; log?: (line: string) => void }): Promise<RelayerCapacity> {
+  const trusted = opts.trusted ?? true;
   const log = opts.log ?? (() => undefined);
   const blockTimes = opts.blockTimesMs ?? [0, 2000, 12_000];
   const machine = machineInfo();
@@ -85,7 +90,8 @@ export async function benchRelayer(opts: { txs: number; blockTimesMs?: number[];
     const rpc = await startRpcFaultProxy(chain.url);
     services.push({ name: "rpc proxy", port: rpc.port, url: rpc.url, stop: () => rpc.close() });
 
-    const { relayer } = await startRelayerAndOperators(run, stackEnv(run, PREFIX, rpc.url), []);
+    const env = { ...stackEnv(run, PREFIX, rpc.url), ...(trusted ? { VERDICT_RELAYER_TRUSTED_OPERATORS: operator.address } : {}) };
+    const { relayer } = await startRelayerAndOperators(run, env, []);
     const metrics = async () => (await fetch(`${relayer.url}/metrics`)).text();
     const client = new Redis(redis.url, { maxRetriesPerRequest: null });
     const queue = new Queue<RelayRequest>(RELAYER_QUEUE, { connection: client, prefix: PREFIX });
@@ -167,6 +173,7 @@ export async function benchRelayer(opts: { txs: number; blockTimesMs?: number[];
     const automine = scenarios.find((s) => s.block_time_s === 0) ?? scenarios[0]!;
     return {
       txs: opts.txs,
+      trusted_operator: trusted,
       keys: 1,
       concurrency: config.concurrency,
       batch_window_ms: config.batchWindowMs,
@@ -185,7 +192,7 @@ export function relayerMarkdown(r: RelayerCapacity): string[] {
       `| ${s.block_time_s === 0 ? "automine" : `${s.block_time_s} s`} | ${s.mined}/${s.fulfilments} | ${s.fulfilments_per_s} | ${s.transactions} | ${s.mean_batch_size} | ${s.batches_per_block} | ${s.nonce_errors} | ${s.replaced} | ${s.dropped} | ${s.rpc_requests_per_fulfilment} | ${s.gas_per_fulfilment.toLocaleString("en-US")} | ${s.wall_s} |`,
   );
   return [
-    `## Relayer capacity: ${r.txs} signed fulfilments handed to one relayer at once (${r.keys} key, concurrency ${r.concurrency}, batch window ${r.batch_window_ms} ms)`,
+    `## Relayer capacity: ${r.txs} signed fulfilments handed to one relayer at once (${r.keys} key, concurrency ${r.concurrency}, batch window ${r.batch_window_ms} ms; ${r.trusted_operator ? "trusting the operator: fulfilments unsimulated" : "every request simulated"})`,
     ``,
     `| blocks | mined | fulfilments/s | transactions | items per tx | relay txs per block | nonce errors | replaced | dropped | RPC requests per fulfilment | gas per fulfilment | wall (s) |`,
     `| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |`,
@@ -194,27 +201,28 @@ export function relayerMarkdown(r: RelayerCapacity): string[] {
   ];
 }
 
-/** Writes bench/results/relayer.json and relayer.md. */
+/** Writes bench/results/relayer.json and relayer.md (relayer-untrusted.* for a relayer that trusts no operator). */
 export async function writeRelayerReport(result: RelayerCapacity): Promise<void> {
   const dir = path.join(REPO_ROOT, "bench", "results");
   await mkdir(dir, { recursive: true });
-  await writeFile(path.join(dir, "relayer.json"), `${JSON.stringify(result, null, 2)}\n`);
+  const name = result.trusted_operator ? "relayer" : "relayer-untrusted";
+  await writeFile(path.join(dir, `${name}.json`), `${JSON.stringify(result, null, 2)}\n`);
   const m = result.machine;
   const blocks = result.scenarios.map((s) => s.block_time_s * 1000).join(",");
   const md = [
     `# Relayer bench`,
     ``,
-    `\`tsx bench/relayer.ts --txs ${result.txs} --blocks ${blocks}\` on ${m.cpuModel} (${m.cores} cores, ${m.memoryGb} GiB, load ${m.loadAverage1m} at start), ${m.platform}, Node ${m.node}.`,
+    `\`tsx bench/relayer.ts --txs ${result.txs} --blocks ${blocks}${result.trusted_operator ? "" : " --untrusted"}\` on ${m.cpuModel} (${m.cores} cores, ${m.memoryGb} GiB, load ${m.loadAverage1m} at start), ${m.platform}, Node ${m.node}.`,
     ``,
     ...relayerMarkdown(result),
   ];
-  await writeFile(path.join(dir, "relayer.md"), `${md.join("\n")}\n`);
+  await writeFile(path.join(dir, `${name}.md`), `${md.join("\n")}\n`);
 }
 
 if (isMain(import.meta.url)) {
-  const { values } = parseArgs({ options: { txs: { type: "string", default: "1000" }, blocks: { type: "string", default: "0,2000,12000" } } });
+  const { values } = parseArgs({ options: { txs: { type: "string", default: "1000" }, blocks: { type: "string", default: "0,2000,12000" }, untrusted: { type: "boolean", default: false } } });
   process.env.VERDICT_QUIET ??= "1";
-  const result = await benchRelayer({ txs: Number(values.txs), blockTimesMs: values.blocks.split(",").map(Number), log: (l) => console.log(`\x1b[36m[relayer]\x1b[0m ${l}`) });
+  const result = await benchRelayer({ txs: Number(values.txs), blockTimesMs: values.blocks.split(",").map(Number), trusted: !values.untrusted, log: (l) => console.log(`\x1b[36m[relayer]\x1b[0m ${l}`) });
   await writeRelayerReport(result);
   console.log(JSON.stringify(result, null, 2));
   process.exit(0);

@@ -220,10 +220,12 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     // The services reach the chain through a proxy that injects nothing and counts every request by method.
     const rpc = await startRpcFaultProxy(chain.url);
     services.push({ name: "rpc proxy", port: rpc.port, url: rpc.url, stop: () => rpc.close() });
-    // Each service names itself in the proxy URL's path, so the proxy counts requests per service.
+    // Each service names itself in the proxy URL's path, so the proxy counts requests per service. The relayer stands
+    // for each operator's own, so it trusts their fulfilments (relayer.trustedOperators: sent without simulation).
+    const trusted = stack.operatorKeys.map((key) => new Wallet(key).address).join(",");
     const { relayer, operators } = await startRelayerAndOperators(
       run,
-      stackEnv(run, prefix, `${rpc.url}/relayer`),
+      { ...stackEnv(run, prefix, `${rpc.url}/relayer`), VERDICT_RELAYER_TRUSTED_OPERATORS: trusted },
       stack.operatorKeys.map((key, i) => ({ key, env: { VERDICT_RPC_URL: `${rpc.url}/operator-${i}` } })),
     );
     const operatorScopes = async () => sumCounts(...(await Promise.all(operators.map(async (o) => callsByScope(await (await fetch(`${o.url}/metrics`)).text())))));

@@ -1,42 +1,9 @@
-// EIP-712 messages the operator signs for the relayer to submit: Lock, Fulfil and FulfilBatch. Domain and types mirror
-// InferenceMarket (name "Verdict InferenceMarket", version "1").
+// EIP-712 messages the operator signs for the relayer to submit: Lock, Fulfil and FulfilBatch (types and domain in
+// shared/eip712.ts).
 import { ZeroAddress, type Signer, type TypedDataDomain } from "ethers";
+import { FULFIL_BATCH_TYPES, FULFIL_TYPES, LOCK_TYPES, marketDomain } from "../shared/eip712.js";
 import type { FulfilBatchRequest, FulfilRequest, LockRequest } from "../relayer/types.js";
 import type { OperatorContext } from "./pipeline.js";
-
-export const LOCK_TYPES = {
-  Lock: [
-    { name: "jobId", type: "uint256" },
-    { name: "terms", type: "bytes32" },
-    { name: "operator", type: "address" },
-    { name: "validUntil", type: "uint64" },
-  ],
-};
-export const FULFIL_TYPES = {
-  Fulfil: [
-    { name: "jobId", type: "uint256" },
-    { name: "proof", type: "bytes" },
-    { name: "instances", type: "uint256[]" },
-    { name: "relayerFee", type: "uint128" },
-    { name: "relayer", type: "address" },
-  ],
-};
-
-/** EIP-712 type of a batch fulfilment (`fulfilBatchProof`): one proof for several jobs, signed by their lock holder. */
-export const FULFIL_BATCH_TYPES = {
-  FulfilBatch: [
-    { name: "batchId", type: "uint32" },
-    { name: "jobIds", type: "uint256[]" },
-    { name: "proof", type: "bytes" },
-    { name: "instances", type: "uint256[]" },
-    { name: "relayerFee", type: "uint128" },
-    { name: "relayer", type: "address" },
-  ],
-};
-
-export function marketDomain(chainId: bigint, market: string): TypedDataDomain {
-  return { name: "Verdict InferenceMarket", version: "1", chainId, verifyingContract: market };
-}
 
 async function domain(ctx: OperatorContext): Promise<TypedDataDomain> {
   return marketDomain(ctx.chain.chainId, await ctx.market.getAddress());

@@ -1,7 +1,8 @@
 // The request kinds the relayer knows, one entry each: how a request becomes calldata, which on-chain job it is
 // for, and, for a kind that can share a transaction, how several become one batch call and how the receipt says
 // which item failed. Adding a kind is one entry here (and its request type in types.ts).
-import type { Interface, TransactionReceipt } from "ethers";
+import { verifyTypedData, type Interface, type TransactionReceipt } from "ethers";
+import { FULFIL_TYPES, marketDomain } from "../shared/eip712.js";
 import { describeRevert } from "../shared/rpcErrors.js";
 import { InferenceMarket__factory } from "../types/ethers-contracts/index.js";
 import { relayedJobs, type RelayRequest } from "./types.js";
@@ -19,6 +20,8 @@ export interface KindSpec<R extends RelayRequest> {
   calldata(r: R): string;
   /** The key that must send it, when the request names one (a fee goes only to the relayer it names). */
   sender?(r: R): string | undefined;
+  /** The operator whose EIP-712 signature the request carries (recovered, not claimed), for relayer.trustedOperators. */
+  signer?(r: R, chainId: bigint): string;
   /** For a call that settles jobs one by one: why each job it did not settle failed, by on-chain job id (decoded
    * from the receipt's events). */
   failures?(receipt: TransactionReceipt, marketAddress: string): Map<string, string>;
@@ -41,6 +44,7 @@ const KINDS: { [K in Kind]: KindSpec<RequestOf<K>> } = {
     jobId: (r) => r.auth.jobId,
     calldata: (r) => market.encodeFunctionData("fulfilWithSignature", [r.auth]),
     sender: (r) => namedRelayer(r.auth.relayer),
+    signer: ({ market: to, auth: { signature, ...fields } }, chainId) => verifyTypedData(marketDomain(chainId, to), FULFIL_TYPES, fields, signature),
     failures: (receipt, marketAddress) => itemFailures(market, receipt, marketAddress),
     batch: {
       calldata: (rs) => market.encodeFunctionData("fulfilBatch", [rs.map((r) => r.auth)]),

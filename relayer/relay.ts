@@ -87,6 +87,9 @@ interface Prepared {
   calldata: string;
   /** The key that must send it (lower case), when the request names one. */
   sender?: string;
+  /** Signed by an operator in relayer.trustedOperators, for a job none of whose requests reverted on chain here:
+   * sent without a simulation. */
+  trusted: boolean;
   log: Logger;
 }
 
@@ -124,7 +127,6 @@ export class Relayer {
   readonly #gas = new Map<string, bigint>();
   /** eth_estimateGas in flight per gasKey (a kind's first requests, before any is mined). */
   readonly #estimates = new Map<string, Promise<bigint>>();
-  /** The outcome of the request in flight per on-chain job (market and job id), for per-job serialization. */
   /** Per on-chain job, the request for it this process relays now: its kind, and its outcome once settled. */
   readonly #perJob = new Map<string, { kind: string; outcome: Promise<RelayOutcome> }>();
   /** Outcomes awaited in this process, by relay id. */
@@ -133,6 +135,10 @@ export class Relayer {
   readonly #window = new Map<string, { items: Waiting[]; timer: NodeJS.Timeout }>();
   #fees?: { head: number; at: number; fees: Promise<Fees> };
   #chainId?: Promise<bigint>;
+  /** relayer.trustedOperators, lower case. */
+  readonly #trusted: ReadonlySet<string>;
+  /** On-chain jobs (as in #perJob) a request of which reverted on chain here: simulated from then on, trusted or not. */
+  readonly #reverted = new Set<string>();
 
   constructor(o: RelayerOptions) {
     const provider = o.signers[0]?.provider;
@@ -140,6 +146,7 @@ export class Relayer {
     this.#provider = provider;
     this.#feeOracle = new FeeOracle(provider, o.config);
     this.#config = o.config;
+    this.#trusted = new Set(o.config.trustedOperators.map((a) => a.toLowerCase()));
     this.#log = o.logger;
     this.#store = o.store;
     // A few head polls per stuck window, at most 20 a second and at least 4: a slow poll delays every receipt.
@@ -191,10 +198,13 @@ export class Relayer {
     const before = this.#perJob.get(jobKey);
     const current = { kind: request.kind, outcome: this.#awaitOutcome(relayId) };
     this.#perJob.set(jobKey, current);
-    void current.outcome.then(() => this.#perJob.get(jobKey) === current && this.#perJob.delete(jobKey));
+    void current.outcome.then((o) => {
+      if (this.#perJob.get(jobKey) === current) this.#perJob.delete(jobKey);
+      if (o.status === "reverted") this.#reverted.add(jobKey);
+    });
     const previous = await before?.outcome;
     try {
-      const prepared = await this.#prepare(request, relayId, log);
+      const prepared = await this.#prepare(request, relayId, jobKey, log);
       // A job is locked at most once: a lock queued behind one this relayer saw mined would revert, so it is
       // dropped without spending a simulation on it.
       if (request.kind === "lock" && before?.kind === "lock" && previous?.status === "mined") {
@@ -239,14 +249,15 @@ export class Relayer {
     this.#settleLocally(relayId, outcome);
   }
 
-  async #prepare(request: RelayRequest, relayId: string, log: Logger): Promise<Prepared> {
+  async #prepare(request: RelayRequest, relayId: string, jobKey: string, log: Logger): Promise<Prepared> {
     const chainId = await this.chainId();
     if (request.chainId !== chainId.toString()) this.#drop(log, request.kind, "wrong-chain", `request is for chain ${request.chainId} but the relayer is on chain ${chainId}`);
     const spec = kindOf(request.kind);
     try {
       if (!spec) throw new Error(`unknown request kind ${String(request.kind)}`);
       if (!isAddress(request.market)) throw new Error(`market ${String(request.market)} is not an address`);
-      const prepared = { request, spec, relayId, jobId: spec.jobId(request), calldata: spec.calldata(request), log };
+      const trusted = this.#trusted.size > 0 && !this.#reverted.has(jobKey) && spec.signer !== undefined && this.#trusted.has(spec.signer(request, chainId).toLowerCase());
+      const prepared = { request, spec, relayId, jobId: spec.jobId(request), calldata: spec.calldata(request), trusted, log };
       const sender = spec.sender?.(request)?.toLowerCase();
       if (sender === undefined) return prepared;
       if (!(await this.addresses()).some((a) => a.toLowerCase() === sender)) throw new Error(`it names relayer ${sender}, not a key of this relayer`);
@@ -257,7 +268,7 @@ export class Relayer {
   }
 
   #send(p: Prepared): Promise<RelaySent> {
-    if (!p.spec.batch) return this.#sendAlone(p);
+    if (!p.spec.batch) return this.#sendAlone(p, p.trusted);
     return new Promise<RelaySent>((sent, failed) => this.#enqueue({ ...p, sent, failed }));
   }
 
@@ -377,17 +388,22 @@ export class Relayer {
     await Promise.all(chunks.map((c) => this.#sendBatch(key, c)));
   }
 
-  /** Simulates the batch once (each item's result), drops the failing items with their reason, sends the rest. */
+  /** Simulates the batch once (each item's result; none if every item is trusted), drops the failing items with their
+   * reason, sends the rest. */
   async #sendBatch(key: string, items: Waiting[]): Promise<void> {
-    if (items.length === 1) return settle(items[0]!, () => this.#sendAlone(items[0]!));
+    if (items.length === 1) return settle(items[0]!, () => this.#sendAlone(items[0]!, items[0]!.trusted));
     const { spec, sender } = items[0]!;
     const batch = spec.batch!;
     const tx = { from: sender ?? (await this.#keys[0]!.address()), to: items[0]!.request.market, data: batch.calldata(items.map((w) => w.request)) };
     let ok: boolean[];
     try {
-      // With the gas limit it would be sent with: each item gets its share of it, as on chain (an item whose job's
-      // callback needs more then fails here, and is sent alone with a raised limit).
-      ok = batch.simulated(await this.#provider.call({ ...tx, gasLimit: await this.#gasLimit(key, items.length, tx) }));
+      // Signed by trusted operators (their verify stage checked each proof): not simulated. An item that fails on
+      // chain fails alone (fulfilBatch gives each item its own revert scope), and its job is simulated thereafter.
+      // Otherwise with the gas limit it would be sent with: each item gets its share of it, as on chain (an item
+      // whose job's callback needs more then fails here, and is sent alone with a raised limit).
+      ok = items.every((w) => w.trusted)
+        ? items.map(() => true)
+        : batch.simulated(await this.#provider.call({ ...tx, gasLimit: await this.#gasLimit(key, items.length, tx) }));
     } catch (e) {
       // The batch as a whole reverted (or the call failed): each goes alone, simulated on its own.
       this.#log.warn({ err: shortMessage(e), items: items.length }, "batch simulation failed: sending its items alone");

@@ -8,6 +8,7 @@ import { VerdictError } from "./errors.js";
 import { DEFAULT_HOME } from "./paths.js";
 
 const privateKey = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "a 0x-prefixed 32-byte hex private key");
+const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "a 0x-prefixed 20-byte address");
 
 export const configSchema = z
   .object({
@@ -50,7 +51,7 @@ export const configSchema = z
         /** Parallel proofs of this operator's prove workers on other machines, counted by admission. */
         remoteProveSlots: z.number().int().min(0).default(0),
         /** For a prove worker: the address of the operator it proves for (VERDICT_OPERATOR_ADDRESS); no key. */
-        address: z.string().regex(/^0x[0-9a-fA-F]{40}$/, "a 0x-prefixed 20-byte address").optional(),
+        address: address.optional(),
         executionProvider: z.enum(["cpu", "cuda"]).default("cpu"),
         /** A proof is submitted only when each proven (quantized) output is within this of onnxruntime's float
          * output, relative to max(1, |float|): a circuit whose fixed-point settings lose the answer must not
@@ -103,6 +104,12 @@ export const configSchema = z
         /** Gas limit = the measured gas of the request kind (eth_estimateGas only the first time) times this, in
          * percent: the state can change between simulation and mining. */
         gasLimitPercent: z.number().int().min(100).default(130),
+        /** Operators (VERDICT_RELAYER_TRUSTED_OPERATORS, comma-separated) whose signed fulfilments this relayer sends
+         * without simulating them first: an operator's own relayer, since its verify stage checked each proof (one
+         * verifier run a fulfilment instead of two). Its signature is recovered, not taken from the request. The
+         * risk: a fulfilment that fails on chain costs the relayer its gas (in a batch, that item's share only);
+         * the job's later requests are simulated. Anyone else's requests are always simulated. */
+        trustedOperators: z.array(address).default([]),
         /** A relayer that dies mid-relay (crash, SIGKILL) loses its BullMQ lock on the relay job after this long;
          * the job is then handed to another relayer process (or the restarted one), which resumes its transaction. */
         jobLockMs: z.number().int().min(1000).default(60_000),
@@ -137,6 +144,7 @@ export function loadConfig(fileArg?: string, env: NodeJS.ProcessEnv = process.en
   if (env.VERDICT_OPERATOR_KEY) operator.privateKey = env.VERDICT_OPERATOR_KEY;
   if (env.VERDICT_RELAYER_KEY) relayer.privateKey = env.VERDICT_RELAYER_KEY;
   if (env.VERDICT_RELAYER_KEYS) relayer.privateKeys = env.VERDICT_RELAYER_KEYS.split(",");
+  if (env.VERDICT_RELAYER_TRUSTED_OPERATORS) relayer.trustedOperators = env.VERDICT_RELAYER_TRUSTED_OPERATORS.split(",");
   if (env.VERDICT_MODELS) operator.models = env.VERDICT_MODELS.split(",");
   if (env.VERDICT_OPERATOR_ADDRESS) operator.address = env.VERDICT_OPERATOR_ADDRESS;
   if (env.VERDICT_PROVE_CONCURRENCY) operator.proveConcurrency = Number(env.VERDICT_PROVE_CONCURRENCY);

@@ -2,7 +2,7 @@
 // tests with the MockVerifier as the batch verifier.
 import { expect } from "chai";
 import { HostileConsumer__factory, MockVerifier__factory } from "../../types/ethers-contracts/index.js";
-import { FULFIL_BATCH_TYPES } from "../../operator/signing.js";
+import { FULFIL_BATCH_TYPES } from "../../shared/eip712.js";
 import { feltToSigned, floatToFelt } from "../../zk/runtime/felt.js";
 import {
   COLLATERAL,

@@ -2,7 +2,7 @@
 // is left is the market's own settlement. Prints a labelled table; asserts upper bounds only (issue 13 targets).
 import { expect } from "chai";
 import { AcceptingVerifier__factory } from "../../types/ethers-contracts/index.js";
-import { FULFIL_BATCH_TYPES } from "../../operator/signing.js";
+import { FULFIL_BATCH_TYPES } from "../../shared/eip712.js";
 import {
   createJob,
   deploySystem,

@@ -8,7 +8,7 @@ import { Registry } from "prom-client";
 import { DEV_KEYS } from "../../infra/localStack.js";
 import { startLocalRedis } from "../../infra/localRedis.js";
 import type { LocalService } from "../../infra/service.js";
-import { FULFIL_BATCH_TYPES } from "../../operator/signing.js";
+import { FULFIL_BATCH_TYPES } from "../../shared/eip712.js";
 import { Relayer } from "../../relayer/relay.js";
 import { RelayStore } from "../../relayer/store.js";
 import { relayJobId, type FulfilBatchRequest } from "../../relayer/types.js";

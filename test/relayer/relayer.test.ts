@@ -4,7 +4,7 @@
 // restart mid-flight resumes from the journal.
 import { expect } from "chai";
 import { UnrecoverableError } from "bullmq";
-import { FeeData, keccak256, Network, Wallet, type Provider } from "ethers";
+import { FeeData, keccak256, Network, Wallet, type Provider, type Signer } from "ethers";
 import http from "node:http";
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -71,8 +71,8 @@ async function lockRequest(s: System, jobId: bigint, validFor = 300n): Promise<L
 }
 
 /** The operator's signed fulfilment of `jobId`, naming `relayer` (default: the fixture's relayer) for a small fee. */
-async function fulfilRequest(s: System, jobId: bigint, relayer: string = s.relayer.address): Promise<FulfilRequest> {
-  const a = await signedFulfilment(s.market, s.operator, jobId, { relayer, relayerFee: relayer === ethers.ZeroAddress ? 0n : RELAYER_FEE });
+async function fulfilRequest(s: System, jobId: bigint, relayer: string = s.relayer.address, operator: Signer = s.operator): Promise<FulfilRequest> {
+  const a = await signedFulfilment(s.market, operator, jobId, { relayer, relayerFee: relayer === ethers.ZeroAddress ? 0n : RELAYER_FEE });
   return {
     kind: "fulfil",
     chainId: await chainId(),
@@ -325,6 +325,41 @@ describe("Relayer (real Redis, in-process chain)", () => {
     expect((await s.market.jobOf(jobs[1]!)).status).to.equal(3n);
     expect(await metric(registry, "verdict_relayer_tx_dropped_total", { kind: "fulfil", reason: "reverted-onchain" })).to.equal(1);
     expect(await metric(registry, "verdict_relayer_tx_mined_total", { kind: "fulfil" })).to.equal(2); // the measuring one and job 1
+  });
+
+  it("fulfilments signed by a trusted operator share one fulfilBatch with no simulation; an item failing on chain is reported reverted and its job is simulated thereafter; an untrusted operator's fulfilment is simulated", async () => {
+    const s = await loadFixture(deploySystem);
+    const { relayer, registry } = await newRelayer({ batchWindowMs: 300, trustedOperators: [s.operator.address] });
+    await measureFulfilGas(s, relayer);
+    // The relayer's eth_calls of fulfilments (its simulations), by the selector they call.
+    const simulated: string[] = [];
+    const call = ethers.provider.call.bind(ethers.provider);
+    ethers.provider.call = async (tx) => {
+      if (String(tx.from).toLowerCase() === s.relayer.address.toLowerCase()) simulated.push(market.parseTransaction({ data: String(tx.data) })!.name);
+      return call(tx);
+    };
+    closers.push(async () => void (ethers.provider.call = call));
+    const open = await createJob(s.market, s.requester); // never locked: its fulfilment fails on chain
+    const requests = await Promise.all([await lockedJob(s), open, await lockedJob(s)].map((j) => fulfilRequest(s, j)));
+
+    const tickets = (await Promise.all(requests.map((r) => relayer.relay(r, relayJobId(r))))).map(sent);
+
+    expect(simulated).to.deep.equal([]);
+    expect(new Set(tickets.map((t) => t.txHash)).size).to.equal(1);
+    expect(tickets[0]!.batchSize).to.equal(3);
+    const outcomes = await Promise.all(requests.map((r) => relayer.outcome(relayJobId(r))));
+    mined(outcomes[0]!);
+    mined(outcomes[2]!);
+    expect(outcomes[1]).to.deep.equal({ status: "reverted", reason: `failed in batch ${tickets[0]!.txHash}: JobNotInStatus(${open}, 1, 2)`, txHash: tickets[0]!.txHash });
+    // The same request again (the operator's retry): simulated now, and dropped before it costs gas.
+    expect((await rejection(relayer.relay(requests[1]!, relayJobId(requests[1]!)))).message).to.equal(`simulation reverted: JobNotInStatus(${open}, 1, 2)`);
+    expect(simulated).to.deep.equal(["fulfilWithSignature"]);
+    // Another operator's fulfilment is simulated, though it names this relayer and its proof is as good.
+    const theirs = await fulfilRequest(s, await lockedJob(s, {}, s.operator2), s.relayer.address, s.operator2);
+    sent(await relayer.relay(theirs, relayJobId(theirs)));
+    mined(await relayer.outcome(relayJobId(theirs)));
+    expect(simulated).to.deep.equal(["fulfilWithSignature", "fulfilWithSignature"]);
+    expect(await metric(registry, "verdict_relayer_tx_dropped_total", { kind: "fulfil", reason: "reverted-onchain" })).to.equal(1);
   });
 
   it("a fulfilment whose job has a callback gets its gas limit raised by the shortfall its simulation reports (InsufficientGasForCallback); in a batch, simulated with the batch's gas, it settles too", async () => {
