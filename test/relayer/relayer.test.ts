@@ -258,6 +258,37 @@ describe("Relayer (real Redis, in-process chain)", () => {
     expect(await metric(registry, "verdict_relayer_tx_sent_total", { kind: "fulfil" })).to.equal(2);
   });
 
+  it("a window that ends while the previous batch is still being broadcast stays open until it is: fulfilments arriving 300 ms apart meanwhile share one batch", async () => {
+    const s = await loadFixture(deploySystem);
+    const jobs: bigint[] = [];
+    for (let i = 0; i < 4; i++) jobs.push(await lockedJob(s));
+    const requests = await Promise.all(jobs.map((j) => fulfilRequest(s, j)));
+    const { relayer } = await newRelayer({ batchWindowMs: 100 });
+    await measureFulfilGas(s, relayer);
+    // A node that takes 1.5 s to accept the first batch (as automine does while it executes a large one).
+    const broadcast = ethers.provider.broadcastTransaction.bind(ethers.provider);
+    let slow = true;
+    ethers.provider.broadcastTransaction = async (raw) => {
+      if (slow) await sleep(1_500);
+      slow = false;
+      return broadcast(raw);
+    };
+    closers.push(async () => void (ethers.provider.broadcastTransaction = broadcast));
+
+    const first = Promise.all(requests.slice(0, 2).map((r) => relayer.relay(r, relayJobId(r))));
+    await sleep(400);
+    const third = relayer.relay(requests[2]!, relayJobId(requests[2]!));
+    await sleep(300);
+    const fourth = relayer.relay(requests[3]!, relayJobId(requests[3]!));
+    const tickets = [...(await first), await third, await fourth].map(sent);
+
+    // Without the wait, the third and fourth would each have ended their own window and gone alone.
+    expect(tickets.map((t) => t.batchSize)).to.deep.equal([2, 2, 2, 2]);
+    expect(tickets[2]!.txHash).to.equal(tickets[3]!.txHash);
+    expect(tickets[2]!.txHash).to.not.equal(tickets[0]!.txHash);
+    for (const r of requests) mined(await relayer.outcome(relayJobId(r)));
+  });
+
   it("on a chain whose cadence it follows, a batch window stays open until shortly before the next block: fulfilments arriving 600 ms apart share one fulfilBatch in that block", async () => {
     const s = await loadFixture(deploySystem);
     const jobs: bigint[] = [];
