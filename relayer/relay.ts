@@ -434,7 +434,7 @@ export class Relayer {
     await Promise.all(failing.map((w) => settle(w, () => this.#sendAlone(w))));
     if (passing.length === 0) return;
     if (passing.length === 1) return settle(passing[0]!, () => this.#sendAlone(passing[0]!, true));
-    const data = batch.calldata(passing.map((w) => w.request));
+    const data = passing.length === items.length ? tx.data : batch.calldata(passing.map((w) => w.request));
     try {
       const gasLimit = await this.#gasLimit(key, passing.length, { ...tx, data });
       const sent = await this.#pickKey(sender).send(
