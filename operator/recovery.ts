@@ -26,9 +26,14 @@ function locksKey(ctx: OperatorContext): string {
   return `${ctx.config.queuePrefix}:locks:${ctx.chain.chainId}:${ctx.address.toLowerCase()}`;
 }
 
-/** Records a lock held by this operator (the job data travels with it) and resumes its pipeline. */
+/**
+ * Records a lock held by this operator (the job data travels with it) and resumes its pipeline. A job a stage has
+ * queued or running needs nothing (each stage reconciles with the chain itself), so the chain is read only for a
+ * job with no stage, or one whose stage ended.
+ */
 export async function trackLock(ctx: OperatorContext, data: JobData, log: Logger): Promise<void> {
   await ctx.redis.zadd(locksKey(ctx), data.deadline, JSON.stringify({ ...data, operator: ctx.address }));
+  if ((await furthestStage(ctx, data))?.pending) return;
   const mine = await stillMine(ctx, data);
   if (mine.ok) log.debug({ jobId: data.jobId, pipeline: await resume(ctx, data) }, "lock tracked");
 }
@@ -39,30 +44,44 @@ export async function trackLock(ctx: OperatorContext, data: JobData, log: Logger
  * us, so its effect was lost) runs again; no stage at all starts it at prove. Call only when stillMine is ok.
  */
 export async function resume(ctx: OperatorContext, data: JobData): Promise<ResumeOutcome> {
+  const furthest = await furthestStage(ctx, data);
+  if (!furthest) {
+    await advance(ctx, "prove", { ...data, operator: ctx.address });
+    return { stage: "prove", action: "started" };
+  }
+  const { stage, job, state } = furthest;
+  if (state === "failed") {
+    await job.retry("failed", { resetAttemptsMade: true });
+    return { stage, action: "retried" };
+  }
+  if (state === "completed") {
+    await job.remove();
+    await advance(ctx, stage, job.data);
+    return { stage, action: "rerun" };
+  }
+  return { stage, action: "pending", state };
+}
+
+/** The last stage that has the job (Redis only), its state, and whether it is still queued or running. */
+async function furthestStage(ctx: OperatorContext, data: JobData) {
   const id = jobKey(data.chainId, data.jobId);
   for (const stage of [...AFTER_LOCK].reverse()) {
     const job = await ctx.queues[stage].getJob(id);
     if (!job) continue;
     const state = await job.getState();
-    if (state === "failed") {
-      await job.retry("failed", { resetAttemptsMade: true });
-      return { stage, action: "retried" };
-    }
-    if (state === "completed") {
-      await job.remove();
-      await advance(ctx, stage, job.data);
-      return { stage, action: "rerun" };
-    }
-    return { stage, action: "pending", state };
+    return { stage, job, state, pending: state !== "failed" && state !== "completed" };
   }
-  await advance(ctx, "prove", { ...data, operator: ctx.address });
-  return { stage: "prove", action: "started" };
+  return undefined;
 }
 
-/** One pass over the tracked locks: resumes those still ours, forgets the rest (settled, lost or expired). */
+/**
+ * One pass over the tracked locks: resumes those still ours, forgets the rest (settled, lost or expired). A lock
+ * whose job a stage has queued or running is left for a later pass without a chain read (its stage reconciles).
+ */
 export async function sweepLocks(ctx: OperatorContext, log: Logger): Promise<void> {
   for (const raw of await ctx.redis.zrange(locksKey(ctx), 0, -1)) {
     const data = JSON.parse(raw) as JobData;
+    if ((await furthestStage(ctx, data))?.pending) continue;
     const mine = await stillMine(ctx, data);
     if (!mine.ok) {
       await ctx.redis.zrem(locksKey(ctx), raw);

@@ -19,8 +19,9 @@ describe("locked-job recovery (real Redis, fake chain)", function () {
   this.timeout(60_000);
   const redis = suiteRedis();
   const address = new Wallet(Wallet.createRandom().privateKey).address;
-  /** What the fake chain says about every job. */
+  /** What the fake chain says about every job, and how often it was asked. */
   let onChain: { status: number; operator: string };
+  let reads = 0;
   let ctx: OperatorContext;
   let queues: Record<Stage, Queue<JobData>>;
   let pipeline: OperatorQueues;
@@ -32,6 +33,7 @@ describe("locked-job recovery (real Redis, fake chain)", function () {
     const { connection, prefix } = pipeline;
     queues = pipeline.queues;
     onChain = { status: JobStatus.Locked, operator: address };
+    reads = 0;
     const d = data("0");
     ctx = {
       address,
@@ -41,7 +43,7 @@ describe("locked-job recovery (real Redis, fake chain)", function () {
       chain: { chainId: 31337n, provider: { getBlock: async () => ({ timestamp: NOW }) } },
       // No head poller running: every reconciliation reads the chain.
       snapshot: { head: { fresh: () => undefined } },
-      market: { jobOf: async () => jobRecord(d, onChain.status, onChain.operator) },
+      market: { jobOf: async () => (reads++, jobRecord(d, onChain.status, onChain.operator)) },
     } as unknown as OperatorContext;
   });
   afterEach(() => pipeline.close());
@@ -89,8 +91,24 @@ describe("locked-job recovery (real Redis, fake chain)", function () {
     await sweepLocks(ctx, silent);
     expect(await queues.prove.getJob("31337-5"), "resumed by the sweep").to.not.equal(undefined);
     onChain = { status: JobStatus.Fulfilled, operator: address };
+    await queues.prove.remove("31337-5"); // its pipeline ended (a stage that is still queued is left alone: below)
     await sweepLocks(ctx, silent);
     expect(await ctx.redis.zcard(`${ctx.config.queuePrefix}:locks:31337:${address.toLowerCase()}`), "forgotten once settled").to.equal(0);
+  });
+
+  it("a lock whose job a stage has queued is neither read from the chain nor touched, when tracked or swept", async () => {
+    await queues.submit.add("submit", data("7"), { jobId: "31337-7", delay: 60_000 }); // a deferred submit
+    await trackLock(ctx, data("7"), silent);
+    await sweepLocks(ctx, silent);
+    expect(reads).to.equal(0);
+    expect(await queues.prove.getJob("31337-7")).to.equal(undefined);
+    expect(await (await queues.submit.getJob("31337-7"))!.getState()).to.equal("delayed");
+    // Once its stage has ended, the next sweep reads it: settled, it is forgotten.
+    await queues.submit.remove("31337-7");
+    onChain = { status: JobStatus.Fulfilled, operator: address };
+    await sweepLocks(ctx, silent);
+    expect(reads).to.equal(1);
+    expect(await ctx.redis.zcard(`${ctx.config.queuePrefix}:locks:31337:${address.toLowerCase()}`)).to.equal(0);
   });
 
   it("a lock held by another operator is not resumed", async () => {
