@@ -31,6 +31,9 @@ const FEE_MAX_AGE_MS = 1_000;
 /** A batch window closes at least this long (or a quarter block, if longer) before the next block is due: time to
  * simulate, sign and broadcast, and slack for a head change seen up to one poll late. */
 const SEND_MARGIN_MS = 500;
+/** Longest a window that ended waits for its key's previous batch to be broadcast: far above the ~0.5 s a local node
+ * takes to execute a full batch as it accepts it, and any other node's answer. */
+const SEND_WAIT_MAX_MS = 2_000;
 
 export interface RelayerOptions {
   /** One per relayer key, each connected to the same provider: one nonce stream and one tracker each. */
@@ -191,12 +194,14 @@ export class Relayer {
       log.info({ txHash: known.sent.txHash, from: known.sent.from }, "already in flight: not sent again");
       return known.sent;
     }
-    // Failed before (a dead letter handed back, or a request sent again): a fresh attempt, with a fresh outcome.
+    const jobKey = `${String(request.market).toLowerCase()}-${relayedJobs(request)}`;
+    // Failed before (a dead letter handed back, or a request sent again): a fresh attempt, with a fresh outcome. One
+    // that reverted on chain (seen by any relayer process, before a restart too) is simulated from now on.
+    if (known.outcome?.status === "reverted") this.#reverted.add(jobKey);
     if (known.outcome) await this.#store.forget(relayId);
     // One request per on-chain job at a time, until it is settled: operators race for a job's lock, and two locks
     // simulated before either mined would both be sent, the loser reverting on chain (gas for nothing). Queued
     // behind the first, the second is simulated once the first has settled and is dropped without a transaction.
-    const jobKey = `${String(request.market).toLowerCase()}-${relayedJobs(request)}`;
     const before = this.#perJob.get(jobKey);
     const current = { kind: request.kind, outcome: this.#awaitOutcome(relayId) };
     this.#perJob.set(jobKey, current);
@@ -375,10 +380,18 @@ export class Relayer {
    * ones queued behind it, each paying a transaction's overhead. Elsewhere a broadcast takes milliseconds.
    */
   #windowEnded(key: string): void {
+    const slot = this.#window.get(key);
+    // This window only: one that filled meanwhile was flushed, and a newer one has its own timer.
+    const flush = () => void (slot && this.#window.get(key) === slot && this.#flush(key));
     const sending = this.#sending.get(key);
-    const flush = () => this.#flush(key);
-    if (sending) void sending.then(flush, flush);
-    else flush();
+    // A key with nothing being sent takes the batch now; a broadcast that hangs holds it up SEND_WAIT_MAX_MS at most.
+    if (!sending || this.#keys.some((k) => !k.busy)) return flush();
+    const bound = setTimeout(flush, SEND_WAIT_MAX_MS);
+    const once = () => {
+      clearTimeout(bound);
+      flush();
+    };
+    void sending.then(once, once);
   }
 
   #flush(key: string): void {
@@ -389,7 +402,11 @@ export class Relayer {
     const sending = this.#sendBatches(gasKey(slot.items[0]!), slot.items);
     this.#sending.set(key, sending);
     const done = () => void (this.#sending.get(key) === sending && this.#sending.delete(key));
-    void sending.then(done, done);
+    // An error outside the per-item handling fails the items still waiting (a settled one ignores it).
+    void sending.then(done, (e: unknown) => {
+      done();
+      for (const w of slot.items) w.failed(e);
+    });
   }
 
   async #sendBatches(key: string, items: Waiting[]): Promise<void> {
@@ -585,6 +602,11 @@ class RelayKey implements KeySender {
 
   get from(): string {
     return this.#from;
+  }
+
+  /** A transaction of this key is being signed or broadcast. */
+  get busy(): boolean {
+    return this.#sending > 0;
   }
 
   get load(): number {

@@ -20,6 +20,6 @@ describe("load (CI scale): 50 jobs in a burst, one relayer, two operators", func
     expect(r.fulfilled).to.equal(48);
     expect(r.refunded).to.equal(2);
     expect(r.operator_rpc_by_scope.evaluate ?? {}, "requests made by evaluate itself").to.deep.equal({});
-    expect(Object.keys(r.operator_rpc_by_scope), "the operators' requests were attributed").to.include.members(["head", "lock"]);
+    expect(Object.keys(r.operator_rpc_by_scope), "the operators' requests were attributed").to.include.members(["head", "watch"]);
   });
 });

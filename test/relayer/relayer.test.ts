@@ -358,9 +358,9 @@ describe("Relayer (real Redis, in-process chain)", () => {
     expect(await metric(registry, "verdict_relayer_tx_mined_total", { kind: "fulfil" })).to.equal(2); // the measuring one and job 1
   });
 
-  it("fulfilments signed by a trusted operator share one fulfilBatch with no simulation; an item failing on chain is reported reverted and its job is simulated thereafter; an untrusted operator's fulfilment is simulated", async () => {
+  it("fulfilments signed by a trusted operator share one fulfilBatch with no simulation; an item failing on chain is reported reverted and its job is simulated thereafter (after a restart too); an untrusted operator's fulfilment is simulated", async () => {
     const s = await loadFixture(deploySystem);
-    const { relayer, registry } = await newRelayer({ batchWindowMs: 300, trustedOperators: [s.operator.address] });
+    const { relayer, registry, store } = await newRelayer({ batchWindowMs: 300, trustedOperators: [s.operator.address] });
     await measureFulfilGas(s, relayer);
     // The relayer's eth_calls of fulfilments (its simulations), by the selector they call.
     const simulated: string[] = [];
@@ -382,14 +382,18 @@ describe("Relayer (real Redis, in-process chain)", () => {
     mined(outcomes[0]!);
     mined(outcomes[2]!);
     expect(outcomes[1]).to.deep.equal({ status: "reverted", reason: `failed in batch ${tickets[0]!.txHash}: JobNotInStatus(${open}, 1, 2)`, txHash: tickets[0]!.txHash });
-    // The same request again (the operator's retry): simulated now, and dropped before it costs gas.
+    // The same request again (the operator's retry), to a restarted relayer that knows the outcome from the store:
+    // simulated now, and dropped before it costs gas; and to this one, which remembers the job.
+    const { relayer: restarted } = await newRelayer({ batchWindowMs: 300, trustedOperators: [s.operator.address] }, { store });
+    await measureFulfilGas(s, restarted); // so that its first request is not answered by eth_estimateGas instead
+    expect((await rejection(restarted.relay(requests[1]!, relayJobId(requests[1]!)))).message).to.equal(`simulation reverted: JobNotInStatus(${open}, 1, 2)`);
     expect((await rejection(relayer.relay(requests[1]!, relayJobId(requests[1]!)))).message).to.equal(`simulation reverted: JobNotInStatus(${open}, 1, 2)`);
-    expect(simulated).to.deep.equal(["fulfilWithSignature"]);
+    expect(simulated).to.deep.equal(["fulfilWithSignature", "fulfilWithSignature"]);
     // Another operator's fulfilment is simulated, though it names this relayer and its proof is as good.
     const theirs = await fulfilRequest(s, await lockedJob(s, {}, s.operator2), s.relayer.address, s.operator2);
     sent(await relayer.relay(theirs, relayJobId(theirs)));
     mined(await relayer.outcome(relayJobId(theirs)));
-    expect(simulated).to.deep.equal(["fulfilWithSignature", "fulfilWithSignature"]);
+    expect(simulated).to.deep.equal(["fulfilWithSignature", "fulfilWithSignature", "fulfilWithSignature"]);
     expect(await metric(registry, "verdict_relayer_tx_dropped_total", { kind: "fulfil", reason: "reverted-onchain" })).to.equal(1);
   });
 
