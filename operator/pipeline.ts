@@ -196,14 +196,14 @@ export async function sendToRelayer(ctx: OperatorContext, request: RelayRequest,
   });
 }
 
+/** What became of a request handed to the relayer, as a stage sees it. */
+export type RelayState = { state: "pending" | "missing" } | { state: "failed"; reason: string; dropped?: string } | { state: "mined"; result: RelayResult };
+
 /**
  * Where a request handed to the relayer stands, in one Redis round trip: the outcome the relayer published (mined
  * with its receipt's figures, or failed: reverted, replaced, dropped), else pending while its relay job exists.
  */
-export async function relayState(
-  ctx: OperatorContext,
-  relayId: string,
-): Promise<{ state: "pending" | "missing" } | { state: "failed"; reason: string; dropped?: string } | { state: "mined"; result: RelayResult }> {
+export async function relayState(ctx: OperatorContext, relayId: string): Promise<RelayState> {
   const { redis, prefix } = ctx.relayStore;
   const [[, raw], [, exists]] = (await redis.multi().get(relayOutcomeKey(prefix, relayId)).exists(ctx.relay.toKey(relayId)).exec()) as [[null, string | null], [null, number]];
   if (raw) {

@@ -7,7 +7,7 @@
 // race.
 import type { Logger } from "pino";
 import { JOB_NOT_OPEN, relayJobId } from "../../relayer/types.js";
-import { advance, recheckAt, relayState, sendToRelayer, type JobData, type OperatorContext } from "../pipeline.js";
+import { advance, recheckAt, relayState, type RelayState, sendToRelayer, type JobData, type OperatorContext } from "../pipeline.js";
 import { freshTimeBefore, mineVerdict, openVerdict, readJob } from "../reconcile.js";
 import type { Outcome } from "../stage.js";
 import { signLock } from "../signing.js";
@@ -57,7 +57,7 @@ async function send(ctx: OperatorContext, data: JobData, terms: string, now: num
   return { outcome: "deferred", reason: "lock sent", retryAt: await recheckAt(ctx), data: { ...data, terms, lockRelay: { id, validUntil } }, quiet: true };
 }
 
-async function locked(ctx: OperatorContext, data: JobData, relay: Awaited<ReturnType<typeof relayState>> | undefined, log: Logger): Promise<Outcome> {
+async function locked(ctx: OperatorContext, data: JobData, relay: RelayState | undefined, log: Logger): Promise<Outcome> {
   if (relay?.state === "mined") {
     ctx.metrics.gasUsed.inc({ kind: "lock" }, Number(relay.result.gasUsed));
     await ctx.catalog.recordGas(data.modelId, "lock", Number(relay.result.gasUsed));

@@ -10,7 +10,7 @@
 import type { Logger } from "pino";
 import { relayJobId } from "../../relayer/types.js";
 import { JobStatus } from "../../shared/enums.js";
-import { recheckAt, relayState, sendToRelayer, type JobData, type OperatorContext } from "../pipeline.js";
+import { recheckAt, relayState, type RelayState, sendToRelayer, type JobData, type OperatorContext } from "../pipeline.js";
 import { freshTimeBefore, mineVerdict, readJob } from "../reconcile.js";
 import { signFulfil, signFulfilBatch } from "../signing.js";
 import type { Outcome } from "../stage.js";
@@ -48,7 +48,7 @@ async function send(ctx: OperatorContext, data: JobData, log: Logger): Promise<O
   return { outcome: "deferred", reason: "fulfilment sent", retryAt: await recheckAt(ctx), data: { ...data, fulfilRelay: id }, quiet: true };
 }
 
-async function fulfilled(ctx: OperatorContext, data: JobData, relay: Awaited<ReturnType<typeof relayState>> | undefined, log: Logger): Promise<Outcome> {
+async function fulfilled(ctx: OperatorContext, data: JobData, relay: RelayState | undefined, log: Logger): Promise<Outcome> {
   if (relay?.state === "mined") {
     // A batch's transaction is shared by its jobs: each counts its share.
     const gas = Math.round(Number(relay.result.gasUsed) / (data.batch?.jobIds.filter((id) => id !== "0").length ?? 1));
