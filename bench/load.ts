@@ -101,6 +101,7 @@ export function loadMarkdown(b: LoadBench): string[] {
     `| … in blocks (p50) | ${col((r) => r.overhead_blocks_p50 ?? "-")} |`,
     `| a lone job: latency / minus proving (s) / in blocks | ${col((r) => `${r.lone_job.latency_s} / ${r.lone_job.overhead_s} / ${r.lone_job.overhead_blocks ?? "-"}`)} |`,
     `| a lone job: blocks from its post's block to its fulfilment's | ${col((r) => String(r.lone_job.post_to_fulfil_blocks))} |`,
+    `| a lone job: from its post's block to its fulfilment's, minus proving (s) | ${col((r) => String(r.lone_job.overhead_from_post_block_s ?? "-"))} |`,
     `| a lone job: RPC requests (per service) | ${col((r) => `${r.lone_job.rpc_requests} (${Object.entries(r.lone_job.rpc_by_service).map(([k, v]) => `${k} ${v}`).join(", ")})`)} |`,
     `| proving per job p50 (s) | ${col((r) => r.prove_s_p50)} |`,
     `| gas per job (lock + fulfil) | ${col((r) => r.gas_per_job.toLocaleString("en-US"))} |`,

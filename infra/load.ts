@@ -69,8 +69,11 @@ export interface LoadResult {
     latency_s: number;
     overhead_s: number;
     overhead_blocks?: number;
-    /** Blocks from the block that holds its post to the one that holds its fulfilment (the lock's block between). */
+    /** Blocks from the block that holds its post to the one that holds its fulfilment (1: locked and fulfilled in the
+     * block after its post's, its proof made while the lock landed). */
     post_to_fulfil_blocks: number;
+    /** post_to_fulfil_blocks × block time − its proof: what the pipeline adds once the job exists (chain runs). */
+    overhead_from_post_block_s?: number;
     prove_s: number;
     rpc_requests: number;
     rpc_by_service: Record<string, number>;
@@ -221,11 +224,12 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     const rpc = await startRpcFaultProxy(chain.url);
     services.push({ name: "rpc proxy", port: rpc.port, url: rpc.url, stop: () => rpc.close() });
     // Each service names itself in the proxy URL's path, so the proxy counts requests per service. The relayer stands
-    // for each operator's own, so it trusts their fulfilments (relayer.trustedOperators: sent without simulation).
+    // for each operator's own, so it trusts their fulfilments (relayer.trustedOperators: sent without simulation) and
+    // sends one right behind its job's lock (relayer.fulfilBehindLock: a local chain has no public mempool to fear).
     const trusted = stack.operatorKeys.map((key) => new Wallet(key).address).join(",");
     const { relayer, operators } = await startRelayerAndOperators(
       run,
-      { ...stackEnv(run, prefix, `${rpc.url}/relayer`), VERDICT_RELAYER_TRUSTED_OPERATORS: trusted },
+      { ...stackEnv(run, prefix, `${rpc.url}/relayer`), VERDICT_RELAYER_TRUSTED_OPERATORS: trusted, VERDICT_RELAYER_FULFIL_BEHIND_LOCK: "true" },
       stack.operatorKeys.map((key, i) => ({ key, env: { VERDICT_RPC_URL: `${rpc.url}/operator-${i}` } })),
     );
     const operatorScopes = async () => sumCounts(...(await Promise.all(operators.map(async (o) => callsByScope(await (await fetch(`${o.url}/metrics`)).text())))));
@@ -389,6 +393,8 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
         overhead_s: round(loneOverhead, 2),
         ...(blockTime ? { overhead_blocks: round(loneOverhead / blockTime, 2) } : {}),
         post_to_fulfil_blocks: loneFulfilled!.blockNumber - lone.blocks[0]!,
+        // What the pipeline adds once the job exists on chain: from its post's block to its fulfilment's, minus its proof.
+        ...(blockTime ? { overhead_from_post_block_s: round((loneFulfilled!.blockNumber - lone.blocks[0]!) * blockTime - (proveSeconds.get(loneId.toString()) ?? 0), 2) } : {}),
         prove_s: round(proveSeconds.get(loneId.toString()) ?? Number.NaN, 2),
         rpc_requests: total(sumCounts(...Object.values(loneRpc).map((m) => ({ all: m }))).all),
         rpc_by_service: Object.fromEntries(Object.entries(loneRpc).map(([k, m]) => [k, total(m)])),

@@ -40,7 +40,7 @@ export interface JobData {
   deadline: number;
   /** The job's terms digest from its JobCreated event: a lock names it (review M-2). */
   terms?: string;
-  /** Set once this operator holds the lock. */
+  /** Set once this operator holds the lock (unset on a job proven while its lock was on its way). */
   operator?: string;
   /** The lock request handed to the relayer (lock stage), and until when its signature is valid. */
   lockRelay?: { id: string; validUntil: number };
@@ -212,6 +212,18 @@ export async function relayState(ctx: OperatorContext, relayId: string): Promise
     return { state: "failed", reason: `${outcome.status}: ${outcome.reason}`, ...(outcome.status === "failed" && outcome.dropped ? { dropped: outcome.dropped } : {}) };
   }
   return { state: exists ? "pending" : "missing" };
+}
+
+/**
+ * This operator's lock of the job is mined or on its way, without a chain read: handed on by the lock stage once
+ * mined (`operator`), or as soon as it was sent (operator.proveWhileLocking) while its relay is pending or mined.
+ * False once the relayer reported it failed: the chain decides then.
+ */
+export async function lockOnItsWay(ctx: OperatorContext, data: JobData): Promise<boolean> {
+  if (data.operator?.toLowerCase() === ctx.address.toLowerCase()) return true;
+  if (!data.lockRelay) return false;
+  const { state } = await relayState(ctx, data.lockRelay.id);
+  return state === "pending" || state === "mined";
 }
 
 /** When a stage waiting on the chain looks again: half a block, at least 250 ms and at most 6 s. */

@@ -131,6 +131,15 @@ export function mineVerdict(ctx: OperatorContext, data: JobData, { job, now }: C
   return { ok: true };
 }
 
+/**
+ * A job proven while its lock was on its way (operator.proveWhileLocking: no `operator` yet) that is not locked by
+ * us yet still open to lock: the lock stage may still land it (a lock sent again), so it waits instead of being
+ * dropped.
+ */
+export function lockStillToCome(data: JobData, view: ChainView): boolean {
+  return data.operator === undefined && data.lockRelay !== undefined && openVerdict(data, view).ok;
+}
+
 export async function stillOpen(ctx: OperatorContext, data: JobData): Promise<Verdict> {
   return openVerdict(data, await readJob(ctx, data));
 }

@@ -106,7 +106,7 @@ interface Waiting extends Prepared {
  * Measured gas per request kind and calldata size (a model's proofs and instances have one size, and so close to
  * one gas cost): gas limits come from it plus gasLimitPercent, so a known kind costs no eth_estimateGas.
  */
-function gasKey(p: Prepared): string {
+function gasKey(p: Pick<Prepared, "request" | "calldata">): string {
   return `${p.request.kind}:${p.calldata.length}`;
 }
 
@@ -130,8 +130,9 @@ export class Relayer {
   readonly #gas = new Map<string, bigint>();
   /** eth_estimateGas in flight per gasKey (a kind's first requests, before any is mined). */
   readonly #estimates = new Map<string, Promise<bigint>>();
-  /** Per on-chain job, the request for it this process relays now: its kind, and its outcome once settled. */
-  readonly #perJob = new Map<string, { kind: string; outcome: Promise<RelayOutcome> }>();
+  /** Per on-chain job, the request for it this process relays now: its kind, its broadcast (undefined if it was not
+   * sent), and its outcome once settled. */
+  readonly #perJob = new Map<string, { kind: string; sent: Promise<RelaySent | undefined>; outcome: Promise<RelayOutcome> }>();
   /** Outcomes awaited in this process, by relay id. */
   readonly #outcomes = new Map<string, { promise: Promise<RelayOutcome>; resolve: (o: RelayOutcome) => void }>();
   /** Fulfilments in the batch window, per windowKey. */
@@ -203,26 +204,63 @@ export class Relayer {
     // simulated before either mined would both be sent, the loser reverting on chain (gas for nothing). Queued
     // behind the first, the second is simulated once the first has settled and is dropped without a transaction.
     const before = this.#perJob.get(jobKey);
-    const current = { kind: request.kind, outcome: this.#awaitOutcome(relayId) };
+    let broadcast!: (s: RelaySent | undefined) => void;
+    const current = { kind: request.kind, sent: new Promise<RelaySent | undefined>((r) => (broadcast = r)), outcome: this.#awaitOutcome(relayId) };
     this.#perJob.set(jobKey, current);
     void current.outcome.then((o) => {
       if (this.#perJob.get(jobKey) === current) this.#perJob.delete(jobKey);
       if (o.status === "reverted") this.#reverted.add(jobKey);
     });
-    const previous = await before?.outcome;
     try {
+      const behind = await this.#behindLock(before, request, jobKey);
+      const previous = behind ? undefined : await before?.outcome;
       const prepared = await this.#prepare(request, relayId, jobKey, log);
       // A job is locked at most once: a lock queued behind one this relayer saw mined would revert, so it is
       // dropped without spending a simulation on it.
       if (request.kind === "lock" && before?.kind === "lock" && previous?.status === "mined") {
         this.#drop(log, request.kind, JOB_NOT_OPEN, `job ${prepared.jobId} was locked by an earlier lock this relayer mined (${previous.txHash})`);
       }
-      return await this.#send(prepared);
+      if (behind && prepared.trusted) log.debug({ lockTx: behind.txHash, from: behind.from }, "fulfilment sent behind its lock");
+      // Behind its lock on the lock's key; after a request of its job that failed here, simulated, trusted or not.
+      const sent = await this.#send(
+        behind && prepared.trusted ? { ...prepared, sender: behind.from.toLowerCase() } : previous && previous.status !== "mined" ? { ...prepared, trusted: false } : prepared,
+      );
+      broadcast(sent);
+      return sent;
     } catch (e) {
       if (e instanceof UnrecoverableError) await this.#settled(relayId, { status: "failed", reason: e.message, ...(e instanceof Dropped ? { dropped: e.dropped } : {}) });
       else this.#settleLocally(relayId, { status: "failed", reason: shortMessage(e) }); // retried by BullMQ: nothing stored
       throw e;
+    } finally {
+      broadcast(undefined);
     }
+  }
+
+  /**
+   * relayer.fulfilBehindLock: the broadcast of the job's lock this relayer sent and has not seen settled, when
+   * `request` is a trusted fulfilment that may follow it from the same key (the next nonce orders it after the lock,
+   * in the same block where the chain allows) instead of waiting for the lock's block. Undefined otherwise: the
+   * request waits for the earlier one's outcome, as any request of a job in flight does.
+   */
+  async #behindLock(before: { kind: string; sent: Promise<RelaySent | undefined> } | undefined, request: RelayRequest, jobKey: string): Promise<RelaySent | undefined> {
+    if (!before || before.kind !== "lock" || request.kind !== "fulfil" || !this.#config.fulfilBehindLock) return undefined;
+    try {
+      if (!this.#isTrusted(request, jobKey, await this.chainId())) return undefined;
+      // The kind's gas unmeasured, its first request is estimated against the latest state, where the lock is not.
+      if (!this.#gas.has(gasKey({ request, calldata: kindOf(request.kind)!.calldata(request) }))) return undefined;
+      const sent = await before.sent;
+      // A fulfilment naming another of this relayer's keys (its fee goes to that one) cannot follow the lock.
+      const named = kindOf(request.kind)!.sender?.(request)?.toLowerCase();
+      return sent && (named === undefined || named === sent.from.toLowerCase()) ? sent : undefined;
+    } catch {
+      return undefined; // malformed: #prepare says why
+    }
+  }
+
+  /** Signed by an operator in relayer.trustedOperators (recovered), for a job none of whose requests reverted here. */
+  #isTrusted(request: RelayRequest, jobKey: string, chainId: bigint): boolean {
+    const signer = kindOf(request.kind)?.signer;
+    return this.#trusted.size > 0 && !this.#reverted.has(jobKey) && signer !== undefined && this.#trusted.has(signer(request, chainId).toLowerCase());
   }
 
   /** Resolves when the request `relayId` (relayed by this process, or settled already) is settled, with its outcome. */
@@ -263,8 +301,7 @@ export class Relayer {
     try {
       if (!spec) throw new Error(`unknown request kind ${String(request.kind)}`);
       if (!isAddress(request.market)) throw new Error(`market ${String(request.market)} is not an address`);
-      const trusted = this.#trusted.size > 0 && !this.#reverted.has(jobKey) && spec.signer !== undefined && this.#trusted.has(spec.signer(request, chainId).toLowerCase());
-      const prepared = { request, spec, relayId, jobId: spec.jobId(request), calldata: spec.calldata(request), trusted, log };
+      const prepared = { request, spec, relayId, jobId: spec.jobId(request), calldata: spec.calldata(request), trusted: this.#isTrusted(request, jobKey, chainId), log };
       const sender = spec.sender?.(request)?.toLowerCase();
       if (sender === undefined) return prepared;
       if (!(await this.addresses()).some((a) => a.toLowerCase() === sender)) throw new Error(`it names relayer ${sender}, not a key of this relayer`);

@@ -50,6 +50,10 @@ export const configSchema = z
         proveConcurrency: z.number().int().min(0).default(1),
         /** Parallel proofs of this operator's prove workers on other machines, counted by admission. */
         remoteProveSlots: z.number().int().min(0).default(0),
+        /** A job whose lock is on its way is proven at once when a prover is idle, instead of once the lock is mined:
+         * its fulfilment can then follow the lock into the same block (with a relayer that sends it right behind the
+         * lock: relayer.fulfilBehindLock). A lock lost to another operator wastes that proof, never a busy prover. */
+        proveWhileLocking: z.boolean().default(true),
         /** For a prove worker: the address of the operator it proves for (VERDICT_OPERATOR_ADDRESS); no key. */
         address: address.optional(),
         executionProvider: z.enum(["cpu", "cuda"]).default("cpu"),
@@ -110,6 +114,14 @@ export const configSchema = z
          * risk: a fulfilment that fails on chain costs the relayer its gas (in a batch, that item's share only);
          * the job's later requests are simulated. Anyone else's requests are always simulated. */
         trustedOperators: z.array(address).default([]),
+        /** A trusted operator's fulfilment of a job whose lock this relayer has broadcast but not yet seen mined is
+         * sent right behind the lock, from the same key (the next nonce orders it after the lock), instead of after
+         * the lock's block: with the operator proving while its lock lands (operator.proveWhileLocking), a job can
+         * be locked and fulfilled in one block. The risk: the proof is public in the mempool before the job is
+         * locked, and another staked operator of the model could lock the job first with a higher tip and fulfil it
+         * with that proof. Turn on where transactions are not public before inclusion (a rollup's sequencer, a
+         * private transaction pool); if the lock fails, its fulfilment fails alone in its batch (gas for nothing). */
+        fulfilBehindLock: z.boolean().default(false),
         /** A relayer that dies mid-relay (crash, SIGKILL) loses its BullMQ lock on the relay job after this long;
          * the job is then handed to another relayer process (or the restarted one), which resumes its transaction. */
         jobLockMs: z.number().int().min(1000).default(60_000),
@@ -145,6 +157,7 @@ export function loadConfig(fileArg?: string, env: NodeJS.ProcessEnv = process.en
   if (env.VERDICT_RELAYER_KEY) relayer.privateKey = env.VERDICT_RELAYER_KEY;
   if (env.VERDICT_RELAYER_KEYS) relayer.privateKeys = env.VERDICT_RELAYER_KEYS.split(",");
   if (env.VERDICT_RELAYER_TRUSTED_OPERATORS) relayer.trustedOperators = env.VERDICT_RELAYER_TRUSTED_OPERATORS.split(",");
+  if (env.VERDICT_RELAYER_FULFIL_BEHIND_LOCK) relayer.fulfilBehindLock = env.VERDICT_RELAYER_FULFIL_BEHIND_LOCK === "true";
   if (env.VERDICT_MODELS) operator.models = env.VERDICT_MODELS.split(",");
   if (env.VERDICT_OPERATOR_ADDRESS) operator.address = env.VERDICT_OPERATOR_ADDRESS;
   if (env.VERDICT_PROVE_CONCURRENCY) operator.proveConcurrency = Number(env.VERDICT_PROVE_CONCURRENCY);

@@ -1,4 +1,5 @@
-// lock — consumes: `lock` jobs. Produces: `prove` jobs (this operator's queue) once the lock is on-chain. Signs an
+// lock — consumes: `lock` jobs. Produces: `prove` jobs (this operator's queue) once the lock is on-chain, or as soon
+// as it is sent when a prover is idle (operator.proveWhileLocking: prove and submit then follow the lock). Signs an
 // EIP-712 Lock and hands it to the relayer, then comes back when the relayer publishes its outcome, or every half
 // block (a deferred job, holding no worker slot while blocks are awaited); while the relayer's outcome is pending
 // that costs one Redis read and no RPC. A lock the relayer saw mined is ours; any other published outcome is
@@ -53,8 +54,25 @@ async function send(ctx: OperatorContext, data: JobData, terms: string, now: num
   const request = await signLock(ctx, data.jobId, terms, validUntil);
   const id = relayJobId(request);
   await sendToRelayer(ctx, request, id, { stage: "lock", data });
-  log.info({ validUntil, relay: id }, "lock sent");
-  return { outcome: "deferred", reason: "lock sent", retryAt: await recheckAt(ctx), data: { ...data, terms, lockRelay: { id, validUntil } }, quiet: true };
+  const sent = { ...data, terms, lockRelay: { id, validUntil } };
+  const early = await proveWhileLocking(ctx, sent);
+  log.info({ validUntil, relay: id, provingNow: early }, "lock sent");
+  return { outcome: "deferred", reason: "lock sent", retryAt: await recheckAt(ctx), data: sent, quiet: true };
+}
+
+/**
+ * Hands a job whose lock was just sent to prove at once when a prover is idle (operator.proveWhileLocking): the
+ * proof is ready by the time the lock is mined, or soon after, and its fulfilment can follow the lock into the same
+ * block. Prove and submit go on while the lock's relay is pending or mined and wait for the chain otherwise (a lock
+ * sent again). Not for a model proven in batches, whose group would name a job not yet locked.
+ */
+async function proveWhileLocking(ctx: OperatorContext, data: JobData): Promise<boolean> {
+  const { proveWhileLocking, proveConcurrency, remoteProveSlots, batchWindowMs } = ctx.config.operator;
+  if (!proveWhileLocking || (batchWindowMs > 0 && ctx.catalog.get(data.modelId)?.batches.length)) return false;
+  const busy = await ctx.queues.prove.getJobCountByTypes("waiting", "prioritized", "active");
+  if (busy >= proveConcurrency + remoteProveSlots) return false;
+  await advance(ctx, "prove", data);
+  return true;
 }
 
 async function locked(ctx: OperatorContext, data: JobData, relay: RelayState | undefined, log: Logger): Promise<Outcome> {

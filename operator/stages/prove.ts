@@ -1,4 +1,4 @@
-// prove — consumes: `prove` jobs (locked by this operator). Produces: `verify` jobs carrying the proof, its public
+// prove — consumes: `prove` jobs (locked by this operator, or with the lock on its way). Produces: `verify` jobs carrying the proof, its public
 // instances and the float outputs. One job on a prove worker runs the proof (ezkl, which also verifies it
 // natively), inference (onnxruntime-node on the configured execution provider; CUDA falls back to CPU, logged)
 // and the checks before anything is submitted: the input instances must equal the job's on-chain input (else the
@@ -10,13 +10,14 @@ import { VerdictError } from "../../shared/errors.js";
 import type { CircuitArtifacts } from "../../zk/runtime/artifacts.js";
 import { infer } from "../../zk/runtime/inference.js";
 import { prove as proveInference } from "../../zk/runtime/prover.js";
-import { advance, jobInput, type JobData, type OperatorContext } from "../pipeline.js";
-import { chainTime, freshTimeBefore, stillMine, type Verdict } from "../reconcile.js";
+import { advance, jobInput, lockOnItsWay, recheckAt, type JobData, type OperatorContext } from "../pipeline.js";
+import { chainTime, freshTimeBefore, lockStillToCome, mineVerdict, readJob, type Verdict } from "../reconcile.js";
 import type { Outcome } from "../stage.js";
 import { batchStep, leaveBatch } from "./batch.js";
 
 export async function prove(ctx: OperatorContext, data: JobData, log: Logger): Promise<Outcome> {
   const mine = await lockStillOurs(ctx, data);
+  if (mine === "to come") return { outcome: "deferred", reason: "lock not yet on-chain", retryAt: await recheckAt(ctx), quiet: true };
   const batches = ctx.catalog.get(data.modelId)?.batches ?? [];
   if (!mine.ok) {
     if (batches.length) await leaveBatch(ctx, data);
@@ -43,14 +44,17 @@ export async function prove(ctx: OperatorContext, data: JobData, log: Logger): P
 }
 
 /**
- * The job is still locked by this operator. One handed on by the lock stage (or resumed by recovery) was read
- * locked by us, and before its deadline only its own fulfilment or the closing of a revoked model's job can end
- * that: with a fresh head before the deadline it is not read again (the relayer simulates the fulfilment, and the
- * submit stage reconciles one that fails).
+ * The job is still locked by this operator, or its lock is on its way. One handed on by the lock stage (or resumed
+ * by recovery) was read locked by us, and before its deadline only its own fulfilment or the closing of a revoked
+ * model's job can end that: with a fresh head before the deadline it is not read again (the relayer simulates the
+ * fulfilment, and the submit stage reconciles one that fails); nor is one whose lock the relayer has pending or
+ * mined. "to come": proven while locking, the lock failed and the job is still open (the lock stage may land it).
  */
-async function lockStillOurs(ctx: OperatorContext, data: JobData): Promise<Verdict> {
-  if (data.operator?.toLowerCase() === ctx.address.toLowerCase() && freshTimeBefore(ctx, data.deadline) !== undefined) return { ok: true };
-  return stillMine(ctx, data);
+async function lockStillOurs(ctx: OperatorContext, data: JobData): Promise<Verdict | "to come"> {
+  if (freshTimeBefore(ctx, data.deadline) !== undefined && (await lockOnItsWay(ctx, data))) return { ok: true };
+  const view = await readJob(ctx, data);
+  const mine = mineVerdict(ctx, data, view);
+  return !mine.ok && lockStillToCome(data, view) ? "to come" : mine;
 }
 
 /** The model's stated tolerance (bundle manifest, from model.json), else this operator's `outputTolerance`. */

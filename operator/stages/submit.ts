@@ -1,5 +1,6 @@
 // submit — consumes: `submit` jobs with a checked proof. Produces: the fulfilment on-chain (via the relayer). Signs
-// an EIP-712 Fulfil and hands it to the relayer, then comes back when the relayer publishes its outcome, or every
+// an EIP-712 Fulfil and hands it to the relayer (while the job's lock is still on its way too, for a job proven as it
+// was locking: the relayer sends it behind the lock, or once the lock is mined), then comes back when the relayer publishes its outcome, or every
 // half block (a deferred job, holding no worker slot; one Redis read and no RPC while the relayer's outcome is
 // pending). A job fresh from verify is sent without a chain read (the relayer simulates first), and its fulfilment
 // mined at the relayer's depth ends it; one that failed in the relayer (or in its batch) is reconciled with the chain
@@ -10,8 +11,8 @@
 import type { Logger } from "pino";
 import { relayJobId } from "../../relayer/types.js";
 import { JobStatus } from "../../shared/enums.js";
-import { recheckAt, relayState, type RelayState, sendToRelayer, type JobData, type OperatorContext } from "../pipeline.js";
-import { freshTimeBefore, mineVerdict, readJob } from "../reconcile.js";
+import { lockOnItsWay, recheckAt, relayState, type RelayState, sendToRelayer, type JobData, type OperatorContext } from "../pipeline.js";
+import { freshTimeBefore, lockStillToCome, mineVerdict, readJob } from "../reconcile.js";
 import { signFulfil, signFulfilBatch } from "../signing.js";
 import type { Outcome } from "../stage.js";
 
@@ -23,11 +24,13 @@ export async function submit(ctx: OperatorContext, data: JobData, log: Logger): 
   // again (the relayer simulates the fulfilment before sending it). A batch-proof job is read: its group may have
   // settled it, or skipped it.
   if (!data.batch && relay?.state === "mined") return fulfilled(ctx, data, relay, log);
-  if (!data.batch && !data.fulfilRelay && freshTimeBefore(ctx, data.deadline) !== undefined) return send(ctx, data, log);
+  if (!data.batch && !data.fulfilRelay && freshTimeBefore(ctx, data.deadline) !== undefined && (await lockOnItsWay(ctx, data))) return send(ctx, data, log);
   const view = await readJob(ctx, data);
   // A job of a batch may be settled by the transaction another job of its group sent.
   if ((data.fulfilRelay || data.batch) && Number(view.job.status) === JobStatus.Fulfilled) return fulfilled(ctx, data, relay, log);
   const mine = mineVerdict(ctx, data, view);
+  // Proven while locking, and the lock is not on-chain yet (sent again by the lock stage): wait while the job is open.
+  if (!mine.ok && lockStillToCome(data, view)) return { outcome: "deferred", reason: "lock not yet on-chain", retryAt: await recheckAt(ctx), quiet: true };
   if (!mine.ok) return { outcome: "skipped", reason: mine.reason };
   // Failed (in the relayer, or its batch item), or mined yet the job is not fulfilled (reorged out, or the batch
   // skipped this job): sent again.

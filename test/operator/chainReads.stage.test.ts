@@ -4,13 +4,16 @@
 // saw mined ends the job, both without a read,
 // and only a job coming back (its request failed, or a restart) is read; the first
 // proof of a circuit is checked by its registered verifier with eth_call, later ones of that circuit are not,
-// and a rejection is never remembered as an acceptance. Real Redis queues; a fake chain that counts every read.
+// and a rejection is never remembered as an acceptance. A job proven while its lock is on its way
+// (operator.proveWhileLocking) is proven and submitted without a read while that lock is pending, and waits while the
+// job is open once the lock failed. Real Redis queues; a fake chain that counts every read.
 import { expect } from "chai";
 import { AbiCoder, Wallet, ZeroAddress } from "ethers";
 import type { Logger } from "pino";
 import { Registry } from "prom-client";
 import { operatorMetrics, type JobData, type OperatorContext } from "../../operator/pipeline.js";
 import { lock } from "../../operator/stages/lock.js";
+import { prove } from "../../operator/stages/prove.js";
 import { submit } from "../../operator/stages/submit.js";
 import { verify } from "../../operator/stages/verify.js";
 import { RelayStore } from "../../relayer/store.js";
@@ -40,8 +43,9 @@ describe("chain reads of the lock, verify and submit stages (real Redis, fake ch
     pipeline = undefined;
   });
 
-  /** Requests the fake chain answered, by name; `accepts`: what the verifier's eth_call answers. */
-  function context(o: { status?: number; accepts?: boolean } = {}) {
+  /** Requests the fake chain answered, by name; `accepts`: what the verifier's eth_call answers; `early`:
+   * operator.proveWhileLocking (off unless asked for: most cases here are of the lock-then-prove order). */
+  function context(o: { status?: number; accepts?: boolean; early?: boolean } = {}) {
     const queues = operatorQueues(redis().url, wallet.address, "reads");
     pipeline = queues;
     const reads: string[] = [];
@@ -54,7 +58,7 @@ describe("chain reads of the lock, verify and submit stages (real Redis, fake ch
       queues: queues.queues,
       relay,
       relayStore,
-      config: configSchema.parse({ queuePrefix: queues.prefix }),
+      config: configSchema.parse({ queuePrefix: queues.prefix, operator: { proveWhileLocking: o.early ?? false } }),
       metrics: operatorMetrics(new Registry()),
       catalog: { get: () => undefined, recordGas: async () => undefined },
       chain: {
@@ -113,6 +117,39 @@ describe("chain reads of the lock, verify and submit stages (real Redis, fake ch
     const [proving] = await ctx.queues.prove.getJobs(["waiting", "prioritized", "delayed"]);
     expect(proving?.data).to.deep.include({ jobId: "12", operator: wallet.address });
     expect(await ctx.metrics.gasUsed.get()).to.have.nested.property("values[0].value", 90000);
+  });
+
+  it("proveWhileLocking: a job whose lock is sent while a prover is idle is handed to prove at once with its lock relay; not while the provers are busy", async () => {
+    const { ctx, reads } = context({ early: true });
+    const sent = ((await lock(ctx, fresh("20"), silent)) as { data: JobData }).data;
+    const [proving] = await ctx.queues.prove.getJobs(["waiting", "prioritized"]);
+    expect(proving?.data).to.deep.include({ jobId: "20", lockRelay: sent.lockRelay });
+    expect(proving?.data.operator).to.equal(undefined);
+    // Job 20 now waits for the one prover (proveConcurrency 1): the next lock is not proven early.
+    await lock(ctx, fresh("21"), silent);
+    expect((await ctx.queues.prove.getJobs(["waiting", "prioritized"])).map((j) => j.data.jobId)).to.deep.equal(["20"]);
+    expect(reads).to.deep.equal([]);
+  });
+
+  it("proveWhileLocking: with its lock pending, a proven job is submitted with no chain read; once the lock failed it waits while the job is open (prove and submit alike) and is dropped once another operator holds it", async () => {
+    const chain = { early: true, status: JobStatus.Open };
+    const { ctx, reads, relay, relayStore } = context(chain);
+    const sent = ((await lock(ctx, fresh("22"), silent)) as { data: JobData }).data;
+    const proven: JobData = { ...sent, proof: "0x01", instances: ["1", "2"], outputs: [2] };
+    expect(await submit(ctx, proven, silent)).to.deep.include({ outcome: "deferred", reason: "fulfilment sent" });
+    expect((await relay.getJobs(["waiting"])).map((j) => j.data.kind).sort()).to.deep.equal(["fulfil", "lock"]);
+    expect(reads).to.deep.equal([]);
+    // The lock failed (sent again by the lock stage, say) while the job is still open: prove and submit wait for it.
+    await relayStore.publish(sent.lockRelay!.id, { status: "failed", reason: "replaced" });
+    expect(await submit(ctx, proven, silent)).to.deep.include({ outcome: "deferred", reason: "lock not yet on-chain" });
+    expect(await prove(ctx, sent, silent)).to.deep.include({ outcome: "deferred", reason: "lock not yet on-chain" });
+    expect(reads).to.deep.equal(["jobOf 22"]); // one read for the block, shared
+    // A block later, locked by another operator (the fake chain names our wallet; this context now stands for someone else).
+    chain.status = JobStatus.Locked;
+    (ctx.snapshot as unknown as { head: object }).head = { fresh: () => ({ number: 101, hash: "0x65", timestamp: NOW }), blockSeconds: () => 12 };
+    (ctx as { address: string }).address = Wallet.createRandom().address;
+    expect(await submit(ctx, proven, silent)).to.deep.include({ outcome: "skipped" });
+    expect(await prove(ctx, sent, silent)).to.deep.include({ outcome: "skipped" });
   });
 
   it("a lock the relayer dropped as queued behind another operator's mined lock of the job is given up with no chain read", async () => {

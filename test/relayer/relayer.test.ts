@@ -54,17 +54,18 @@ async function chainId(): Promise<string> {
 }
 
 /** The operator's signed lock of `jobId`, valid for `validFor` seconds from the latest block (negative: expired). */
-async function lockRequest(s: System, jobId: bigint, validFor = 300n): Promise<LockRequest> {
+async function lockRequest(s: System, jobId: bigint, validFor = 300n, operator: Signer = s.operator): Promise<LockRequest> {
   const validUntil = BigInt(await time.latest()) + validFor;
   const terms = await s.market.termsOf(jobId);
-  const signature = await s.operator.signTypedData(await marketDomain(s.market), LOCK_TYPES, { jobId, terms, operator: s.operator.address, validUntil });
+  const address = await operator.getAddress();
+  const signature = await operator.signTypedData(await marketDomain(s.market), LOCK_TYPES, { jobId, terms, operator: address, validUntil });
   return {
     kind: "lock",
     chainId: await chainId(),
     market: await s.market.getAddress(),
     jobId: jobId.toString(),
     terms,
-    operator: s.operator.address,
+    operator: address,
     validUntil: validUntil.toString(),
     signature,
   };
@@ -395,6 +396,44 @@ describe("Relayer (real Redis, in-process chain)", () => {
     mined(await relayer.outcome(relayJobId(theirs)));
     expect(simulated).to.deep.equal(["fulfilWithSignature", "fulfilWithSignature", "fulfilWithSignature"]);
     expect(await metric(registry, "verdict_relayer_tx_dropped_total", { kind: "fulfil", reason: "reverted-onchain" })).to.equal(1);
+  });
+
+  it("fulfilBehindLock: a trusted fulfilment of a job whose lock is pending is sent right behind it from the lock's key, and both are mined in one block; an untrusted one waits for the lock's block", async () => {
+    const s = await loadFixture(deploySystem);
+    const second = new Wallet(Wallet.createRandom().privateKey, ethers.provider);
+    await networkHelpers.setBalance(second.address, 10n ** 19n);
+    const { relayer } = await newRelayer({ fulfilBehindLock: true, trustedOperators: [s.operator.address] }, { keys: [new Wallet(DEV_KEYS.relayer, ethers.provider), second] });
+    await measureFulfilGas(s, relayer);
+    const ours = await createJob(s.market, s.requester);
+    const theirs = await createJob(s.market, s.requester);
+    await manualMining(); // blocks only on evm_mine
+
+    const lock = await lockRequest(s, ours);
+    const lockTicket = sent(await relayer.relay(lock, relayJobId(lock)));
+    const fulfil = await fulfilRequest(s, ours, ethers.ZeroAddress); // any key may send it
+    const ticket = sent(await relayer.relay(fulfil, relayJobId(fulfil)));
+    // The other key has nothing in flight, yet the fulfilment takes the lock's key, at the next nonce.
+    expect({ from: ticket.from, nonce: ticket.nonce }).to.deep.equal({ from: lockTicket.from, nonce: lockTicket.nonce + 1 });
+    await ethers.provider.send("evm_mine", []);
+    const [lockReceipt, fulfilReceipt] = await Promise.all([lockTicket.txHash, ticket.txHash].map((h) => ethers.provider.getTransactionReceipt(h)));
+    expect(fulfilReceipt!.blockNumber).to.equal(lockReceipt!.blockNumber);
+    expect((await s.market.jobOf(ours)).status).to.equal(3n); // Fulfilled
+    mined(await relayer.outcome(relayJobId(fulfil)));
+
+    // Another operator's fulfilment (not trusted) is held until its job's lock is mined, then simulated and sent.
+    const theirLock = await lockRequest(s, theirs, 300n, s.operator2);
+    const theirLockTicket = sent(await relayer.relay(theirLock, relayJobId(theirLock)));
+    const theirFulfil = await fulfilRequest(s, theirs, ethers.ZeroAddress, s.operator2);
+    let broadcast: RelaySent | undefined;
+    const relaying = relayer.relay(theirFulfil, relayJobId(theirFulfil)).then((r) => (broadcast = sent(r)));
+    await sleep(500);
+    expect(broadcast, "sent before its job's lock was mined").to.equal(undefined);
+    await ethers.provider.send("evm_mine", []);
+    await relaying;
+    await ethers.provider.send("evm_mine", []);
+    mined(await relayer.outcome(relayJobId(theirFulfil)));
+    const lockBlock = (await ethers.provider.getTransactionReceipt(theirLockTicket.txHash))!.blockNumber;
+    expect((await ethers.provider.getTransactionReceipt(broadcast!.txHash))!.blockNumber).to.equal(lockBlock + 1);
   });
 
   it("a fulfilment whose job has a callback gets its gas limit raised by the shortfall its simulation reports (InsufficientGasForCallback); in a batch, simulated with the batch's gas, it settles too", async () => {
