@@ -93,6 +93,9 @@ interface Prepared {
   /** Signed by an operator in relayer.trustedOperators, for a job none of whose requests reverted on chain here:
    * sent without a simulation. */
   trusted: boolean;
+  /** Sent right behind its job's pending lock (fulfilBehindLock): a gas estimate reads the pending state, which
+   * holds the lock. */
+  behindLock?: boolean;
   log: Logger;
 }
 
@@ -223,7 +226,7 @@ export class Relayer {
       if (behind && prepared.trusted) log.debug({ lockTx: behind.txHash, from: behind.from }, "fulfilment sent behind its lock");
       // Behind its lock on the lock's key; after a request of its job that failed here, simulated, trusted or not.
       const sent = await this.#send(
-        behind && prepared.trusted ? { ...prepared, sender: behind.from.toLowerCase() } : previous && previous.status !== "mined" ? { ...prepared, trusted: false } : prepared,
+        behind && prepared.trusted ? { ...prepared, sender: behind.from.toLowerCase(), behindLock: true } : previous && previous.status !== "mined" ? { ...prepared, trusted: false } : prepared,
       );
       broadcast(sent);
       return sent;
@@ -246,8 +249,6 @@ export class Relayer {
     if (!before || before.kind !== "lock" || request.kind !== "fulfil" || !this.#config.fulfilBehindLock) return undefined;
     try {
       if (!this.#isTrusted(request, jobKey, await this.chainId())) return undefined;
-      // The kind's gas unmeasured, its first request is estimated against the latest state, where the lock is not.
-      if (!this.#gas.has(gasKey({ request, calldata: kindOf(request.kind)!.calldata(request) }))) return undefined;
       const sent = await before.sent;
       // A fulfilment naming another of this relayer's keys (its fee goes to that one) cannot follow the lock.
       const named = kindOf(request.kind)!.sender?.(request)?.toLowerCase();
@@ -318,7 +319,7 @@ export class Relayer {
 
   /** Simulates and sends one request alone. */
   async #sendAlone(p: Prepared, simulated = false): Promise<RelaySent> {
-    const tx = { from: p.sender ?? (await this.#keys[0]!.address()), to: p.request.market, data: p.calldata };
+    const tx = { from: p.sender ?? (await this.#keys[0]!.address()), to: p.request.market, data: p.calldata, ...(p.behindLock ? { blockTag: "pending" } : {}) };
     let measured: bigint;
     try {
       measured = await this.#gasLimit(gasKey(p), 1, tx);
@@ -360,7 +361,7 @@ export class Relayer {
   }
 
   /** Measured gas of `items` requests of `key` plus the margin; measured once with eth_estimateGas when unknown. */
-  async #gasLimit(key: string, items: number, tx: { from: string; to: string; data: string }): Promise<bigint> {
+  async #gasLimit(key: string, items: number, tx: { from: string; to: string; data: string; blockTag?: string }): Promise<bigint> {
     let perItem = this.#gas.get(key);
     // Requests of a new kind arriving together share one estimate; one that reverted (another request's) is not
     // this request's answer, which then asks for its own.

@@ -398,12 +398,12 @@ describe("Relayer (real Redis, in-process chain)", () => {
     expect(await metric(registry, "verdict_relayer_tx_dropped_total", { kind: "fulfil", reason: "reverted-onchain" })).to.equal(1);
   });
 
-  it("fulfilBehindLock: a trusted fulfilment of a job whose lock is pending is sent right behind it from the lock's key, and both are mined in one block; an untrusted one waits for the lock's block", async () => {
+  it("fulfilBehindLock: a trusted fulfilment of a job whose lock is pending is sent right behind it from the lock's key (its gas, first of its kind, estimated on the pending state), and both are mined in one block; an untrusted one waits for the lock's block", async () => {
     const s = await loadFixture(deploySystem);
     const second = new Wallet(Wallet.createRandom().privateKey, ethers.provider);
     await networkHelpers.setBalance(second.address, 10n ** 19n);
     const { relayer } = await newRelayer({ fulfilBehindLock: true, trustedOperators: [s.operator.address] }, { keys: [new Wallet(DEV_KEYS.relayer, ethers.provider), second] });
-    await measureFulfilGas(s, relayer);
+    // The relayer's first fulfilment: its gas is estimated against the pending state, where the lock is.
     const ours = await createJob(s.market, s.requester);
     const theirs = await createJob(s.market, s.requester);
     await manualMining(); // blocks only on evm_mine
