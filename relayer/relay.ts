@@ -136,6 +136,8 @@ export class Relayer {
   /** Per on-chain job, the request for it this process relays now: its kind, its broadcast (undefined if it was not
    * sent), and its outcome once settled. */
   readonly #perJob = new Map<string, { kind: string; sent: Promise<RelaySent | undefined>; outcome: Promise<RelayOutcome> }>();
+  /** The broadcast of each lock this process relays until it settles, by on-chain job and signing operator. */
+  readonly #locks = new Map<string, Promise<RelaySent | undefined>>();
   /** Outcomes awaited in this process, by relay id. */
   readonly #outcomes = new Map<string, { promise: Promise<RelayOutcome>; resolve: (o: RelayOutcome) => void }>();
   /** Fulfilments in the batch window, per windowKey. */
@@ -214,8 +216,13 @@ export class Relayer {
       if (this.#perJob.get(jobKey) === current) this.#perJob.delete(jobKey);
       if (o.status === "reverted") this.#reverted.add(jobKey);
     });
+    if (request.kind === "lock") {
+      const lockKey = `${jobKey}:${String(request.operator).toLowerCase()}`;
+      this.#locks.set(lockKey, current.sent);
+      void current.outcome.then(() => this.#locks.get(lockKey) === current.sent && this.#locks.delete(lockKey));
+    }
     try {
-      const behind = await this.#behindLock(before, request, jobKey);
+      const behind = await this.#behindLock(request, jobKey);
       const previous = behind ? undefined : await before?.outcome;
       const prepared = await this.#prepare(request, relayId, jobKey, log);
       // A job is locked at most once: a lock queued behind one this relayer saw mined would revert, so it is
@@ -240,16 +247,18 @@ export class Relayer {
   }
 
   /**
-   * relayer.fulfilBehindLock: the broadcast of the job's lock this relayer sent and has not seen settled, when
-   * `request` is a trusted fulfilment that may follow it from the same key (the next nonce orders it after the lock,
-   * in the same block where the chain allows) instead of waiting for the lock's block. Undefined otherwise: the
-   * request waits for the earlier one's outcome, as any request of a job in flight does.
+   * relayer.fulfilBehindLock: the broadcast of its signer's lock of the job, which this relayer sent and has not seen
+   * settled, when `request` is a trusted fulfilment that may follow it from the same key (the next nonce orders it
+   * after the lock, in the same block where the chain allows) instead of waiting for the lock's block, and for any
+   * other request of the job before it (another operator's lock racing for it). Undefined otherwise: the request
+   * waits for the earlier one's outcome, as any request of a job in flight does.
    */
-  async #behindLock(before: { kind: string; sent: Promise<RelaySent | undefined> } | undefined, request: RelayRequest, jobKey: string): Promise<RelaySent | undefined> {
-    if (!before || before.kind !== "lock" || request.kind !== "fulfil" || !this.#config.fulfilBehindLock) return undefined;
+  async #behindLock(request: RelayRequest, jobKey: string): Promise<RelaySent | undefined> {
+    if (request.kind !== "fulfil" || !this.#config.fulfilBehindLock) return undefined;
     try {
-      if (!this.#isTrusted(request, jobKey, await this.chainId())) return undefined;
-      const sent = await before.sent;
+      const chainId = await this.chainId();
+      if (!this.#isTrusted(request, jobKey, chainId)) return undefined;
+      const sent = await this.#locks.get(`${jobKey}:${kindOf(request.kind)!.signer!(request, chainId).toLowerCase()}`);
       // A fulfilment naming another of this relayer's keys (its fee goes to that one) cannot follow the lock.
       const named = kindOf(request.kind)!.sender?.(request)?.toLowerCase();
       return sent && (named === undefined || named === sent.from.toLowerCase()) ? sent : undefined;

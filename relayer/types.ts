@@ -88,7 +88,8 @@ export function relayJobId(r: RelayRequest): string {
   if (r.kind === "lock") return `lock-${r.chainId}-${r.jobId}-${r.operator.toLowerCase()}-${r.validUntil}`;
   // A batch per set of slots: the same proof sent again for fewer jobs (one slot skipped) is another request.
   if (r.kind === "fulfilBatch") return `fulfilbatch-${r.chainId}-${r.auth.batchId}-${r.auth.jobIds.join("_")}`;
-  return `fulfil-${r.chainId}-${r.auth.jobId}`;
+  // Per signer too: operators proving while their locks land each send one for a job only one of them will lock.
+  return `fulfil-${r.chainId}-${r.auth.jobId}-${String(r.auth.signature).slice(2, 18).toLowerCase()}`;
 }
 
 /** The on-chain job(s) a request is about, for logs and per-job ordering: a batch names its jobs, comma-separated. */

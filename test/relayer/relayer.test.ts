@@ -398,7 +398,7 @@ describe("Relayer (real Redis, in-process chain)", () => {
     expect(await metric(registry, "verdict_relayer_tx_dropped_total", { kind: "fulfil", reason: "reverted-onchain" })).to.equal(1);
   });
 
-  it("fulfilBehindLock: a trusted fulfilment of a job whose lock is pending is sent right behind it from the lock's key (its gas, first of its kind, estimated on the pending state), and both are mined in one block; an untrusted one waits for the lock's block", async () => {
+  it("fulfilBehindLock: a trusted fulfilment of a job whose lock is pending is sent right behind it from the lock's key (its gas, first of its kind, estimated on the pending state), and both are mined in one block, another operator's lock queued behind it notwithstanding; an untrusted one waits for the lock's block", async () => {
     const s = await loadFixture(deploySystem);
     const second = new Wallet(Wallet.createRandom().privateKey, ethers.provider);
     await networkHelpers.setBalance(second.address, 10n ** 19n);
@@ -406,6 +406,7 @@ describe("Relayer (real Redis, in-process chain)", () => {
     // The relayer's first fulfilment: its gas is estimated against the pending state, where the lock is.
     const ours = await createJob(s.market, s.requester);
     const theirs = await createJob(s.market, s.requester);
+    const raced = await createJob(s.market, s.requester);
     await manualMining(); // blocks only on evm_mine
 
     const lock = await lockRequest(s, ours);
@@ -419,6 +420,18 @@ describe("Relayer (real Redis, in-process chain)", () => {
     expect(fulfilReceipt!.blockNumber).to.equal(lockReceipt!.blockNumber);
     expect((await s.market.jobOf(ours)).status).to.equal(3n); // Fulfilled
     mined(await relayer.outcome(relayJobId(fulfil)));
+
+    // A job both operators race for: our lock is sent, theirs queued behind it (one request of a job at a time), and
+    // our fulfilment still follows our lock at once, not theirs; theirs is dropped once ours is mined.
+    const ourLock = await lockRequest(s, raced);
+    const ourLockTicket = sent(await relayer.relay(ourLock, relayJobId(ourLock)));
+    const racing = await lockRequest(s, raced, 300n, s.operator2);
+    const losing = relayer.relay(racing, relayJobId(racing)).catch((e: Error) => e);
+    const ourFulfil = await fulfilRequest(s, raced, ethers.ZeroAddress);
+    expect(sent(await relayer.relay(ourFulfil, relayJobId(ourFulfil))).nonce).to.equal(ourLockTicket.nonce + 1);
+    await ethers.provider.send("evm_mine", []);
+    mined(await relayer.outcome(relayJobId(ourFulfil)));
+    expect(((await losing) as Error).message).to.match(/was locked by an earlier lock this relayer mined/);
 
     // Another operator's fulfilment (not trusted) is held until its job's lock is mined, then simulated and sent.
     const theirLock = await lockRequest(s, theirs, 300n, s.operator2);
