@@ -109,7 +109,7 @@ interface Waiting extends Prepared {
  * Measured gas per request kind and calldata size (a model's proofs and instances have one size, and so close to
  * one gas cost): gas limits come from it plus gasLimitPercent, so a known kind costs no eth_estimateGas.
  */
-function gasKey(p: Pick<Prepared, "request" | "calldata">): string {
+function gasKey(p: Prepared): string {
   return `${p.request.kind}:${p.calldata.length}`;
 }
 
@@ -133,9 +133,8 @@ export class Relayer {
   readonly #gas = new Map<string, bigint>();
   /** eth_estimateGas in flight per gasKey (a kind's first requests, before any is mined). */
   readonly #estimates = new Map<string, Promise<bigint>>();
-  /** Per on-chain job, the request for it this process relays now: its kind, its broadcast (undefined if it was not
-   * sent), and its outcome once settled. */
-  readonly #perJob = new Map<string, { kind: string; sent: Promise<RelaySent | undefined>; outcome: Promise<RelayOutcome> }>();
+  /** Per on-chain job, the request for it this process relays now: its kind, and its outcome once settled. */
+  readonly #perJob = new Map<string, { kind: string; outcome: Promise<RelayOutcome> }>();
   /** The broadcast of each lock this process relays until it settles, by on-chain job and signing operator. */
   readonly #locks = new Map<string, Promise<RelaySent | undefined>>();
   /** Outcomes awaited in this process, by relay id. */
@@ -209,17 +208,19 @@ export class Relayer {
     // simulated before either mined would both be sent, the loser reverting on chain (gas for nothing). Queued
     // behind the first, the second is simulated once the first has settled and is dropped without a transaction.
     const before = this.#perJob.get(jobKey);
-    let broadcast!: (s: RelaySent | undefined) => void;
-    const current = { kind: request.kind, sent: new Promise<RelaySent | undefined>((r) => (broadcast = r)), outcome: this.#awaitOutcome(relayId) };
+    const current = { kind: request.kind, outcome: this.#awaitOutcome(relayId) };
     this.#perJob.set(jobKey, current);
     void current.outcome.then((o) => {
       if (this.#perJob.get(jobKey) === current) this.#perJob.delete(jobKey);
       if (o.status === "reverted") this.#reverted.add(jobKey);
     });
+    // A lock's broadcast (undefined if it was not sent), for its operator's fulfilment to follow (#behindLock).
+    let broadcast!: (s: RelaySent | undefined) => void;
+    const sending = new Promise<RelaySent | undefined>((r) => (broadcast = r));
     if (request.kind === "lock") {
       const lockKey = `${jobKey}:${String(request.operator).toLowerCase()}`;
-      this.#locks.set(lockKey, current.sent);
-      void current.outcome.then(() => this.#locks.get(lockKey) === current.sent && this.#locks.delete(lockKey));
+      this.#locks.set(lockKey, sending);
+      void current.outcome.then(() => this.#locks.get(lockKey) === sending && this.#locks.delete(lockKey));
     }
     try {
       const behind = await this.#behindLock(request, jobKey);
@@ -256,9 +257,10 @@ export class Relayer {
   async #behindLock(request: RelayRequest, jobKey: string): Promise<RelaySent | undefined> {
     if (request.kind !== "fulfil" || !this.#config.fulfilBehindLock) return undefined;
     try {
-      const chainId = await this.chainId();
-      if (!this.#isTrusted(request, jobKey, chainId)) return undefined;
-      const sent = await this.#locks.get(`${jobKey}:${kindOf(request.kind)!.signer!(request, chainId).toLowerCase()}`);
+      // The signer recovered once, for both the trust check and its lock.
+      const signer = kindOf(request.kind)!.signer!(request, await this.chainId()).toLowerCase();
+      if (!this.#trusted.has(signer) || this.#reverted.has(jobKey)) return undefined;
+      const sent = await this.#locks.get(`${jobKey}:${signer}`);
       // A fulfilment naming another of this relayer's keys (its fee goes to that one) cannot follow the lock.
       const named = kindOf(request.kind)!.sender?.(request)?.toLowerCase();
       return sent && (named === undefined || named === sent.from.toLowerCase()) ? sent : undefined;
