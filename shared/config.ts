@@ -50,9 +50,11 @@ export const configSchema = z
         proveConcurrency: z.number().int().min(0).default(1),
         /** Parallel proofs of this operator's prove workers on other machines, counted by admission. */
         remoteProveSlots: z.number().int().min(0).default(0),
-        /** A job whose lock is on its way is proven at once when a prover is idle, instead of once the lock is mined:
-         * its fulfilment can then follow the lock into the same block (with a relayer that sends it right behind the
-         * lock: relayer.fulfilBehindLock). A lock lost to another operator wastes that proof, never a busy prover. */
+        /** A job whose lock is on its way is proven at once, instead of once the lock is mined, when its proof would
+         * start within a block (the provers' queue ahead of it, at the model's measured proving time): its
+         * fulfilment can then follow the lock into the same block (with a relayer that sends it right behind the
+         * lock: relayer.fulfilBehindLock). A lock lost to another operator wastes at most the proving done before
+         * its outcome was known. */
         proveWhileLocking: z.boolean().default(true),
         /** For a prove worker: the address of the operator it proves for (VERDICT_OPERATOR_ADDRESS); no key. */
         address: address.optional(),

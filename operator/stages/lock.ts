@@ -1,5 +1,6 @@
 // lock — consumes: `lock` jobs. Produces: `prove` jobs (this operator's queue) once the lock is on-chain, or as soon
-// as it is sent when a prover is idle (operator.proveWhileLocking: prove and submit then follow the lock). Signs an
+// as it is sent when its proof would start before the lock lands (operator.proveWhileLocking: prove and submit then
+// follow the lock). Signs an
 // EIP-712 Lock and hands it to the relayer, then comes back when the relayer publishes its outcome, or every half
 // block (a deferred job, holding no worker slot while blocks are awaited); while the relayer's outcome is pending
 // that costs one Redis read and no RPC. A lock the relayer saw mined is ours; any other published outcome is
@@ -9,7 +10,7 @@
 import type { Logger } from "pino";
 import { JOB_NOT_OPEN, relayJobId } from "../../relayer/types.js";
 import { advance, recheckAt, relayState, type RelayState, sendToRelayer, type JobData, type OperatorContext } from "../pipeline.js";
-import { freshTimeBefore, mineVerdict, openVerdict, readJob } from "../reconcile.js";
+import { blockSeconds, freshTimeBefore, mineVerdict, openVerdict, readJob } from "../reconcile.js";
 import type { Outcome } from "../stage.js";
 import { signLock } from "../signing.js";
 
@@ -61,16 +62,24 @@ async function send(ctx: OperatorContext, data: JobData, terms: string, now: num
 }
 
 /**
- * Hands a job whose lock was just sent to prove at once when a prover is idle (operator.proveWhileLocking): the
- * proof is ready by the time the lock is mined, or soon after, and its fulfilment can follow the lock into the same
- * block. Prove and submit go on while the lock's relay is pending or mined and wait for the chain otherwise (a lock
- * sent again). Not for a model proven in batches, whose group would name a job not yet locked.
+ * Hands a job whose lock was just sent to prove at once when its proof would start before the lock is expected
+ * on-chain (operator.proveWhileLocking): the provers' queue ahead of it, at the model's measured proving time, takes
+ * less than a block. The proof is then ready by the time the lock is mined, or soon after, and its fulfilment can
+ * follow the lock into the same block, for each job of a burst as for a lone one. A lock lost to another operator
+ * wastes at most the proving done before its outcome was known: a job whose proof would start later gains nothing
+ * from going early, so it waits for its lock. Prove and submit go on while the lock's relay is pending or mined
+ * and wait for the chain otherwise (a lock sent again). Not for a model proven in batches, whose group would name
+ * a job not yet locked.
  */
 async function proveWhileLocking(ctx: OperatorContext, data: JobData): Promise<boolean> {
   const { proveWhileLocking, proveConcurrency, remoteProveSlots, batchWindowMs } = ctx.config.operator;
   if (!proveWhileLocking || (batchWindowMs > 0 && ctx.catalog.get(data.modelId)?.batches.length)) return false;
-  const busy = await ctx.queues.prove.getJobCountByTypes("waiting", "prioritized", "active");
-  if (busy >= proveConcurrency + remoteProveSlots) return false;
+  const slots = proveConcurrency + remoteProveSlots;
+  const ahead = await ctx.queues.prove.getJobCountByTypes("waiting", "prioritized", "active");
+  if (ahead >= slots) {
+    const [seconds, block] = await Promise.all([ctx.catalog.proveSeconds(data.modelId), blockSeconds(ctx)]);
+    if (((ahead - slots + 1) / slots) * seconds >= block) return false;
+  }
   await advance(ctx, "prove", data);
   return true;
 }

@@ -44,8 +44,9 @@ describe("chain reads of the lock, verify and submit stages (real Redis, fake ch
   });
 
   /** Requests the fake chain answered, by name; `accepts`: what the verifier's eth_call answers; `early`:
-   * operator.proveWhileLocking (off unless asked for: most cases here are of the lock-then-prove order). */
-  function context(o: { status?: number; accepts?: boolean; early?: boolean } = {}) {
+   * operator.proveWhileLocking (off unless asked for: most cases here are of the lock-then-prove order);
+   * `proveSeconds`: the model's measured proving time (blocks here are 12 s). */
+  function context(o: { status?: number; accepts?: boolean; early?: boolean; proveSeconds?: number } = {}) {
     const queues = operatorQueues(redis().url, wallet.address, "reads");
     pipeline = queues;
     const reads: string[] = [];
@@ -60,7 +61,7 @@ describe("chain reads of the lock, verify and submit stages (real Redis, fake ch
       relayStore,
       config: configSchema.parse({ queuePrefix: queues.prefix, operator: { proveWhileLocking: o.early ?? false } }),
       metrics: operatorMetrics(new Registry()),
-      catalog: { get: () => undefined, recordGas: async () => undefined },
+      catalog: { get: () => undefined, recordGas: async () => undefined, proveSeconds: async () => o.proveSeconds ?? 5 },
       chain: {
         chainId: 31337n,
         signer: wallet,
@@ -119,16 +120,23 @@ describe("chain reads of the lock, verify and submit stages (real Redis, fake ch
     expect(await ctx.metrics.gasUsed.get()).to.have.nested.property("values[0].value", 90000);
   });
 
-  it("proveWhileLocking: a job whose lock is sent while a prover is idle is handed to prove at once with its lock relay; not while the provers are busy", async () => {
-    const { ctx, reads } = context({ early: true });
+  it("proveWhileLocking: a job whose lock is sent is handed to prove at once with its lock relay while its proof would start within a block; not once the queue ahead of it takes longer", async () => {
+    const { ctx, reads } = context({ early: true, proveSeconds: 5 });
     const sent = ((await lock(ctx, fresh("20"), silent)) as { data: JobData }).data;
     const [proving] = await ctx.queues.prove.getJobs(["waiting", "prioritized"]);
     expect(proving?.data).to.deep.include({ jobId: "20", lockRelay: sent.lockRelay });
     expect(proving?.data.operator).to.equal(undefined);
-    // Job 20 now waits for the one prover (proveConcurrency 1): the next lock is not proven early.
-    await lock(ctx, fresh("21"), silent);
-    expect((await ctx.queues.prove.getJobs(["waiting", "prioritized"])).map((j) => j.data.jobId)).to.deep.equal(["20"]);
+    // One prover (proveConcurrency 1), 5 s a proof, 12 s blocks: job 21 starts after 5 s and job 22 after 10 s,
+    // both before their locks land; job 23 would start after 15 s, a block after its lock's outcome is known.
+    for (const id of ["21", "22", "23"]) await lock(ctx, fresh(id), silent);
+    expect((await ctx.queues.prove.getJobs(["waiting", "prioritized"])).map((j) => j.data.jobId).sort()).to.deep.equal(["20", "21", "22"]);
     expect(reads).to.deep.equal([]);
+  });
+
+  it("proveWhileLocking: with proofs longer than a block, only a job that finds its prover idle is proven while its lock lands", async () => {
+    const { ctx } = context({ early: true, proveSeconds: 13 });
+    for (const id of ["24", "25"]) await lock(ctx, fresh(id), silent);
+    expect((await ctx.queues.prove.getJobs(["waiting", "prioritized"])).map((j) => j.data.jobId)).to.deep.equal(["24"]);
   });
 
   it("proveWhileLocking: with its lock pending, a proven job is submitted with no chain read; once the lock failed it waits while the job is open (prove and submit alike) and is dropped once another operator holds it", async () => {
