@@ -99,6 +99,8 @@ export function loadMarkdown(b: LoadBench): string[] {
     `| latency p50 / p95 (s), post → fulfilled | ${col((r) => `${r.latency_s.p50} / ${r.latency_s.p95}`)} |`,
     `| latency minus proving p50 / p95 (s), queueing behind the burst included | ${col((r) => `${r.overhead_s.p50} / ${r.overhead_s.p95}`)} |`,
     `| … in blocks (p50) | ${col((r) => r.overhead_blocks_p50 ?? "-")} |`,
+    `| blocks from a job's post's block to its fulfilment's p50 / p95 | ${col((r) => (r.post_to_fulfil_blocks ? `${r.post_to_fulfil_blocks.p50} / ${r.post_to_fulfil_blocks.p95}` : "-"))} |`,
+    `| … × block time minus proving p50 / p95 (s), queueing included | ${col((r) => (r.overhead_from_post_block_s ? `${r.overhead_from_post_block_s.p50} / ${r.overhead_from_post_block_s.p95}` : "-"))} |`,
     `| a lone job: latency / minus proving (s) / in blocks | ${col((r) => `${r.lone_job.latency_s} / ${r.lone_job.overhead_s} / ${r.lone_job.overhead_blocks ?? "-"}`)} |`,
     `| a lone job: blocks from its post's block to its fulfilment's | ${col((r) => String(r.lone_job.post_to_fulfil_blocks))} |`,
     `| a lone job: from its post's block to its fulfilment's, minus proving (s) | ${col((r) => String(r.lone_job.overhead_from_post_block_s ?? "-"))} |`,

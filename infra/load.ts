@@ -80,6 +80,11 @@ export interface LoadResult {
   };
   /** overhead_s.p50 in blocks (chain runs only). */
   overhead_blocks_p50?: number;
+  /** Burst jobs: blocks from the block that holds a job's post to the one that holds its fulfilment (chain runs). */
+  post_to_fulfil_blocks?: { p50: number; p95: number; max: number };
+  /** Per burst job, post_to_fulfil_blocks × block time − its proof, queueing behind the burst's other proofs
+   * included (chain runs): the lone job's overhead_from_post_block_s, under a burst. */
+  overhead_from_post_block_s?: { p50: number; p95: number; max: number };
   /** Proving seconds per job (operators' measurements), median. */
   prove_s_p50: number;
   per_operator: Record<string, number>;
@@ -279,12 +284,13 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     const scopesBefore = await operatorScopes();
 
     const t0 = performance.now();
-    const { jobIds: created, sentAt } = await postBurst(market, opts.jobs, (i) => {
+    const { jobIds: created, sentAt, blocks: postBlocks } = await postBurst(market, opts.jobs, (i) => {
       const bad = i < outOfRange;
       return { input: felts(bad ? tooBig : rows[i % rows.length]!), lockTimeout: BigInt(bad ? RANGE_LOCK_TIMEOUT : 3600), modelId };
     });
     const post_s = (performance.now() - t0) / 1000;
     const postedAt = new Map(created.map((id, i) => [id, sentAt[i]!]));
+    const postBlock = new Map(created.map((id, i) => [id, postBlocks[i]!]));
     const badIds = new Set(created.slice(0, outOfRange));
     log(`posted ${opts.jobs} jobs in ${post_s.toFixed(1)} s (${outOfRange} with an out-of-range input)`);
 
@@ -364,11 +370,15 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       const prove = proveSeconds.get(id.toString());
       return prove === undefined ? [] : [(at - postedAt.get(id)!) / 1000 - prove];
     });
+    const fulfilBlock = new Map<bigint, number>();
+    for (const e of fulfilledEvents) if (!fulfilBlock.has(e.args.jobId)) fulfilBlock.set(e.args.jobId, e.blockNumber);
+    const postToFulfil = [...fulfilBlock].map(([id, block]) => ({ id, blocks: block - postBlock.get(id)! }));
+    const spread = (xs: number[], digits: number) => ({ p50: round(median(xs), digits), p95: round(percentile(xs, 95), digits), max: round(Math.max(...xs), digits) });
 
     const requests = sumCounts(...Object.values(rpcBySource).map((m) => ({ all: m }))).all ?? {};
     const rpcRequests = total(requests);
     const blockTime = opts.blockTimeMs ? opts.blockTimeMs / 1000 : 0;
-    const overhead = { p50: round(median(overheads), 2), p95: round(percentile(overheads, 95), 2), max: round(Math.max(...overheads), 2) };
+    const overhead = spread(overheads, 2);
     const loneOverhead = loneLatency - (proveSeconds.get(loneId.toString()) ?? 0);
     return {
       block_time_s: blockTime,
@@ -386,7 +396,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       relayer_nonce_errors: counterValue(metrics, "verdict_relayer_nonce_errors_total"),
       relayer_dropped: counterValue(metrics, "verdict_relayer_tx_dropped_total"),
       queue_jobs_per_s: round(evaluate.perSecond, 2),
-      latency_s: { p50: round(median(latencies), 2), p95: round(percentile(latencies, 95), 2), max: round(Math.max(...latencies), 2) },
+      latency_s: spread(latencies, 2),
       overhead_s: overhead,
       lone_job: {
         latency_s: round(loneLatency, 2),
@@ -399,7 +409,13 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
         rpc_requests: total(sumCounts(...Object.values(loneRpc).map((m) => ({ all: m }))).all),
         rpc_by_service: Object.fromEntries(Object.entries(loneRpc).map(([k, m]) => [k, total(m)])),
       },
-      ...(blockTime ? { overhead_blocks_p50: round(overhead.p50 / blockTime, 2) } : {}),
+      ...(blockTime
+        ? {
+            overhead_blocks_p50: round(overhead.p50 / blockTime, 2),
+            post_to_fulfil_blocks: spread(postToFulfil.map((j) => j.blocks), 1),
+            overhead_from_post_block_s: spread(postToFulfil.map((j) => j.blocks * blockTime - (proveSeconds.get(j.id.toString()) ?? 0)), 2),
+          }
+        : {}),
       prove_s_p50: round(median([...proveSeconds.values()]), 2),
       per_operator: perOperator,
       jobs_per_s_per_operator: Object.fromEntries(Object.entries(perOperator).map(([op, n]) => [op, round(n / drain_s, 3)])),
