@@ -11,12 +11,12 @@ import pino from "pino";
 import type { Queue } from "bullmq";
 import { queueName, STAGES, type JobData, type OperatorContext, type Stage } from "../operator/pipeline.js";
 import { ChainHead, ChainSnapshot } from "../operator/snapshot.js";
-import { evaluate } from "../operator/stages/evaluate.js";
+import { EVALUATE_CONCURRENCY, evaluate, warmEvaluation } from "../operator/stages/evaluate.js";
 import { ModelStatus } from "../shared/enums.js";
 import { queue, redisConnection } from "../shared/queues.js";
 import { ModelRegistry__factory, OperatorStaking__factory } from "../types/ethers-contracts/index.js";
 import { ensureCircuit, loadModelSpec, readInputRows } from "../zk/build/circuit.js";
-import { WarmBridge } from "../zk/runtime/bridge.js";
+import { WitnessChecker } from "../zk/runtime/checker.js";
 import { floatToFelt } from "../zk/runtime/felt.js";
 import { round } from "./stats.js";
 
@@ -109,9 +109,11 @@ export async function evaluateBurst(opts: { jobs: number; redisUrl: string; conc
   const queues = Object.fromEntries(STAGES.map((s) => [s, queue<JobData>({ connection, prefix }, queueName(s, address))])) as Record<Stage, Queue<JobData>>;
   const circuit = await ensureCircuit(await loadModelSpec(MODEL));
   const rows = await readInputRows(path.join(circuit.spec.dir, circuit.spec.calibration ?? circuit.spec.sample), circuit.inputs.count, "rows");
-  const checker = new WarmBridge();
+  const checker = new WitnessChecker();
+  const log = pino({ level: "silent" });
   const ctx = {
     address,
+    log,
     chain: { provider: chain, chainId: 31337n },
     config: {
       operator: { proveConcurrency: 1, remoteProveSlots: 0, deadlineMarginSeconds: 30, minProfitWei: 0n, reevaluateMs: 5000, estimatedGas: 900_000, pollIntervalMs: 1000, outputTolerance: 0.05, executionProvider: "cpu" },
@@ -123,7 +125,6 @@ export async function evaluateBurst(opts: { jobs: number; redisUrl: string; conc
     checker,
     queues,
   } as unknown as OperatorContext;
-  const log = pino({ level: "silent" });
   const felts = rows.map((row) => row.map((v) => String(floatToFelt(v, circuit.inputs.scale))));
   const job = (i: number): JobData => ({
     chainId: "31337",
@@ -137,13 +138,15 @@ export async function evaluateBurst(opts: { jobs: number; redisUrl: string; conc
     deadline: NOW + 7200,
   });
   try {
-    // The operator's head poller runs (the watcher starts it); the first job reads the block's snapshot.
+    // As in a running operator: its checker and onnxruntime sessions started with it (warmEvaluation), its head
+    // poller running (the watcher starts it); the first job reads the block's snapshot.
+    await warmEvaluation(ctx);
     ctx.snapshot.head.start();
     let next = 0;
     let taken = 0;
     const t0 = performance.now();
     await Promise.all(
-      Array.from({ length: opts.concurrency ?? 4 }, async () => {
+      Array.from({ length: opts.concurrency ?? EVALUATE_CONCURRENCY }, async () => {
         while (next < opts.jobs) {
           const r = await evaluate(ctx, job(next++), log);
           if (r.outcome === "advanced") taken++;

@@ -12,7 +12,8 @@ import { attributeCalls, instrumentProvider, rpcMetrics } from "../shared/rpcMet
 import { RELAYER_QUEUE, queue, redisConnection } from "../shared/queues.js";
 import { RelayStore } from "../relayer/store.js";
 import { InferenceMarket__factory, ModelRegistry__factory, OperatorStaking__factory } from "../types/ethers-contracts/index.js";
-import { WarmBridge, WarmBridgePool } from "../zk/runtime/bridge.js";
+import { WarmBridgePool } from "../zk/runtime/bridge.js";
+import { WitnessChecker } from "../zk/runtime/checker.js";
 import { ModelCatalog } from "./catalog.js";
 import { operatorMetrics, queueName, STAGES, type JobData, type OperatorContext, type Stage } from "./pipeline.js";
 import { ChainHead, ChainSnapshot } from "./snapshot.js";
@@ -57,7 +58,7 @@ export async function operatorContext(config: Config, log: Logger, metrics: Regi
     relayStore: new RelayStore(relayRedis, relayCtx.prefix),
     metrics: operatorMetrics(metrics),
     provers: new WarmBridgePool(config.operator.proveConcurrency),
-    checker: new WarmBridge(),
+    checker: new WitnessChecker(),
     // The operator service starts the head poller (operator/main.ts); a prove worker reads the chain when it must.
     snapshot: new ChainSnapshot(new ChainHead(chain.provider, config.operator.pollIntervalMs)),
   };

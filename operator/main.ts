@@ -16,7 +16,7 @@ import { PENDING_STATES, STAGES, type OperatorContext, type Stage } from "./pipe
 import { sweepLocks } from "./recovery.js";
 import { OutcomeWakeups } from "./wakeups.js";
 import { runStage, type StageProcessor } from "./stage.js";
-import { evaluate } from "./stages/evaluate.js";
+import { EVALUATE_CONCURRENCY, evaluate, warmEvaluation } from "./stages/evaluate.js";
 import { lock } from "./stages/lock.js";
 import { prove } from "./stages/prove.js";
 import { submit } from "./stages/submit.js";
@@ -39,9 +39,10 @@ async function main(): Promise<void> {
   const { ctx, close } = await operatorContext(config, log, metricsReg, true);
   const { address, chain, redis } = ctx;
   ctx.wakeups = await OutcomeWakeups.start(ctx.queues, ctx.relayStore, log.child({ stage: "wakeups" }));
+  await warmEvaluation(ctx);
 
   const processors: Record<Stage, [StageProcessor, number]> = {
-    evaluate: [(data, log) => evaluate(ctx, data, log), 4],
+    evaluate: [(data, log) => evaluate(ctx, data, log), EVALUATE_CONCURRENCY],
     lock: [(data, log) => lock(ctx, data, log), 2],
     // 0: every proof on prove workers elsewhere (operator/proveWorker.ts).
     prove: [(data, log) => prove(ctx, data, log), config.operator.proveConcurrency],

@@ -12,7 +12,8 @@ import { jobKey } from "../shared/queues.js";
 import { blockSeconds } from "./reconcile.js";
 import type { InferenceMarket, ModelRegistry, OperatorStaking } from "../types/ethers-contracts/index.js";
 import type { CircuitArtifacts } from "../zk/runtime/artifacts.js";
-import type { WarmBridge, WarmBridgePool } from "../zk/runtime/bridge.js";
+import type { WarmBridgePool } from "../zk/runtime/bridge.js";
+import type { WitnessChecker } from "../zk/runtime/checker.js";
 import { feltToFloat } from "../zk/runtime/felt.js";
 import { VerdictError } from "../shared/errors.js";
 import type { ModelCatalog } from "./catalog.js";
@@ -107,8 +108,8 @@ export interface OperatorContext {
   metrics: OperatorMetrics;
   /** Warm provers, one per parallel proof (operator.proveConcurrency). */
   provers: WarmBridgePool;
-  /** A warm ezkl process of its own for the evaluate stage's witness checks, so they never wait behind a proof. */
-  checker: WarmBridge;
+  /** The evaluate stage's witness checks, on a warm ezkl process of their own so they never wait behind a proof. */
+  checker: WitnessChecker;
   /** Chain state for evaluation, read once per block. */
   snapshot: ChainSnapshot;
   /** Wakes a stage waiting for the relayer's outcome when it is published (the operator service starts it). */

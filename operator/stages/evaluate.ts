@@ -2,23 +2,24 @@
 // Decides on the JobCreated event and the per-block chain snapshot (operator/snapshot.ts), with no RPC per job:
 // model served and active, input one the circuit can take (its input range check, in TypeScript), then admission
 // (operator/admission.ts): capacity against the deadline, price against the expected gas cost, collateral against
-// free stake. A job it would take is then tried on the circuit itself (a witness generation, milliseconds) before
-// the lock puts collateral at stake. Reasons that can pass defer the job to another look instead of dropping it;
-// the lock stage checks the job is still open before signing.
+// free stake. A job it would take is then tried on the circuit itself (a witness generation, milliseconds; jobs
+// evaluated together are checked together: zk/runtime/checker.ts) before the lock puts collateral at stake.
+// Reasons that can pass defer the job to another look instead of dropping it; the lock stage checks the job is
+// still open before signing.
 import { ZeroAddress } from "ethers";
 import type { Logger } from "pino";
 import { VerdictError } from "../../shared/errors.js";
 import { checkCircuitInput, type CircuitArtifacts } from "../../zk/runtime/artifacts.js";
-import { infer } from "../../zk/runtime/inference.js";
-import { witnessOutputs } from "../../zk/runtime/prover.js";
+import { infer, session } from "../../zk/runtime/inference.js";
 import { admit } from "../admission.js";
 import { confirmationsFor } from "../reconcile.js";
 import { advance, jobInput, type JobData, type OperatorContext } from "../pipeline.js";
 import type { Outcome } from "../stage.js";
 import { outputTolerance, quantisationError } from "./prove.js";
 
-/** A witness takes milliseconds; a warm process that hangs longer is stopped and the evaluation retried. */
-const WITNESS_TIMEOUT_MS = 30_000;
+/** Evaluate jobs a process runs at once. Evaluation waits only on Redis and the witness check, and the jobs of a
+ * burst that wait together are checked together, so many slots make a burst cheaper per job. */
+export const EVALUATE_CONCURRENCY = 256;
 
 export async function evaluate(ctx: OperatorContext, data: JobData, log: Logger): Promise<Outcome> {
   const cfg = ctx.config.operator;
@@ -66,6 +67,14 @@ export async function evaluate(ctx: OperatorContext, data: JobData, log: Logger)
   return { outcome: "advanced" };
 }
 
+/** Readies what evaluation runs per job at start-up (the witness checker's ezkl process and each served model's
+ * check networks and onnxruntime session), so that the first jobs, often a burst, do not wait for it. */
+export async function warmEvaluation(ctx: OperatorContext): Promise<void> {
+  const provider = ctx.config.operator.executionProvider;
+  const circuits = ctx.catalog.ids().map((id) => ctx.catalog.get(id)!.circuit);
+  await Promise.all([ctx.checker.start(circuits), ...circuits.map((c) => session(c.onnx, provider, (msg) => ctx.log.warn(msg)))]);
+}
+
 /** Skips a job for good, counting why. */
 function refuse(ctx: OperatorContext, circuit: CircuitArtifacts, e: unknown): Outcome {
   if (!(e instanceof VerdictError)) throw e;
@@ -82,7 +91,7 @@ function refuse(ctx: OperatorContext, circuit: CircuitArtifacts, e: unknown): Ou
 async function wontProve(ctx: OperatorContext, circuit: CircuitArtifacts, input: number[], data: JobData, log: Logger): Promise<VerdictError | undefined> {
   let proven: number[];
   try {
-    [proven] = (await witnessOutputs(circuit, [input], { bridge: ctx.checker.request, timeoutMs: WITNESS_TIMEOUT_MS })) as [number[]];
+    proven = await ctx.checker.outputs(circuit, input, `job ${data.jobId} input`);
   } catch (e) {
     if (e instanceof VerdictError && e.code === "INPUT_NOT_PROVABLE") return e;
     throw e;

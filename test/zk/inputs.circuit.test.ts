@@ -19,6 +19,7 @@ import { VerdictError } from "../../shared/errors.js";
 import { ensureCircuit, loadModelSpec, readInputRows, type BuiltCircuit } from "../../zk/build/circuit.js";
 import { calibrationGap, checkCircuitInput } from "../../zk/runtime/artifacts.js";
 import { WarmBridge } from "../../zk/runtime/bridge.js";
+import { WitnessChecker } from "../../zk/runtime/checker.js";
 import { floatToFelt } from "../../zk/runtime/felt.js";
 import { infer } from "../../zk/runtime/inference.js";
 import { prove, witnessOutputs } from "../../zk/runtime/prover.js";
@@ -100,6 +101,28 @@ describe("inputs judged by the circuit: wine-classifier onboarded from 16 calibr
     expect((await rejection(witnessOutputs(circuit, [fresh[0]!.slice(1)]))).message).to.match(/12 values, the model takes 13/);
   });
 
+  it("rows asked for together are checked in one request through a batch-shaped network: each gets the circuit's own outputs, and only an overflowing row is refused", async () => {
+    const checker = new WitnessChecker();
+    try {
+      const own = await witnessOutputs(circuit, fresh, { bridge: bridge.request }); // the circuit itself, row by row
+      const overflow = Array<number>(13).fill(100);
+      const asked = [...fresh.slice(0, 8), overflow, ...fresh.slice(8)].map((row, i) => checker.outputs(circuit, row, `job ${i} input`).catch((e: unknown) => e));
+      const answers = await Promise.all(asked);
+      expect(checker.stats).to.deep.include({ requests: 1, rows: 17 });
+      const refused = answers[8] as VerdictError;
+      expect(refused).to.be.instanceOf(VerdictError);
+      expect(refused.code).to.equal("INPUT_NOT_PROVABLE");
+      expect(refused.message).to.match(/^job 8 input: the circuit of wine-16rows cannot take it/);
+      expect([...answers.slice(0, 8), ...answers.slice(9)]).to.deep.equal(own);
+      // Without the overflowing row the group is answered by the batch network alone, with the same outputs.
+      const again = await Promise.all(fresh.map((row, i) => checker.outputs(circuit, row, `job ${i} input`)));
+      expect(again).to.deep.equal(own);
+      expect(checker.stats).to.deep.include({ requests: 2, rows: 33, batchedRows: 16 });
+    } finally {
+      await checker.close();
+    }
+  });
+
   describe("the operator's evaluate stage (real Redis queues, a fixed chain snapshot)", () => {
     let pipeline: OperatorQueues;
     let ctx: OperatorContext;
@@ -138,10 +161,12 @@ describe("inputs judged by the circuit: wine-classifier onboarded from 16 calibr
         catalog: { get: () => ({ modelId: 1, circuit }), proveBound: async () => 2, expectedGas: async () => 900_000 },
         snapshot: { get: async () => snapshot },
         chain: { chainId: 31337n },
-        checker: bridge,
+        checker,
       } as unknown as OperatorContext;
     });
     afterEach(() => pipeline.close());
+    const checker = new WitnessChecker();
+    after(() => checker.close());
 
     it("takes a job whose input lies outside the calibrated range, and skips (before any lock) one the circuit cannot prove, counting why", async () => {
       const outside = fresh.find((row) => calibrationGap(circuit, row) !== undefined)!;

@@ -94,6 +94,13 @@ export class WarmBridge {
     return run;
   };
 
+  /** Starts the process now (interpreter and `import ezkl`, ~1 s) rather than on the first request. */
+  start(): Promise<void> {
+    const run = this.#tail.then(() => this.#process());
+    this.#tail = run.catch(() => undefined);
+    return run.then(() => undefined);
+  }
+
   async close(): Promise<void> {
     const served = this.#served;
     if (!served) return;
