@@ -11,6 +11,8 @@ const MAX_POLL_MS = 2_000;
 const POLLS_PER_BLOCK = 8;
 /** Blocks whose observed times must agree before the next block is predicted. */
 const CADENCE_SAMPLES = 3;
+/** Block timestamps at least this far apart seed the cadence (see #seed). */
+const MIN_SEED_GAP_MS = 2_000;
 
 export class BlockClock {
   #head = -1;
@@ -23,6 +25,8 @@ export class BlockClock {
    * head's block may have come (from that poll to the change: at most one interval). */
   #missedAt = 0;
   #lag = 0;
+  /** The first head's timestamp (ms) when the cadence was seeded from the chain's recent blocks. */
+  #seededAt?: number;
   #waiters = new Set<() => void>();
   #timer?: NodeJS.Timeout;
   #polling = false;
@@ -81,6 +85,7 @@ export class BlockClock {
       this.#polling = true;
       try {
         const head = await this.provider.getBlockNumber();
+        if (this.#head === -1) await this.#seed(head);
         const now = Date.now();
         if (head === this.#head) this.#missedAt = now;
         else {
@@ -88,7 +93,8 @@ export class BlockClock {
           if (this.#head !== -1 && head > this.#head) {
             this.#gaps = [...this.#gaps, (now - this.#changedAt) / (head - this.#head)].slice(-CADENCE_SAMPLES);
           }
-          this.#changedAt = now;
+          // The first head may have come up to a block before it was seen: its timestamp tells when (seconds).
+          this.#changedAt = this.#head === -1 && this.#seededAt !== undefined ? Math.min(now, Math.max(now - this.blockMs, this.#seededAt)) : now;
           this.#head = head;
           for (const wake of [...this.#waiters]) wake();
         }
@@ -122,10 +128,31 @@ export class BlockClock {
     return Math.max(this.pollMs, Math.min(MAX_POLL_MS, this.blockMs / POLLS_PER_BLOCK));
   }
 
+  /**
+   * Seeds the cadence from the timestamps of the last CADENCE_SAMPLES + 1 blocks, so that a relayer started on a
+   * steady chain polls at its cadence from its first wait instead of every pollMs until it has seen CADENCE_SAMPLES
+   * blocks (~50 requests on a 12 s chain). Timestamps count whole seconds, and blocks mined as transactions come
+   * (automine) are a second apart when sent fast: only gaps of at least MIN_SEED_GAP_MS are trusted, and the
+   * observed gaps replace the seeds block by block. Any failure leaves the cadence to observation.
+   */
+  async #seed(head: number): Promise<void> {
+    if (head < CADENCE_SAMPLES) return;
+    try {
+      const blocks = await Promise.all(Array.from({ length: CADENCE_SAMPLES + 1 }, (_, i) => this.provider.getBlock(head - CADENCE_SAMPLES + i)));
+      const times = blocks.map((b) => (b ? b.timestamp * 1000 : Number.NaN));
+      const gaps = times.slice(1).map((t, i) => t - times[i]!);
+      if (gaps.every((g) => g >= MIN_SEED_GAP_MS)) {
+        this.#gaps = gaps;
+        this.#seededAt = times.at(-1);
+      }
+    } catch {
+      // Observed instead.
+    }
+  }
+
   /** CADENCE_SAMPLES blocks came, their observed times within a quarter of the block time of each other. */
   #steady(): boolean {
     const gaps = this.#gaps;
     return gaps.length >= CADENCE_SAMPLES && Math.max(...gaps) - Math.min(...gaps) <= this.blockMs / 4;
   }
-
 }

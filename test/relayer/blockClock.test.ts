@@ -99,6 +99,47 @@ describe("relayer block clock", () => {
     }
   });
 
+  it("on a chain with steady 12 s blocks a new clock knows the cadence from the last blocks' timestamps: it sees the next block with 3 polls, not one every pollMs (mock clock)", async () => {
+    mock.timers.enable({ apis: ["setTimeout", "Date"], now: 1_000_000 });
+    try {
+      const T = 12_000;
+      const start = Date.now() - 100 * T - 5_000; // block 100 came 5 s ago
+      let chainPolls = 0;
+      const chain = {
+        getBlockNumber: async () => (chainPolls++, Math.floor((Date.now() - start) / T)),
+        getBlock: async (n: number) => ({ number: n, timestamp: (start + n * T) / 1000 }),
+      } as unknown as Provider;
+      const clock = new BlockClock(chain, 50);
+      const woken = clock.next(60_000);
+      const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
+      await flush();
+      await flush();
+      expect(clock.head).to.equal(100);
+      expect(clock.blockMs).to.equal(T);
+      expect(clock.nextBlockAt(), "the next block, from block 100's timestamp").to.equal(start + 101 * T);
+      await woken; // woken by the first poll (the head was unknown)
+      const polls = chainPolls;
+      const next = clock.next(60_000);
+      for (let t = 0; t < 8_000 && clock.head === 100; t += 10) {
+        mock.timers.tick(10);
+        await flush();
+      }
+      await next;
+      expect(clock.head).to.equal(101);
+      expect(chainPolls - polls, "polls until block 101 was seen").to.be.at.most(3);
+    } finally {
+      mock.timers.reset();
+    }
+  });
+
+  it("does not take blocks a second apart for a cadence (automine stamps blocks sent fast a second apart)", async () => {
+    const chain = { getBlockNumber: async () => 50, getBlock: async (n: number) => ({ number: n, timestamp: 1_000 + n }) } as unknown as Provider;
+    const clock = new BlockClock(chain, 5);
+    await clock.next(1_000);
+    expect(clock.blockMs).to.equal(0);
+    expect(clock.nextBlockAt()).to.equal(undefined);
+  });
+
   it("stops polling while nobody waits", async () => {
     const clock = new BlockClock(provider, 10);
     await clock.next(50);
