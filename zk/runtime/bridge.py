@@ -182,7 +182,8 @@ def _witness_outputs(work: str, compiled: str, flat: list, name: str) -> list:
     inp = os.path.join(work, f"{name}.json")
     with open(inp, "w") as fh:
         json.dump({"input_data": [flat]}, fh)
-    return ezkl.gen_witness(inp, compiled)["outputs"]
+    # An explicit output path: without one ezkl writes witness.json into the working directory.
+    return ezkl.gen_witness(inp, compiled, os.path.join(work, f"{name}.witness.json"))["outputs"]
 
 
 def _row_outputs(work: str, compiled: str, row: list, name: str) -> list:
