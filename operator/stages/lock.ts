@@ -1,12 +1,11 @@
 // lock — consumes: `lock` jobs. Produces: `prove` jobs (this operator's queue) once the lock is on-chain, or as soon
 // as it is sent when its proof would start before the lock lands (operator.proveWhileLocking: prove and submit then
-// follow the lock). Signs an
-// EIP-712 Lock and hands it to the relayer, then comes back when the relayer publishes its outcome, or every half
-// block (a deferred job, holding no worker slot while blocks are awaited); while the relayer's outcome is pending
-// that costs one Redis read and no RPC. A lock the relayer saw mined is ours; any other published outcome is
-// reconciled with the chain: another operator's lock, or the signature's expiry. A job fresh from evaluate is signed at once (the relayer's simulation is the check before
-// the transaction); any other is reconciled with the chain before signing, since another operator may have won the
-// race.
+// follow the lock). Signs an EIP-712 Lock and hands it to the relayer, then comes back when the relayer publishes
+// its outcome, or every half block (a deferred job, holding no worker slot while blocks are awaited); while the
+// relayer's outcome is pending that costs one Redis read and no RPC. A lock the relayer saw mined is ours; any
+// other published outcome is reconciled with the chain: another operator's lock, or the signature's expiry. A job
+// fresh from evaluate is signed at once (the relayer's simulation is the check before the transaction); any other
+// is reconciled with the chain before signing, since another operator may have won the race.
 import type { Logger } from "pino";
 import { JOB_NOT_OPEN, relayJobId } from "../../relayer/types.js";
 import { advance, recheckAt, relayState, type RelayState, sendToRelayer, type JobData, type OperatorContext } from "../pipeline.js";

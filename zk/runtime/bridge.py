@@ -197,8 +197,10 @@ CHECK_SLOTS = (8, 64, 256)
 SELF_CHECK_ROWS = 16
 # Check networks of this process, by (circuit folder, slots): {"compiled": file or None, "checked": bool}. None
 # where the model cannot be batched or the batched witness disagreed with the circuit's own (rows are then checked
-# one by one); not yet checked until a request brings rows to compare on.
+# one by one); not yet checked until a request brings rows to compare on. Their files live in one folder of the
+# process, removed when it stops serving.
 _check_networks: dict = {}
+_check_folder: list = []
 
 
 def _batched_outputs(work: str, compiled: str, rows: list, n: int) -> list:
@@ -215,7 +217,9 @@ def _built_check_network(d: str, onnx_path: str, n: int) -> dict:
     if key not in _check_networks:
         import tempfile
 
-        folder = tempfile.mkdtemp(prefix="verdict-check-")
+        if not _check_folder:
+            _check_folder.append(tempfile.mkdtemp(prefix="verdict-check-"))
+        folder = tempfile.mkdtemp(dir=_check_folder[0])
         compiled = os.path.join(folder, f"check-x{n}.compiled")
         try:
             _batch_onnx(onnx_path, n, os.path.join(folder, "batch.onnx"))
@@ -309,7 +313,15 @@ def serve(commands: dict) -> None:
         except Exception as e:  # noqa: BLE001 - one JSON error line per failed request; the process serves on
             out = {"error": f"{type(e).__name__}: {e}"}
         print(json.dumps(out), flush=True)
+    _remove_check_folder()
     os._exit(0)
+
+
+def _remove_check_folder() -> None:
+    if _check_folder:
+        import shutil
+
+        shutil.rmtree(_check_folder[0], ignore_errors=True)
 
 
 def die_with_parent() -> None:
@@ -371,7 +383,9 @@ def main() -> None:
         result = commands[a.cmd](a)
     except Exception as e:  # noqa: BLE001 - every failure becomes one JSON error line for the caller
         print(json.dumps({"error": f"{type(e).__name__}: {e}"}), flush=True)
+        _remove_check_folder()
         os._exit(1)
+    _remove_check_folder()
     print(json.dumps(result), flush=True)
     # ezkl's runtime can abort in interpreter finalisation after async calls; skip it, output is flushed.
     os._exit(0)
