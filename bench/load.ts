@@ -99,6 +99,7 @@ export function loadMarkdown(b: LoadBench): string[] {
     `| latency p50 / p95 (s), post → fulfilled | ${col((r) => `${r.latency_s.p50} / ${r.latency_s.p95}`)} |`,
     `| latency minus proving p50 / p95 (s), queueing behind the burst included | ${col((r) => `${r.overhead_s.p50} / ${r.overhead_s.p95}`)} |`,
     `| … in blocks (p50) | ${col((r) => r.overhead_blocks_p50 ?? "-")} |`,
+    `| latency minus the job's time in its prover (queued, then proving) p50 / p95 (s) | ${col((r) => (r.overhead_beyond_prover_s ? `${r.overhead_beyond_prover_s.p50} / ${r.overhead_beyond_prover_s.p95}` : "-"))} |`,
     `| blocks from a job's post's block to its fulfilment's p50 / p95 | ${col((r) => (r.post_to_fulfil_blocks ? `${r.post_to_fulfil_blocks.p50} / ${r.post_to_fulfil_blocks.p95}` : "-"))} |`,
     `| … × block time minus proving p50 / p95 (s), queueing included | ${col((r) => (r.overhead_from_post_block_s ? `${r.overhead_from_post_block_s.p50} / ${r.overhead_from_post_block_s.p95}` : "-"))} |`,
     `| a lone job: latency / minus proving (s) / in blocks | ${col((r) => `${r.lone_job.latency_s} / ${r.lone_job.overhead_s} / ${r.lone_job.overhead_blocks ?? "-"}`)} |`,

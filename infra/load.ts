@@ -64,6 +64,9 @@ export interface LoadResult {
   /** Latency minus the job's own proving time (its operator's measurement): what the pipeline, the chain and the
    * wait behind the burst's other proofs add. */
   overhead_s: { p50: number; p95: number; max: number };
+  /** Latency minus the job's whole time in its prover (queued behind the burst's other proofs, then proven): what
+   * the pipeline and the chain add beyond the prover's capacity. */
+  overhead_beyond_prover_s: { p50: number; p95: number; max: number };
   /** One job posted alone before the burst: latency, latency minus its proof (also in blocks), requests per service. */
   lone_job: {
     latency_s: number;
@@ -175,6 +178,24 @@ async function queueRate(...queues: Queue[]): Promise<{ count: number; perSecond
   const ends = jobs.map((j) => j.finishedOn ?? Number.NaN).filter(Number.isFinite);
   const span = (Math.max(...ends) - Math.min(...starts)) / 1000;
   return { count: jobs.length, span, perSecond: jobs.length / span };
+}
+
+/**
+ * Each job's time in its prover, wall clock: from being queued to prove (as its lock was sent, or once it was mined)
+ * to its proof's end, waiting behind earlier jobs' proofs included, from the prove job of the operator that locked
+ * it (BullMQ's timestamp and finishedOn).
+ */
+async function proverTimes(lockedBy: Map<bigint, string>, connection: Redis, prefix: string): Promise<Map<bigint, number>> {
+  const out = new Map<bigint, number>();
+  for (const op of new Set(lockedBy.values())) {
+    const q = new Queue<JobData>(queueName("prove", op), { connection, prefix });
+    for (const j of await q.getJobs(["completed"])) {
+      const id = j ? BigInt(j.data.jobId) : undefined;
+      if (id !== undefined && lockedBy.get(id) === op && j!.finishedOn) out.set(id, (j!.finishedOn - j!.timestamp) / 1000);
+    }
+    await q.close();
+  }
+  return out;
 }
 
 /** Each job's proving seconds as its operator measured them (carried by the job from prove on, in verify/submit). */
@@ -363,12 +384,18 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     const relay = await queueRate(relayQueue);
     const evaluate = await queueRate(...evaluateQueues);
     const proveSeconds = await provingTimes(DEV_KEYS.operators.map((key) => new Wallet(key).address), client, prefix);
+    const inProver = await proverTimes(lockedBy, client, prefix);
     await relayQueue.close();
     await Promise.all(evaluateQueues.map((q) => q.close()));
     client.disconnect();
     const overheads = [...seenAt].flatMap(([id, at]) => {
       const prove = proveSeconds.get(id.toString());
       return prove === undefined ? [] : [(at - postedAt.get(id)!) / 1000 - prove];
+    });
+    // What the pipeline and the chain add beyond the prover's capacity: latency minus the job's time in its prover.
+    const beyondProver = [...seenAt].flatMap(([id, at]) => {
+      const t = inProver.get(id);
+      return t === undefined ? [] : [(at - postedAt.get(id)!) / 1000 - t];
     });
     const fulfilBlock = new Map<bigint, number>();
     for (const e of fulfilledEvents) if (!fulfilBlock.has(e.args.jobId)) fulfilBlock.set(e.args.jobId, e.blockNumber);
@@ -398,6 +425,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       queue_jobs_per_s: round(evaluate.perSecond, 2),
       latency_s: spread(latencies, 2),
       overhead_s: overhead,
+      overhead_beyond_prover_s: spread(beyondProver, 2),
       lone_job: {
         latency_s: round(loneLatency, 2),
         overhead_s: round(loneOverhead, 2),
