@@ -64,17 +64,20 @@ export interface LoadResult {
   /** Latency minus the job's own proving time (its operator's measurement): what the pipeline, the chain and the
    * wait behind the burst's other proofs add. */
   overhead_s: { p50: number; p95: number; max: number };
-  /** Latency minus the job's whole time in its prover (queued behind the burst's other proofs, then proven): what
-   * the pipeline and the chain add beyond the prover's capacity. */
-  overhead_beyond_prover_s: { p50: number; p95: number; max: number };
-  /** One job posted alone before the burst: latency, latency minus its proof (also in blocks), requests per service. */
+  /** From the end of the job's proof (its prove job, at the operator that locked it) to its fulfilment seen on chain:
+   * what the pipeline and the chain add once the prover, however busy, is done with it. */
+  after_proof_s: { p50: number; p95: number; max: number };
+  /** Jobs posted alone before the burst, one after another (`jobs` of them; figures are their medians): latency,
+   * latency minus its proof (also in blocks); requests per service of the first. */
   lone_job: {
+    jobs: number;
     latency_s: number;
     overhead_s: number;
     overhead_blocks?: number;
     /** Blocks from the block that holds its post to the one that holds its fulfilment (1: locked and fulfilled in the
-     * block after its post's, its proof made while the lock landed). */
+     * block after its post's, its proof made while the lock landed); `_each`: per lone job. */
     post_to_fulfil_blocks: number;
+    post_to_fulfil_blocks_each: number[];
     /** post_to_fulfil_blocks × block time − its proof: what the pipeline adds once the job exists (chain runs). */
     overhead_from_post_block_s?: number;
     prove_s: number;
@@ -120,6 +123,8 @@ const SMALLEST_MODEL = "diabetes-regressor";
 const RANGE_LOCK_TIMEOUT = 120;
 /** Blocks the idle request rate is measured over, before the burst. */
 const IDLE_BLOCKS = 3;
+/** Jobs posted alone, one after another, before the burst. */
+const LONE_JOBS = 3;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? Number.NaN;
@@ -180,18 +185,14 @@ async function queueRate(...queues: Queue[]): Promise<{ count: number; perSecond
   return { count: jobs.length, span, perSecond: jobs.length / span };
 }
 
-/**
- * Each job's time in its prover, wall clock: from being queued to prove (as its lock was sent, or once it was mined)
- * to its proof's end, waiting behind earlier jobs' proofs included, from the prove job of the operator that locked
- * it (BullMQ's timestamp and finishedOn).
- */
-async function proverTimes(lockedBy: Map<bigint, string>, connection: Redis, prefix: string): Promise<Map<bigint, number>> {
+/** When each job's proof was done (epoch ms): its prove job's end at the operator that locked it. */
+async function proofEndTimes(lockedBy: Map<bigint, string>, connection: Redis, prefix: string): Promise<Map<bigint, number>> {
   const out = new Map<bigint, number>();
   for (const op of new Set(lockedBy.values())) {
     const q = new Queue<JobData>(queueName("prove", op), { connection, prefix });
     for (const j of await q.getJobs(["completed"])) {
       const id = j ? BigInt(j.data.jobId) : undefined;
-      if (id !== undefined && lockedBy.get(id) === op && j!.finishedOn) out.set(id, (j!.finishedOn - j!.timestamp) / 1000);
+      if (id !== undefined && lockedBy.get(id) === op && j!.finishedOn) out.set(id, j!.finishedOn);
     }
     await q.close();
   }
@@ -286,19 +287,23 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       for (const source of Object.keys(after)) idle[source] ??= 0;
       log(`idle: ${JSON.stringify(idle)} requests per block`);
     }
-    // A lone job: what the pipeline adds to a job that waits behind no other (post -> fulfilled, minus its proof),
-    // and the requests it costs when nothing shares them.
-    const loneBefore = rpc.stats().bySource;
-    const lone = await postBurst(market, 1, () => ({ input: felts(rows[0]!), lockTimeout: 3600n, modelId }));
-    const loneId = lone.jobIds[0]!;
-    while (Number((await market.jobOf(loneId)).status) !== JobStatus.Fulfilled) {
-      if (performance.now() - lone.sentAt[0]! > timeoutMs) throw new Error(`the lone job was not fulfilled after ${timeoutMs / 1000} s (logs in ${work})`);
-      await sleep(250);
+    // Lone jobs, one after another: what the pipeline adds to a job that waits behind no other (post -> fulfilled,
+    // minus its proof; LONE_JOBS of them, since where in a block a post lands varies), and the requests the first
+    // costs when nothing shares them (the first job after start: the services' caches are cold).
+    const lone: { id: bigint; latency: number; blocks: number; rpc: Record<string, Record<string, number>> }[] = [];
+    for (let k = 0; k < LONE_JOBS; k++) {
+      const before = rpc.stats().bySource;
+      const posted = await postBurst(market, 1, () => ({ input: felts(rows[k % rows.length]!), lockTimeout: 3600n, modelId }));
+      const id = posted.jobIds[0]!;
+      while (Number((await market.jobOf(id)).status) !== JobStatus.Fulfilled) {
+        if (performance.now() - posted.sentAt[0]! > timeoutMs) throw new Error(`lone job ${id} was not fulfilled after ${timeoutMs / 1000} s (logs in ${work})`);
+        await sleep(250);
+      }
+      const latency = (performance.now() - posted.sentAt[0]!) / 1000;
+      const [fulfilled] = await market.queryFilter(market.filters.JobFulfilled(id), posted.blocks[0]!);
+      lone.push({ id, latency, blocks: fulfilled!.blockNumber - posted.blocks[0]!, rpc: diffCounts(rpc.stats().bySource, before) });
+      log(`lone job ${k + 1}/${LONE_JOBS} fulfilled ${latency.toFixed(1)} s after it was posted, ${lone.at(-1)!.blocks} block(s) after its post's`);
     }
-    const loneLatency = (performance.now() - lone.sentAt[0]!) / 1000;
-    const [loneFulfilled] = await market.queryFilter(market.filters.JobFulfilled(loneId), lone.blocks[0]!);
-    const loneRpc = diffCounts(rpc.stats().bySource, loneBefore);
-    log(`lone job fulfilled ${loneLatency.toFixed(1)} s after it was posted, ${total(sumCounts(...Object.values(loneRpc).map((m) => ({ all: m }))).all)} requests`);
 
     const from = await ethers.provider.getBlockNumber();
     const rpcBefore = rpc.stats().bySource;
@@ -384,7 +389,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     const relay = await queueRate(relayQueue);
     const evaluate = await queueRate(...evaluateQueues);
     const proveSeconds = await provingTimes(DEV_KEYS.operators.map((key) => new Wallet(key).address), client, prefix);
-    const inProver = await proverTimes(lockedBy, client, prefix);
+    const proofEnds = await proofEndTimes(lockedBy, client, prefix);
     await relayQueue.close();
     await Promise.all(evaluateQueues.map((q) => q.close()));
     client.disconnect();
@@ -392,10 +397,10 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       const prove = proveSeconds.get(id.toString());
       return prove === undefined ? [] : [(at - postedAt.get(id)!) / 1000 - prove];
     });
-    // What the pipeline and the chain add beyond the prover's capacity: latency minus the job's time in its prover.
-    const beyondProver = [...seenAt].flatMap(([id, at]) => {
-      const t = inProver.get(id);
-      return t === undefined ? [] : [(at - postedAt.get(id)!) / 1000 - t];
+    // What the pipeline and the chain add once the proof is made, whenever the prover could make it.
+    const afterProof = [...seenAt].flatMap(([id, at]) => {
+      const end = proofEnds.get(id);
+      return end === undefined ? [] : [(performance.timeOrigin + at - end) / 1000];
     });
     const fulfilBlock = new Map<bigint, number>();
     for (const e of fulfilledEvents) if (!fulfilBlock.has(e.args.jobId)) fulfilBlock.set(e.args.jobId, e.blockNumber);
@@ -406,7 +411,9 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     const rpcRequests = total(requests);
     const blockTime = opts.blockTimeMs ? opts.blockTimeMs / 1000 : 0;
     const overhead = spread(overheads, 2);
-    const loneOverhead = loneLatency - (proveSeconds.get(loneId.toString()) ?? 0);
+    const loneProve = (j: (typeof lone)[number]) => proveSeconds.get(j.id.toString()) ?? 0;
+    const loneOverhead = median(lone.map((j) => j.latency - loneProve(j)));
+    const loneRpc = lone[0]!.rpc;
     return {
       block_time_s: blockTime,
       jobs: opts.jobs,
@@ -425,15 +432,17 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       queue_jobs_per_s: round(evaluate.perSecond, 2),
       latency_s: spread(latencies, 2),
       overhead_s: overhead,
-      overhead_beyond_prover_s: spread(beyondProver, 2),
+      after_proof_s: spread(afterProof, 2),
       lone_job: {
-        latency_s: round(loneLatency, 2),
+        jobs: lone.length,
+        latency_s: round(median(lone.map((j) => j.latency)), 2),
         overhead_s: round(loneOverhead, 2),
         ...(blockTime ? { overhead_blocks: round(loneOverhead / blockTime, 2) } : {}),
-        post_to_fulfil_blocks: loneFulfilled!.blockNumber - lone.blocks[0]!,
+        post_to_fulfil_blocks: median(lone.map((j) => j.blocks)),
+        post_to_fulfil_blocks_each: lone.map((j) => j.blocks),
         // What the pipeline adds once the job exists on chain: from its post's block to its fulfilment's, minus its proof.
-        ...(blockTime ? { overhead_from_post_block_s: round((loneFulfilled!.blockNumber - lone.blocks[0]!) * blockTime - (proveSeconds.get(loneId.toString()) ?? 0), 2) } : {}),
-        prove_s: round(proveSeconds.get(loneId.toString()) ?? Number.NaN, 2),
+        ...(blockTime ? { overhead_from_post_block_s: round(median(lone.map((j) => j.blocks * blockTime - loneProve(j))), 2) } : {}),
+        prove_s: round(median(lone.map(loneProve)), 2),
         rpc_requests: total(sumCounts(...Object.values(loneRpc).map((m) => ({ all: m }))).all),
         rpc_by_service: Object.fromEntries(Object.entries(loneRpc).map(([k, m]) => [k, total(m)])),
       },
