@@ -8,12 +8,12 @@
 // watcher, head poller, snapshot: verdict_rpc_calls_total). Run at full size by `make load` (bench/load.ts), at 50
 // jobs by CI (test/load/load.test.ts).
 import path from "node:path";
-import { Queue } from "bullmq";
+import { Queue, type Job, type JobType } from "bullmq";
 import { Redis } from "ioredis";
 import { DEV_KEYS, withLocalStack } from "./localStack.js";
 import { startRpcFaultProxy } from "./rpcFaultProxy.js";
 import { stackEnv, startRelayerAndOperators } from "./verdictService.js";
-import { queueName, type JobData } from "../operator/pipeline.js";
+import { queueName, type JobData, type Stage } from "../operator/pipeline.js";
 import { JobStatus } from "../shared/enums.js";
 import { RELAYER_QUEUE } from "../shared/queues.js";
 import { Wallet, type Signer } from "ethers";
@@ -185,16 +185,24 @@ async function queueRate(...queues: Queue[]): Promise<{ count: number; perSecond
   return { count: jobs.length, span, perSecond: jobs.length / span };
 }
 
+/** The jobs of one operator's stage queue in the given states. */
+async function stageJobs(op: string, stage: Stage, states: JobType[], connection: Redis, prefix: string): Promise<Job<JobData>[]> {
+  const q = new Queue<JobData>(queueName(stage, op), { connection, prefix });
+  try {
+    return (await q.getJobs(states)).filter((j): j is Job<JobData> => Boolean(j));
+  } finally {
+    await q.close();
+  }
+}
+
 /** When each job's proof was done (epoch ms): its prove job's end at the operator that locked it. */
 async function proofEndTimes(lockedBy: Map<bigint, string>, connection: Redis, prefix: string): Promise<Map<bigint, number>> {
   const out = new Map<bigint, number>();
   for (const op of new Set(lockedBy.values())) {
-    const q = new Queue<JobData>(queueName("prove", op), { connection, prefix });
-    for (const j of await q.getJobs(["completed"])) {
-      const id = j ? BigInt(j.data.jobId) : undefined;
-      if (id !== undefined && lockedBy.get(id) === op && j!.finishedOn) out.set(id, j!.finishedOn);
+    for (const j of await stageJobs(op, "prove", ["completed"], connection, prefix)) {
+      const id = BigInt(j.data.jobId);
+      if (lockedBy.get(id) === op && j.finishedOn) out.set(id, j.finishedOn);
     }
-    await q.close();
   }
   return out;
 }
@@ -204,11 +212,9 @@ async function provingTimes(operators: string[], connection: Redis, prefix: stri
   const out = new Map<string, number>();
   for (const op of operators) {
     for (const stage of ["verify", "submit"] as const) {
-      const q = new Queue<JobData>(queueName(stage, op), { connection, prefix });
-      for (const j of await q.getJobs(["completed", "delayed", "waiting", "active", "prioritized", "failed"])) {
-        if (j?.data.proveSeconds !== undefined) out.set(j.data.jobId, j.data.proveSeconds);
+      for (const j of await stageJobs(op, stage, ["completed", "delayed", "waiting", "active", "prioritized", "failed"], connection, prefix)) {
+        if (j.data.proveSeconds !== undefined) out.set(j.data.jobId, j.data.proveSeconds);
       }
-      await q.close();
     }
   }
   return out;

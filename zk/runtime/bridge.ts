@@ -88,17 +88,18 @@ export class WarmBridge {
     return this.#served?.child.pid;
   }
 
-  readonly request: BridgeCall = (command, args, schema, opts = {}) => {
-    const run = this.#tail.then(() => this.#ask(command, args, schema, opts));
-    this.#tail = run.catch(() => undefined);
-    return run;
-  };
+  readonly request: BridgeCall = (command, args, schema, opts = {}) => this.#inTurn(() => this.#ask(command, args, schema, opts));
 
   /** Starts the process now (interpreter and `import ezkl`, ~1 s) rather than on the first request. */
-  start(): Promise<void> {
-    const run = this.#tail.then(() => this.#process());
+  async start(): Promise<void> {
+    await this.#inTurn(() => this.#process());
+  }
+
+  /** Runs `step` after everything asked before it: one request at a time on the one process. */
+  #inTurn<T>(step: () => Promise<T>): Promise<T> {
+    const run = this.#tail.then(step);
     this.#tail = run.catch(() => undefined);
-    return run.then(() => undefined);
+    return run;
   }
 
   async close(): Promise<void> {

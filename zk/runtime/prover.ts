@@ -30,6 +30,11 @@ function notProvableError(circuit: CircuitArtifacts, what: string): VerdictError
   );
 }
 
+/** A witness's output felts (32-byte little-endian hex) as floats at the circuit's output scale. */
+function decodeOutputs(circuit: CircuitArtifacts, felts: readonly string[]): number[] {
+  return felts.map((h) => feltToFloat(feltFromLeHex(h), circuit.outputs.scale));
+}
+
 const outputsSchema = z.object({ outputs: z.array(z.array(z.string())) });
 
 /**
@@ -48,7 +53,7 @@ export async function witnessOutputs(circuit: CircuitArtifacts, rows: readonly (
     const { outputs } = await (opts.bridge ?? runBridge)("outputs", { dir: circuit.dir, rows: rowsFile, work }, outputsSchema, { timeoutMs: opts.timeoutMs }).catch((e: unknown) => {
       throw notProvable(e, circuit, rows.length === 1 ? `input to ${circuit.name}` : "a row");
     });
-    return outputs.map((row) => row.map((h) => feltToFloat(feltFromLeHex(h), circuit.outputs.scale)));
+    return outputs.map((row) => decodeOutputs(circuit, row));
   } finally {
     await rm(work, { recursive: true, force: true });
   }
@@ -65,8 +70,8 @@ export interface CheckedRows {
 
 /**
  * witnessOutputs row by row, for the check before a lock: each row's outputs, or its refusal (a VerdictError naming
- * the row by its label: outside the input range check, or INPUT_NOT_PROVABLE where the circuit's witness fails). The rows go to ezkl in
- * groups through a batch-shaped copy of the circuit's network with the circuit's own settings (bridge.py `check`:
+ * the row by its label: outside the input range check, or INPUT_NOT_PROVABLE where the circuit's witness fails).
+ * The rows go to ezkl in groups through a batch-shaped copy of the circuit's network with the circuit's own settings (bridge.py `check`:
  * ~0.5-1 ms a row against ~5 alone); a group in which any row fails is checked again row by row on the circuit
  * itself, so a refusal is always the circuit's own.
  */
@@ -82,7 +87,7 @@ export async function checkRows(circuit: CircuitArtifacts, rows: readonly (reado
   });
   const asked = rows.filter((_, i) => results[i] === undefined);
   if (asked.length === 0) return { results: results as VerdictError[], batched: 0 };
-  const work = await mkdtemp(path.join(tmpdir(), "verdict-check-"));
+  const work = await mkdtemp(path.join(tmpdir(), "verdict-rows-"));
   try {
     const rowsFile = path.join(work, "rows.json");
     await writeFile(rowsFile, JSON.stringify({ rows: asked }));
@@ -91,7 +96,7 @@ export async function checkRows(circuit: CircuitArtifacts, rows: readonly (reado
     const checked = results.map((r, i) => {
       if (r) return r;
       const felts = outputs[k++];
-      return felts ? felts.map((h) => feltToFloat(feltFromLeHex(h), circuit.outputs.scale)) : notProvableError(circuit, labels[i]!);
+      return felts ? decodeOutputs(circuit, felts) : notProvableError(circuit, labels[i]!);
     });
     return { results: checked, batched };
   } finally {
